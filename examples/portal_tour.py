@@ -1,0 +1,44 @@
+"""A tour of the sample portal: who works where, what they own, what is open.
+
+Run: python examples/portal_tour.py [PORTAL.json]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from pathlib import Path
+
+from crmcounters import read_portal
+
+SAMPLE = Path(__file__).resolve().parent / "data" / "sample_portal.json"
+
+
+def main(argv: list[str]) -> int:
+    """Print each user's items and open activities as of the portal's `as_of`."""
+    portal = read_portal(argv[1] if len(argv) > 1 else SAMPLE)
+    storage = portal.storage
+    print(portal.description)
+    calendar = storage.settings.calendar.build()
+    if portal.as_of is not None:
+        print(f"As of {portal.as_of.isoformat()}")
+        print(f"Working day in {calendar.country}: {calendar.is_working_day(portal.as_of.date())}")
+    print()
+    for user in storage.users():
+        supervisor = storage.supervisor_of(user.id)
+        items = storage.items_of(user.id)
+        open_by_kind: Counter[str] = Counter()
+        for item in items:
+            for activity in storage.open_activities_of_item(item.id):
+                open_by_kind["incoming" if activity.incoming else "planned"] += 1
+        boss = supervisor.name if supervisor else "-"
+        print(
+            f"{user.name:<18} {user.time_zone:<20} supervisor {boss:<16} "
+            f"items {len(items):>2}  open incoming {open_by_kind['incoming']:>2}  "
+            f"open planned {open_by_kind['planned']:>2}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))

@@ -1,0 +1,109 @@
+"""Activities: calls, e-mails, chats, meetings, to-dos… bound to items (SPEC section 1)."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+import attrs
+
+from . import _validate as v
+from ._errors import ValidationError
+
+__all__ = ["Activity", "ActivityKind", "Direction"]
+
+
+class ActivityKind(enum.StrEnum):
+    """What an activity is."""
+
+    CALL = "call"
+    EMAIL = "email"
+    CHAT = "chat"  # an open-channel conversation
+    MEETING = "meeting"
+    TODO = "todo"
+    PAYMENT = "payment"
+    TASK_COMMENT = "task_comment"
+    SMS = "sms"
+    OTHER = "other"
+
+
+class Direction(enum.StrEnum):
+    """Which way a communication went."""
+
+    INCOMING = "incoming"
+    OUTGOING = "outgoing"
+    NONE = "none"
+
+
+def _item_ids(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str):
+        raise ValidationError("item_ids", "expected a sequence of item ids, got one string")
+    return tuple(values)
+
+
+def _offsets(values: Iterable[int] | None) -> tuple[int, ...] | None:
+    if values is None:
+        return None
+    return v.check_offsets("reminder_offsets", values)
+
+
+@attrs.frozen(kw_only=True)
+class Activity:
+    """Something to do about one or more items; open until `completed_at` is set.
+
+    `incoming` is the incoming-channel flag (C3): an unprocessed incoming call,
+    e-mail, chat message, order payment or task comment. Such an activity has no
+    deadline. `reminder_offsets` are minutes before the deadline; None means
+    "use the portal's defaults" (C4, F2).
+    """
+
+    id: str = attrs.field(validator=v.an_id)
+    item_ids: tuple[str, ...] = attrs.field(converter=_item_ids, validator=v.ids)
+    kind: ActivityKind = attrs.field(converter=ActivityKind)
+    responsible_id: str = attrs.field(validator=v.an_id)
+    created_at: datetime = attrs.field(validator=v.aware)
+    direction: Direction = attrs.field(default=Direction.NONE, converter=Direction)
+    author_id: str | None = attrs.field(default=None, validator=v.optional_id)
+    subject: str = attrs.field(default="", validator=v.text)
+    deadline: datetime | None = attrs.field(default=None, validator=v.optional_aware)
+    completed_at: datetime | None = attrs.field(default=None, validator=v.optional_aware)
+    reminder_offsets: tuple[int, ...] | None = attrs.field(default=None, converter=_offsets)
+    incoming: bool = attrs.field(default=False)
+    rule_id: str | None = attrs.field(default=None, validator=v.optional_id)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.item_ids:
+            raise ValidationError("item_ids", f"activity {self.id!r} must be bound to an item")
+        if not isinstance(self.incoming, bool):
+            raise ValidationError("incoming", f"expected true or false, got {self.incoming!r}")
+        if self.incoming and self.deadline is not None:
+            raise ValidationError(
+                "deadline", f"incoming activity {self.id!r} cannot have a deadline (C4)"
+            )
+        if self.completed_at is not None and self.completed_at < self.created_at:
+            raise ValidationError(
+                "completed_at",
+                f"activity {self.id!r} completed at {self.completed_at.isoformat()} "
+                f"before it was created at {self.created_at.isoformat()}",
+            )
+
+    @property
+    def is_open(self) -> bool:
+        """Open until completed (a deleted activity is simply no longer stored)."""
+        return self.completed_at is None
+
+    def offsets(self, default: tuple[int, ...]) -> tuple[int, ...]:
+        """The reminder offsets in minutes, largest first: its own or `default`."""
+        return self.reminder_offsets if self.reminder_offsets is not None else default
+
+    def lit_at(self, default_offset_minutes: int = 15) -> datetime | None:
+        """When the activity starts to count in Planned (C4): deadline - largest offset.
+
+        None for an activity without a deadline (it never lights) and for an
+        incoming activity (it counts in Incoming at once).
+        """
+        if self.deadline is None or self.incoming:
+            return None
+        largest = self.offsets((default_offset_minutes,))
+        return self.deadline - timedelta(minutes=largest[0] if largest else 0)

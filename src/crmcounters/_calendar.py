@@ -1,0 +1,158 @@
+"""The business calendar: which days are working days, and adding business days (S2)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+import attrs
+import holidays
+
+from ._errors import ValidationError
+from ._users import zone_of
+from ._validate import check_aware
+
+__all__ = ["DEFAULT_HOLIDAY_YEARS", "BusinessCalendar"]
+
+#: Years whose public holidays a calendar precomputes unless told otherwise.
+DEFAULT_HOLIDAY_YEARS = range(2000, 2076)
+
+_ONE_DAY = timedelta(days=1)
+# A year has at least 104 working days in any calendar we accept (at most 5
+# weekend days a week); a search longer than this means there are none left.
+_MAX_SCAN_DAYS = 366 * 3
+
+
+@functools.lru_cache(maxsize=64)
+def _public_holidays(
+    country: str, subdivision: str | None, first_year: int, last_year: int
+) -> tuple[frozenset[date], frozenset[int]]:
+    """Public holidays and weekend days from `holidays`, as plain frozen values.
+
+    `holidays` objects fill themselves in as dates are looked up; reading them
+    once here keeps the calendar itself immutable and its lookups O(1).
+    """
+    try:
+        table = holidays.country_holidays(
+            country, subdiv=subdivision, years=range(first_year, last_year + 1)
+        )
+    except NotImplementedError as exc:
+        raise ValidationError(
+            "country", f"{exc} (use an ISO 3166-1 code such as 'PL', 'DE', 'US')"
+        ) from exc
+    return frozenset(table.keys()), frozenset(table.weekend)
+
+
+def _weekdays(values: Iterable[int]) -> frozenset[int]:
+    days = frozenset(values)
+    for day in days:
+        if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 6:
+            raise ValidationError("weekend_days", f"weekdays are 0 (Monday) to 6, got {day!r}")
+    if len(days) == 7:
+        raise ValidationError("weekend_days", "at least one weekday must be a working day")
+    return days
+
+
+def _dates(values: Iterable[date]) -> frozenset[date]:
+    days = frozenset(values)
+    for day in days:
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise ValidationError("days", f"expected dates, got {day!r}")
+    return days
+
+
+@attrs.frozen(kw_only=True)
+class BusinessCalendar:
+    """Working days: not a weekend day and not a day off, unless an extra working day.
+
+    Build it with `BusinessCalendar.for_country(...)` to take public holidays
+    from the `holidays` package; `days_off` then holds those holidays plus the
+    company's own days off. `covers` is the span of years whose public holidays
+    are known; asking about a day outside it is an error rather than a silent
+    guess.
+    """
+
+    weekend_days: frozenset[int] = attrs.field(default=frozenset({5, 6}), converter=_weekdays)
+    days_off: frozenset[date] = attrs.field(default=frozenset(), converter=_dates)
+    extra_working_days: frozenset[date] = attrs.field(default=frozenset(), converter=_dates)
+    country: str | None = None
+    subdivision: str | None = None
+    covers: range | None = None
+
+    @classmethod
+    def for_country(
+        cls,
+        country: str,
+        subdivision: str | None = None,
+        *,
+        weekend_days: Iterable[int] | None = None,
+        company_days_off: Iterable[date] = (),
+        extra_working_days: Iterable[date] = (),
+        years: range = DEFAULT_HOLIDAY_YEARS,
+    ) -> BusinessCalendar:
+        """A calendar with the public holidays of `country` (and `subdivision`).
+
+        Weekend days default to the country's own (Friday and Saturday in IL).
+        """
+        if not years:
+            raise ValidationError("years", "needs at least one year")
+        public, weekend = _public_holidays(country, subdivision, years[0], years[-1])
+        return cls(
+            weekend_days=weekend if weekend_days is None else weekend_days,
+            days_off=public | _dates(company_days_off),
+            extra_working_days=extra_working_days,
+            country=country,
+            subdivision=subdivision,
+            covers=range(years[0], years[-1] + 1),
+        )
+
+    def is_working_day(self, day: date) -> bool:
+        """True for a day on which business days are counted (S2)."""
+        if isinstance(day, datetime):
+            raise ValidationError("day", "expected a date; take .date() in the user's zone first")
+        if self.covers is not None and day.year not in self.covers:
+            raise ValidationError(
+                "day",
+                f"{day.isoformat()} is outside the years {self.covers[0]}-{self.covers[-1]} "
+                "whose holidays this calendar knows; build it with a wider `years` range",
+            )
+        if day in self.extra_working_days:
+            return True
+        return day.weekday() not in self.weekend_days and day not in self.days_off
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day strictly after `day`."""
+        for _ in range(_MAX_SCAN_DAYS):
+            day += _ONE_DAY
+            if self.is_working_day(day):
+                return day
+        raise ValidationError("days_off", f"no working day within {_MAX_SCAN_DAYS} days of {day}")
+
+    def add_business_days_to_date(self, day: date, n: int) -> date:
+        """The `n`-th working day after `day`, counting from the next day (S2)."""
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValidationError("n", f"expected a whole number of days >= 0, got {n!r}")
+        for _ in range(n):
+            day = self.next_working_day(day)
+        return day
+
+    def add_business_days(self, start: datetime, n: int, tz: tzinfo | str) -> datetime:
+        """`start` moved `n` business days later in zone `tz`, keeping the local time (S2).
+
+        Counting starts with the day after `start`'s local date. A local time that
+        does not exist on the target day (a spring-forward gap) moves forward by
+        the gap; an ambiguous one takes its first occurrence. The result is in `tz`.
+        """
+        check_aware("start", start)
+        zone = zone_of(tz) if isinstance(tz, str) else tz
+        local = start.astimezone(zone)
+        target = self.add_business_days_to_date(local.date(), n)
+        return at_local_time(target, local.time(), zone)
+
+
+def at_local_time(day: date, wall: time, zone: tzinfo) -> datetime:
+    """The instant at wall-clock `wall` on `day` in `zone`, gaps normalised through UTC."""
+    naive_wall = wall.replace(tzinfo=None, fold=0)
+    candidate = datetime.combine(day, naive_wall, tzinfo=zone)
+    return candidate.astimezone(UTC).astimezone(zone)

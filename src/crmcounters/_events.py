@@ -1,0 +1,76 @@
+"""Timeline events: what happened to an item (SPEC section 1)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from . import _validate as v
+
+__all__ = [
+    "CommentAdded",
+    "IncomingChannel",
+    "IncomingMessage",
+    "ItemViewed",
+    "StageChanged",
+    "TimelineEvent",
+]
+
+
+class IncomingChannel(enum.StrEnum):
+    """How a client reached the company (F2)."""
+
+    EMAIL = "email"
+    CHAT = "chat"
+    CALL = "call"
+    MISSED_CALL = "missed_call"
+
+
+@attrs.frozen(kw_only=True)
+class CommentAdded:
+    """An employee wrote a comment in the item's timeline."""
+
+    id: str = attrs.field(validator=v.an_id)
+    item_id: str = attrs.field(validator=v.an_id)
+    at: datetime = attrs.field(validator=v.aware)
+    author_id: str = attrs.field(validator=v.an_id)
+    text: str = attrs.field(default="", validator=v.text)
+
+
+@attrs.frozen(kw_only=True)
+class IncomingMessage:
+    """The client wrote, called or missed a call (F2, F3)."""
+
+    id: str = attrs.field(validator=v.an_id)
+    item_id: str = attrs.field(validator=v.an_id)
+    at: datetime = attrs.field(validator=v.aware)
+    channel: IncomingChannel = attrs.field(converter=IncomingChannel)
+    text: str = attrs.field(default="", validator=v.text)
+
+
+@attrs.frozen(kw_only=True)
+class StageChanged:
+    """The item moved from one stage to another, by a user."""
+
+    id: str = attrs.field(validator=v.an_id)
+    item_id: str = attrs.field(validator=v.an_id)
+    at: datetime = attrs.field(validator=v.aware)
+    by_user_id: str = attrs.field(validator=v.an_id)
+    from_stage_id: str | None = attrs.field(default=None, validator=v.optional_id)
+    to_stage_id: str = attrs.field(validator=v.an_id)
+
+
+@attrs.frozen(kw_only=True)
+class ItemViewed:
+    """A user opened the item; for its responsible this clears Unread (F3)."""
+
+    id: str = attrs.field(validator=v.an_id)
+    item_id: str = attrs.field(validator=v.an_id)
+    at: datetime = attrs.field(validator=v.aware)
+    user_id: str = attrs.field(validator=v.an_id)
+
+
+#: Any timeline event.
+TimelineEvent = CommentAdded | IncomingMessage | StageChanged | ItemViewed

@@ -1,0 +1,77 @@
+"""Items: the CRM elements (leads, deals, invoices, smart processes) of SPEC section 1."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from . import _validate as v
+from ._errors import ValidationError
+from ._pipelines import check_entity_type
+
+__all__ = ["FieldValue", "Item"]
+
+#: The values a custom field may hold (they must survive a JSON round trip).
+FieldValue = str | int | float | bool | None
+_FIELD_TYPES = (str, int, float, bool, type(None))
+
+
+def _freeze_fields(value: Mapping[str, FieldValue]) -> Mapping[str, FieldValue]:
+    if not isinstance(value, Mapping):
+        raise ValidationError("fields", f"expected a mapping, got {type(value).__name__}")
+    frozen: dict[str, FieldValue] = {}
+    for key, one in value.items():
+        if not isinstance(key, str) or not key:
+            raise ValidationError("fields", f"field names are non-empty strings, got {key!r}")
+        if not isinstance(one, _FIELD_TYPES):
+            raise ValidationError(
+                f"fields[{key!r}]", f"unsupported value type {type(one).__name__}"
+            )
+        if isinstance(one, float) and not math.isfinite(one):
+            raise ValidationError(f"fields[{key!r}]", f"must be a finite number, got {one}")
+        frozen[key] = one
+    return MappingProxyType(frozen)
+
+
+def _amount(value: Decimal | int | str | None) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool | float):
+        raise ValidationError("amount", f"use Decimal, int or str for money, got {value!r}")
+    try:
+        return Decimal(value)
+    except (InvalidOperation, TypeError) as exc:
+        raise ValidationError("amount", f"not a number: {value!r}") from exc
+
+
+def _entity_type(_instance: Any, attribute: Any, value: str) -> None:
+    check_entity_type(attribute.name, value)
+
+
+@attrs.frozen(kw_only=True)
+class Item:
+    """A CRM element: it sits in one stage of one pipeline and has one responsible (C2)."""
+
+    id: str = attrs.field(validator=v.an_id)
+    entity_type: str = attrs.field(validator=_entity_type)
+    pipeline_id: str = attrs.field(validator=v.an_id)
+    stage_id: str = attrs.field(validator=v.an_id)
+    responsible_id: str = attrs.field(validator=v.an_id)
+    created_at: datetime = attrs.field(validator=v.aware)
+    title: str = attrs.field(default="", validator=v.text)
+    amount: Decimal | None = attrs.field(default=None, converter=_amount)
+    currency: str = attrs.field(default="", validator=v.text)
+    client: str = attrs.field(default="", validator=v.text)
+    fields: Mapping[str, FieldValue] = attrs.field(
+        factory=dict, converter=_freeze_fields, hash=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self.amount is not None and not self.amount.is_finite():
+            raise ValidationError("amount", f"must be a finite number, got {self.amount}")

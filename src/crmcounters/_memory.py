@@ -1,0 +1,475 @@
+"""`InMemoryStorage`: the reference `Storage`, indexed for per-user and per-item queries."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from typing import TypeVar
+
+import attrs
+
+from ._activities import Activity
+from ._errors import (
+    DanglingReferenceError,
+    DuplicateIdError,
+    IntegrityError,
+    UnknownIdError,
+    ValidationError,
+)
+from ._events import CommentAdded, IncomingMessage, ItemViewed, StageChanged, TimelineEvent
+from ._items import Item
+from ._pipelines import Pipeline
+from ._settings import Settings
+from ._storage import find_supervisor
+from ._tasks import Task
+from ._users import Department, User
+
+__all__ = ["InMemoryStorage", "Record"]
+
+#: Anything `InMemoryStorage.add` accepts.
+Record = User | Department | Pipeline | Item | Activity | Task | TimelineEvent
+
+_EVENT_TYPES = (CommentAdded, IncomingMessage, StageChanged, ItemViewed)
+_K = TypeVar("_K")
+_V = TypeVar("_V")
+
+
+def _kind(record: object) -> str:
+    if isinstance(record, User):
+        return "user"
+    if isinstance(record, Department):
+        return "department"
+    if isinstance(record, Pipeline):
+        return "pipeline"
+    if isinstance(record, Item):
+        return "item"
+    if isinstance(record, Activity):
+        return "activity"
+    if isinstance(record, Task):
+        return "task"
+    if isinstance(record, _EVENT_TYPES):
+        return "event"
+    raise ValidationError("record", f"cannot store a {type(record).__name__}")
+
+
+class _Overlay(Mapping[_K, _V]):
+    """A read-only view of `base` with `changes` on top: a batch seen before it commits."""
+
+    def __init__(self, base: Mapping[_K, _V], changes: Mapping[_K, _V]) -> None:
+        self._base = base
+        self._changes = changes
+
+    def __getitem__(self, key: _K) -> _V:
+        if key in self._changes:
+            return self._changes[key]
+        return self._base[key]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]  # Mapping's own signature
+        yield from self._changes
+        yield from (key for key in self._base if key not in self._changes)
+
+    def __len__(self) -> int:
+        return len(self._base) + sum(1 for key in self._changes if key not in self._base)
+
+
+def _ordered_add(index: dict[str, dict[str, None]], key: str, value: str) -> None:
+    index.setdefault(key, {})[value] = None
+
+
+def _ordered_discard(index: dict[str, dict[str, None]], key: str, value: str) -> None:
+    bucket = index.get(key)
+    if bucket is not None:
+        bucket.pop(value, None)
+        if not bucket:
+            del index[key]
+
+
+class InMemoryStorage:
+    """A portal held in memory, with indexes by responsible and by item.
+
+    Writes are batches: `add(*records)` and `replace(*records)` validate the
+    whole batch against what is stored plus the batch itself (duplicate ids,
+    dangling references, unknown users) and either apply all of it or raise and
+    change nothing (G5).
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self._settings = settings if settings is not None else Settings()
+        self._users: dict[str, User] = {}
+        self._departments: dict[str, Department] = {}
+        self._pipelines: dict[str, Pipeline] = {}
+        self._items: dict[str, Item] = {}
+        self._activities: dict[str, Activity] = {}
+        self._tasks: dict[str, Task] = {}
+        self._events: dict[str, TimelineEvent] = {}
+        self._items_by_responsible: dict[str, dict[str, None]] = {}
+        self._activities_by_item: dict[str, dict[str, None]] = {}
+        self._open_by_item: dict[str, dict[str, None]] = {}
+        self._open_by_user: dict[str, dict[str, None]] = {}
+        self._tasks_by_item: dict[str, dict[str, None]] = {}
+        self._events_by_item: dict[str, dict[str, None]] = {}
+
+    # -- settings -------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The portal's settings."""
+        return self._settings
+
+    def set_settings(self, settings: Settings) -> None:
+        """Replace the portal's settings."""
+        if not isinstance(settings, Settings):
+            raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
+        self._settings = settings
+
+    # -- reads ----------------------------------------------------------------
+
+    def user(self, user_id: str) -> User:
+        """The user with that id."""
+        return _get(self._users, "user", user_id)
+
+    def users(self) -> Collection[User]:
+        """Every user, in the order they were added."""
+        return self._users.values()
+
+    def department(self, department_id: str) -> Department:
+        """The department with that id."""
+        return _get(self._departments, "department", department_id)
+
+    def departments(self) -> Collection[Department]:
+        """Every department."""
+        return self._departments.values()
+
+    def supervisor_of(self, user_id: str) -> User | None:
+        """The user's supervisor (SPEC section 1)."""
+        return find_supervisor(self.user(user_id), self._users, self._departments)
+
+    def pipeline(self, pipeline_id: str) -> Pipeline:
+        """The pipeline with that id."""
+        return _get(self._pipelines, "pipeline", pipeline_id)
+
+    def pipelines(self) -> Collection[Pipeline]:
+        """Every pipeline."""
+        return self._pipelines.values()
+
+    def item(self, item_id: str) -> Item:
+        """The item with that id."""
+        return _get(self._items, "item", item_id)
+
+    def items(self) -> Collection[Item]:
+        """Every item."""
+        return self._items.values()
+
+    def items_of(self, responsible_id: str) -> Collection[Item]:
+        """The items whose responsible is that user."""
+        return [self._items[i] for i in self._items_by_responsible.get(responsible_id, ())]
+
+    def activity(self, activity_id: str) -> Activity:
+        """The activity with that id."""
+        return _get(self._activities, "activity", activity_id)
+
+    def activities(self) -> Collection[Activity]:
+        """Every activity, open or completed."""
+        return self._activities.values()
+
+    def activities_of_item(self, item_id: str) -> Collection[Activity]:
+        """Every activity bound to the item."""
+        return [self._activities[a] for a in self._activities_by_item.get(item_id, ())]
+
+    def open_activities_of_item(self, item_id: str) -> Collection[Activity]:
+        """The open activities bound to the item."""
+        return [self._activities[a] for a in self._open_by_item.get(item_id, ())]
+
+    def open_activities_of_user(self, user_id: str) -> Collection[Activity]:
+        """The open activities whose own responsible is that user."""
+        return [self._activities[a] for a in self._open_by_user.get(user_id, ())]
+
+    def task(self, task_id: str) -> Task:
+        """The task with that id."""
+        return _get(self._tasks, "task", task_id)
+
+    def tasks(self) -> Collection[Task]:
+        """Every task."""
+        return self._tasks.values()
+
+    def tasks_of_item(self, item_id: str) -> Collection[Task]:
+        """The tasks linked to the item."""
+        return [self._tasks[t] for t in self._tasks_by_item.get(item_id, ())]
+
+    def event(self, event_id: str) -> TimelineEvent:
+        """The timeline event with that id."""
+        return _get(self._events, "event", event_id)
+
+    def events(self) -> Collection[TimelineEvent]:
+        """Every timeline event."""
+        return self._events.values()
+
+    def events_of_item(self, item_id: str) -> Collection[TimelineEvent]:
+        """The item's timeline events, oldest first (ties in the order added)."""
+        found = [self._events[e] for e in self._events_by_item.get(item_id, ())]
+        return sorted(found, key=lambda event: event.at)
+
+    def __len__(self) -> int:
+        return (
+            len(self._users)
+            + len(self._departments)
+            + len(self._pipelines)
+            + len(self._items)
+            + len(self._activities)
+            + len(self._tasks)
+            + len(self._events)
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"InMemoryStorage(users={len(self._users)}, items={len(self._items)}, "
+            f"activities={len(self._activities)}, tasks={len(self._tasks)}, "
+            f"events={len(self._events)})"
+        )
+
+    # -- writes ---------------------------------------------------------------
+
+    def add(self, *records: Record) -> None:
+        """Store new records; all or nothing (G5)."""
+        self._write(records, replacing=False)
+
+    def add_all(self, records: Iterable[Record]) -> None:
+        """Store new records from an iterable; all or nothing (G5)."""
+        self._write(tuple(records), replacing=False)
+
+    def replace(self, *records: Record) -> None:
+        """Replace stored records that have the same ids (reassign, reschedule, complete…)."""
+        self._write(records, replacing=True)
+
+    def remove_activity(self, activity_id: str) -> Activity:
+        """Delete an activity (it stops counting at once) and return it."""
+        activity = self.activity(activity_id)
+        self._unindex_activity(activity)
+        del self._activities[activity_id]
+        return activity
+
+    def remove_task(self, task_id: str) -> Task:
+        """Delete a task and return it."""
+        task = self.task(task_id)
+        _ordered_discard(self._tasks_by_item, task.item_id, task_id)
+        del self._tasks[task_id]
+        return task
+
+    def remove_item(self, item_id: str) -> Item:
+        """Delete an item with its tasks, events and activities.
+
+        An activity bound to other items too is kept, unbound from this one.
+        """
+        item = self.item(item_id)
+        for activity in self.activities_of_item(item_id):
+            rest = tuple(i for i in activity.item_ids if i != item_id)
+            self._unindex_activity(activity)
+            if rest:
+                kept = attrs.evolve(activity, item_ids=rest)
+                self._activities[activity.id] = kept
+                self._index_activity(kept)
+            else:
+                del self._activities[activity.id]
+        for task_id in tuple(self._tasks_by_item.get(item_id, ())):
+            del self._tasks[task_id]
+        self._tasks_by_item.pop(item_id, None)
+        for event_id in tuple(self._events_by_item.get(item_id, ())):
+            del self._events[event_id]
+        self._events_by_item.pop(item_id, None)
+        _ordered_discard(self._items_by_responsible, item.responsible_id, item_id)
+        del self._items[item_id]
+        return item
+
+    # -- the batch machinery --------------------------------------------------
+
+    def _write(self, records: tuple[Record, ...], *, replacing: bool) -> None:
+        batch: dict[str, dict[str, Record]] = {}
+        for record in records:
+            kind = _kind(record)
+            table = self._table(kind)
+            if record.id in batch.setdefault(kind, {}):
+                raise DuplicateIdError(kind, record.id)
+            if replacing and record.id not in table:
+                raise UnknownIdError(kind, record.id)
+            if not replacing and record.id in table:
+                raise DuplicateIdError(kind, record.id)
+            if replacing and kind == "event":
+                raise ValidationError("record", "timeline events are history: add, never replace")
+            batch[kind][record.id] = record
+        view = _BatchView(self, batch)
+        for record in records:
+            view.check(record)
+        view.check_department_tree()
+        for record in records:  # every check passed: now apply
+            self._apply(record)
+
+    def _table(self, kind: str) -> Mapping[str, Record]:
+        tables: dict[str, Mapping[str, Record]] = {
+            "user": self._users,
+            "department": self._departments,
+            "pipeline": self._pipelines,
+            "item": self._items,
+            "activity": self._activities,
+            "task": self._tasks,
+            "event": self._events,
+        }
+        return tables[kind]
+
+    def _apply(self, record: Record) -> None:
+        if isinstance(record, User):
+            self._users[record.id] = record
+        elif isinstance(record, Department):
+            self._departments[record.id] = record
+        elif isinstance(record, Pipeline):
+            self._pipelines[record.id] = record
+        elif isinstance(record, Item):
+            old_item = self._items.get(record.id)
+            if old_item is not None:
+                _ordered_discard(self._items_by_responsible, old_item.responsible_id, record.id)
+            self._items[record.id] = record
+            _ordered_add(self._items_by_responsible, record.responsible_id, record.id)
+        elif isinstance(record, Activity):
+            old_activity = self._activities.get(record.id)
+            if old_activity is not None:
+                self._unindex_activity(old_activity)
+            self._activities[record.id] = record
+            self._index_activity(record)
+        elif isinstance(record, Task):
+            old_task = self._tasks.get(record.id)
+            if old_task is not None:
+                _ordered_discard(self._tasks_by_item, old_task.item_id, record.id)
+            self._tasks[record.id] = record
+            _ordered_add(self._tasks_by_item, record.item_id, record.id)
+        else:
+            self._events[record.id] = record
+            _ordered_add(self._events_by_item, record.item_id, record.id)
+
+    def _index_activity(self, activity: Activity) -> None:
+        for item_id in activity.item_ids:
+            _ordered_add(self._activities_by_item, item_id, activity.id)
+            if activity.is_open:
+                _ordered_add(self._open_by_item, item_id, activity.id)
+        if activity.is_open:
+            _ordered_add(self._open_by_user, activity.responsible_id, activity.id)
+
+    def _unindex_activity(self, activity: Activity) -> None:
+        for item_id in activity.item_ids:
+            _ordered_discard(self._activities_by_item, item_id, activity.id)
+            _ordered_discard(self._open_by_item, item_id, activity.id)
+        _ordered_discard(self._open_by_user, activity.responsible_id, activity.id)
+
+
+def _get(table: Mapping[str, _V], kind: str, record_id: str) -> _V:
+    try:
+        return table[record_id]
+    except KeyError:
+        raise UnknownIdError(kind, record_id) from None
+
+
+class _BatchView:
+    """What the storage would hold after a batch: checks references before any write."""
+
+    def __init__(self, storage: InMemoryStorage, batch: dict[str, dict[str, Record]]) -> None:
+        self._storage = storage
+        self._batch = batch
+
+    def _lookup(self, kind: str, record_id: str) -> Record | None:
+        pending = self._batch.get(kind, {})
+        if record_id in pending:
+            return pending[record_id]
+        return self._storage._table(kind).get(record_id)  # same module
+
+    def _require(self, record: Record, field: str, kind: str, target: str | None) -> Record | None:
+        if target is None:
+            return None
+        found = self._lookup(kind, target)
+        if found is None:
+            raise DanglingReferenceError(_kind(record), record.id, field, kind, target)
+        return found
+
+    def check(self, record: Record) -> None:
+        """Raise if `record` refers to anything missing (G5)."""
+        need = self._require
+        if isinstance(record, User):
+            need(record, "department_id", "department", record.department_id)
+        elif isinstance(record, Department):
+            need(record, "head_id", "user", record.head_id)
+            need(record, "parent_id", "department", record.parent_id)
+        elif isinstance(record, Item):
+            self._check_item(record, record)
+        elif isinstance(record, Activity):
+            for index, item_id in enumerate(record.item_ids):
+                need(record, f"item_ids[{index}]", "item", item_id)
+            need(record, "responsible_id", "user", record.responsible_id)
+            need(record, "author_id", "user", record.author_id)
+        elif isinstance(record, Task):
+            need(record, "item_id", "item", record.item_id)
+            need(record, "responsible_id", "user", record.responsible_id)
+            for index, observer in enumerate(record.observer_ids):
+                need(record, f"observer_ids[{index}]", "user", observer)
+            pipeline = need(record, "rule_pipeline_id", "pipeline", record.rule_pipeline_id)
+            stage = record.rule_stage_id
+            if (
+                isinstance(pipeline, Pipeline)
+                and stage is not None
+                and not pipeline.has_stage(stage)
+            ):
+                raise DanglingReferenceError("task", record.id, "rule_stage_id", "stage", stage)
+        elif isinstance(record, CommentAdded):
+            need(record, "item_id", "item", record.item_id)
+            need(record, "author_id", "user", record.author_id)
+        elif isinstance(record, StageChanged):
+            need(record, "item_id", "item", record.item_id)
+            need(record, "by_user_id", "user", record.by_user_id)
+        elif isinstance(record, ItemViewed):
+            need(record, "item_id", "item", record.item_id)
+            need(record, "user_id", "user", record.user_id)
+        elif isinstance(record, IncomingMessage):
+            need(record, "item_id", "item", record.item_id)
+        elif isinstance(record, Pipeline):
+            moving = self._batch.get("item", {})
+            for item in self._storage.items():
+                if item.pipeline_id == record.id and item.id not in moving:
+                    self._check_item(record, item)
+
+    def _check_item(self, blamed: Record, item: Item) -> None:
+        """Check an item's references; errors name `blamed` (the item, or its new pipeline)."""
+        field = "pipeline_id" if blamed is item else f"stages (item {item.id!r})"
+        self._require(item, "responsible_id", "user", item.responsible_id)
+        pipeline = self._require(item, "pipeline_id", "pipeline", item.pipeline_id)
+        if not isinstance(pipeline, Pipeline):
+            return
+        if pipeline.entity_type != item.entity_type:
+            raise IntegrityError(
+                _kind(blamed),
+                blamed.id,
+                field,
+                f"pipeline {pipeline.id!r} is for {pipeline.entity_type}, not {item.entity_type}",
+            )
+        if not pipeline.has_stage(item.stage_id):
+            if blamed is item:
+                raise DanglingReferenceError("item", item.id, "stage_id", "stage", item.stage_id)
+            raise IntegrityError(
+                "pipeline", blamed.id, field, f"would drop stage {item.stage_id!r} in use"
+            )
+
+    def check_department_tree(self) -> None:
+        """Departments must form a tree: no parent chain may loop."""
+        pending = {
+            key: value
+            for key, value in self._batch.get("department", {}).items()
+            if isinstance(value, Department)
+        }
+        departments: Mapping[str, Department] = _Overlay(
+            self._storage._departments,  # same module
+            pending,
+        )
+        for department_id in pending:
+            seen = {department_id}
+            parent = departments[department_id].parent_id
+            while parent is not None:
+                if parent in seen:
+                    raise IntegrityError(
+                        "department", department_id, "parent_id", "the department tree would loop"
+                    )
+                seen.add(parent)
+                parent = departments[parent].parent_id

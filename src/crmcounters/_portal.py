@@ -1,0 +1,520 @@
+"""The portal data format: a whole portal as one JSON document (docs/data-format.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from . import _validate as v
+from ._activities import Activity, ActivityKind
+from ._errors import DataFormatError, DuplicateIdError, IntegrityError
+from ._events import CommentAdded, IncomingMessage, ItemViewed, StageChanged, TimelineEvent
+from ._items import Item
+from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_document
+from ._memory import InMemoryStorage, Record
+from ._pipelines import Pipeline, Stage
+from ._settings import CalendarSettings, Settings
+from ._tasks import Task, TaskStatus
+from ._users import Department, User
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "Portal",
+    "dump_portal",
+    "load_portal",
+    "read_portal",
+    "write_portal",
+]
+
+#: The value of the document's "format" key.
+FORMAT = "crmcounters.portal"
+#: The document version this library reads and writes.
+FORMAT_VERSION = 1
+
+_SECTIONS = ("users", "departments", "pipelines", "items", "activities", "tasks", "events")
+_TOP_KEYS = frozenset({"format", "version", "description", "as_of", "settings", *_SECTIONS})
+
+
+@attrs.frozen(kw_only=True)
+class Portal:
+    """A loaded portal: its storage (with settings) plus the document's description.
+
+    `as_of` is the instant the data was written for, if any (the sample portal
+    has one, so its demo and examples show the same day whenever they run).
+    """
+
+    storage: InMemoryStorage
+    description: str = attrs.field(default="", validator=v.text)
+    as_of: datetime | None = attrs.field(default=None, validator=v.optional_aware)
+
+
+# -- loading -----------------------------------------------------------------
+
+
+def load_portal(source: str | bytes) -> Portal:
+    """Build a portal from JSON text; any fault raises `DataFormatError` naming its JSON path."""
+    root = Reader(parse_document(source), "$")
+    root.reject_unknown(_TOP_KEYS)
+    if root.text("format", REQUIRED) != FORMAT:
+        root.fail("format", f"expected {FORMAT!r}")
+    if root.whole("version", REQUIRED) != FORMAT_VERSION:
+        root.fail("version", f"this library reads version {FORMAT_VERSION}")
+    storage = InMemoryStorage(_settings(root.object("settings")))
+    paths: dict[tuple[str, str], str] = {}
+    batches: list[list[Record]] = [[], [], [], [], []]
+    for kind, reader in _records(root):
+        record = _record(kind, reader)
+        key = (_KIND_OF[kind], record.id)
+        if key in paths:
+            raise DataFormatError(
+                reader.at("id"), f"duplicate {key[0]} id {record.id!r} (first at {paths[key]})"
+            )
+        paths[key] = reader.path
+        batches[_BATCH_OF[kind]].append(record)
+    for batch in batches:  # users and departments refer to each other: one batch
+        try:
+            storage.add_all(batch)
+        except IntegrityError as exc:
+            raise DataFormatError(
+                f"{paths[(exc.record_kind, exc.record_id)]}.{exc.field}", exc.problem
+            ) from None
+        except DuplicateIdError as exc:  # pragma: no cover - caught above, kept as a guard
+            raise DataFormatError(paths[(exc.kind, exc.record_id)], str(exc)) from None
+    return Portal(
+        storage=storage,
+        description=root.text("description", ""),
+        as_of=root.instant("as_of"),
+    )
+
+
+def read_portal(path: str | os.PathLike[str]) -> Portal:
+    """Load a portal from a JSON file."""
+    with open(path, "rb") as handle:
+        return load_portal(handle.read())
+
+
+_KIND_OF = {
+    "users": "user",
+    "departments": "department",
+    "pipelines": "pipeline",
+    "items": "item",
+    "activities": "activity",
+    "tasks": "task",
+    "events": "event",
+}
+_BATCH_OF = {
+    "users": 0,
+    "departments": 0,
+    "pipelines": 1,
+    "items": 2,
+    "activities": 3,
+    "tasks": 3,
+    "events": 4,
+}
+
+
+def _records(root: Reader) -> list[tuple[str, Reader]]:
+    return [(section, reader) for section in _SECTIONS for reader in root.objects(section)]
+
+
+def _record(section: str, r: Reader) -> Record:
+    reader: Callable[[Reader], Record] = _READERS[section]
+    return reader(r)
+
+
+def _settings(r: Reader) -> Settings:
+    r.reject_unknown(
+        {
+            "urgency_offset_minutes",
+            "focus_reminder_offsets",
+            "open_activity_cap",
+            "counter_mode",
+            "week_start",
+            "calendar",
+        }
+    )
+    defaults = Settings()
+    calendar = r.object("calendar")
+    calendar.reject_unknown(
+        {"country", "subdivision", "weekend_days", "company_days_off", "extra_working_days"}
+    )
+    calendar_settings = build(
+        calendar.path,
+        CalendarSettings,
+        country=calendar.text("country"),
+        subdivision=calendar.text("subdivision"),
+        weekend_days=calendar.ints("weekend_days", None),
+        company_days_off=_dates(calendar, "company_days_off"),
+        extra_working_days=_dates(calendar, "extra_working_days"),
+    )
+    return build(
+        r.path,
+        Settings,
+        urgency_offset_minutes=r.whole("urgency_offset_minutes", defaults.urgency_offset_minutes),
+        focus_reminder_offsets=r.ints("focus_reminder_offsets", defaults.focus_reminder_offsets),
+        open_activity_cap=r.whole("open_activity_cap", defaults.open_activity_cap),
+        counter_mode=_choice(
+            r,
+            "counter_mode",
+            defaults.counter_mode.value,
+            ("item_responsible", "activity_responsible"),
+        ),
+        week_start=r.whole("week_start", defaults.week_start),
+        calendar=calendar_settings,
+    )
+
+
+def _dates(r: Reader, key: str) -> tuple[Any, ...]:
+    return tuple(parse_date(text, f"{r.at(key)}[{i}]") for i, text in enumerate(r.strings(key)))
+
+
+def _choice(r: Reader, key: str, default: str, choices: tuple[str, ...]) -> str:
+    value: str = r.text(key, default)
+    if value not in choices:
+        r.fail(key, f"expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _user(r: Reader) -> User:
+    r.reject_unknown({"id", "name", "time_zone", "department_id"})
+    return build(
+        r.path,
+        User,
+        id=r.text("id", REQUIRED),
+        name=r.text("name", ""),
+        time_zone=r.text("time_zone", REQUIRED),
+        department_id=r.text("department_id"),
+    )
+
+
+def _department(r: Reader) -> Department:
+    r.reject_unknown({"id", "name", "head_id", "parent_id"})
+    return build(
+        r.path,
+        Department,
+        id=r.text("id", REQUIRED),
+        name=r.text("name", ""),
+        head_id=r.text("head_id"),
+        parent_id=r.text("parent_id"),
+    )
+
+
+def _pipeline(r: Reader) -> Pipeline:
+    r.reject_unknown({"id", "entity_type", "name", "stages"})
+    stages = []
+    for s in r.objects("stages"):
+        s.reject_unknown({"id", "name", "semantics"})
+        semantics = _choice(s, "semantics", "in_progress", ("in_progress", "success", "failure"))
+        stages.append(
+            build(
+                s.path,
+                Stage,
+                id=s.text("id", REQUIRED),
+                name=s.text("name", ""),
+                semantics=semantics,
+            )
+        )
+    return build(
+        r.path,
+        Pipeline,
+        id=r.text("id", REQUIRED),
+        entity_type=r.text("entity_type", REQUIRED),
+        name=r.text("name", ""),
+        stages=stages,
+    )
+
+
+def _item(r: Reader) -> Item:
+    r.reject_unknown(
+        {
+            "id",
+            "entity_type",
+            "pipeline_id",
+            "stage_id",
+            "responsible_id",
+            "created_at",
+            "title",
+            "amount",
+            "currency",
+            "client",
+            "fields",
+        }
+    )
+    fields = r.object("fields").data
+    return build(
+        r.path,
+        Item,
+        id=r.text("id", REQUIRED),
+        entity_type=r.text("entity_type", REQUIRED),
+        pipeline_id=r.text("pipeline_id", REQUIRED),
+        stage_id=r.text("stage_id", REQUIRED),
+        responsible_id=r.text("responsible_id", REQUIRED),
+        created_at=r.instant("created_at", REQUIRED),
+        title=r.text("title", ""),
+        amount=r.text("amount"),
+        currency=r.text("currency", ""),
+        client=r.text("client", ""),
+        fields=fields,
+    )
+
+
+_ACTIVITY_KEYS = frozenset(
+    {
+        "id",
+        "item_ids",
+        "kind",
+        "direction",
+        "responsible_id",
+        "author_id",
+        "subject",
+        "created_at",
+        "deadline",
+        "completed_at",
+        "reminder_offsets",
+        "incoming",
+        "rule_id",
+    }
+)
+
+
+def _activity(r: Reader) -> Activity:
+    r.reject_unknown(_ACTIVITY_KEYS)
+    return build(
+        r.path,
+        Activity,
+        id=r.text("id", REQUIRED),
+        item_ids=r.strings("item_ids"),
+        kind=_choice(r, "kind", "", tuple(k.value for k in ActivityKind)),
+        direction=_choice(r, "direction", "none", ("incoming", "outgoing", "none")),
+        responsible_id=r.text("responsible_id", REQUIRED),
+        author_id=r.text("author_id"),
+        subject=r.text("subject", ""),
+        created_at=r.instant("created_at", REQUIRED),
+        deadline=r.instant("deadline"),
+        completed_at=r.instant("completed_at"),
+        reminder_offsets=r.ints("reminder_offsets", None),
+        incoming=r.flag("incoming", False),
+        rule_id=r.text("rule_id"),
+    )
+
+
+def _task(r: Reader) -> Task:
+    r.reject_unknown(
+        {
+            "id",
+            "item_id",
+            "title",
+            "responsible_id",
+            "created_at",
+            "status",
+            "description",
+            "observer_ids",
+            "deadline",
+            "time_tracking",
+            "rule_id",
+            "rule_pipeline_id",
+            "rule_stage_id",
+        }
+    )
+    return build(
+        r.path,
+        Task,
+        id=r.text("id", REQUIRED),
+        item_id=r.text("item_id", REQUIRED),
+        title=r.text("title", ""),
+        responsible_id=r.text("responsible_id", REQUIRED),
+        created_at=r.instant("created_at", REQUIRED),
+        status=_choice(r, "status", "new", tuple(s.value for s in TaskStatus)),
+        description=r.text("description", ""),
+        observer_ids=r.strings("observer_ids"),
+        deadline=r.instant("deadline"),
+        time_tracking=r.flag("time_tracking", False),
+        rule_id=r.text("rule_id"),
+        rule_pipeline_id=r.text("rule_pipeline_id"),
+        rule_stage_id=r.text("rule_stage_id"),
+    )
+
+
+def _event(r: Reader) -> TimelineEvent:
+    event_type = _choice(r, "type", "", ("comment", "incoming", "stage_changed", "viewed"))
+    common = {
+        "id": r.text("id", REQUIRED),
+        "item_id": r.text("item_id", REQUIRED),
+        "at": r.instant("at", REQUIRED),
+    }
+    base = {"type", "id", "item_id", "at"}
+    if event_type == "comment":
+        r.reject_unknown(base | {"author_id", "text"})
+        return build(
+            r.path,
+            CommentAdded,
+            **common,
+            author_id=r.text("author_id", REQUIRED),
+            text=r.text("text", ""),
+        )
+    if event_type == "incoming":
+        r.reject_unknown(base | {"channel", "text"})
+        channel = _choice(r, "channel", "", ("email", "chat", "call", "missed_call"))
+        return build(r.path, IncomingMessage, **common, channel=channel, text=r.text("text", ""))
+    if event_type == "stage_changed":
+        r.reject_unknown(base | {"by_user_id", "from_stage_id", "to_stage_id"})
+        return build(
+            r.path,
+            StageChanged,
+            **common,
+            by_user_id=r.text("by_user_id", REQUIRED),
+            from_stage_id=r.text("from_stage_id"),
+            to_stage_id=r.text("to_stage_id", REQUIRED),
+        )
+    r.reject_unknown(base | {"user_id"})
+    return build(r.path, ItemViewed, **common, user_id=r.text("user_id", REQUIRED))
+
+
+_READERS: dict[str, Callable[[Reader], Record]] = {
+    "users": _user,
+    "departments": _department,
+    "pipelines": _pipeline,
+    "items": _item,
+    "activities": _activity,
+    "tasks": _task,
+    "events": _event,
+}
+
+# -- saving ------------------------------------------------------------------
+
+
+def _instant(value: datetime | None) -> str | None:
+    return None if value is None else format_datetime(value)
+
+
+def portal_to_dict(portal: Portal) -> dict[str, Any]:
+    """The JSON-ready document of a portal."""
+    storage = portal.storage
+    settings = storage.settings
+    calendar = settings.calendar
+    document: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
+    if portal.description:
+        document["description"] = portal.description
+    if portal.as_of is not None:
+        document["as_of"] = format_datetime(portal.as_of)
+    document["settings"] = {
+        "urgency_offset_minutes": settings.urgency_offset_minutes,
+        "focus_reminder_offsets": list(settings.focus_reminder_offsets),
+        "open_activity_cap": settings.open_activity_cap,
+        "counter_mode": settings.counter_mode.value,
+        "week_start": settings.week_start,
+        "calendar": {
+            "country": calendar.country,
+            "subdivision": calendar.subdivision,
+            "weekend_days": None if calendar.weekend_days is None else list(calendar.weekend_days),
+            "company_days_off": [d.isoformat() for d in calendar.company_days_off],
+            "extra_working_days": [d.isoformat() for d in calendar.extra_working_days],
+        },
+    }
+    document["users"] = [
+        {"id": u.id, "name": u.name, "time_zone": u.time_zone, "department_id": u.department_id}
+        for u in storage.users()
+    ]
+    document["departments"] = [
+        {"id": d.id, "name": d.name, "head_id": d.head_id, "parent_id": d.parent_id}
+        for d in storage.departments()
+    ]
+    document["pipelines"] = [
+        {
+            "id": p.id,
+            "entity_type": p.entity_type,
+            "name": p.name,
+            "stages": [
+                {"id": s.id, "name": s.name, "semantics": s.semantics.value} for s in p.stages
+            ],
+        }
+        for p in storage.pipelines()
+    ]
+    document["items"] = [
+        {
+            "id": i.id,
+            "entity_type": i.entity_type,
+            "pipeline_id": i.pipeline_id,
+            "stage_id": i.stage_id,
+            "responsible_id": i.responsible_id,
+            "created_at": format_datetime(i.created_at),
+            "title": i.title,
+            "amount": None if i.amount is None else str(i.amount),
+            "currency": i.currency,
+            "client": i.client,
+            "fields": dict(i.fields),
+        }
+        for i in storage.items()
+    ]
+    document["activities"] = [
+        {
+            "id": a.id,
+            "item_ids": list(a.item_ids),
+            "kind": a.kind.value,
+            "direction": a.direction.value,
+            "responsible_id": a.responsible_id,
+            "author_id": a.author_id,
+            "subject": a.subject,
+            "created_at": format_datetime(a.created_at),
+            "deadline": _instant(a.deadline),
+            "completed_at": _instant(a.completed_at),
+            "reminder_offsets": None if a.reminder_offsets is None else list(a.reminder_offsets),
+            "incoming": a.incoming,
+            "rule_id": a.rule_id,
+        }
+        for a in storage.activities()
+    ]
+    document["tasks"] = [
+        {
+            "id": t.id,
+            "item_id": t.item_id,
+            "title": t.title,
+            "responsible_id": t.responsible_id,
+            "created_at": format_datetime(t.created_at),
+            "status": t.status.value,
+            "description": t.description,
+            "observer_ids": list(t.observer_ids),
+            "deadline": _instant(t.deadline),
+            "time_tracking": t.time_tracking,
+            "rule_id": t.rule_id,
+            "rule_pipeline_id": t.rule_pipeline_id,
+            "rule_stage_id": t.rule_stage_id,
+        }
+        for t in storage.tasks()
+    ]
+    document["events"] = [_event_to_dict(e) for e in storage.events()]
+    return document
+
+
+def _event_to_dict(event: TimelineEvent) -> dict[str, Any]:
+    common = {"id": event.id, "item_id": event.item_id, "at": format_datetime(event.at)}
+    if isinstance(event, CommentAdded):
+        return {"type": "comment", **common, "author_id": event.author_id, "text": event.text}
+    if isinstance(event, IncomingMessage):
+        return {"type": "incoming", **common, "channel": event.channel.value, "text": event.text}
+    if isinstance(event, StageChanged):
+        return {
+            "type": "stage_changed",
+            **common,
+            "by_user_id": event.by_user_id,
+            "from_stage_id": event.from_stage_id,
+            "to_stage_id": event.to_stage_id,
+        }
+    return {"type": "viewed", **common, "user_id": event.user_id}
+
+
+def dump_portal(portal: Portal) -> str:
+    """The portal as JSON text (stable key order, two-space indent, trailing newline)."""
+    return json.dumps(portal_to_dict(portal), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_portal(portal: Portal, path: str | os.PathLike[str]) -> None:
+    """Save a portal to a JSON file."""
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(dump_portal(portal))

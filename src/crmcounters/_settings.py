@@ -1,0 +1,109 @@
+"""Portal-wide settings: the knobs the SPEC names as adjustable."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import date
+
+import attrs
+
+from . import _validate as v
+from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
+from ._errors import ValidationError
+
+__all__ = ["CalendarSettings", "CounterMode", "Settings"]
+
+
+class CounterMode(enum.StrEnum):
+    """Whose counters an activity feeds (C2)."""
+
+    ITEM_RESPONSIBLE = "item_responsible"
+    ACTIVITY_RESPONSIBLE = "activity_responsible"
+
+
+def _sorted_dates(values: Iterable[date]) -> tuple[date, ...]:
+    days = tuple(values)
+    for day in days:
+        if not isinstance(day, date):
+            raise ValidationError("days", f"expected dates, got {day!r}")
+    return tuple(sorted(set(days)))
+
+
+def _weekday_tuple(values: Iterable[int] | None) -> tuple[int, ...] | None:
+    return None if values is None else tuple(sorted(set(values)))
+
+
+@attrs.frozen(kw_only=True)
+class CalendarSettings:
+    """How to build the portal's `BusinessCalendar` (S2).
+
+    `weekend_days` None means the country's own weekend (Saturday and Sunday
+    when no country is set).
+    """
+
+    country: str | None = attrs.field(default=None, validator=v.optional_id)
+    subdivision: str | None = attrs.field(default=None, validator=v.optional_id)
+    weekend_days: tuple[int, ...] | None = attrs.field(default=None, converter=_weekday_tuple)
+    company_days_off: tuple[date, ...] = attrs.field(default=(), converter=_sorted_dates)
+    extra_working_days: tuple[date, ...] = attrs.field(default=(), converter=_sorted_dates)
+
+    def __attrs_post_init__(self) -> None:
+        if self.subdivision is not None and self.country is None:
+            raise ValidationError("subdivision", "a subdivision needs a country")
+        self.build(years=range(2000, 2001))  # fail early on an unknown country or weekday
+
+    def build(self, years: range = DEFAULT_HOLIDAY_YEARS) -> BusinessCalendar:
+        """The calendar these settings describe."""
+        if self.country is None:
+            return BusinessCalendar(
+                weekend_days=frozenset({5, 6} if self.weekend_days is None else self.weekend_days),
+                days_off=frozenset(self.company_days_off),
+                extra_working_days=frozenset(self.extra_working_days),
+            )
+        return BusinessCalendar.for_country(
+            self.country,
+            self.subdivision,
+            weekend_days=self.weekend_days,
+            company_days_off=self.company_days_off,
+            extra_working_days=self.extra_working_days,
+            years=years,
+        )
+
+
+def _positive(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValidationError(attribute.name, f"expected a whole number >= 1, got {value!r}")
+
+
+def _minutes(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    v.check_offsets(attribute.name, [value])
+
+
+def _weekday(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 6:
+        raise ValidationError(attribute.name, f"expected 0 (Monday) to 6 (Sunday), got {value!r}")
+
+
+def _focus_offsets(values: Iterable[int]) -> tuple[int, ...]:
+    return v.check_offsets("focus_reminder_offsets", values)
+
+
+@attrs.frozen(kw_only=True)
+class Settings:
+    """The portal's adjustable defaults, each named after the SPEC rule it tunes."""
+
+    #: C4: an activity lights this many minutes before its deadline by default.
+    urgency_offset_minutes: int = attrs.field(default=15, validator=_minutes)
+    #: F2: reminder instants that lift an item in focus, minutes before the deadline.
+    focus_reminder_offsets: tuple[int, ...] = attrs.field(default=(15, 0), converter=_focus_offsets)
+    #: C8: open activities a user may have before their counters are blocked.
+    open_activity_cap: int = attrs.field(default=50_000, validator=_positive)
+    #: C2: whose counters an activity feeds.
+    counter_mode: CounterMode = attrs.field(
+        default=CounterMode.ITEM_RESPONSIBLE, converter=CounterMode
+    )
+    #: V1: first day of the week, 0 = Monday.
+    week_start: int = attrs.field(default=0, validator=_weekday)
+    #: S2: the business calendar for smart activities and business-day delays.
+    calendar: CalendarSettings = attrs.field(factory=CalendarSettings)

@@ -1,0 +1,58 @@
+"""Users and departments (SPEC section 1): who is responsible, and who supervises whom."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from . import _validate as v
+from ._errors import ValidationError
+
+__all__ = ["Department", "User", "zone_of"]
+
+
+def zone_of(time_zone: str) -> ZoneInfo:
+    """The `ZoneInfo` for an IANA name, or a `ValidationError` naming `time_zone`."""
+    if not isinstance(time_zone, str) or not time_zone:
+        raise ValidationError("time_zone", f"expected an IANA zone name, got {time_zone!r}")
+    try:
+        return ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            "time_zone", f"unknown IANA time zone {time_zone!r} (e.g. 'Europe/Warsaw')"
+        ) from exc
+
+
+def _check_zone(_instance: Any, _attribute: Any, value: Any) -> None:
+    zone_of(value)
+
+
+@attrs.frozen(kw_only=True)
+class User:
+    """An employee: the responsible of items, whose time zone decides "today" (G4)."""
+
+    id: str = attrs.field(validator=v.an_id)
+    name: str = attrs.field(validator=v.text)
+    time_zone: str = attrs.field(validator=_check_zone)
+    department_id: str | None = attrs.field(default=None, validator=v.optional_id)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The user's zone as a `ZoneInfo` (cached by `zoneinfo` itself)."""
+        return ZoneInfo(self.time_zone)
+
+
+@attrs.frozen(kw_only=True)
+class Department:
+    """A node of the department tree; its head supervises its members."""
+
+    id: str = attrs.field(validator=v.an_id)
+    name: str = attrs.field(validator=v.text)
+    head_id: str | None = attrs.field(default=None, validator=v.optional_id)
+    parent_id: str | None = attrs.field(default=None, validator=v.optional_id)
+
+    def __attrs_post_init__(self) -> None:
+        if self.parent_id == self.id:
+            raise ValidationError("parent_id", f"department {self.id!r} cannot be its own parent")

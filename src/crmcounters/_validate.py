@@ -1,0 +1,83 @@
+"""Validators and converters shared by the models (G2, G5)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from ._errors import NaiveDatetimeError, ValidationError
+
+
+def is_aware(value: datetime) -> bool:
+    """True when `value` carries a usable UTC offset."""
+    return value.tzinfo is not None and value.tzinfo.utcoffset(value) is not None
+
+
+def check_aware(field: str, value: object) -> datetime:
+    """Return `value` if it is an aware datetime; raise naming `field` otherwise."""
+    if not isinstance(value, datetime):
+        raise ValidationError(field, f"expected a datetime, got {type(value).__name__}")
+    if not is_aware(value):
+        raise NaiveDatetimeError(field)
+    return value
+
+
+def check_id(field: str, value: object) -> str:
+    """Return `value` if it is a non-empty, non-blank string id."""
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected a string id, got {type(value).__name__}")
+    if not value.strip():
+        raise ValidationError(field, "must be a non-empty id")
+    return value
+
+
+def check_offsets(field: str, values: Iterable[int]) -> tuple[int, ...]:
+    """Reminder offsets: whole minutes >= 0, kept sorted, largest first, without repeats."""
+    result = []
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(field, f"offsets are whole minutes, got {value!r}")
+        if value < 0:
+            raise ValidationError(field, f"offsets are minutes >= 0, got {value}")
+        result.append(value)
+    return tuple(sorted(set(result), reverse=True))
+
+
+# attrs validators have the signature (instance, attribute, value).
+
+
+def aware(_instance: Any, attribute: Any, value: Any) -> None:
+    """attrs validator: an aware datetime."""
+    check_aware(attribute.name, value)
+
+
+def optional_aware(_instance: Any, attribute: Any, value: Any) -> None:
+    """attrs validator: None or an aware datetime."""
+    if value is not None:
+        check_aware(attribute.name, value)
+
+
+def an_id(_instance: Any, attribute: Any, value: Any) -> None:
+    """attrs validator: a non-empty string id."""
+    check_id(attribute.name, value)
+
+
+def optional_id(_instance: Any, attribute: Any, value: Any) -> None:
+    """attrs validator: None or a non-empty string id."""
+    if value is not None:
+        check_id(attribute.name, value)
+
+
+def ids(_instance: Any, attribute: Any, value: tuple[str, ...]) -> None:
+    """attrs validator: a tuple of non-empty string ids without repeats."""
+    for index, one in enumerate(value):
+        check_id(f"{attribute.name}[{index}]", one)
+    if len(set(value)) != len(value):
+        raise ValidationError(attribute.name, f"repeated ids in {list(value)!r}")
+
+
+def text(_instance: Any, attribute: Any, value: Any) -> None:
+    """attrs validator: a string (may be empty)."""
+    if not isinstance(value, str):
+        raise ValidationError(attribute.name, f"expected text, got {type(value).__name__}")

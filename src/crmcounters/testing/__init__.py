@@ -1,0 +1,65 @@
+"""Test helpers for hosts' own test suites: clocks you control.
+
+Hypothesis strategies live in `crmcounters.testing.strategies` (they need the
+`test` extra).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from .._errors import ValidationError
+from .._validate import check_aware
+
+__all__ = ["FixedClock", "ManualClock"]
+
+
+class FixedClock:
+    """A clock stopped at one instant (X2: preview or replay any moment)."""
+
+    __slots__ = ("_at",)
+
+    def __init__(self, at: datetime) -> None:
+        self._at = check_aware("at", at)
+
+    def now(self) -> datetime:
+        """The fixed instant."""
+        return self._at
+
+    def __repr__(self) -> str:
+        return f"FixedClock({self._at.isoformat()})"
+
+
+class ManualClock:
+    """A clock that moves only when told: `advance(timedelta)` or `set(datetime)`."""
+
+    __slots__ = ("_at",)
+
+    def __init__(self, start: datetime) -> None:
+        self._at = check_aware("start", start)
+
+    def now(self) -> datetime:
+        """The current simulated instant."""
+        return self._at
+
+    def advance(self, by: timedelta) -> datetime:
+        """Move forward by `by` (never backwards) and return the new instant."""
+        if not isinstance(by, timedelta):
+            raise ValidationError("by", f"expected a timedelta, got {type(by).__name__}")
+        if by < timedelta(0):
+            raise ValidationError("by", f"a clock only moves forward, got {by}")
+        self._at = self._at + by
+        return self._at
+
+    def set(self, at: datetime) -> datetime:
+        """Jump to `at`, which must not be before the current instant."""
+        check_aware("at", at)
+        if at < self._at:
+            raise ValidationError(
+                "at", f"a clock only moves forward: {at.isoformat()} < {self._at.isoformat()}"
+            )
+        self._at = at
+        return self._at
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self._at.isoformat()})"
