@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._activities import Activity, ActivityKind, Direction
 from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
+from ._cap import is_at_cap, open_activity_count
 from ._clock import Clock, SystemClock
 from ._errors import (
     AccessDeniedError,
@@ -90,7 +91,9 @@ __all__ = [
     "User",
     "ValidationError",
     "dump_portal",
+    "is_at_cap",
     "load_portal",
+    "open_activity_count",
     "read_portal",
     "write_portal",
 ]

@@ -1,0 +1,26 @@
+"""The open-activity cap (C8): one definition of "a user's open activities" for all parts."""
+
+from __future__ import annotations
+
+from ._settings import CounterMode
+from ._storage import Storage
+
+__all__ = ["is_at_cap", "open_activity_count"]
+
+
+def open_activity_count(storage: Storage, user_id: str) -> int:
+    """How many open activities count towards `user_id`'s cap (C8), per counter mode (C2).
+
+    In item-responsible mode (the default) these are the open activities of the
+    user's items, once per item; in activity-responsible mode, the open
+    activities whose own responsible is the user.
+    """
+    storage.user(user_id)  # an unknown user is an error, not zero
+    if storage.settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
+        return len(storage.open_activities_of_user(user_id))
+    return sum(len(storage.open_activities_of_item(item.id)) for item in storage.items_of(user_id))
+
+
+def is_at_cap(storage: Storage, user_id: str) -> bool:
+    """True when the user has reached the open-activity cap (S4 refuses suggestions then)."""
+    return open_activity_count(storage, user_id) >= storage.settings.open_activity_cap
