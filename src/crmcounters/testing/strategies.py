@@ -1,0 +1,224 @@
+"""Hypothesis strategies for hosts' own property tests (needs the `test` extra).
+
+`portals()` draws whole, valid portals: users in zones from UTC-10 to UTC+14,
+a department tree, pipelines, items, activities of every kind (open,
+completed, overdue, future, incoming, without deadline), tasks and events.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import strategies as st
+
+from .._activities import Activity, ActivityKind, Direction
+from .._events import CommentAdded, IncomingChannel, IncomingMessage, ItemViewed, StageChanged
+from .._items import Item
+from .._memory import InMemoryStorage, Record
+from .._pipelines import Pipeline, Stage, StageSemantics
+from .._portal import Portal
+from .._settings import CalendarSettings, CounterMode, Settings
+from .._tasks import Task, TaskStatus
+from .._users import Department, User
+
+__all__ = ["ZONES", "aware_datetimes", "portals", "zones"]
+
+#: Zones that stress "today": DST in both hemispheres, UTC-10, UTC+14, half hours.
+ZONES = (
+    "UTC",
+    "Europe/Warsaw",
+    "Europe/London",
+    "America/Los_Angeles",
+    "America/Sao_Paulo",
+    "Pacific/Honolulu",
+    "Pacific/Kiritimati",
+    "Asia/Ho_Chi_Minh",
+    "Asia/Kolkata",
+    "Australia/Lord_Howe",
+)
+
+#: The window generated instants fall in: two years around the sample portal.
+WINDOW_START = datetime(2025, 12, 1, tzinfo=ZoneInfo("UTC"))
+WINDOW_END = datetime(2027, 12, 1, tzinfo=ZoneInfo("UTC"))
+
+
+def zones() -> st.SearchStrategy[str]:
+    """IANA zone names from `ZONES`."""
+    return st.sampled_from(ZONES)
+
+
+def aware_datetimes(
+    start: datetime = WINDOW_START, end: datetime = WINDOW_END
+) -> st.SearchStrategy[datetime]:
+    """Aware instants between `start` and `end`, expressed in one of `ZONES`.
+
+    Drawn as a minute offset from `start`, so DST gaps and folds are reached
+    through real instants, never through invalid wall-clock times.
+    """
+    total_minutes = int((end - start).total_seconds() // 60)
+    return st.builds(
+        lambda minutes, zone: (start + timedelta(minutes=minutes)).astimezone(ZoneInfo(zone)),
+        st.integers(0, total_minutes),
+        zones(),
+    )
+
+
+_ID = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=6)
+
+
+@st.composite
+def portals(
+    draw: st.DrawFn,
+    *,
+    max_users: int = 5,
+    max_items: int = 12,
+    max_activities: int = 30,
+) -> Portal:
+    """A valid portal; every reference resolves and every record validates."""
+    settings = Settings(
+        urgency_offset_minutes=draw(st.sampled_from([0, 15, 30, 60])),
+        counter_mode=draw(st.sampled_from(list(CounterMode))),
+        week_start=draw(st.integers(0, 6)),
+        calendar=CalendarSettings(country=draw(st.sampled_from([None, "PL", "US", "IL"]))),
+    )
+    storage = InMemoryStorage(settings)
+    n_departments = draw(st.integers(1, 3))
+    department_ids = [f"d{i}" for i in range(n_departments)]
+    n_users = draw(st.integers(1, max_users))
+    users = [
+        User(
+            id=f"u{i}",
+            name=draw(st.text(max_size=8)),
+            time_zone=draw(zones()),
+            department_id=draw(st.sampled_from(department_ids)),
+        )
+        for i in range(n_users)
+    ]
+    user_ids = [u.id for u in users]
+    departments = [
+        Department(
+            id=department_id,
+            name=f"Department {index}",
+            head_id=draw(st.none() | st.sampled_from(user_ids)),
+            parent_id=None if index == 0 else department_ids[draw(st.integers(0, index - 1))],
+        )
+        for index, department_id in enumerate(department_ids)
+    ]
+    storage.add(*users, *departments)
+    pipelines = [
+        Pipeline(
+            id="deals",
+            entity_type="deal",
+            stages=(
+                Stage(id="new", name="New"),
+                Stage(id="work", name="In work"),
+                Stage(id="won", name="Won", semantics=StageSemantics.SUCCESS),
+                Stage(id="lost", name="Lost", semantics=StageSemantics.FAILURE),
+            ),
+        ),
+        Pipeline(id="leads", entity_type="lead", stages=(Stage(id="new", name="New"),)),
+        Pipeline(id="projects", entity_type="smart:128", stages=(Stage(id="s1", name="Brief"),)),
+    ]
+    storage.add(*pipelines)
+    items = []
+    for index in range(draw(st.integers(0, max_items))):
+        pipeline = draw(st.sampled_from(pipelines))
+        items.append(
+            Item(
+                id=f"i{index}",
+                entity_type=pipeline.entity_type,
+                pipeline_id=pipeline.id,
+                stage_id=draw(st.sampled_from([s.id for s in pipeline.stages])),
+                responsible_id=draw(st.sampled_from(user_ids)),
+                created_at=draw(aware_datetimes()),
+                title=draw(st.text(max_size=10)),
+                amount=draw(st.none() | st.integers(0, 10**6).map(str)),
+                currency=draw(st.sampled_from(["", "PLN", "EUR"])),
+                client=draw(st.text(max_size=8)),
+                fields=draw(
+                    st.dictionaries(
+                        _ID,
+                        st.none() | st.booleans() | st.integers(-100, 100) | st.text(max_size=5),
+                        max_size=3,
+                    )
+                ),
+            )
+        )
+    storage.add(*items)
+    records: list[Record] = []
+    if items:
+        item_ids = [i.id for i in items]
+        for index in range(draw(st.integers(0, max_activities))):
+            records.append(draw(_activities(f"a{index}", item_ids, user_ids)))
+        for index in range(draw(st.integers(0, 4))):
+            records.append(
+                Task(
+                    id=f"t{index}",
+                    item_id=draw(st.sampled_from(item_ids)),
+                    title=draw(st.text(max_size=10)),
+                    responsible_id=draw(st.sampled_from(user_ids)),
+                    created_at=draw(aware_datetimes()),
+                    status=draw(st.sampled_from(list(TaskStatus))),
+                    observer_ids=tuple(draw(st.sets(st.sampled_from(user_ids), max_size=2))),
+                    deadline=draw(st.none() | aware_datetimes()),
+                )
+            )
+        for index in range(draw(st.integers(0, 6))):
+            records.append(draw(_events(f"e{index}", item_ids, user_ids)))
+    storage.add_all(records)
+    return Portal(storage=storage, description=draw(st.text(max_size=20)))
+
+
+@st.composite
+def _activities(
+    draw: st.DrawFn, activity_id: str, item_ids: list[str], user_ids: list[str]
+) -> Activity:
+    created = draw(aware_datetimes())
+    incoming = draw(st.booleans())
+    bound = draw(st.lists(st.sampled_from(item_ids), min_size=1, max_size=2, unique=True))
+    completed = draw(
+        st.none() | st.integers(0, 60 * 24 * 30).map(lambda m: created + timedelta(minutes=m))
+    )
+    return Activity(
+        id=activity_id,
+        item_ids=tuple(bound),
+        kind=draw(st.sampled_from(list(ActivityKind))),
+        direction=Direction.INCOMING if incoming else draw(st.sampled_from(list(Direction))),
+        responsible_id=draw(st.sampled_from(user_ids)),
+        author_id=draw(st.none() | st.sampled_from(user_ids)),
+        created_at=created,
+        deadline=None if incoming else draw(st.none() | aware_datetimes()),
+        completed_at=completed,
+        reminder_offsets=draw(
+            st.none() | st.lists(st.sampled_from([0, 15, 30, 60, 1440]), max_size=3)
+        ),
+        incoming=incoming,
+    )
+
+
+@st.composite
+def _events(draw: st.DrawFn, event_id: str, item_ids: list[str], user_ids: list[str]) -> Record:
+    item_id = draw(st.sampled_from(item_ids))
+    at = draw(aware_datetimes())
+    kind = draw(st.sampled_from(["comment", "incoming", "stage", "viewed"]))
+    if kind == "comment":
+        return CommentAdded(
+            id=event_id, item_id=item_id, at=at, author_id=draw(st.sampled_from(user_ids))
+        )
+    if kind == "incoming":
+        return IncomingMessage(
+            id=event_id,
+            item_id=item_id,
+            at=at,
+            channel=draw(st.sampled_from(list(IncomingChannel))),
+        )
+    if kind == "stage":
+        return StageChanged(
+            id=event_id,
+            item_id=item_id,
+            at=at,
+            by_user_id=draw(st.sampled_from(user_ids)),
+            to_stage_id="new",
+        )
+    return ItemViewed(id=event_id, item_id=item_id, at=at, user_id=draw(st.sampled_from(user_ids)))
