@@ -148,9 +148,9 @@ def explain(
             reasons.append(
                 Reason(
                     rule="C4",
-                    text=f"planned {kind} {activity.id!r} lit since {lights.isoformat()} "
-                    f"({_offset_text(activity.reminder_offsets, settings.urgency_offset_minutes)}"
-                    f" before its deadline); {state}: counts in Planned",
+                    text=f"planned {kind} {activity.id!r} lit since {lights.isoformat()}, "
+                    f"{_offset_text(activity.reminder_offsets, settings.urgency_offset_minutes)}"
+                    f"; {state}: counts in Planned",
                     activity_id=activity.id,
                     at=lights,
                 )
@@ -215,8 +215,8 @@ def explain(
 
 def _offset_text(own: tuple[int, ...] | None, default: int) -> str:
     if own is None:
-        return f"{default} min, the portal default"
-    return f"{own[0] if own else 0} min, its own reminder"
+        return f"{default} min before its deadline (the portal default)"
+    return f"{own[0] if own else 0} min before its deadline (its own reminder)"
 
 
 def _badge_text(badge: Badge, viewer: str, responsible: str) -> str:

@@ -35,7 +35,7 @@ class Column(enum.StrEnum):
 
 @attrs.frozen(kw_only=True)
 class Placement:
-    """Where one item sits in the view, and why (V1, X1).
+    """Where one item sits in the view, and why in words (V1, X1).
 
     `activity_id` is the activity that decided the column (the incoming one, or
     the one with the earliest deadline), if any; `moves_at` is the instant the
@@ -150,7 +150,7 @@ def place_item(
     if not open_activities:
         return Placement(
             column=Column.NO_ACTIVITIES,
-            reason="V1: no open activity",
+            reason="no open activity",
             activity_id=None,
             moves_at=None,
         )
@@ -159,7 +159,7 @@ def place_item(
         if activity.incoming:
             return Placement(
                 column=Column.TODAY,
-                reason=f"V1: open incoming {activity.kind.value} {activity.id!r} puts it in Today",
+                reason=f"open incoming {activity.kind.value} {activity.id!r} puts it in Today",
                 activity_id=activity.id,
                 moves_at=None,
             )
@@ -171,7 +171,7 @@ def place_item(
     if earliest is None or earliest.deadline is None:
         return Placement(
             column=Column.LATER,
-            reason="V1: open activities without a deadline put it in Later",
+            reason="open activities without a deadline put it in Later",
             activity_id=None,
             moves_at=None,
         )
@@ -201,7 +201,7 @@ def place_item(
         rule = f"{when} falls after next week"
     return Placement(
         column=column,
-        reason=f"V1: {rule}",
+        reason=rule,
         activity_id=earliest.id,
         moves_at=None if moves_on is None else day_start(moves_on, zone),
     )
