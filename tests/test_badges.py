@@ -12,6 +12,7 @@ from crmcounters import (
     AccessLevel,
     AccessPolicy,
     BadgeColour,
+    InMemoryStorage,
     UnknownIdError,
     item_badge,
 )
@@ -19,7 +20,7 @@ from crmcounters import (
 SEE_ALL = AccessPolicy(default=AccessLevel.ALL)
 
 
-def _portal():  # type: ignore[no-untyped-def]
+def _portal() -> InMemoryStorage:
     return portal(("alice", "Europe/Warsaw"), ("bob", "America/Los_Angeles"))
 
 

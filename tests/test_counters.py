@@ -10,6 +10,8 @@ import pytest
 from _build_counters import (
     CREATED,
     MONDAY,
+    UTC,
+    WARSAW,
     complete,
     incoming,
     item,
@@ -179,6 +181,28 @@ def test_c4_an_activity_without_a_deadline_never_lights() -> None:
     planned(storage, item(storage, "alice"), None)
     result = counters_of(storage, "alice", MONDAY + timedelta(days=10_000))
     assert (result.planned, result.valid_until) == (0, None)
+
+
+def test_c4_g4_lights_15_real_minutes_before_a_deadline_after_spring_forward() -> None:
+    """C4, G4: due 03:05 CEST on 2026-03-29 (01:05 UTC): lit at 00:50 UTC, not an hour late."""
+    storage = portal(ALICE)
+    deadline = datetime(2026, 3, 29, 3, 5, tzinfo=WARSAW)
+    planned(storage, item(storage, "alice"), deadline)
+    lit = datetime(2026, 3, 29, 0, 50, tzinfo=UTC)
+    assert counters_of(storage, "alice", lit).planned == 1
+    assert counters_of(storage, "alice", lit - timedelta(seconds=1)).valid_until == lit
+    assert storage.activities_of_item(storage.items_of("alice")[0].id)[0].lit_at() == lit
+
+
+def test_c4_g4_lights_15_real_minutes_before_a_deadline_in_the_repeated_hour() -> None:
+    """C4, G4: due at the second 02:10 of 2026-10-25 (CET): lit at 00:55 UTC, not 23:55."""
+    storage = portal(ALICE)
+    deadline = datetime(2026, 10, 25, 2, 10, fold=1, tzinfo=WARSAW)
+    assert deadline.astimezone(UTC) == datetime(2026, 10, 25, 1, 10, tzinfo=UTC)
+    planned(storage, item(storage, "alice"), deadline)
+    lit = datetime(2026, 10, 25, 0, 55, tzinfo=UTC)
+    assert counters_of(storage, "alice", lit - timedelta(seconds=1)).planned == 0
+    assert counters_of(storage, "alice", lit).planned == 1
 
 
 def test_c4_lit_at_agrees_with_activity_lit_at() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -265,3 +265,19 @@ def test_v1_every_item_sits_in_exactly_one_column_and_moves_only_at_valid_until(
         assert before.columns == view.columns
         after = activities_view(storage, "u", view.valid_until)
         assert after.columns != view.columns
+
+
+def test_g4_a_day_whose_midnight_does_not_exist_starts_when_the_gap_ends() -> None:
+    """G4: Santiago springs forward at 00:00 on 2026-09-06: that day starts at 01:00."""
+    from crmcounters._view import day_start
+
+    santiago = ZoneInfo("America/Santiago")
+    start = day_start(date(2026, 9, 6), santiago)
+    assert (start.hour, start.date()) == (1, date(2026, 9, 6))
+    following = day_start(date(2026, 9, 7), santiago)
+    assert following.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=23)
+    storage = portal(("cl", "America/Santiago"))
+    deal = item(storage, "cl")
+    planned(storage, deal, datetime(2026, 9, 5, 20, 0, tzinfo=santiago))
+    view = activities_view(storage, "cl", datetime(2026, 9, 5, 21, 0, tzinfo=santiago))
+    assert view.valid_until == start

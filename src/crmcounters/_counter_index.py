@@ -142,9 +142,12 @@ class CounterIndex:
         policy: AccessPolicy | None = None,
     ) -> CounterResult:
         """`user_id`'s counters at `now`, as `viewer_id` may read them (C1-C9, C7)."""
-        (DEFAULT_POLICY if policy is None else policy).check(
-            self._storage, user_id if viewer_id is None else viewer_id, user_id
-        )
+        if policy is None and (viewer_id is None or viewer_id == user_id):
+            self._storage.user(user_id)  # own counters: the default policy allows them
+        else:
+            (DEFAULT_POLICY if policy is None else policy).check(
+                self._storage, user_id if viewer_id is None else viewer_id, user_id
+            )
         return self._result(user_id)
 
     def summed(

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 
 import attrs
 
 from . import _validate as v
 from ._access import AccessPolicy
 from ._activities import Activity
-from ._cap import open_activity_count, over_cap
+from ._cap import over_cap
 from ._errors import ValidationError
 from ._settings import CounterMode
 from ._storage import Storage
@@ -91,17 +91,19 @@ class CounterSum:
 
 
 def lit_at(activity: Activity, default_offset: timedelta) -> datetime | None:
-    """When `activity` starts to count in Planned (C4); same as `Activity.lit_at`, faster.
+    """When `activity` starts to count in Planned (C4): the instant of `Activity.lit_at`, in UTC.
 
-    Takes the default offset as a ready `timedelta` so hot loops build none.
+    Takes the default offset as a ready `timedelta` so hot loops build none;
+    subtracts in UTC so a deadline near a DST change lights at the right instant.
     """
     deadline = activity.deadline
     if deadline is None or activity.incoming:
         return None
+    instant = deadline.astimezone(UTC)  # wall-clock arithmetic in a DST zone would be wrong
     offsets = activity.reminder_offsets
     if offsets is None:
-        return deadline - default_offset
-    return deadline - timedelta(minutes=offsets[0]) if offsets else deadline
+        return instant - default_offset
+    return instant - timedelta(minutes=offsets[0]) if offsets else instant
 
 
 def counted_pairs(storage: Storage, user_id: str) -> Iterator[tuple[Activity, str]]:
@@ -143,38 +145,77 @@ def counters_of(
     return _compute(storage, user_id, now)
 
 
+_Groups = Iterable[tuple[str, Collection[Activity]]]
+
+
+def _groups(storage: Storage, user_id: str) -> tuple[int, _Groups]:
+    """The open activities feeding `user_id`'s counters, grouped by item, and their count.
+
+    The same activities as `counted_pairs`; the count is `open_activity_count`'s
+    (C8), computed on the way (a test holds the two definitions together).
+    """
+    if storage.settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
+        own = storage.open_activities_of_user(user_id)
+        by_item: dict[str, list[Activity]] = {}
+        for activity in own:
+            for item_id in activity.item_ids:
+                by_item.setdefault(item_id, []).append(activity)
+        return len(own), by_item.items()
+    of_item = storage.open_activities_of_item
+    groups = [(item.id, of_item(item.id)) for item in storage.items_of(user_id)]
+    return sum(len(group) for _, group in groups), groups
+
+
 def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
     settings = storage.settings
     cap = settings.open_activity_cap
-    count = open_activity_count(storage, user_id)
+    count, groups = _groups(storage, user_id)
     if over_cap(count, cap):
         return blocked_result(user_id, now, count, cap)
     default_offset = timedelta(minutes=settings.urgency_offset_minutes)
-    incoming = planned = 0
-    incoming_items: set[str] = set()
-    planned_items: set[str] = set()
+    now_utc = now.astimezone(UTC)
+    threshold = now_utc + default_offset  # a default-offset deadline up to here is lit
+    incoming = planned = incoming_items = planned_items = items = 0
     next_lit: datetime | None = None
-    for activity, item_id in counted_pairs(storage, user_id):
-        if activity.incoming:
-            incoming += 1
-            incoming_items.add(item_id)
-            continue
-        lights = lit_at(activity, default_offset)
-        if lights is None:
-            continue
-        if lights <= now:
-            planned += 1
-            planned_items.add(item_id)
-        elif next_lit is None or lights < next_lit:
-            next_lit = lights
+    for _, activities in groups:
+        item_incoming = item_planned = 0
+        for activity in activities:
+            if activity.incoming:
+                item_incoming += 1
+                continue
+            deadline = activity.deadline
+            if deadline is None:
+                continue
+            offsets = activity.reminder_offsets
+            if offsets is None:
+                if deadline <= threshold:  # compared as instants: the zones differ
+                    item_planned += 1
+                    continue
+                lights = deadline.astimezone(UTC) - default_offset
+            else:
+                base = deadline.astimezone(UTC)
+                lights = base - timedelta(minutes=offsets[0]) if offsets else base
+                if lights <= now_utc:
+                    item_planned += 1
+                    continue
+            if next_lit is None or lights < next_lit:
+                next_lit = lights
+        if item_incoming or item_planned:
+            items += 1
+            if item_incoming:
+                incoming += item_incoming
+                incoming_items += 1
+            if item_planned:
+                planned += item_planned
+                planned_items += 1
     return CounterResult(
         user_id=user_id,
         at=now,
         incoming=incoming,
         planned=planned,
-        incoming_items=len(incoming_items),
-        planned_items=len(planned_items),
-        items=len(incoming_items | planned_items),
+        incoming_items=incoming_items,
+        planned_items=planned_items,
+        items=items,
         blocked=False,
         open_activities=count,
         cap=cap,

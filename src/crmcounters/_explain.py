@@ -89,6 +89,7 @@ def explain(
     settings = storage.settings
     default_offset = timedelta(minutes=settings.urgency_offset_minutes)
     open_activities = storage.open_activities_of_item(item_id)
+    zone = storage.user(item.responsible_id).zone  # instants are shown in the responsible's zone
     reasons: list[Reason] = []
 
     if settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
@@ -133,6 +134,7 @@ def explain(
             )
             continue
         lights = lit_at(activity, default_offset)
+        lights = None if lights is None else lights.astimezone(zone)
         if lights is None:
             reasons.append(
                 Reason(

@@ -155,6 +155,7 @@ def place_item(
             moves_at=None,
         )
     earliest: Activity | None = None
+    earliest_deadline: datetime | None = None
     for activity in open_activities:
         if activity.incoming:
             return Placement(
@@ -164,11 +165,9 @@ def place_item(
                 moves_at=None,
             )
         deadline = activity.deadline
-        if deadline is not None and (
-            earliest is None or deadline < earliest.deadline  # type: ignore[operator]
-        ):
-            earliest = activity
-    if earliest is None or earliest.deadline is None:
+        if deadline is not None and (earliest_deadline is None or deadline < earliest_deadline):
+            earliest, earliest_deadline = activity, deadline
+    if earliest is None or earliest_deadline is None:
         return Placement(
             column=Column.LATER,
             reason="open activities without a deadline put it in Later",
@@ -176,11 +175,11 @@ def place_item(
             moves_at=None,
         )
     today = now.astimezone(zone).date()
-    due = earliest.deadline.astimezone(zone).date()
+    due = earliest_deadline.astimezone(zone).date()
     this_week = week_start_of(today, week_start)
     next_week = this_week + _WEEK
     after_next = next_week + _WEEK
-    when = f"earliest deadline {earliest.deadline.astimezone(zone).isoformat()} ({earliest.id!r})"
+    when = f"earliest deadline {earliest_deadline.astimezone(zone).isoformat()} ({earliest.id!r})"
     column: Column
     moves_on: date | None
     if due < today:
