@@ -6,10 +6,14 @@ rules as pure functions of (data, now). See docs/index.md.
 
 from __future__ import annotations
 
+from ._access import AccessLevel, AccessPolicy
 from ._activities import Activity, ActivityKind, Direction
+from ._badges import Badge, BadgeColour, item_badge
 from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
-from ._cap import is_at_cap, open_activity_count
+from ._cap import is_at_cap, open_activity_count, over_cap
 from ._clock import Clock, SystemClock
+from ._counter_index import CounterIndex
+from ._counters import CounterResult, CounterSum, counters_of, summed_counters
 from ._errors import (
     AccessDeniedError,
     CrmCountersError,
@@ -29,6 +33,7 @@ from ._events import (
     StageChanged,
     TimelineEvent,
 )
+from ._explain import Explanation, Reason, explain
 from ._items import FieldValue, Item
 from ._memory import InMemoryStorage, Record
 from ._pipelines import ENTITY_TYPES, Pipeline, Stage, StageSemantics
@@ -45,6 +50,7 @@ from ._settings import CalendarSettings, CounterMode, Settings
 from ._storage import Storage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
+from ._view import ActivitiesView, Column, Placement, activities_view, place_item
 
 __version__ = "0.1.0.dev0"
 
@@ -54,19 +60,29 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "AccessDeniedError",
+    "AccessLevel",
+    "AccessPolicy",
+    "ActivitiesView",
     "Activity",
     "ActivityKind",
+    "Badge",
+    "BadgeColour",
     "BusinessCalendar",
     "CalendarSettings",
     "Clock",
+    "Column",
     "CommentAdded",
+    "CounterIndex",
     "CounterMode",
+    "CounterResult",
+    "CounterSum",
     "CrmCountersError",
     "DanglingReferenceError",
     "DataFormatError",
     "Department",
     "Direction",
     "DuplicateIdError",
+    "Explanation",
     "FieldValue",
     "InMemoryStorage",
     "IncomingChannel",
@@ -76,7 +92,9 @@ __all__ = [
     "ItemViewed",
     "NaiveDatetimeError",
     "Pipeline",
+    "Placement",
     "Portal",
+    "Reason",
     "Record",
     "Settings",
     "Stage",
@@ -90,11 +108,18 @@ __all__ = [
     "UnknownIdError",
     "User",
     "ValidationError",
+    "activities_view",
+    "counters_of",
     "dump_portal",
+    "explain",
     "is_at_cap",
+    "item_badge",
     "load_portal",
     "open_activity_count",
+    "over_cap",
+    "place_item",
     "read_portal",
+    "summed_counters",
     "write_portal",
 ]
 

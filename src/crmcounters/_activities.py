@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import attrs
 
@@ -106,4 +106,7 @@ class Activity:
         if self.deadline is None or self.incoming:
             return None
         largest = self.offsets((default_offset_minutes,))
-        return self.deadline - timedelta(minutes=largest[0] if largest else 0)
+        # Subtract in UTC: aware arithmetic in one zone is wall-clock and goes
+        # wrong by the DST shift near a transition (G4).
+        instant = self.deadline.astimezone(UTC) - timedelta(minutes=largest[0] if largest else 0)
+        return instant.astimezone(self.deadline.tzinfo)

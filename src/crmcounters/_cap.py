@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._settings import CounterMode
 from ._storage import Storage
 
-__all__ = ["is_at_cap", "open_activity_count"]
+__all__ = ["is_at_cap", "open_activity_count", "over_cap"]
 
 
 def open_activity_count(storage: Storage, user_id: str) -> int:
@@ -24,3 +24,12 @@ def open_activity_count(storage: Storage, user_id: str) -> int:
 def is_at_cap(storage: Storage, user_id: str) -> bool:
     """True when the user has reached the open-activity cap (S4 refuses suggestions then)."""
     return open_activity_count(storage, user_id) >= storage.settings.open_activity_cap
+
+
+def over_cap(count: int, cap: int) -> bool:
+    """True when `count` open activities exceed `cap`: counters are blocked then (C8).
+
+    At the cap itself the counters still show numbers (a user "may have at
+    most" the cap); S4 already stops suggesting at the cap (`is_at_cap`).
+    """
+    return count > cap

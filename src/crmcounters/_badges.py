@@ -1,0 +1,119 @@
+"""An item's counter badge (C6): its colour, its number, and the grey dot."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+import attrs
+
+from . import _validate as v
+from ._access import AccessPolicy
+from ._activities import Activity
+from ._counters import DEFAULT_POLICY, lit_at
+from ._storage import Storage
+
+__all__ = ["Badge", "BadgeColour", "item_badge"]
+
+
+class BadgeColour(enum.StrEnum):
+    """The badge colours of C6."""
+
+    GREEN = "green"  # open incoming activities
+    RED = "red"  # lit planned activities (overdue or due now)
+    GREY = "grey"  # someone else's item, or nothing needs attention yet
+
+
+@attrs.frozen(kw_only=True)
+class Badge:
+    """An item's counter badge as one viewer sees it at `at` (C6).
+
+    `number` is what the badge shows; `incoming` and `planned` are the open
+    incoming and lit planned activities behind it; `dot` marks a grey zero
+    over open activities none of which is lit yet. `valid_until` is when the
+    badge would change by itself (an activity lights), or None (C9).
+    """
+
+    item_id: str
+    at: datetime
+    colour: BadgeColour
+    number: int
+    dot: bool
+    incoming: int
+    planned: int
+    open_activities: int
+    valid_until: datetime | None
+
+
+def item_badge(
+    storage: Storage,
+    item_id: str,
+    viewer_id: str,
+    now: datetime,
+    *,
+    policy: AccessPolicy | None = None,
+) -> Badge:
+    """The badge of item `item_id` as `viewer_id` sees it at `now` (C6).
+
+    The viewer must be allowed to read the item's responsible (C7, default
+    policy: own items only), else `AccessDeniedError`. Green: open incoming
+    activities; red: lit planned ones, red winning with the sum when both are
+    present; grey non-zero: another employee's item; grey zero with a dot:
+    open activities none lit yet; grey zero: no open activity. The badge
+    counts every open activity bound to the item, whatever the counter mode.
+    """
+    v.check_aware("now", now)
+    item = storage.item(item_id)
+    (DEFAULT_POLICY if policy is None else policy).check(storage, viewer_id, item.responsible_id)
+    return badge_from(
+        item_id,
+        storage.open_activities_of_item(item_id),
+        mine=viewer_id == item.responsible_id,
+        now=now,
+        default_offset=timedelta(minutes=storage.settings.urgency_offset_minutes),
+    )
+
+
+def badge_from(
+    item_id: str,
+    open_activities: Collection[Activity],
+    *,
+    mine: bool,
+    now: datetime,
+    default_offset: timedelta,
+) -> Badge:
+    """The C6 badge for an item's open activities; `mine` when the viewer is its responsible."""
+    incoming = planned = 0
+    next_lit: datetime | None = None
+    for activity in open_activities:
+        if activity.incoming:
+            incoming += 1
+            continue
+        lights = lit_at(activity, default_offset)
+        if lights is None:
+            continue
+        if lights <= now:
+            planned += 1
+        elif next_lit is None or lights < next_lit:
+            next_lit = lights
+    attention = incoming + planned
+    if not mine and attention:
+        colour = BadgeColour.GREY
+    elif planned:
+        colour = BadgeColour.RED
+    elif incoming:
+        colour = BadgeColour.GREEN
+    else:
+        colour = BadgeColour.GREY
+    return Badge(
+        item_id=item_id,
+        at=now,
+        colour=colour,
+        number=attention,
+        dot=attention == 0 and len(open_activities) > 0,
+        incoming=incoming,
+        planned=planned,
+        open_activities=len(open_activities),
+        valid_until=next_lit,
+    )

@@ -1,0 +1,278 @@
+"""The counter calculator (C1-C9): Incoming and Planned for one user at one instant."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import attrs
+
+from . import _validate as v
+from ._access import AccessPolicy
+from ._activities import Activity
+from ._cap import over_cap
+from ._errors import ValidationError
+from ._settings import CounterMode
+from ._storage import Storage
+
+__all__ = ["CounterResult", "CounterSum", "counters_of", "lit_at", "summed_counters"]
+
+#: Everyone reads their own counters and no one else's (C7) unless told otherwise.
+DEFAULT_POLICY = AccessPolicy()
+
+
+@attrs.frozen(kw_only=True)
+class CounterResult:
+    """A user's counters at instant `at`, or the fact that they are blocked (C1-C9).
+
+    `incoming` and `planned` count activities, once per bound item (C5); the
+    `*_items` fields count the distinct items behind them, and `items` the
+    distinct items behind either. When `blocked` (C8) these five are None and
+    `open_activities` says how many open activities the user has against `cap`.
+    `valid_until` is the earliest instant at which the answer would change if
+    nothing else happened (an activity lights), or None (C9).
+    """
+
+    user_id: str
+    at: datetime
+    incoming: int | None
+    planned: int | None
+    incoming_items: int | None
+    planned_items: int | None
+    items: int | None
+    blocked: bool
+    open_activities: int
+    cap: int
+    valid_until: datetime | None
+
+    @property
+    def total(self) -> int | None:
+        """Incoming + Planned: the number on the user's menu badge (None when blocked)."""
+        if self.incoming is None or self.planned is None:
+            return None
+        return self.incoming + self.planned
+
+
+@attrs.frozen(kw_only=True)
+class CounterSum:
+    """Counters of several users added up (C7): what a supervisor sees for a team.
+
+    Blocked users (C8) add nothing to the numbers and are listed in
+    `blocked_user_ids`; `valid_until` is the earliest of the parts'.
+    """
+
+    user_ids: tuple[str, ...]
+    at: datetime
+    incoming: int
+    planned: int
+    incoming_items: int
+    planned_items: int
+    items: int
+    blocked_user_ids: tuple[str, ...]
+    valid_until: datetime | None
+    parts: tuple[CounterResult, ...] = attrs.field(repr=False)
+
+    @classmethod
+    def of(cls, at: datetime, parts: Sequence[CounterResult]) -> CounterSum:
+        """Add up per-user results taken at the same instant `at`."""
+        until = [p.valid_until for p in parts if p.valid_until is not None]
+        return cls(
+            user_ids=tuple(p.user_id for p in parts),
+            at=at,
+            incoming=sum(p.incoming or 0 for p in parts),
+            planned=sum(p.planned or 0 for p in parts),
+            incoming_items=sum(p.incoming_items or 0 for p in parts),
+            planned_items=sum(p.planned_items or 0 for p in parts),
+            items=sum(p.items or 0 for p in parts),
+            blocked_user_ids=tuple(p.user_id for p in parts if p.blocked),
+            valid_until=min(until, default=None),
+            parts=tuple(parts),
+        )
+
+
+def lit_at(activity: Activity, default_offset: timedelta) -> datetime | None:
+    """When `activity` starts to count in Planned (C4): the instant of `Activity.lit_at`, in UTC.
+
+    Takes the default offset as a ready `timedelta` so hot loops build none;
+    subtracts in UTC so a deadline near a DST change lights at the right instant.
+    """
+    deadline = activity.deadline
+    if deadline is None or activity.incoming:
+        return None
+    instant = deadline.astimezone(UTC)  # wall-clock arithmetic in a DST zone would be wrong
+    offsets = activity.reminder_offsets
+    if offsets is None:
+        return instant - default_offset
+    return instant - timedelta(minutes=offsets[0]) if offsets else instant
+
+
+def counted_pairs(storage: Storage, user_id: str) -> Iterator[tuple[Activity, str]]:
+    """The (open activity, item id) pairs that feed `user_id`'s counters (C2).
+
+    Item-responsible mode: the open activities of the user's items. Activity-
+    responsible mode: the user's own open activities, once per bound item.
+    """
+    if storage.settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
+        for activity in storage.open_activities_of_user(user_id):
+            for item_id in activity.item_ids:
+                yield activity, item_id
+        return
+    for item in storage.items_of(user_id):
+        item_id = item.id
+        for activity in storage.open_activities_of_item(item_id):
+            yield activity, item_id
+
+
+def counters_of(
+    storage: Storage,
+    user_id: str,
+    now: datetime,
+    *,
+    viewer_id: str | None = None,
+    policy: AccessPolicy | None = None,
+) -> CounterResult:
+    """`user_id`'s Incoming and Planned counters at `now`, as read by `viewer_id` (C1-C9).
+
+    The viewer defaults to the user; reading someone else's counters needs the
+    `policy` to grant it, else `AccessDeniedError` (C7). Computed from scratch
+    (O(open activities of the user)); hosts that read on every page view keep
+    a `CounterIndex` instead.
+    """
+    v.check_aware("now", now)
+    (DEFAULT_POLICY if policy is None else policy).check(
+        storage, user_id if viewer_id is None else viewer_id, user_id
+    )
+    return _compute(storage, user_id, now)
+
+
+_Groups = Iterable[tuple[str, Collection[Activity]]]
+
+
+def _groups(storage: Storage, user_id: str) -> tuple[int, _Groups]:
+    """The open activities feeding `user_id`'s counters, grouped by item, and their count.
+
+    The same activities as `counted_pairs`; the count is `open_activity_count`'s
+    (C8), computed on the way (a test holds the two definitions together).
+    """
+    if storage.settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
+        own = storage.open_activities_of_user(user_id)
+        by_item: dict[str, list[Activity]] = {}
+        for activity in own:
+            for item_id in activity.item_ids:
+                by_item.setdefault(item_id, []).append(activity)
+        return len(own), by_item.items()
+    of_item = storage.open_activities_of_item
+    groups = [(item.id, of_item(item.id)) for item in storage.items_of(user_id)]
+    return sum(len(group) for _, group in groups), groups
+
+
+def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
+    settings = storage.settings
+    cap = settings.open_activity_cap
+    count, groups = _groups(storage, user_id)
+    if over_cap(count, cap):
+        return blocked_result(user_id, now, count, cap)
+    default_offset = timedelta(minutes=settings.urgency_offset_minutes)
+    now_utc = now.astimezone(UTC)
+    threshold = now_utc + default_offset  # a default-offset deadline up to here is lit
+    incoming = planned = incoming_items = planned_items = items = 0
+    next_lit: datetime | None = None
+    for _, activities in groups:
+        item_incoming = item_planned = 0
+        for activity in activities:
+            if activity.incoming:
+                item_incoming += 1
+                continue
+            deadline = activity.deadline
+            if deadline is None:
+                continue
+            offsets = activity.reminder_offsets
+            if offsets is None:
+                if deadline <= threshold:  # compared as instants: the zones differ
+                    item_planned += 1
+                    continue
+                lights = deadline.astimezone(UTC) - default_offset
+            else:
+                base = deadline.astimezone(UTC)
+                lights = base - timedelta(minutes=offsets[0]) if offsets else base
+                if lights <= now_utc:
+                    item_planned += 1
+                    continue
+            if next_lit is None or lights < next_lit:
+                next_lit = lights
+        if item_incoming or item_planned:
+            items += 1
+            if item_incoming:
+                incoming += item_incoming
+                incoming_items += 1
+            if item_planned:
+                planned += item_planned
+                planned_items += 1
+    return CounterResult(
+        user_id=user_id,
+        at=now,
+        incoming=incoming,
+        planned=planned,
+        incoming_items=incoming_items,
+        planned_items=planned_items,
+        items=items,
+        blocked=False,
+        open_activities=count,
+        cap=cap,
+        valid_until=next_lit,
+    )
+
+
+def blocked_result(user_id: str, now: datetime, count: int, cap: int) -> CounterResult:
+    """The answer for a user above the cap: blocked, no numbers, no change by time (C8)."""
+    return CounterResult(
+        user_id=user_id,
+        at=now,
+        incoming=None,
+        planned=None,
+        incoming_items=None,
+        planned_items=None,
+        items=None,
+        blocked=True,
+        open_activities=count,
+        cap=cap,
+        valid_until=None,
+    )
+
+
+def summed_counters(
+    storage: Storage,
+    now: datetime,
+    *,
+    viewer_id: str,
+    user_ids: Iterable[str] | None = None,
+    policy: AccessPolicy | None = None,
+) -> CounterSum:
+    """The counters of several users added up, as `viewer_id` may read them (C7).
+
+    With `user_ids` None: every user the policy lets the viewer see. With
+    explicit ids: each must be visible, or the whole call is refused with
+    `AccessDeniedError` (never a partial or zero answer).
+    """
+    v.check_aware("now", now)
+    chosen = resolve_users(storage, viewer_id, user_ids, policy)
+    return CounterSum.of(now, [_compute(storage, one, now) for one in chosen])
+
+
+def resolve_users(
+    storage: Storage,
+    viewer_id: str,
+    user_ids: Iterable[str] | None,
+    policy: AccessPolicy | None,
+) -> tuple[str, ...]:
+    """The users a summed read covers, every one checked against the policy first (C7)."""
+    active = DEFAULT_POLICY if policy is None else policy
+    if user_ids is None:
+        storage.user(viewer_id)
+        return active.visible_users(storage, viewer_id)
+    if isinstance(user_ids, str):
+        raise ValidationError("user_ids", "expected a collection of user ids, got one string")
+    chosen = tuple(dict.fromkeys(user_ids))
+    for one in chosen:
+        active.check(storage, viewer_id, one)
+    return chosen

@@ -1,0 +1,206 @@
+"""The Activities view (V1, V2): a user's items in columns by their open activities."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Iterable, Mapping
+from datetime import date, datetime, time, timedelta, tzinfo
+from types import MappingProxyType
+
+import attrs
+
+from . import _validate as v
+from ._access import AccessPolicy
+from ._activities import Activity
+from ._calendar import at_local_time
+from ._counters import DEFAULT_POLICY
+from ._storage import Storage
+
+__all__ = ["ActivitiesView", "Column", "Placement", "activities_view", "place_item"]
+
+_ONE_DAY = timedelta(days=1)
+_WEEK = timedelta(days=7)
+
+
+class Column(enum.StrEnum):
+    """The columns of the Activities view, left to right (V1)."""
+
+    OVERDUE = "overdue"
+    TODAY = "today"
+    THIS_WEEK = "this_week"
+    NEXT_WEEK = "next_week"
+    LATER = "later"
+    NO_ACTIVITIES = "no_activities"
+
+
+@attrs.frozen(kw_only=True)
+class Placement:
+    """Where one item sits in the view, and why in words (V1, X1).
+
+    `activity_id` is the activity that decided the column (the incoming one, or
+    the one with the earliest deadline), if any; `moves_at` is the instant the
+    item would change column by itself (a local midnight), or None.
+    """
+
+    column: Column
+    reason: str
+    activity_id: str | None
+    moves_at: datetime | None
+
+
+@attrs.frozen(kw_only=True)
+class ActivitiesView:
+    """A user's Activities view at `at` in the user's own zone (V1, V2, X3).
+
+    `columns` maps every `Column`, in display order, to its item ids in
+    display order; `valid_until` is the next instant at which an item would
+    change column by itself (a local midnight), or None.
+    """
+
+    user_id: str
+    at: datetime
+    time_zone: str
+    today: date
+    columns: Mapping[Column, tuple[str, ...]] = attrs.field(hash=False)
+    valid_until: datetime | None
+
+    def column_of(self, item_id: str) -> Column:
+        """The column holding `item_id`; `KeyError` when the item is not in this view."""
+        for column, items in self.columns.items():
+            if item_id in items:
+                return column
+        raise KeyError(item_id)
+
+
+def activities_view(
+    storage: Storage,
+    user_id: str,
+    now: datetime,
+    *,
+    viewer_id: str | None = None,
+    policy: AccessPolicy | None = None,
+) -> ActivitiesView:
+    """The Activities view of `user_id`'s items at `now`, in the user's time zone (V1, V2).
+
+    The user's items are those they are responsible for, whatever the counter
+    mode; each lands in exactly one column by all its open activities. A viewer
+    other than the user needs the `policy` to allow it (C7).
+    """
+    v.check_aware("now", now)
+    (DEFAULT_POLICY if policy is None else policy).check(
+        storage, user_id if viewer_id is None else viewer_id, user_id
+    )
+    user = storage.user(user_id)
+    zone = user.zone
+    today = now.astimezone(zone).date()
+    week_start = storage.settings.week_start
+    buckets: dict[Column, list[str]] = {column: [] for column in Column}
+    valid_until: datetime | None = None
+    for item in storage.items_of(user_id):
+        placement = place_item(
+            storage.open_activities_of_item(item.id), now, zone=zone, week_start=week_start
+        )
+        buckets[placement.column].append(item.id)
+        moves = placement.moves_at
+        if moves is not None and (valid_until is None or moves < valid_until):
+            valid_until = moves
+    columns = {column: _order_column(ids) for column, ids in buckets.items()}
+    return ActivitiesView(
+        user_id=user_id,
+        at=now,
+        time_zone=user.time_zone,
+        today=today,
+        columns=MappingProxyType(columns),
+        valid_until=valid_until,
+    )
+
+
+def _order_column(item_ids: Iterable[str]) -> tuple[str, ...]:
+    """Display order inside one column (V2).
+
+    Until focus mode (section 4) lands this is F1's tie rule alone: item id,
+    descending. The one place to switch to focus order.
+    """
+    return tuple(sorted(item_ids, reverse=True))
+
+
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The first instant of local `day` in `zone` (a skipped midnight becomes the gap's end)."""
+    return at_local_time(day, time(0), zone)
+
+
+def week_start_of(day: date, week_start: int) -> date:
+    """The first day of the week holding `day`; `week_start` 0 is Monday (V1)."""
+    return day - timedelta(days=(day.weekday() - week_start) % 7)
+
+
+def place_item(
+    open_activities: Collection[Activity],
+    now: datetime,
+    *,
+    zone: tzinfo,
+    week_start: int = 0,
+) -> Placement:
+    """The column of an item with these open activities at `now`, days in `zone` (V1).
+
+    An open incoming activity puts the item in Today whatever its deadlines;
+    otherwise the earliest deadline's local day decides; open activities
+    without a deadline alone put it in Later; no open activity, No activities.
+    """
+    if not open_activities:
+        return Placement(
+            column=Column.NO_ACTIVITIES,
+            reason="no open activity",
+            activity_id=None,
+            moves_at=None,
+        )
+    earliest: Activity | None = None
+    earliest_deadline: datetime | None = None
+    for activity in open_activities:
+        if activity.incoming:
+            return Placement(
+                column=Column.TODAY,
+                reason=f"open incoming {activity.kind.value} {activity.id!r} puts it in Today",
+                activity_id=activity.id,
+                moves_at=None,
+            )
+        deadline = activity.deadline
+        if deadline is not None and (earliest_deadline is None or deadline < earliest_deadline):
+            earliest, earliest_deadline = activity, deadline
+    if earliest is None or earliest_deadline is None:
+        return Placement(
+            column=Column.LATER,
+            reason="open activities without a deadline put it in Later",
+            activity_id=None,
+            moves_at=None,
+        )
+    today = now.astimezone(zone).date()
+    due = earliest_deadline.astimezone(zone).date()
+    this_week = week_start_of(today, week_start)
+    next_week = this_week + _WEEK
+    after_next = next_week + _WEEK
+    when = f"earliest deadline {earliest_deadline.astimezone(zone).isoformat()} ({earliest.id!r})"
+    column: Column
+    moves_on: date | None
+    if due < today:
+        column, moves_on = Column.OVERDUE, None
+        rule = f"{when} is before today's 00:00 ({today.isoformat()})"
+    elif due == today:
+        column, moves_on = Column.TODAY, today + _ONE_DAY
+        rule = f"{when} falls today; it stays in Today until 00:00 of the next day"
+    elif due < next_week:
+        column, moves_on = Column.THIS_WEEK, due
+        rule = f"{when} falls in the current week (to {(next_week - _ONE_DAY).isoformat()})"
+    elif due < after_next:
+        column, moves_on = Column.NEXT_WEEK, next_week
+        last = after_next - _ONE_DAY
+        rule = f"{when} falls next week ({next_week.isoformat()} to {last.isoformat()})"
+    else:
+        column, moves_on = Column.LATER, week_start_of(due, week_start) - _WEEK
+        rule = f"{when} falls after next week"
+    return Placement(
+        column=column,
+        reason=rule,
+        activity_id=earliest.id,
+        moves_at=None if moves_on is None else day_start(moves_on, zone),
+    )

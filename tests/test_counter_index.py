@@ -1,0 +1,290 @@
+"""`CounterIndex` (C1-C9 at scale): per-change updates agree with a full recomputation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    consumes,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from _build_counters import MONDAY, UTC, incoming, item, minutes, planned, portal
+from crmcounters import (
+    AccessDeniedError,
+    AccessLevel,
+    AccessPolicy,
+    Activity,
+    ActivityKind,
+    CounterIndex,
+    CounterMode,
+    DanglingReferenceError,
+    InMemoryStorage,
+    Settings,
+    UnknownIdError,
+    ValidationError,
+    counters_of,
+    summed_counters,
+)
+
+SEE_ALL = AccessPolicy(default=AccessLevel.ALL)
+
+
+def test_c9_advancing_the_clock_lights_activities_through_the_heap() -> None:
+    """C4, C9: the index lights an activity when its lit time is reached, not before."""
+    storage = portal(("alice", "Europe/Warsaw"))
+    deal = item(storage, "alice")
+    planned(storage, deal, MONDAY + minutes(45))
+    index = CounterIndex.build(storage, MONDAY)
+    assert (index.counters("alice").planned, index.counters("alice").valid_until) == (
+        0,
+        MONDAY + minutes(30),
+    )
+    index.advance_to(MONDAY + minutes(30) - timedelta(microseconds=1))
+    assert index.counters("alice").planned == 0
+    index.advance_to(MONDAY + minutes(30))
+    assert index.counters("alice") == counters_of(storage, "alice", MONDAY + minutes(30))
+    with pytest.raises(ValidationError, match="forward"):
+        index.advance_to(MONDAY)
+
+
+def test_c2_reassigning_an_item_moves_its_counts() -> None:
+    """C2: a new responsible takes the item's activities to their counters."""
+    storage = portal(("alice", "UTC"), ("bob", "UTC"))
+    deal = item(storage, "alice")
+    planned(storage, deal, MONDAY)
+    planned(storage, deal, MONDAY + timedelta(days=1))
+    incoming(storage, deal)
+    index = CounterIndex.build(storage, MONDAY)
+    moved = attrs.evolve(storage.item(deal), responsible_id="bob")
+    storage.replace(moved)
+    index.put_item(moved)
+    for user in ("alice", "bob"):
+        assert index.counters(user) == counters_of(storage, user, MONDAY)
+    assert index.counters("bob").valid_until == MONDAY + timedelta(days=1) - minutes(15)
+
+
+def test_g5_bad_changes_leave_the_index_unchanged() -> None:
+    """G5: an activity on an unknown item, unknown ids to delete: errors, nothing changes."""
+    storage = portal(("alice", "UTC"))
+    deal = item(storage, "alice")
+    planned(storage, deal, MONDAY)
+    index = CounterIndex.build(storage, MONDAY)
+    before = index.counters("alice")
+    stray = Activity(
+        id="stray",
+        item_ids=(deal, "ghost"),
+        kind=ActivityKind.CALL,
+        responsible_id="alice",
+        created_at=MONDAY,
+    )
+    with pytest.raises(DanglingReferenceError, match="ghost"):
+        index.put_activity(stray)
+    with pytest.raises(UnknownIdError):
+        index.remove_activity("stray")
+    with pytest.raises(UnknownIdError):
+        index.remove_item("ghost")
+    with pytest.raises(ValidationError):
+        index.put_activity(storage.item(deal))  # type: ignore[arg-type]
+    assert index.counters("alice") == before
+
+
+def test_c7_index_reads_follow_the_access_policy() -> None:
+    """C7: the index refuses what the policy refuses, and sums what it allows."""
+    storage = portal(("alice", "UTC"), ("bob", "UTC"))
+    planned(storage, item(storage, "bob"), MONDAY)
+    index = CounterIndex.build(storage, MONDAY)
+    with pytest.raises(AccessDeniedError):
+        index.counters("bob", viewer_id="alice")
+    assert index.counters("bob", viewer_id="alice", policy=SEE_ALL).planned == 1
+    summed = index.summed(viewer_id="alice", policy=SEE_ALL)
+    assert summed == summed_counters(storage, MONDAY, viewer_id="alice", policy=SEE_ALL)
+    with pytest.raises(UnknownIdError):
+        index.counters("ghost")
+
+
+# -- the stateful proof -----------------------------------------------------------
+
+_ZONES = [
+    "Europe/Warsaw",
+    "America/Los_Angeles",
+    "Pacific/Honolulu",
+    "Pacific/Kiritimati",
+    "Australia/Lord_Howe",
+]
+#: Saturday 2026-10-24 22:00 UTC: the night Warsaw (and the EU) falls back.
+_START = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
+_USERS = ("u0", "u1", "u2")
+
+
+class CounterIndexMachine(RuleBasedStateMachine):
+    """Random changes and clock advances; after every step the index equals recomputation."""
+
+    activities = Bundle("activities")
+    items = Bundle("items")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.storage = InMemoryStorage()
+        self.index: CounterIndex | None = None
+        self.now = _START
+        self.serial = 0
+
+    def _next_id(self, prefix: str) -> str:
+        self.serial += 1
+        return f"{prefix}-{self.serial:04d}"
+
+    @initialize(
+        target=items,
+        mode=st.sampled_from(list(CounterMode)),
+        offset=st.sampled_from([0, 15, 60]),
+        cap=st.sampled_from([3, 6, 50_000]),
+        zones=st.lists(st.sampled_from(_ZONES), min_size=len(_USERS), max_size=len(_USERS)),
+    )
+    def setup(self, mode: CounterMode, offset: int, cap: int, zones: list[str]) -> str:
+        self.storage = portal(
+            *zip(_USERS, zones, strict=True),
+            settings=Settings(
+                counter_mode=mode, urgency_offset_minutes=offset, open_activity_cap=cap
+            ),
+        )
+        first = item(self.storage, "u0", self._next_id("deal"))
+        self.index = CounterIndex.build(self.storage, self.now)
+        return first
+
+    @property
+    def _index(self) -> CounterIndex:
+        assert self.index is not None
+        return self.index
+
+    @rule(target=items, owner=st.sampled_from(_USERS))
+    def add_item(self, owner: str) -> str:
+        new = item(self.storage, owner, self._next_id("deal"))
+        self._index.put_item(self.storage.item(new))
+        return new
+
+    @rule(deal=items, owner=st.sampled_from(_USERS))
+    def reassign_item(self, deal: str, owner: str) -> None:
+        if deal not in {one.id for one in self.storage.items()}:
+            return
+        moved = attrs.evolve(self.storage.item(deal), responsible_id=owner)
+        self.storage.replace(moved)
+        self._index.put_item(moved)
+
+    @precondition(lambda self: len(self.storage.items()) > 1)
+    @rule(deal=consumes(items))
+    def remove_item(self, deal: str) -> None:
+        if deal not in {one.id for one in self.storage.items()}:
+            return
+        self.storage.remove_item(deal)
+        self._index.remove_item(deal)
+
+    @rule(
+        target=activities,
+        deals=st.lists(items, min_size=1, max_size=2),
+        responsible=st.sampled_from(_USERS),
+        is_incoming=st.booleans(),
+        due_in=st.one_of(st.none(), st.integers(min_value=-3 * 24 * 60, max_value=3 * 24 * 60)),
+        offsets=st.one_of(st.none(), st.lists(st.sampled_from([0, 15, 30, 120, 1440]), max_size=2)),
+    )
+    def add_activity(
+        self,
+        deals: list[str],
+        responsible: str,
+        is_incoming: bool,
+        due_in: int | None,
+        offsets: list[int] | None,
+    ) -> str:
+        known = {one.id for one in self.storage.items()}
+        bound = tuple(dict.fromkeys(deal for deal in deals if deal in known))
+        if not bound:
+            return ""
+        activity = Activity(
+            id=self._next_id("act"),
+            item_ids=bound,
+            kind=ActivityKind.EMAIL if is_incoming else ActivityKind.CALL,
+            responsible_id=responsible,
+            created_at=_START,
+            incoming=is_incoming,
+            deadline=None if is_incoming or due_in is None else self.now + minutes(due_in),
+            reminder_offsets=None if offsets is None else tuple(offsets),
+        )
+        self.storage.add(activity)
+        self._index.put_activity(activity)
+        return activity.id
+
+    def _stored(self, activity_id: str) -> Activity | None:
+        try:
+            return self.storage.activity(activity_id)
+        except UnknownIdError:
+            return None
+
+    @rule(activity_id=activities)
+    def complete_activity(self, activity_id: str) -> None:
+        activity = self._stored(activity_id)
+        if activity is None or not activity.is_open:
+            return
+        done = attrs.evolve(activity, completed_at=max(self.now, activity.created_at))
+        self.storage.replace(done)
+        self._index.put_activity(done)
+
+    @rule(activity_id=activities, shift=st.integers(min_value=-2 * 24 * 60, max_value=2 * 24 * 60))
+    def reschedule_activity(self, activity_id: str, shift: int) -> None:
+        activity = self._stored(activity_id)
+        if activity is None or activity.incoming:
+            return
+        moved = attrs.evolve(activity, deadline=self.now + minutes(shift))
+        self.storage.replace(moved)
+        self._index.put_activity(moved)
+
+    @rule(activity_id=consumes(activities))
+    def delete_activity(self, activity_id: str) -> None:
+        if self._stored(activity_id) is None:
+            return
+        self.storage.remove_activity(activity_id)
+        self._index.remove_activity(activity_id)
+
+    @rule(
+        step=st.one_of(
+            st.integers(min_value=0, max_value=90),
+            st.sampled_from([15, 24 * 60, 25 * 60, 3 * 24 * 60]),
+        )
+    )
+    def advance_clock(self, step: int) -> None:
+        self.now += minutes(step)
+        self._index.advance_to(self.now)
+
+    @rule(user=st.sampled_from(_USERS))
+    def advance_to_the_next_lighting(self, user: str) -> None:
+        """Land exactly on a lit time (C9's valid_until), where off-by-one bugs live."""
+        until = counters_of(self.storage, user, self.now).valid_until
+        if until is not None:
+            self.now = until
+            self._index.advance_to(self.now)
+
+    @invariant()
+    def index_equals_full_recomputation(self) -> None:
+        if self.index is None:
+            return
+        for user in _USERS:
+            assert self.index.counters(user) == counters_of(self.storage, user, self.now)
+        assert self.index.summed(viewer_id="u0", policy=SEE_ALL) == summed_counters(
+            self.storage, self.now, viewer_id="u0", policy=SEE_ALL
+        )
+
+
+CounterIndexMachine.TestCase.settings = settings(
+    settings.default,
+    stateful_step_count=30,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+test_counter_index_equals_full_recomputation_after_every_step = CounterIndexMachine.TestCase

@@ -1,0 +1,88 @@
+"""Explain (X1): the reasons behind an item's counters, badge, column and position."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from _build_counters import MONDAY, WARSAW, incoming, item, minutes, planned, portal
+from crmcounters import (
+    AccessDeniedError,
+    AccessLevel,
+    AccessPolicy,
+    BadgeColour,
+    Column,
+    CounterMode,
+    Settings,
+    explain,
+)
+
+
+def test_x1_names_the_lit_activity_since_when_and_the_rules() -> None:
+    """X1: which activity, lit since when, which rule (C2, C4, C6, V1, V2)."""
+    storage = portal(("alice", "Europe/Warsaw"))
+    deal = item(storage, "alice", "deal-7")
+    call = planned(storage, deal, datetime(2026, 12, 14, 9, 0, tzinfo=WARSAW))
+    later = planned(storage, deal, MONDAY + timedelta(days=2))
+    why = explain(storage, deal, MONDAY)
+    assert (why.incoming, why.planned, why.column, why.position) == (0, 1, Column.TODAY, 0)
+    assert why.counted_for == ("alice",)
+    assert why.badge.colour is BadgeColour.RED
+    rules = [reason.rule for reason in why.reasons]
+    assert rules == ["C2", "C4", "C4", "C6", "V1", "V2"]
+    lit = why.reasons[1]
+    assert lit.activity_id == call.id
+    assert lit.at == datetime(2026, 12, 14, 8, 45, tzinfo=WARSAW)
+    assert "overdue, still counted" in lit.text
+    assert why.reasons[2].activity_id == later.id
+    assert "not lit yet" in why.reasons[2].text
+    assert why.reasons[4].activity_id == call.id
+    # Its badge changes when `later` lights; before that it moves to Overdue at midnight.
+    assert why.badge.valid_until == later.deadline - minutes(15)  # type: ignore[operator]
+    assert why.valid_until == datetime(2026, 12, 15, 0, 0, tzinfo=WARSAW)
+    text = str(why)
+    assert "[C4]" in text
+    assert "Europe/Warsaw" in text
+
+
+def test_x1_explains_incoming_no_deadline_and_the_cap() -> None:
+    """X1: C3 for incoming, C4 for no deadline, C8 when the responsible is blocked."""
+    storage = portal(("alice", "Europe/Warsaw"), settings=Settings(open_activity_cap=1))
+    deal = item(storage, "alice")
+    email = incoming(storage, deal)
+    planned(storage, deal, None)
+    why = explain(storage, deal, MONDAY)
+    rules = [reason.rule for reason in why.reasons]
+    assert rules[:4] == ["C2", "C8", "C3", "C4"]
+    assert why.reasons[2].activity_id == email.id
+    assert why.column is Column.TODAY
+    assert "never lights" in why.reasons[3].text
+
+
+def test_x1_activity_responsible_mode_names_each_activitys_owner() -> None:
+    """X1, C2: in activity-responsible mode the item counts for the activities' owners."""
+    storage = portal(
+        ("alice", "UTC"),
+        ("bob", "UTC"),
+        settings=Settings(counter_mode=CounterMode.ACTIVITY_RESPONSIBLE),
+    )
+    deal = item(storage, "alice")
+    planned(storage, deal, MONDAY, responsible="bob")
+    why = explain(storage, deal, MONDAY)
+    assert why.counted_for == ("bob",)
+    assert "activity responsible" in why.reasons[0].text
+
+
+def test_x1_c7_explaining_another_users_item_needs_access() -> None:
+    """X1, C7: a grey badge explained to a colleague who may see it; refused otherwise."""
+    storage = portal(("alice", "UTC"), ("bob", "UTC"))
+    deal = item(storage, "bob")
+    planned(storage, deal, MONDAY)
+    with pytest.raises(AccessDeniedError):
+        explain(storage, deal, MONDAY, viewer_id="alice")
+    policy = AccessPolicy(levels={"alice": AccessLevel.ALL})
+    why = explain(storage, deal, MONDAY, viewer_id="alice", policy=policy)
+    assert why.badge.colour is BadgeColour.GREY
+    badge_reason = next(reason for reason in why.reasons if reason.rule == "C6")
+    assert "belongs to 'bob'" in badge_reason.text
