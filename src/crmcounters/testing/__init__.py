@@ -1,4 +1,4 @@
-"""Test helpers for hosts' own test suites: clocks you control.
+"""Test helpers for hosts' own test suites: clocks you control, and a rule runtime.
 
 Hypothesis strategies live in `crmcounters.testing.strategies` (they need the
 `test` extra).
@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 
 from .._errors import ValidationError
 from .._validate import check_aware
+from ._runtime import RuleRuntime
 
-__all__ = ["FixedClock", "ManualClock"]
+__all__ = ["FixedClock", "ManualClock", "RuleRuntime"]
 
 
 class FixedClock:
