@@ -64,3 +64,6 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock({self._at.isoformat()})"
+
+
+RuleRuntime.__module__ = __name__  # show crmcounters.testing.RuleRuntime in reprs and docs
