@@ -150,9 +150,7 @@ def test_r4_r5_task_created_on_entering_a_stage_then_its_completion_moves_to_sen
     [move] = outcome.effects
     assert isinstance(move, ChangeStageEffect)
     assert rt.storage.item("deal-1").stage_id == "send-invoice"
-    [change] = [
-        e for e in rt.storage.events_of_item("deal-1") if isinstance(e, StageChanged)
-    ][-1:]
+    [change] = [e for e in rt.storage.events_of_item("deal-1") if isinstance(e, StageChanged)][-1:]
     assert change.by_user_id == "u-piotr"  # default: the item's responsible
     assert change.from_stage_id == "proposal"
 

@@ -9,7 +9,7 @@ from datetime import datetime, time
 from typing import Any, TypeVar
 
 from .._activities import ActivityKind
-from .._errors import DataFormatError
+from .._errors import DataFormatError, ValidationError
 from .._json import REQUIRED, Reader, build, format_datetime, parse_document
 from .._pipelines import Pipeline
 from .._tasks import TaskStatus
@@ -163,7 +163,10 @@ def _choice(r: Reader, key: str, choices: tuple[str, ...], default: Any = REQUIR
 
 def _template(r: Reader, key: str, required: bool = True) -> Template:
     text = r.text(key, REQUIRED if required else "")
-    return build(r.at(key), lambda: Template(source=text))
+    try:
+        return Template(source=text)
+    except ValidationError as exc:
+        raise DataFormatError(r.at(key), exc.problem) from None
 
 
 def _rule(r: Reader, problems: _Problems) -> Rule | None:

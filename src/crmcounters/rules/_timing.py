@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import attrs
@@ -71,7 +71,7 @@ class Timing:
 
 def _wall(value: time) -> time:
     if not isinstance(value, time) or value.tzinfo is not None:
-        raise ValidationError("working_hours", f"expected a local time of day, got {value!r}")
+        raise ValidationError("hours", f"expected a local time of day, got {value!r}")
     return value
 
 
@@ -88,7 +88,7 @@ class WorkingHours:
     def __attrs_post_init__(self) -> None:
         if not self.start < self.end:
             raise ValidationError(
-                "working_hours",
+                "end",
                 f"start {self.start.isoformat('minutes')} must be before "
                 f"end {self.end.isoformat('minutes')}",
             )
@@ -112,10 +112,14 @@ def add_delay(start: datetime, delay: Delay, zone: tzinfo, calendar: BusinessCal
     """`start` moved by `delay`; day units are counted in `zone`, keeping the wall time."""
     check_aware("start", start)
     unit = delay.unit
-    if unit is DelayUnit.MINUTES:
-        return start + timedelta(minutes=delay.after)
-    if unit is DelayUnit.HOURS:
-        return start + timedelta(hours=delay.after)
+    if unit is DelayUnit.MINUTES or unit is DelayUnit.HOURS:
+        # Through UTC: adding to a datetime in its own zone would add wall-clock time.
+        step = (
+            timedelta(minutes=delay.after)
+            if unit is DelayUnit.MINUTES
+            else timedelta(hours=delay.after)
+        )
+        return (start.astimezone(UTC) + step).astimezone(zone)
     local = start.astimezone(zone)
     if unit is DelayUnit.DAYS:
         return at_local_time(local.date() + timedelta(days=delay.after), local.time(), zone)

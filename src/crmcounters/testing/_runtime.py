@@ -9,7 +9,7 @@ examples can simulate days of work.
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import attrs
@@ -136,8 +136,9 @@ class RuleRuntime:
         return outcome
 
     def advance(self, by: timedelta) -> list[Outcome]:
-        """Move the clock forward by `by`, running each job at its due instant."""
-        return self.advance_to(self.clock.now() + by)
+        """Move the clock forward by `by` (elapsed time), running each job at its due instant."""
+        # Through UTC: adding to a datetime in its own zone would add wall-clock time.
+        return self.advance_to((self.clock.now().astimezone(UTC) + by).astimezone(UTC))
 
     def advance_to(self, at: datetime) -> list[Outcome]:
         """Move the clock to `at`, running each job at its due instant on the way."""
