@@ -55,14 +55,26 @@ class Job:
     leaving the stage, or entering it anew, cancels the job.
     """
 
-    id: str = attrs.field(validator=v.an_id)
-    rule_id: str = attrs.field(validator=v.an_id)
-    item_id: str = attrs.field(validator=v.an_id)
-    pipeline_id: str = attrs.field(validator=v.an_id)
-    stage_id: str = attrs.field(validator=v.an_id)
-    entry_id: str = attrs.field(validator=v.an_id)
-    entered_at: datetime = attrs.field(validator=v.aware)
-    due_at: datetime = attrs.field(validator=v.aware)
+    id: str
+    rule_id: str
+    item_id: str
+    pipeline_id: str
+    stage_id: str
+    entry_id: str
+    entered_at: datetime
+    due_at: datetime
+
+    def __attrs_post_init__(self) -> None:
+        # One quick pass instead of a validator per field: the engine makes many jobs (G2, G5).
+        for name in _JOB_IDS:
+            value = getattr(self, name)
+            if type(value) is not str or not value.strip():
+                v.check_id(name, value)
+        v.check_aware("entered_at", self.entered_at)
+        v.check_aware("due_at", self.due_at)
+
+
+_JOB_IDS = ("id", "rule_id", "item_id", "pipeline_id", "stage_id", "entry_id")
 
 
 @attrs.frozen(kw_only=True)

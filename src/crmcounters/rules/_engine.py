@@ -289,8 +289,9 @@ class _Run:
                 job.rule_id, item.id, "the rule is no longer in this stage's rule set", job.id
             )
             return
-        self.run_rule(compiled, item, job.id, 0, (f"job {job.id}",), job.id)
-        self.drain()
+        self.run_rule(compiled, item, job.id, 0, (), job.id)
+        if self.queue:
+            self.drain()
 
     def skip(self, source_id: str, item_id: str, reason: str, job_id: str | None = None) -> None:
         self.skipped.append(
@@ -420,7 +421,7 @@ class _Run:
             self.skip(rule.id, item.id, "the condition does not hold (R2)", job_id)
             return
         action = rule.action
-        ident = f"{origin}~{rule.id}"
+        ident = origin + "~" + rule.id
         if isinstance(action, NotifySupervisor):
             recipients = self.recipients(action, item)
             if not recipients:
@@ -560,17 +561,24 @@ class _Run:
     def render(self, template: Template, item: Item) -> str:
         if template.is_plain:
             return template.source
-        values = {
-            "Title": item.title,
-            "Amount": "" if item.amount is None else str(item.amount),
-            "Currency": item.currency,
-            "Client": item.client,
-            "Responsible": self.storage.user(item.responsible_id).name,
-            "Stage": self.engine._stage_names.get(  # same module
-                (item.pipeline_id, item.stage_id), item.stage_id
-            ),
-        }
+        values = {name: self.value(name, item) for name in template.names}
         return template.render(values, item.fields)
+
+    def value(self, name: str, item: Item) -> str:
+        """The text of one built-in placeholder (R3): a fixed list, no attribute lookup by name."""
+        if name == "Title":
+            return item.title
+        if name == "Amount":
+            return "" if item.amount is None else str(item.amount)
+        if name == "Currency":
+            return item.currency
+        if name == "Client":
+            return item.client
+        if name == "Responsible":
+            return self.storage.user(item.responsible_id).name
+        return self.engine._stage_names.get(  # same module
+            (item.pipeline_id, item.stage_id), item.stage_id
+        )
 
 
 def _describe(event: StageChanged | TaskStatusChanged) -> str:

@@ -103,9 +103,14 @@ class Template:
 
     source: str = attrs.field(default="")
     _parts: tuple[_Part | _Named, ...] = attrs.field(init=False, repr=False, eq=False)
+    _names: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "_parts", _parts(self.source))
+        parts = _parts(self.source)
+        object.__setattr__(self, "_parts", parts)
+        object.__setattr__(
+            self, "_names", frozenset(p.name for p in parts if isinstance(p, _Named))
+        )
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -113,9 +118,14 @@ class Template:
         return tuple(p.name for p in self._parts if isinstance(p, FieldPlaceholder))
 
     @property
+    def names(self) -> frozenset[str]:
+        """The built-in placeholders the text uses (from `PLACEHOLDERS`)."""
+        return self._names
+
+    @property
     def is_plain(self) -> bool:
         """True when the text has no placeholder at all."""
-        return all(isinstance(p, str) for p in self._parts)
+        return len(self._parts) <= 1 and all(isinstance(p, str) for p in self._parts)
 
     def render(self, values: Mapping[str, str], fields: Mapping[str, FieldValue]) -> str:
         """The text with each placeholder replaced: `values` by name, custom fields from `fields`.
