@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from _build_rules import MONDAY, deal
 
+from _build_rules import MONDAY, deal
 from crmcounters import Task
 from crmcounters.rules import AllOf, AnyOf, Comparison
 from crmcounters.rules._conditions import compile_item_condition, compile_task_condition

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 
 import attrs
 import pytest
-from _build_rules import HOUR, MONDAY, deal, make_storage, runtime, sales_rule, sales_trigger
 
+from _build_rules import HOUR, MONDAY, deal, make_storage, runtime, sales_rule, sales_trigger
 from crmcounters import (
     CommentAdded,
     HistoryEntryAdded,
@@ -21,9 +21,9 @@ from crmcounters.rules import (
     AddHistoryEntry,
     CascadeError,
     ChangeStageEffect,
+    Comparison,
     CompleteActivitiesEffect,
     CompleteTasks,
-    Comparison,
     CreateTask,
     Delay,
     Job,
@@ -131,7 +131,8 @@ def test_r6_handle_is_pure_the_same_call_gives_the_same_outcome_and_changes_noth
     first = engine.handle(event, storage, MONDAY, pending)
     second = engine.handle(event, storage, MONDAY, pending)
     assert first == second
-    assert len(first.effects) == 1 and len(first.scheduled) == 1
+    assert len(first.effects) == 1
+    assert len(first.scheduled) == 1
     assert dump_portal(Portal(storage=storage)) == before
     assert len(pending) == 0
 

@@ -7,8 +7,8 @@ from datetime import datetime, time
 from typing import Any
 
 import pytest
-from _build_rules import USERS, make_storage, sales_rule, sales_trigger
 
+from _build_rules import USERS, make_storage, sales_rule, sales_trigger
 from crmcounters import DataFormatError
 from crmcounters.rules import (
     AddHistoryEntry,

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from _build_rules import deal, runtime, sales_rule
 
+from _build_rules import deal, runtime, sales_rule
 from crmcounters import ValidationError
 from crmcounters.rules import (
     PLACEHOLDERS,

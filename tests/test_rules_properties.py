@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from _build_rules import MONDAY, STAGE_IDS, USERS, deal, make_storage, sales_rule, sales_trigger
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _build_rules import MONDAY, STAGE_IDS, USERS, deal, make_storage, sales_rule, sales_trigger
 from crmcounters import InMemoryStorage
 from crmcounters.rules import (
     AddHistoryEntry,
     ChangeStageEffect,
+    Comparison,
     CompleteActivitiesEffect,
     CompleteTasks,
-    Comparison,
     CreateTask,
     Delay,
     NotifySupervisor,

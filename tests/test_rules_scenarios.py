@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from _build_rules import HOUR, MINUTE, deal, runtime, sales_rule, sales_trigger
 from crmcounters import HISTORY_INFORMATION, Activity, HistoryEntryAdded, StageChanged, TaskStatus
 from crmcounters.rules import (
     AddHistoryEntry,
@@ -14,8 +15,6 @@ from crmcounters.rules import (
     ScheduleActivity,
     Timing,
 )
-
-from _build_rules import HOUR, MINUTE, deal, runtime, sales_rule, sales_trigger
 
 AFTER_24H = Timing(delay=Delay(after=24, unit="hours"))
 

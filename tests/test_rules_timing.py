@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from _build_rules import HONOLULU, KIRITIMATI, WARSAW, deal, make_storage, runtime, sales_rule
 
+from _build_rules import HONOLULU, KIRITIMATI, WARSAW, deal, make_storage, runtime, sales_rule
 from crmcounters.rules import Delay, NotifySupervisor, Timing, WorkingHours
 from crmcounters.rules._timing import due_at
 
@@ -124,3 +124,32 @@ def test_r1_immediate_rules_run_at_once_and_delayed_ones_wait_for_the_runtime() 
         ("later", 18),
         ("office", 19),
     ]
+
+
+def test_r1_working_time_only_rule_runs_at_once_in_working_time() -> None:
+    rule = sales_rule(
+        "r-office", timing=Timing(working_time_only=True), action=NotifySupervisor(text="x")
+    )
+    rt = runtime([rule])  # Monday 10:00 in Warsaw
+    outcome = rt.create_item(deal())
+    assert outcome.scheduled == ()
+    assert len(rt.notifications) == 1
+
+
+def test_r1_a_late_event_runs_rules_already_due_without_waiting() -> None:
+    from crmcounters import StageChanged
+    from crmcounters.rules import PendingJobs, RuleEngine, RuleSet
+
+    rule = sales_rule("r-late", timing=_after(24, "hours"), action=NotifySupervisor(text="x"))
+    storage = make_storage()
+    engine = RuleEngine.for_storage(RuleSet(rules=[rule]), storage)
+    storage.add(deal())
+    entered = datetime(2026, 12, 14, 10, 0, tzinfo=WARSAW)
+    event = StageChanged(
+        id="e-1", item_id="deal-1", at=entered, by_user_id="u-piotr", to_stage_id="new"
+    )
+    on_time = engine.handle(event, storage, entered, PendingJobs())
+    assert [job.due_at for job in on_time.scheduled] == [entered + timedelta(hours=24)]
+    late = engine.handle(event, storage, entered + timedelta(hours=30), PendingJobs())
+    assert late.scheduled == ()
+    assert len(late.effects) == 1  # the host was down: the rule runs as soon as it hears

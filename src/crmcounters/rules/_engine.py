@@ -150,7 +150,8 @@ class RuleEngine:
 
         A stage change cancels the item's pending jobs from its previous stage,
         completes the activities rules scheduled there with auto-complete on,
-        runs the new stage's immediate rules and schedules its delayed ones.
+        runs the new stage's immediate rules (and delayed ones already due, such
+        as "working time only" in working time) and schedules the others.
         A task status change fires the first matching trigger. Other events
         change nothing. Raises `CascadeError` (and returns nothing) when rules
         and triggers keep firing each other.
@@ -340,10 +341,18 @@ class _Run:
             rule = compiled.rule
             if compiled.immediate:
                 self.run_rule(compiled, self.item(item.id), event.id, depth, cause, None)
-                if self.item(item.id).stage_id != rule.stage_id:
-                    break  # a cascade moved the item on: the stage's other rules no longer apply
                 continue
             zone = self.zone(item.responsible_id)
+            due = due_at(
+                rule.timing,
+                event.at,
+                zone,
+                self.engine.calendar,
+                self.engine.rule_set.working_hours,
+            )
+            if due <= self.now:  # already due (working time now, or a late event): run it now
+                self.run_rule(compiled, self.item(item.id), event.id, depth, cause, None)
+                continue
             job = Job(
                 id=f"{event.id}~{rule.id}",
                 rule_id=rule.id,
@@ -352,13 +361,7 @@ class _Run:
                 stage_id=rule.stage_id,
                 entry_id=event.id,
                 entered_at=event.at,
-                due_at=due_at(
-                    rule.timing,
-                    event.at,
-                    zone,
-                    self.engine.calendar,
-                    self.engine.rule_set.working_hours,
-                ),
+                due_at=due,
             )
             self.scheduled[job.id] = job
 

@@ -78,7 +78,7 @@ def load_rule_set(
     except DataFormatError as exc:
         raise RuleSetError([Problem(path=exc.path, message=exc.problem)]) from None
     problems.attempt(_header, root)
-    fields = problems.attempt(_fields, root) or {}
+    fields = problems.attempt(_fields, root, problems) or {}
     hours = problems.attempt(_working_hours, root.object("working_hours"))
     rules: list[tuple[str, Rule]] = []
     for r in problems.attempt(lambda: list(root.objects("rules"))) or []:
@@ -92,7 +92,7 @@ def load_rule_set(
             triggers.append((r.path, trigger))
     by_id = None if pipelines is None else {p.id: p for p in pipelines}
     found = problems.found + collect_problems(rules, triggers, fields, by_id, user_ids)
-    if found or hours is None:
+    if found or hours is None:  # with no problem noted, no stand-in was used
         raise RuleSetError(sorted(found, key=lambda p: _natural(p.path)))
     return RuleSet(
         rules=[rule for _, rule in rules],
@@ -116,12 +116,15 @@ def _header(root: Reader) -> None:
         root.fail("version", f"this library reads version {RULES_FORMAT_VERSION}")
 
 
-def _fields(root: Reader) -> dict[str, FieldType]:
+def _fields(root: Reader, problems: _Problems) -> dict[str, FieldType]:
     r = root.object("fields")
     result: dict[str, FieldType] = {}
     for name in r.data:
-        kind = _choice(r, name, tuple(t.value for t in FieldType))
-        result[name] = build(r.path, _one_field, name=name, kind=kind)
+        kind = problems.attempt(_choice, r, name, tuple(t.value for t in FieldType))
+        if kind is not None:
+            made = problems.attempt(build, r.path, _one_field, name=name, kind=kind)
+            if made is not None:
+                result[name] = made
     return result
 
 
@@ -188,16 +191,19 @@ def _rule(r: Reader, problems: _Problems) -> Rule | None:
     action = _action(r.object("action"), problems) if r.has("action") else None
     if not r.has("action"):
         problems.found.append(Problem(path=r.at("action"), message="missing; expected an object"))
-    if head is None or timing is None or action is None or isinstance(condition, _Failed):
+    if head is None:
         return None
+    # A part that could not be read is replaced by a harmless stand-in, so that the
+    # rest of the rule is still checked (stages, fields, users); the stand-in rule is
+    # only ever checked, never loaded, since a problem was noted.
     return problems.attempt(
         build,
         r.path,
         Rule,
         **head,
-        timing=timing,
-        condition=condition,
-        action=action,
+        timing=Timing() if timing is None else timing,
+        condition=None if isinstance(condition, _Failed) else condition,
+        action=NotifySupervisor(text="") if action is None else action,
     )
 
 
@@ -229,9 +235,11 @@ def _trigger(r: Reader, problems: _Problems) -> Trigger | None:
         }
     )
     condition = _condition(r.data.get("filter"), r.at("filter"), problems)
-    if head is None or isinstance(condition, _Failed):
+    if head is None:
         return None
-    return problems.attempt(build, r.path, Trigger, **head, filter=condition)
+    return problems.attempt(
+        build, r.path, Trigger, **head, filter=None if isinstance(condition, _Failed) else condition
+    )
 
 
 def _delay(r: Reader) -> Delay:
