@@ -7,6 +7,8 @@ from datetime import datetime, time
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from _build_rules import USERS, make_storage, sales_rule, sales_trigger
 from crmcounters import DataFormatError
@@ -340,3 +342,75 @@ def test_g5_values_are_refused_at_construction(make: Any, match: str) -> None:
 
 def test_r7_a_rule_set_file_error_is_not_a_portal_error() -> None:
     assert not issubclass(RuleSetError, DataFormatError)
+
+
+def test_r7_parts_of_the_wrong_json_type_are_problems_not_crashes() -> None:
+    text = json.dumps(
+        {
+            "format": "crmcounters.rules",
+            "version": 1,
+            "working_hours": "9-5",
+            "fields": [],
+            "rules": [
+                7,
+                _rule(id="r-a", timing=24, action="notify"),
+                _rule(id="r-b", condition=["amount"]),
+                _rule(id="r-c"),
+            ],
+            "triggers": {"id": "t"},
+        }
+    )
+    problems = _problems(text)
+    assert set(problems) == {
+        "$.working_hours",
+        "$.fields",
+        "$.rules[0]",
+        "$.rules[1].timing",
+        "$.rules[1].action",
+        "$.rules[2].condition",
+        "$.triggers",
+    }
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 5)
+    | st.sampled_from(["", "x", "new", "eq", "{{Title}}"]),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "id",
+                    "type",
+                    "field",
+                    "op",
+                    "value",
+                    "all",
+                    "any",
+                    "after",
+                    "unit",
+                    "text",
+                    "action",
+                ]
+            ),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@given(rule=st.dictionaries(st.sampled_from(list(_rule())), _JSON, max_size=6), extra=_JSON)
+def test_r7_any_json_document_loads_or_raises_rule_set_error(
+    rule: dict[str, Any], extra: Any
+) -> None:
+    text = _doc({**_rule(), **rule}, triggers=(extra,))
+    found: tuple[object, ...]
+    try:
+        found = (load_rule_set(text, pipelines=PIPELINES, user_ids=USER_IDS),)
+    except RuleSetError as error:  # any other exception fails the test
+        found = error.problems
+    assert found  # a rejection always says why

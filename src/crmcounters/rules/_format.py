@@ -79,14 +79,14 @@ def load_rule_set(
         raise RuleSetError([Problem(path=exc.path, message=exc.problem)]) from None
     problems.attempt(_header, root)
     fields = problems.attempt(_fields, root, problems) or {}
-    hours = problems.attempt(_working_hours, root.object("working_hours"))
+    hours = problems.attempt(lambda: _working_hours(root.object("working_hours")))
     rules: list[tuple[str, Rule]] = []
-    for r in problems.attempt(lambda: list(root.objects("rules"))) or []:
+    for r in _objects(root, "rules", problems):
         rule = _rule(r, problems)
         if rule is not None:
             rules.append((r.path, rule))
     triggers: list[tuple[str, Trigger]] = []
-    for r in problems.attempt(lambda: list(root.objects("triggers"))) or []:
+    for r in _objects(root, "triggers", problems):
         trigger = _trigger(r, problems)
         if trigger is not None:
             triggers.append((r.path, trigger))
@@ -100,6 +100,17 @@ def load_rule_set(
         fields=fields,
         working_hours=hours,
     )
+
+
+def _objects(root: Reader, key: str, problems: _Problems) -> list[Reader]:
+    """Each object of the array at `key`; anything else is noted as a problem and skipped."""
+    values = problems.attempt(root.array, key, [])
+    readers = []
+    for index, value in enumerate(values or []):
+        reader = problems.attempt(Reader, value, f"{root.at(key)}[{index}]")
+        if reader is not None:
+            readers.append(reader)
+    return readers
 
 
 def _natural(path: str) -> list[Any]:
@@ -186,9 +197,10 @@ def _rule(r: Reader, problems: _Problems) -> Rule | None:
             "stage_id": r.text("stage_id", REQUIRED),
         }
     )
-    timing = problems.attempt(_timing, r.object("timing")) if r.has("timing") else Timing()
+    timing = problems.attempt(lambda: _timing(r.object("timing"))) if r.has("timing") else Timing()
     condition = _condition(r.data.get("condition"), r.at("condition"), problems)
-    action = _action(r.object("action"), problems) if r.has("action") else None
+    action_reader = problems.attempt(r.object, "action") if r.has("action") else None
+    action = None if action_reader is None else _action(action_reader, problems)
     if not r.has("action"):
         problems.found.append(Problem(path=r.at("action"), message="missing; expected an object"))
     if head is None:
