@@ -53,3 +53,15 @@ def test_g2_clocks_refuse_naive_datetimes() -> None:
         ManualClock(naive)
     with pytest.raises(NaiveDatetimeError, match="at"):
         ManualClock(START).set(naive)
+
+
+def test_g4_manual_clock_advances_real_time_across_a_dst_change() -> None:
+    """G4: two hours after 01:30 on the autumn change in Warsaw is 02:30 CET, not 03:30."""
+    from zoneinfo import ZoneInfo
+
+    warsaw = ZoneInfo("Europe/Warsaw")
+    clock = ManualClock(datetime(2026, 10, 25, 1, 30, tzinfo=warsaw))  # CEST, +02:00
+    later = clock.advance(timedelta(hours=2))
+    start_utc = datetime(2026, 10, 25, 1, 30, tzinfo=warsaw).astimezone(UTC)
+    assert later.astimezone(UTC) - start_utc == timedelta(hours=2)
+    assert later.isoformat() == "2026-10-25T02:30:00+01:00"

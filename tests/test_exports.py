@@ -68,9 +68,12 @@ def _assert_annotated(function: object, label: str) -> None:
     assert signature.return_annotation is not inspect.Signature.empty, f"{label} return"
 
 
-def test_public_classes_live_at_the_package_path() -> None:
-    """httpx-style: reprs and docs show crmcounters.X, not private modules."""
-    for name in crmcounters.__all__:
-        obj = getattr(crmcounters, name)
-        if inspect.isclass(obj):
-            assert obj.__module__ == "crmcounters", name
+def test_public_classes_live_at_a_public_path() -> None:
+    """httpx-style: reprs and docs show crmcounters.X (or crmcounters.rules.X), no private module."""
+    for module_name in PUBLIC_MODULES:
+        module = importlib.import_module(module_name)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if inspect.isclass(obj) and obj.__module__.startswith("crmcounters"):
+                parts = obj.__module__.split(".")
+                assert not any(part.startswith("_") for part in parts), f"{name}: {obj.__module__}"

@@ -10,7 +10,9 @@ import attrs
 from . import _validate as v
 
 __all__ = [
+    "HISTORY_INFORMATION",
     "CommentAdded",
+    "HistoryEntryAdded",
     "IncomingChannel",
     "IncomingMessage",
     "ItemViewed",
@@ -72,5 +74,25 @@ class ItemViewed:
     user_id: str = attrs.field(validator=v.an_id)
 
 
+#: The history-entry type an automation rule writes; history can be filtered by it (R4).
+HISTORY_INFORMATION = "information"
+
+
+@attrs.frozen(kw_only=True)
+class HistoryEntryAdded:
+    """A history record written on behalf of `author_id` (R4 "Add history entry").
+
+    `entry_type` lets the history be filtered; rules write "information".
+    """
+
+    id: str = attrs.field(validator=v.an_id)
+    item_id: str = attrs.field(validator=v.an_id)
+    at: datetime = attrs.field(validator=v.aware)
+    author_id: str = attrs.field(validator=v.an_id)
+    text: str = attrs.field(default="", validator=v.text)
+    entry_type: str = attrs.field(default=HISTORY_INFORMATION, validator=v.an_id)
+    rule_id: str | None = attrs.field(default=None, validator=v.optional_id)
+
+
 #: Any timeline event.
-TimelineEvent = CommentAdded | IncomingMessage | StageChanged | ItemViewed
+TimelineEvent = CommentAdded | IncomingMessage | StageChanged | ItemViewed | HistoryEntryAdded

@@ -15,7 +15,14 @@ from ._errors import (
     UnknownIdError,
     ValidationError,
 )
-from ._events import CommentAdded, IncomingMessage, ItemViewed, StageChanged, TimelineEvent
+from ._events import (
+    CommentAdded,
+    HistoryEntryAdded,
+    IncomingMessage,
+    ItemViewed,
+    StageChanged,
+    TimelineEvent,
+)
 from ._items import Item
 from ._pipelines import Pipeline
 from ._settings import Settings
@@ -28,7 +35,7 @@ __all__ = ["InMemoryStorage", "Record"]
 #: Anything `InMemoryStorage.add` accepts.
 Record = User | Department | Pipeline | Item | Activity | Task | TimelineEvent
 
-_EVENT_TYPES = (CommentAdded, IncomingMessage, StageChanged, ItemViewed)
+_EVENT_TYPES = (CommentAdded, IncomingMessage, StageChanged, ItemViewed, HistoryEntryAdded)
 _K = TypeVar("_K")
 _V = TypeVar("_V")
 
@@ -425,6 +432,9 @@ class _BatchView:
             need(record, "user_id", "user", record.user_id)
         elif isinstance(record, IncomingMessage):
             need(record, "item_id", "item", record.item_id)
+        elif isinstance(record, HistoryEntryAdded):
+            need(record, "item_id", "item", record.item_id)
+            need(record, "author_id", "user", record.author_id)
         elif isinstance(record, Pipeline):
             moving = self._batch.get("item", {})
             for item in self._storage.items():

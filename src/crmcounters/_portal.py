@@ -13,7 +13,14 @@ import attrs
 from . import _validate as v
 from ._activities import Activity, ActivityKind
 from ._errors import DataFormatError, DuplicateIdError, IntegrityError
-from ._events import CommentAdded, IncomingMessage, ItemViewed, StageChanged, TimelineEvent
+from ._events import (
+    CommentAdded,
+    HistoryEntryAdded,
+    IncomingMessage,
+    ItemViewed,
+    StageChanged,
+    TimelineEvent,
+)
 from ._items import Item
 from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_document
 from ._memory import InMemoryStorage, Record
@@ -342,7 +349,9 @@ def _task(r: Reader) -> Task:
 
 
 def _event(r: Reader) -> TimelineEvent:
-    event_type = _choice(r, "type", "", ("comment", "incoming", "stage_changed", "viewed"))
+    event_type = _choice(
+        r, "type", "", ("comment", "incoming", "stage_changed", "viewed", "history")
+    )
     common = {
         "id": r.text("id", REQUIRED),
         "item_id": r.text("item_id", REQUIRED),
@@ -371,6 +380,17 @@ def _event(r: Reader) -> TimelineEvent:
             by_user_id=r.text("by_user_id", REQUIRED),
             from_stage_id=r.text("from_stage_id"),
             to_stage_id=r.text("to_stage_id", REQUIRED),
+        )
+    if event_type == "history":
+        r.reject_unknown(base | {"author_id", "text", "entry_type", "rule_id"})
+        return build(
+            r.path,
+            HistoryEntryAdded,
+            **common,
+            author_id=r.text("author_id", REQUIRED),
+            text=r.text("text", ""),
+            entry_type=r.text("entry_type", "information"),
+            rule_id=r.text("rule_id"),
         )
     r.reject_unknown(base | {"user_id"})
     return build(r.path, ItemViewed, **common, user_id=r.text("user_id", REQUIRED))
@@ -505,6 +525,15 @@ def _event_to_dict(event: TimelineEvent) -> dict[str, Any]:
             "by_user_id": event.by_user_id,
             "from_stage_id": event.from_stage_id,
             "to_stage_id": event.to_stage_id,
+        }
+    if isinstance(event, HistoryEntryAdded):
+        return {
+            "type": "history",
+            **common,
+            "author_id": event.author_id,
+            "text": event.text,
+            "entry_type": event.entry_type,
+            "rule_id": event.rule_id,
         }
     return {"type": "viewed", **common, "user_id": event.user_id}
 

@@ -1,4 +1,4 @@
-"""Test helpers for hosts' own test suites: clocks you control.
+"""Test helpers for hosts' own test suites: clocks you control, and a rule runtime.
 
 Hypothesis strategies live in `crmcounters.testing.strategies` (they need the
 `test` extra).
@@ -6,12 +6,13 @@ Hypothesis strategies live in `crmcounters.testing.strategies` (they need the
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from .._errors import ValidationError
 from .._validate import check_aware
+from ._runtime import RuleRuntime
 
-__all__ = ["FixedClock", "ManualClock"]
+__all__ = ["FixedClock", "ManualClock", "RuleRuntime"]
 
 
 class FixedClock:
@@ -48,7 +49,9 @@ class ManualClock:
             raise ValidationError("by", f"expected a timedelta, got {type(by).__name__}")
         if by < timedelta(0):
             raise ValidationError("by", f"a clock only moves forward, got {by}")
-        self._at = self._at + by
+        # Elapsed time is added in UTC: adding to a zoned datetime moves the wall
+        # clock instead, which is an hour off across a DST change.
+        self._at = (self._at.astimezone(UTC) + by).astimezone(self._at.tzinfo)
         return self._at
 
     def set(self, at: datetime) -> datetime:
@@ -63,3 +66,6 @@ class ManualClock:
 
     def __repr__(self) -> str:
         return f"ManualClock({self._at.isoformat()})"
+
+
+RuleRuntime.__module__ = __name__  # show crmcounters.testing.RuleRuntime in reprs and docs

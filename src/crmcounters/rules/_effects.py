@@ -1,0 +1,195 @@
+"""What the engine returns (R6): effects for the host to apply, and jobs for it to keep."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import attrs
+
+from .. import _validate as v
+from .._activities import Activity
+from .._events import HistoryEntryAdded, StageChanged
+from .._items import Item
+from .._tasks import Task, TaskStatus
+
+__all__ = [
+    "AddHistoryEffect",
+    "ChangeStageEffect",
+    "CompleteActivitiesEffect",
+    "CompleteTasksEffect",
+    "CreateActivityEffect",
+    "CreateTaskEffect",
+    "Effect",
+    "Job",
+    "NotifyEffect",
+    "Outcome",
+    "Skip",
+    "TaskStatusChanged",
+]
+
+
+@attrs.frozen(kw_only=True)
+class TaskStatusChanged:
+    """A task linked to an item reached `to_status` (the input of task status triggers, R5).
+
+    Not a timeline event: the host tells the engine, after storing the task
+    with its new status.
+    """
+
+    id: str = attrs.field(validator=v.an_id)
+    task_id: str = attrs.field(validator=v.an_id)
+    item_id: str = attrs.field(validator=v.an_id)
+    at: datetime = attrs.field(validator=v.aware)
+    to_status: TaskStatus = attrs.field(converter=TaskStatus)
+    from_status: TaskStatus | None = attrs.field(
+        default=None, converter=attrs.converters.optional(TaskStatus)
+    )
+    by_user_id: str | None = attrs.field(default=None, validator=v.optional_id)
+
+
+@attrs.frozen(kw_only=True)
+class Job:
+    """A delayed rule waiting to run (R1): a plain value the host persists until `due_at`.
+
+    `entry_id` is the id of the stage change that put the item in the stage;
+    leaving the stage, or entering it anew, cancels the job.
+    """
+
+    id: str
+    rule_id: str
+    item_id: str
+    pipeline_id: str
+    stage_id: str
+    entry_id: str
+    entered_at: datetime
+    due_at: datetime
+
+    def __attrs_post_init__(self) -> None:
+        # One quick pass instead of a validator per field: the engine makes many jobs (G2, G5).
+        for name in _JOB_IDS:
+            value = getattr(self, name)
+            if type(value) is not str or not value.strip():
+                v.check_id(name, value)
+        v.check_aware("entered_at", self.entered_at)
+        v.check_aware("due_at", self.due_at)
+
+
+_JOB_IDS = ("id", "rule_id", "item_id", "pipeline_id", "stage_id", "entry_id")
+
+
+@attrs.frozen(kw_only=True)
+class NotifyEffect:
+    """Send `text` to `recipient_ids` (R4 "Notify supervisor")."""
+
+    rule_id: str
+    item_id: str
+    at: datetime
+    recipient_ids: tuple[str, ...]
+    text: str
+    depth: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class AddHistoryEffect:
+    """Store `entry` in the item's history (R4 "Add history entry")."""
+
+    rule_id: str
+    item_id: str
+    entry: HistoryEntryAdded
+    depth: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class CreateTaskEffect:
+    """Store the new `task`; it remembers the rule and stage that created it (R4)."""
+
+    rule_id: str
+    item_id: str
+    task: Task
+    depth: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class CompleteTasksEffect:
+    """Replace each task with its completed version in `tasks` (R4 "Complete task")."""
+
+    rule_id: str
+    item_id: str
+    tasks: tuple[Task, ...]
+    depth: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class CreateActivityEffect:
+    """Store the new `activity` (R4 "Schedule activity")."""
+
+    rule_id: str
+    item_id: str
+    activity: Activity
+    depth: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class CompleteActivitiesEffect:
+    """Replace each activity with its completed version: the item left `left_stage_id`, where
+    rules had scheduled them with auto-complete on (R4)."""
+
+    item_id: str
+    left_stage_id: str | None
+    activities: tuple[Activity, ...]
+    depth: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class ChangeStageEffect:
+    """Replace the item with `item` (now in its new stage) and store `event` (R5)."""
+
+    trigger_id: str
+    item_id: str
+    item: Item
+    event: StageChanged
+    depth: int = 0
+
+
+#: Anything the engine asks the host to do.
+Effect = (
+    NotifyEffect
+    | AddHistoryEffect
+    | CreateTaskEffect
+    | CompleteTasksEffect
+    | CreateActivityEffect
+    | CompleteActivitiesEffect
+    | ChangeStageEffect
+)
+
+
+@attrs.frozen(kw_only=True)
+class Skip:
+    """A rule or trigger that did not act, and why (X1: nothing fails silently)."""
+
+    source_id: str
+    item_id: str
+    reason: str
+    job_id: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Outcome:
+    """The engine's answer to one event or one `run_due` (R6).
+
+    Apply `effects` in order; add `scheduled` to the pending jobs; drop
+    `cancelled` (their item left the stage, R1) and `finished` (due jobs that
+    ran or were skipped). Events the effects imply (stage changes, task
+    completions) were already processed as a cascade: do not feed them back.
+    """
+
+    effects: tuple[Effect, ...] = ()
+    scheduled: tuple[Job, ...] = ()
+    cancelled: tuple[str, ...] = ()
+    finished: tuple[str, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """True when there is nothing to apply and no job changes."""
+        return not (self.effects or self.scheduled or self.cancelled or self.finished)

@@ -1,0 +1,590 @@
+"""The rule engine (R1-R6): events and the clock in, effects and jobs out; it acts on nothing."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime, tzinfo
+
+import attrs
+
+from .._activities import Activity
+from .._calendar import BusinessCalendar
+from .._errors import UnknownIdError, ValidationError
+from .._events import HistoryEntryAdded, StageChanged, TimelineEvent
+from .._items import Item
+from .._pipelines import Pipeline
+from .._storage import Storage
+from .._tasks import Task, TaskStatus
+from .._validate import check_aware
+from ._actions import (
+    RECIPIENT_RESPONSIBLE,
+    RECIPIENT_SUPERVISOR,
+    AddHistoryEntry,
+    CompleteTasks,
+    CreateTask,
+    Deadline,
+    NotifySupervisor,
+    ScheduleActivity,
+    recipient_user_id,
+)
+from ._conditions import compile_item_condition, compile_task_condition
+from ._effects import (
+    AddHistoryEffect,
+    ChangeStageEffect,
+    CompleteActivitiesEffect,
+    CompleteTasksEffect,
+    CreateActivityEffect,
+    CreateTaskEffect,
+    Effect,
+    Job,
+    NotifyEffect,
+    Outcome,
+    Skip,
+    TaskStatusChanged,
+)
+from ._jobs import JobStore
+from ._placeholders import Template
+from ._problems import CascadeError
+from ._ruleset import Rule, RuleSet, Trigger
+from ._timing import Delay, add_delay, due_at
+
+__all__ = ["DEFAULT_MAX_DEPTH", "RuleEngine", "RuleEvent"]
+
+#: How many events a cascade may derive from one input before `CascadeError` (R6).
+DEFAULT_MAX_DEPTH = 16
+
+#: What `RuleEngine.handle` accepts: timeline events (stage changes matter) and task status changes.
+RuleEvent = TimelineEvent | TaskStatusChanged
+
+
+@attrs.frozen
+class _CompiledRule:
+    rule: Rule
+    test: Callable[[Item], bool]
+    immediate: bool
+
+
+@attrs.frozen
+class _CompiledTrigger:
+    trigger: Trigger
+    test: Callable[[Task], bool]
+    position: int
+
+
+class RuleEngine:
+    """A rule set compiled against a portal's pipelines and business calendar.
+
+    Pure: `handle` and `run_due` read the storage and the pending jobs, and
+    return an `Outcome`; the host applies it. Build it once (building the
+    calendar is the slow part) and reuse it for every event.
+    """
+
+    __slots__ = (
+        "_auto_complete",
+        "_by_stage",
+        "_max_depth",
+        "_positions",
+        "_rules",
+        "_stage_names",
+        "_triggers",
+        "calendar",
+        "rule_set",
+    )
+
+    def __init__(
+        self,
+        rule_set: RuleSet,
+        *,
+        pipelines: Iterable[Pipeline],
+        calendar: BusinessCalendar,
+        user_ids: Collection[str] | None = None,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+    ) -> None:
+        if not isinstance(rule_set, RuleSet):
+            raise ValidationError("rule_set", f"expected a RuleSet, got {type(rule_set).__name__}")
+        if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
+            raise ValidationError("max_depth", f"expected a whole number >= 1, got {max_depth!r}")
+        pipelines = tuple(pipelines)
+        rule_set.check(pipelines, user_ids)
+        self.rule_set = rule_set
+        self.calendar = calendar
+        self._max_depth = max_depth
+        self._positions = {p.id: {s.id: i for i, s in enumerate(p.stages)} for p in pipelines}
+        self._stage_names = {(p.id, s.id): s.name for p in pipelines for s in p.stages}
+        self._rules: dict[str, _CompiledRule] = {}
+        self._by_stage: dict[tuple[str, str], list[_CompiledRule]] = {}
+        self._auto_complete: dict[str, tuple[str, str]] = {}
+        for rule in rule_set.rules:
+            compiled = _CompiledRule(
+                rule, compile_item_condition(rule.condition), rule.timing.is_immediate
+            )
+            self._rules[rule.id] = compiled
+            self._by_stage.setdefault((rule.pipeline_id, rule.stage_id), []).append(compiled)
+            if isinstance(rule.action, ScheduleActivity) and rule.action.auto_complete:
+                self._auto_complete[rule.id] = (rule.pipeline_id, rule.stage_id)
+        self._triggers: dict[str, list[_CompiledTrigger]] = {}
+        for trigger in rule_set.triggers:
+            position = self._positions[trigger.pipeline_id][trigger.stage_id]
+            self._triggers.setdefault(trigger.pipeline_id, []).append(
+                _CompiledTrigger(trigger, compile_task_condition(trigger.filter), position)
+            )
+
+    @classmethod
+    def for_storage(
+        cls, rule_set: RuleSet, storage: Storage, *, max_depth: int = DEFAULT_MAX_DEPTH
+    ) -> RuleEngine:
+        """An engine for the portal in `storage`: its pipelines, users and calendar."""
+        return cls(
+            rule_set,
+            pipelines=storage.pipelines(),
+            calendar=storage.settings.calendar.build(),
+            user_ids={user.id for user in storage.users()},
+            max_depth=max_depth,
+        )
+
+    def handle(
+        self, event: RuleEvent, storage: Storage, now: datetime, pending: JobStore
+    ) -> Outcome:
+        """What follows from `event`, already reflected in `storage` (R1, R5, R6).
+
+        A stage change cancels the item's pending jobs from its previous stage,
+        completes the activities rules scheduled there with auto-complete on,
+        runs the new stage's immediate rules (and delayed ones already due, such
+        as "working time only" in working time) and schedules the others.
+        A task status change fires the first matching trigger. Other events
+        change nothing. Raises `CascadeError` (and returns nothing) when rules
+        and triggers keep firing each other.
+        """
+        run = _Run(self, storage, check_aware("now", now), pending)
+        if isinstance(event, StageChanged | TaskStatusChanged):
+            run.process(event, 0, ())
+        return run.outcome()
+
+    def run_due(self, storage: Storage, now: datetime, pending: JobStore) -> Outcome:
+        """Run the pending jobs due at or before `now`, earliest first (R1, R2).
+
+        A job whose item is no longer in the rule's stage is skipped; the
+        rule's condition is checked now, when the job runs.
+        """
+        run = _Run(self, storage, check_aware("now", now), pending)
+        for job in pending.due(now):
+            run.run_job(job)
+        return run.outcome()
+
+    def __repr__(self) -> str:
+        return (
+            f"RuleEngine({len(self._rules)} rules, "
+            f"{sum(len(t) for t in self._triggers.values())} triggers)"
+        )
+
+
+_Cause = tuple[str, ...]
+
+
+class _Run:
+    """One call's working state: storage seen through the effects decided so far."""
+
+    def __init__(self, engine: RuleEngine, storage: Storage, now: datetime, pending: JobStore):
+        self.engine = engine
+        self.storage = storage
+        self.now = now
+        self.pending = pending
+        self.items: dict[str, Item] = {}
+        self.tasks: dict[str, Task] = {}
+        self.new_tasks: dict[str, list[str]] = {}
+        self.activities: dict[str, Activity] = {}
+        self.new_activities: dict[str, list[str]] = {}
+        self.effects: list[Effect] = []
+        self.scheduled: dict[str, Job] = {}
+        self.cancelled: dict[str, None] = {}
+        self.finished: dict[str, None] = {}
+        self.skipped: list[Skip] = []
+        self.queue: deque[tuple[StageChanged | TaskStatusChanged, int, _Cause]] = deque()
+        self.zones: dict[str, tzinfo] = {}
+
+    def outcome(self) -> Outcome:
+        return Outcome(
+            effects=tuple(self.effects),
+            scheduled=tuple(self.scheduled.values()),
+            cancelled=tuple(self.cancelled),
+            finished=tuple(self.finished),
+            skipped=tuple(self.skipped),
+        )
+
+    # -- reads through the overlay -------------------------------------------
+
+    def item(self, item_id: str) -> Item:
+        found = self.items.get(item_id)
+        return found if found is not None else self.storage.item(item_id)
+
+    def task(self, task_id: str) -> Task:
+        found = self.tasks.get(task_id)
+        return found if found is not None else self.storage.task(task_id)
+
+    def tasks_of_item(self, item_id: str) -> list[Task]:
+        stored = [self.tasks.get(t.id, t) for t in self.storage.tasks_of_item(item_id)]
+        return stored + [self.tasks[i] for i in self.new_tasks.get(item_id, ())]
+
+    def open_activities_of_item(self, item_id: str) -> list[Activity]:
+        found = [
+            self.activities.get(a.id, a) for a in self.storage.open_activities_of_item(item_id)
+        ]
+        found += [self.activities[i] for i in self.new_activities.get(item_id, ())]
+        return [a for a in found if a.is_open]
+
+    def pending_of_item(self, item_id: str) -> list[Job]:
+        stored = [
+            job
+            for job in self.pending.pending_of_item(item_id)
+            if job.id not in self.cancelled and job.id not in self.finished
+        ]
+        return stored + [job for job in self.scheduled.values() if job.item_id == item_id]
+
+    def zone(self, user_id: str) -> tzinfo:
+        zone = self.zones.get(user_id)
+        if zone is None:
+            zone = self.zones[user_id] = self.storage.user(user_id).zone
+        return zone
+
+    # -- the cascade ----------------------------------------------------------
+
+    def derive(self, event: StageChanged | TaskStatusChanged, depth: int, cause: _Cause) -> None:
+        """Queue an event that an effect implies, one level deeper."""
+        step = _describe(event)
+        if depth > self.engine._max_depth:  # same module
+            raise CascadeError(event.item_id, self.engine._max_depth, (*cause, step))
+        self.queue.append((event, depth, (*cause, step)))
+
+    def drain(self) -> None:
+        while self.queue:
+            event, depth, cause = self.queue.popleft()
+            self.process(event, depth, cause)
+
+    def process(self, event: StageChanged | TaskStatusChanged, depth: int, cause: _Cause) -> None:
+        if not cause:
+            cause = (_describe(event),)
+        if isinstance(event, StageChanged):
+            self.stage_changed(event, depth, cause)
+        else:
+            self.task_status_changed(event, depth, cause)
+        self.drain()
+
+    def run_job(self, job: Job) -> None:
+        if job.id in self.cancelled:  # an earlier job's cascade moved the item
+            return
+        self.finished[job.id] = None
+        try:
+            item = self.item(job.item_id)
+        except UnknownIdError:
+            self.skip(job.rule_id, job.item_id, "the item no longer exists", job.id)
+            return
+        if item.pipeline_id != job.pipeline_id or item.stage_id != job.stage_id:
+            self.skip(job.rule_id, item.id, "the item left the rule's stage (R1)", job.id)
+            return
+        compiled = self.engine._rules.get(job.rule_id)  # same module
+        if compiled is None or (
+            compiled.rule.pipeline_id != job.pipeline_id or compiled.rule.stage_id != job.stage_id
+        ):
+            self.skip(
+                job.rule_id, item.id, "the rule is no longer in this stage's rule set", job.id
+            )
+            return
+        self.run_rule(compiled, item, job.id, 0, (), job.id)
+        if self.queue:
+            self.drain()
+
+    def skip(self, source_id: str, item_id: str, reason: str, job_id: str | None = None) -> None:
+        self.skipped.append(
+            Skip(source_id=source_id, item_id=item_id, reason=reason, job_id=job_id)
+        )
+
+    def stage_changed(self, event: StageChanged, depth: int, cause: _Cause) -> None:
+        try:
+            item = self.item(event.item_id)
+        except UnknownIdError:
+            self.skip("stage_changed", event.item_id, f"event {event.id}: unknown item")
+            return
+        if item.stage_id != event.to_stage_id or event.from_stage_id == event.to_stage_id:
+            self.skip(
+                "stage_changed",
+                item.id,
+                f"event {event.id}: the item is in stage {item.stage_id!r}, "
+                f"not newly in {event.to_stage_id!r}",
+            )
+            return
+        key = (item.pipeline_id, item.stage_id)
+        for job in self.pending_of_item(item.id):  # R1: leaving (or re-entering) cancels
+            if job.entry_id != event.id:
+                if job.id in self.scheduled:
+                    del self.scheduled[job.id]
+                else:
+                    self.cancelled[job.id] = None
+        auto = self.engine._auto_complete  # same module
+        closing = [
+            attrs.evolve(activity, completed_at=max(self.now, activity.created_at))
+            for activity in self.open_activities_of_item(item.id)
+            if activity.rule_id in auto and auto[activity.rule_id] != key
+        ]
+        if closing:
+            for activity in closing:
+                self.activities[activity.id] = activity
+            self.effects.append(
+                CompleteActivitiesEffect(
+                    item_id=item.id,
+                    left_stage_id=event.from_stage_id,
+                    activities=tuple(closing),
+                    depth=depth,
+                )
+            )
+        for compiled in self.engine._by_stage.get(key, ()):  # same module
+            rule = compiled.rule
+            if compiled.immediate:
+                self.run_rule(compiled, self.item(item.id), event.id, depth, cause, None)
+                continue
+            zone = self.zone(item.responsible_id)
+            due = due_at(
+                rule.timing,
+                event.at,
+                zone,
+                self.engine.calendar,
+                self.engine.rule_set.working_hours,
+            )
+            if due <= self.now:  # already due (working time now, or a late event): run it now
+                self.run_rule(compiled, self.item(item.id), event.id, depth, cause, None)
+                continue
+            job = Job(
+                id=f"{event.id}~{rule.id}",
+                rule_id=rule.id,
+                item_id=item.id,
+                pipeline_id=rule.pipeline_id,
+                stage_id=rule.stage_id,
+                entry_id=event.id,
+                entered_at=event.at,
+                due_at=due,
+            )
+            self.scheduled[job.id] = job
+
+    def task_status_changed(self, event: TaskStatusChanged, depth: int, cause: _Cause) -> None:
+        try:
+            task = self.task(event.task_id)
+            item = self.item(task.item_id)
+        except UnknownIdError as exc:
+            self.skip("task_status_changed", event.item_id, f"event {event.id}: {exc}")
+            return
+        if task.status is not event.to_status:
+            self.skip(
+                "task_status_changed",
+                item.id,
+                f"event {event.id}: task {task.id!r} is {task.status.value}, "
+                f"not {event.to_status.value}",
+            )
+            return
+        positions = self.engine._positions.get(item.pipeline_id, {})  # same module
+        current = positions.get(item.stage_id, -1)
+        for compiled in self.engine._triggers.get(item.pipeline_id, ()):  # same module
+            trigger = compiled.trigger
+            if trigger.status is not event.to_status or trigger.stage_id == item.stage_id:
+                continue
+            if not trigger.allow_backward and compiled.position <= current:
+                continue
+            if not compiled.test(task):
+                continue
+            moved = attrs.evolve(item, stage_id=trigger.stage_id)
+            change = StageChanged(
+                id=f"{event.id}~{trigger.id}",
+                item_id=item.id,
+                at=self.now,
+                by_user_id=trigger.change_stage_as or item.responsible_id,
+                from_stage_id=item.stage_id,
+                to_stage_id=trigger.stage_id,
+            )
+            self.items[item.id] = moved
+            self.effects.append(
+                ChangeStageEffect(
+                    trigger_id=trigger.id, item_id=item.id, item=moved, event=change, depth=depth
+                )
+            )
+            self.derive(change, depth + 1, cause)
+            return
+
+    # -- actions (R4) ---------------------------------------------------------
+
+    def run_rule(
+        self,
+        compiled: _CompiledRule,
+        item: Item,
+        origin: str,
+        depth: int,
+        cause: _Cause,
+        job_id: str | None,
+    ) -> None:
+        rule = compiled.rule
+        if not compiled.test(item):
+            self.skip(rule.id, item.id, "the condition does not hold (R2)", job_id)
+            return
+        action = rule.action
+        ident = origin + "~" + rule.id
+        if isinstance(action, NotifySupervisor):
+            recipients = self.recipients(action, item)
+            if not recipients:
+                self.skip(
+                    rule.id, item.id, "no recipient: the responsible has no supervisor", job_id
+                )
+                return
+            self.effects.append(
+                NotifyEffect(
+                    rule_id=rule.id,
+                    item_id=item.id,
+                    at=self.now,
+                    recipient_ids=recipients,
+                    text=self.render(action.text, item),
+                    depth=depth,
+                )
+            )
+        elif isinstance(action, AddHistoryEntry):
+            entry = HistoryEntryAdded(
+                id=f"{ident}~history",
+                item_id=item.id,
+                at=self.now,
+                author_id=action.author_id or item.responsible_id,
+                text=self.render(action.text, item),
+                rule_id=rule.id,
+            )
+            self.effects.append(
+                AddHistoryEffect(rule_id=rule.id, item_id=item.id, entry=entry, depth=depth)
+            )
+        elif isinstance(action, CreateTask):
+            task = Task(
+                id=f"{ident}~task",
+                item_id=item.id,
+                title=self.render(action.title, item),
+                description=self.render(action.description, item),
+                responsible_id=action.responsible_id or item.responsible_id,
+                created_at=self.now,
+                observer_ids=action.observer_ids,
+                deadline=self.deadline(action.deadline, item),
+                time_tracking=action.time_tracking,
+                rule_id=rule.id,
+                rule_pipeline_id=rule.pipeline_id,
+                rule_stage_id=rule.stage_id,
+            )
+            self.tasks[task.id] = task
+            self.new_tasks.setdefault(item.id, []).append(task.id)
+            self.effects.append(
+                CreateTaskEffect(rule_id=rule.id, item_id=item.id, task=task, depth=depth)
+            )
+        elif isinstance(action, CompleteTasks):
+            self.complete_tasks(rule, action, item, ident, depth, cause, job_id)
+        else:
+            self.schedule_activity(rule, action, item, ident, depth)
+
+    def complete_tasks(
+        self,
+        rule: Rule,
+        action: CompleteTasks,
+        item: Item,
+        ident: str,
+        depth: int,
+        cause: _Cause,
+        job_id: str | None,
+    ) -> None:
+        stages = set(action.stage_ids)
+        chosen = [
+            task
+            for task in self.tasks_of_item(item.id)
+            if task.is_open
+            and task.rule_id is not None
+            and task.rule_pipeline_id == action.pipeline_id
+            and task.rule_stage_id in stages
+        ]
+        if not chosen:
+            self.skip(rule.id, item.id, "no open task created by rules in those stages", job_id)
+            return
+        done = tuple(attrs.evolve(task, status=TaskStatus.COMPLETED) for task in chosen)
+        for task in done:
+            self.tasks[task.id] = task
+        self.effects.append(
+            CompleteTasksEffect(rule_id=rule.id, item_id=item.id, tasks=done, depth=depth)
+        )
+        for before in chosen:
+            self.derive(
+                TaskStatusChanged(
+                    id=f"{ident}~done~{before.id}",
+                    task_id=before.id,
+                    item_id=item.id,
+                    at=self.now,
+                    from_status=before.status,
+                    to_status=TaskStatus.COMPLETED,
+                ),
+                depth + 1,
+                cause,
+            )
+
+    def schedule_activity(
+        self, rule: Rule, action: ScheduleActivity, item: Item, ident: str, depth: int
+    ) -> None:
+        activity = Activity(
+            id=f"{ident}~activity",
+            item_ids=(item.id,),
+            kind=action.kind,
+            responsible_id=action.responsible_id or item.responsible_id,
+            created_at=self.now,
+            subject=self.render(action.description, item),
+            deadline=self.deadline(action.deadline, item),
+            rule_id=rule.id,
+        )
+        self.activities[activity.id] = activity
+        self.new_activities.setdefault(item.id, []).append(activity.id)
+        self.effects.append(
+            CreateActivityEffect(rule_id=rule.id, item_id=item.id, activity=activity, depth=depth)
+        )
+
+    def recipients(self, action: NotifySupervisor, item: Item) -> tuple[str, ...]:
+        found: dict[str, None] = {}
+        for recipient in action.recipients:
+            if recipient == RECIPIENT_SUPERVISOR:
+                supervisor = self.storage.supervisor_of(item.responsible_id)
+                if supervisor is not None:
+                    found[supervisor.id] = None
+            elif recipient == RECIPIENT_RESPONSIBLE:
+                found[item.responsible_id] = None
+            else:
+                user_id = recipient_user_id(recipient)
+                if user_id is not None:
+                    found[user_id] = None
+        return tuple(found)
+
+    def deadline(self, deadline: Deadline | None, item: Item) -> datetime | None:
+        if deadline is None or isinstance(deadline, datetime):
+            return deadline
+        assert isinstance(deadline, Delay)  # noqa: S101 - narrowed for mypy
+        return add_delay(self.now, deadline, self.zone(item.responsible_id), self.engine.calendar)
+
+    def render(self, template: Template, item: Item) -> str:
+        if template.is_plain:
+            return template.source
+        values = {name: self.value(name, item) for name in template.names}
+        return template.render(values, item.fields)
+
+    def value(self, name: str, item: Item) -> str:
+        """The text of one built-in placeholder (R3): a fixed list, no attribute lookup by name."""
+        if name == "Title":
+            return item.title
+        if name == "Amount":
+            return "" if item.amount is None else str(item.amount)
+        if name == "Currency":
+            return item.currency
+        if name == "Client":
+            return item.client
+        if name == "Responsible":
+            return self.storage.user(item.responsible_id).name
+        return self.engine._stage_names.get(  # same module
+            (item.pipeline_id, item.stage_id), item.stage_id
+        )
+
+
+def _describe(event: StageChanged | TaskStatusChanged) -> str:
+    if isinstance(event, StageChanged):
+        return f"{event.item_id}: {event.from_stage_id} -> {event.to_stage_id}"
+    return f"{event.item_id}: task {event.task_id} {event.to_status.value}"

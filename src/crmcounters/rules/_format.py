@@ -1,0 +1,533 @@
+"""The rule-set JSON format (R7): load with every problem listed, dump for a round trip."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime, time
+from typing import Any, TypeVar
+
+from .._activities import ActivityKind
+from .._errors import DataFormatError, ValidationError
+from .._json import REQUIRED, Reader, build, format_datetime, parse_document
+from .._pipelines import Pipeline
+from .._tasks import TaskStatus
+from ._actions import (
+    Action,
+    AddHistoryEntry,
+    CompleteTasks,
+    CreateTask,
+    Deadline,
+    NotifySupervisor,
+    ScheduleActivity,
+)
+from ._conditions import AllOf, AnyOf, Comparison, Condition, FieldType, Operator
+from ._placeholders import Template
+from ._problems import Problem, RuleSetError
+from ._ruleset import Rule, RuleSet, Trigger, collect_problems
+from ._timing import Delay, DelayUnit, Timing, WorkingHours
+
+__all__ = ["RULES_FORMAT", "RULES_FORMAT_VERSION", "dump_rule_set", "load_rule_set"]
+
+#: The value of a rule-set document's "format" key.
+RULES_FORMAT = "crmcounters.rules"
+#: The rule-set document version this library reads and writes.
+RULES_FORMAT_VERSION = 1
+
+_T = TypeVar("_T")
+_ACTION_TYPES = {
+    "notify_supervisor": NotifySupervisor,
+    "add_history_entry": AddHistoryEntry,
+    "create_task": CreateTask,
+    "complete_tasks": CompleteTasks,
+    "schedule_activity": ScheduleActivity,
+}
+_TYPE_OF_ACTION = {cls: name for name, cls in _ACTION_TYPES.items()}
+
+
+class _Problems:
+    """Collects faults instead of stopping at the first one."""
+
+    def __init__(self) -> None:
+        self.found: list[Problem] = []
+
+    def attempt(self, fn: Callable[..., _T], *args: Any, **kwargs: Any) -> _T | None:
+        """`fn(*args, **kwargs)`, or None after noting the `DataFormatError` it raised."""
+        try:
+            return fn(*args, **kwargs)
+        except DataFormatError as exc:
+            self.found.append(Problem(path=exc.path, message=exc.problem))
+            return None
+
+
+def load_rule_set(
+    source: str | bytes,
+    *,
+    pipelines: Iterable[Pipeline] | None = None,
+    user_ids: Collection[str] | None = None,
+) -> RuleSet:
+    """Build a rule set from JSON text, or raise `RuleSetError` listing every problem (R7).
+
+    With `pipelines` (and `user_ids`), unknown pipelines, stages and users are
+    problems too; the engine checks them again when it is built.
+    """
+    problems = _Problems()
+    try:
+        root = Reader(parse_document(source), "$")
+    except DataFormatError as exc:
+        raise RuleSetError([Problem(path=exc.path, message=exc.problem)]) from None
+    problems.attempt(_header, root)
+    fields = problems.attempt(_fields, root, problems) or {}
+    hours = problems.attempt(lambda: _working_hours(root.object("working_hours")))
+    rules: list[tuple[str, Rule]] = []
+    for r in _objects(root, "rules", problems):
+        rule = _rule(r, problems)
+        if rule is not None:
+            rules.append((r.path, rule))
+    triggers: list[tuple[str, Trigger]] = []
+    for r in _objects(root, "triggers", problems):
+        trigger = _trigger(r, problems)
+        if trigger is not None:
+            triggers.append((r.path, trigger))
+    by_id = None if pipelines is None else {p.id: p for p in pipelines}
+    found = problems.found + collect_problems(rules, triggers, fields, by_id, user_ids)
+    if found or hours is None:  # with no problem noted, no stand-in was used
+        raise RuleSetError(sorted(found, key=lambda p: _natural(p.path)))
+    return RuleSet(
+        rules=[rule for _, rule in rules],
+        triggers=[trigger for _, trigger in triggers],
+        fields=fields,
+        working_hours=hours,
+    )
+
+
+def _objects(root: Reader, key: str, problems: _Problems) -> list[Reader]:
+    """Each object of the array at `key`; anything else is noted as a problem and skipped."""
+    values = problems.attempt(root.array, key, [])
+    readers = []
+    for index, value in enumerate(values or []):
+        reader = problems.attempt(Reader, value, f"{root.at(key)}[{index}]")
+        if reader is not None:
+            readers.append(reader)
+    return readers
+
+
+def _natural(path: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
+
+
+def _header(root: Reader) -> None:
+    root.reject_unknown(
+        {"format", "version", "description", "working_hours", "fields", "rules", "triggers"}
+    )
+    if root.text("format", REQUIRED) != RULES_FORMAT:
+        root.fail("format", f"expected {RULES_FORMAT!r}")
+    if root.whole("version", REQUIRED) != RULES_FORMAT_VERSION:
+        root.fail("version", f"this library reads version {RULES_FORMAT_VERSION}")
+
+
+def _fields(root: Reader, problems: _Problems) -> dict[str, FieldType]:
+    r = root.object("fields")
+    result: dict[str, FieldType] = {}
+    for name in r.data:
+        kind = problems.attempt(_choice, r, name, tuple(t.value for t in FieldType))
+        if kind is not None:
+            made = problems.attempt(build, r.path, _one_field, name=name, kind=kind)
+            if made is not None:
+                result[name] = made
+    return result
+
+
+def _one_field(*, name: str, kind: str) -> FieldType:
+    RuleSet(fields={name: kind})  # the same checks as in Python
+    return FieldType(kind)
+
+
+def _working_hours(r: Reader) -> WorkingHours:
+    r.reject_unknown({"start", "end"})
+    defaults = WorkingHours()
+    return build(
+        r.path,
+        WorkingHours,
+        start=_wall(r, "start", defaults.start),
+        end=_wall(r, "end", defaults.end),
+    )
+
+
+def _wall(r: Reader, key: str, default: time) -> time:
+    text = r.text(key)
+    if text is None:
+        return default
+    try:
+        value = time.fromisoformat(text)
+    except ValueError:
+        r.fail(key, f"not a time of day (HH:MM): {text!r}")
+    if value.tzinfo is not None:
+        r.fail(key, "a time of day in the responsible's zone takes no UTC offset")
+    return value
+
+
+def _choice(r: Reader, key: str, choices: tuple[str, ...], default: Any = REQUIRED) -> Any:
+    value = r.text(key, default)
+    if value is not None and value not in choices:
+        r.fail(key, f"expected one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _template(r: Reader, key: str, required: bool = True) -> Template:
+    text = r.text(key, REQUIRED if required else "")
+    try:
+        return Template(source=text)
+    except ValidationError as exc:
+        raise DataFormatError(r.at(key), exc.problem) from None
+
+
+def _rule(r: Reader, problems: _Problems) -> Rule | None:
+    problems.attempt(
+        r.reject_unknown,
+        {"id", "name", "entity_type", "pipeline_id", "stage_id", "timing", "condition", "action"},
+    )
+    head = problems.attempt(
+        lambda: {
+            "id": r.text("id", REQUIRED),
+            "name": r.text("name", ""),
+            "entity_type": r.text("entity_type", REQUIRED),
+            "pipeline_id": r.text("pipeline_id", REQUIRED),
+            "stage_id": r.text("stage_id", REQUIRED),
+        }
+    )
+    timing = problems.attempt(lambda: _timing(r.object("timing"))) if r.has("timing") else Timing()
+    condition = _condition(r.data.get("condition"), r.at("condition"), problems)
+    action_reader = problems.attempt(r.object, "action") if r.has("action") else None
+    action = None if action_reader is None else _action(action_reader, problems)
+    if not r.has("action"):
+        problems.found.append(Problem(path=r.at("action"), message="missing; expected an object"))
+    if head is None:
+        return None
+    # A part that could not be read is replaced by a harmless stand-in, so that the
+    # rest of the rule is still checked (stages, fields, users); the stand-in rule is
+    # only ever checked, never loaded, since a problem was noted.
+    return problems.attempt(
+        build,
+        r.path,
+        Rule,
+        **head,
+        timing=Timing() if timing is None else timing,
+        condition=None if isinstance(condition, _Failed) else condition,
+        action=NotifySupervisor(text="") if action is None else action,
+    )
+
+
+def _trigger(r: Reader, problems: _Problems) -> Trigger | None:
+    problems.attempt(
+        r.reject_unknown,
+        {
+            "id",
+            "name",
+            "entity_type",
+            "pipeline_id",
+            "stage_id",
+            "status",
+            "filter",
+            "change_stage_as",
+            "allow_backward",
+        },
+    )
+    head = problems.attempt(
+        lambda: {
+            "id": r.text("id", REQUIRED),
+            "name": r.text("name", ""),
+            "entity_type": r.text("entity_type", REQUIRED),
+            "pipeline_id": r.text("pipeline_id", REQUIRED),
+            "stage_id": r.text("stage_id", REQUIRED),
+            "status": _choice(r, "status", tuple(s.value for s in TaskStatus), "completed"),
+            "change_stage_as": r.text("change_stage_as"),
+            "allow_backward": r.flag("allow_backward", False),
+        }
+    )
+    condition = _condition(r.data.get("filter"), r.at("filter"), problems)
+    if head is None:
+        return None
+    return problems.attempt(
+        build, r.path, Trigger, **head, filter=None if isinstance(condition, _Failed) else condition
+    )
+
+
+def _delay(r: Reader) -> Delay:
+    return build(
+        r.path,
+        Delay,
+        after=r.whole("after", REQUIRED),
+        unit=_choice(r, "unit", tuple(u.value for u in DelayUnit), "minutes"),
+    )
+
+
+def _timing(r: Reader) -> Timing:
+    r.reject_unknown({"after", "unit", "working_time_only"})
+    delay = _delay(r) if r.has("after") or r.has("unit") else None
+    return build(r.path, Timing, delay=delay, working_time_only=r.flag("working_time_only", False))
+
+
+class _Failed:
+    """Marks a condition that could not be read (its problems are already noted)."""
+
+
+_FAILED = _Failed()
+
+
+def _condition(data: object, path: str, problems: _Problems) -> Condition | _Failed | None:
+    """A condition, None when absent, or `_FAILED` after noting its problems."""
+    if data is None:
+        return None
+    try:
+        r = Reader(data, path)
+    except DataFormatError as exc:
+        problems.found.append(Problem(path=exc.path, message=exc.problem))
+        return _FAILED
+    for key, group in (("all", AllOf), ("any", AnyOf)):
+        if key not in r.data:
+            continue
+        extra = sorted(k for k in r.data if k != key)
+        if extra:
+            problems.found.append(
+                Problem(path=r.at(extra[0]), message=f"a group holds only {key!r}")
+            )
+            return _FAILED
+        items = problems.attempt(r.array, key, REQUIRED)
+        if items is None:
+            return _FAILED
+        if not items:
+            problems.found.append(
+                Problem(path=r.at(key), message="a group needs at least one condition")
+            )
+            return _FAILED
+        parts: list[Condition | _Failed | None] = []
+        for index, one in enumerate(items):
+            where = f"{r.at(key)}[{index}]"
+            if one is None:
+                problems.found.append(Problem(path=where, message="expected a condition, got null"))
+            parts.append(_condition(one, where, problems))
+        if any(part is None or isinstance(part, _Failed) for part in parts):
+            return _FAILED
+        made = problems.attempt(build, r.path, group, conditions=parts)
+        return _FAILED if made is None else made
+    made = problems.attempt(_comparison, r)
+    return _FAILED if made is None else made
+
+
+def _comparison(r: Reader) -> Comparison:
+    r.reject_unknown({"field", "op", "value"})
+    return build(
+        r.path,
+        Comparison,
+        field=r.text("field", REQUIRED),
+        op=_choice(r, "op", tuple(o.value for o in Operator)),
+        value=r.data.get("value"),
+    )
+
+
+def _deadline(r: Reader, key: str) -> Deadline | None:
+    value = r.data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        instant: datetime = r.instant(key)
+        return instant
+    inner = r.object(key)
+    inner.reject_unknown({"after", "unit"})
+    return _delay(inner)
+
+
+def _action(r: Reader, problems: _Problems) -> Action | None:
+    kind = problems.attempt(_choice, r, "type", tuple(_ACTION_TYPES))
+    if kind is None:
+        return None
+    cls = _ACTION_TYPES[kind]
+    keys = {"type", *_ACTION_KEYS[kind]}
+    problems.attempt(r.reject_unknown, keys)
+    templates = {
+        key: problems.attempt(_template, r, key, key != "description" or kind != "create_task")
+        for key in _TEMPLATE_KEYS[kind]
+    }
+    rest = problems.attempt(_ACTION_READERS[kind], r)
+    if rest is None or any(t is None for t in templates.values()):
+        return None
+    return problems.attempt(build, r.path, cls, **templates, **rest)
+
+
+_ACTION_KEYS = {
+    "notify_supervisor": ("text", "recipients"),
+    "add_history_entry": ("text", "author_id"),
+    "create_task": (
+        "title",
+        "description",
+        "responsible_id",
+        "deadline",
+        "observer_ids",
+        "time_tracking",
+    ),
+    "complete_tasks": ("pipeline_id", "stage_ids"),
+    "schedule_activity": ("description", "kind", "deadline", "responsible_id", "auto_complete"),
+}
+_TEMPLATE_KEYS = {
+    "notify_supervisor": ("text",),
+    "add_history_entry": ("text",),
+    "create_task": ("title", "description"),
+    "complete_tasks": (),
+    "schedule_activity": ("description",),
+}
+
+
+def _notify(r: Reader) -> dict[str, Any]:
+    if not r.has("recipients"):
+        return {}
+    return {"recipients": r.strings("recipients")}
+
+
+def _history(r: Reader) -> dict[str, Any]:
+    return {"author_id": r.text("author_id")}
+
+
+def _create_task(r: Reader) -> dict[str, Any]:
+    return {
+        "responsible_id": r.text("responsible_id"),
+        "deadline": _deadline(r, "deadline"),
+        "observer_ids": r.strings("observer_ids"),
+        "time_tracking": r.flag("time_tracking", False),
+    }
+
+
+def _complete_tasks(r: Reader) -> dict[str, Any]:
+    return {"pipeline_id": r.text("pipeline_id", REQUIRED), "stage_ids": r.strings("stage_ids")}
+
+
+def _schedule_activity(r: Reader) -> dict[str, Any]:
+    return {
+        "kind": _choice(r, "kind", tuple(k.value for k in ActivityKind), "todo"),
+        "deadline": _deadline(r, "deadline"),
+        "responsible_id": r.text("responsible_id"),
+        "auto_complete": r.flag("auto_complete", True),
+    }
+
+
+_ACTION_READERS: dict[str, Callable[[Reader], dict[str, Any]]] = {
+    "notify_supervisor": _notify,
+    "add_history_entry": _history,
+    "create_task": _create_task,
+    "complete_tasks": _complete_tasks,
+    "schedule_activity": _schedule_activity,
+}
+
+
+# -- dumping -------------------------------------------------------------------
+
+
+def _delay_dict(delay: Delay) -> dict[str, Any]:
+    return {"after": delay.after, "unit": delay.unit.value}
+
+
+def _deadline_dict(deadline: Deadline | None) -> Any:
+    if deadline is None:
+        return None
+    if isinstance(deadline, Delay):
+        return _delay_dict(deadline)
+    return format_datetime(deadline)
+
+
+def _condition_dict(condition: Condition) -> dict[str, Any]:
+    if isinstance(condition, AllOf):
+        return {"all": [_condition_dict(one) for one in condition.conditions]}
+    if isinstance(condition, AnyOf):
+        return {"any": [_condition_dict(one) for one in condition.conditions]}
+    out: dict[str, Any] = {"field": condition.field, "op": condition.op.value}
+    if condition.value is not None:
+        value = condition.value
+        out["value"] = list(value) if isinstance(value, tuple) else value
+    return out
+
+
+def _action_dict(action: Action) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": _TYPE_OF_ACTION[type(action)]}
+    if isinstance(action, NotifySupervisor):
+        out |= {"text": action.text.source, "recipients": list(action.recipients)}
+    elif isinstance(action, AddHistoryEntry):
+        out |= {"text": action.text.source, "author_id": action.author_id}
+    elif isinstance(action, CreateTask):
+        out |= {
+            "title": action.title.source,
+            "description": action.description.source,
+            "responsible_id": action.responsible_id,
+            "deadline": _deadline_dict(action.deadline),
+            "observer_ids": list(action.observer_ids),
+            "time_tracking": action.time_tracking,
+        }
+    elif isinstance(action, CompleteTasks):
+        out |= {"pipeline_id": action.pipeline_id, "stage_ids": list(action.stage_ids)}
+    else:
+        out |= {
+            "description": action.description.source,
+            "kind": action.kind.value,
+            "deadline": _deadline_dict(action.deadline),
+            "responsible_id": action.responsible_id,
+            "auto_complete": action.auto_complete,
+        }
+    return out
+
+
+def _rule_dict(rule: Rule) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": rule.id,
+        "name": rule.name,
+        "entity_type": rule.entity_type,
+        "pipeline_id": rule.pipeline_id,
+        "stage_id": rule.stage_id,
+    }
+    timing: dict[str, Any] = {}
+    if rule.timing.delay is not None:
+        timing |= _delay_dict(rule.timing.delay)
+    if rule.timing.working_time_only:
+        timing["working_time_only"] = True
+    if timing:
+        out["timing"] = timing
+    if rule.condition is not None:
+        out["condition"] = _condition_dict(rule.condition)
+    out["action"] = _action_dict(rule.action)
+    return out
+
+
+def _trigger_dict(trigger: Trigger) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": trigger.id,
+        "name": trigger.name,
+        "entity_type": trigger.entity_type,
+        "pipeline_id": trigger.pipeline_id,
+        "stage_id": trigger.stage_id,
+        "status": trigger.status.value,
+        "change_stage_as": trigger.change_stage_as,
+        "allow_backward": trigger.allow_backward,
+    }
+    if trigger.filter is not None:
+        out["filter"] = _condition_dict(trigger.filter)
+    return out
+
+
+def rule_set_to_dict(rule_set: RuleSet) -> dict[str, Any]:
+    """The JSON-ready document of a rule set."""
+    return {
+        "format": RULES_FORMAT,
+        "version": RULES_FORMAT_VERSION,
+        "working_hours": {
+            "start": rule_set.working_hours.start.isoformat("minutes"),
+            "end": rule_set.working_hours.end.isoformat("minutes"),
+        },
+        "fields": {name: kind.value for name, kind in rule_set.fields.items()},
+        "rules": [_rule_dict(rule) for rule in rule_set.rules],
+        "triggers": [_trigger_dict(trigger) for trigger in rule_set.triggers],
+    }
+
+
+def dump_rule_set(rule_set: RuleSet) -> str:
+    """The rule set as JSON text (two-space indent, trailing newline); `load_rule_set` reads it
+    back equal (R7)."""
+    return json.dumps(rule_set_to_dict(rule_set), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,333 @@
+"""Rule sets (R1, R5, R7): rules and triggers attached to stages, checked whole."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from .. import _validate as v
+from .._errors import ValidationError
+from .._pipelines import Pipeline, check_entity_type
+from .._tasks import TaskStatus
+from ._actions import (
+    Action,
+    AddHistoryEntry,
+    CompleteTasks,
+    CreateTask,
+    NotifySupervisor,
+    ScheduleActivity,
+    recipient_user_id,
+)
+from ._conditions import (
+    ITEM_FIELDS,
+    TASK_FIELDS,
+    AllOf,
+    AnyOf,
+    Comparison,
+    Condition,
+    FieldType,
+    check_condition,
+)
+from ._placeholders import Template
+from ._problems import Problem, RuleSetError
+from ._timing import Timing, WorkingHours
+
+__all__ = ["Rule", "RuleSet", "Trigger", "collect_problems"]
+
+_ACTIONS = (NotifySupervisor, AddHistoryEntry, CreateTask, CompleteTasks, ScheduleActivity)
+
+
+def _entity_type(_instance: Any, attribute: Any, value: Any) -> None:
+    check_entity_type(attribute.name, value)
+
+
+def _action(_instance: Any, _attribute: Any, value: Any) -> None:
+    if not isinstance(value, _ACTIONS):
+        raise ValidationError("action", f"not a rule action: {value!r}")
+
+
+def _condition(_instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None and not isinstance(value, Comparison | AllOf | AnyOf):
+        raise ValidationError(attribute.name, f"not a condition: {value!r}")
+
+
+def _timing(_instance: Any, _attribute: Any, value: Any) -> None:
+    if not isinstance(value, Timing):
+        raise ValidationError("timing", f"expected a Timing, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class Rule:
+    """An action run when an item enters one stage of one pipeline (R1), if `condition`
+    holds when it runs (R2)."""
+
+    id: str = attrs.field(validator=v.an_id)
+    entity_type: str = attrs.field(validator=_entity_type)
+    pipeline_id: str = attrs.field(validator=v.an_id)
+    stage_id: str = attrs.field(validator=v.an_id)
+    action: Action = attrs.field(validator=_action)
+    timing: Timing = attrs.field(factory=Timing, validator=_timing)
+    condition: Condition | None = attrs.field(default=None, validator=_condition)
+    name: str = attrs.field(default="", validator=v.text)
+
+
+def _flag(_instance: Any, attribute: Any, value: object) -> None:
+    if not isinstance(value, bool):
+        raise ValidationError(attribute.name, f"expected true or false, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class Trigger:
+    """Task status trigger (R5): when a task of the item reaches `status` and matches
+    `filter`, the item moves to `stage_id`, recorded as done by `change_stage_as` (default:
+    the item's responsible). Forward only unless `allow_backward`."""
+
+    id: str = attrs.field(validator=v.an_id)
+    entity_type: str = attrs.field(validator=_entity_type)
+    pipeline_id: str = attrs.field(validator=v.an_id)
+    stage_id: str = attrs.field(validator=v.an_id)
+    status: TaskStatus = attrs.field(default=TaskStatus.COMPLETED, converter=TaskStatus)
+    filter: Condition | None = attrs.field(default=None, validator=_condition)
+    change_stage_as: str | None = attrs.field(default=None, validator=v.optional_id)
+    allow_backward: bool = attrs.field(default=False, validator=_flag)
+    name: str = attrs.field(default="", validator=v.text)
+
+
+def _fields(value: Mapping[str, FieldType | str]) -> Mapping[str, FieldType]:
+    if not isinstance(value, Mapping):
+        raise ValidationError("fields", f"expected a mapping of names to types, got {value!r}")
+    result: dict[str, FieldType] = {}
+    for name, kind in value.items():
+        if not isinstance(name, str) or not name.strip() or "{" in name or "}" in name:
+            raise ValidationError("fields", f"a custom field name is plain text, got {name!r}")
+        try:
+            result[name] = FieldType(kind)
+        except ValueError:
+            raise ValidationError(
+                f"fields[{name!r}]", f"unknown type {kind!r}; use string, number or boolean"
+            ) from None
+    return MappingProxyType(result)
+
+
+def _tuple(values: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(values)
+
+
+@attrs.frozen(kw_only=True)
+class RuleSet:
+    """A portal's rules and triggers, checked whole: construction raises `RuleSetError`
+    listing every problem (R7). `fields` declares the custom fields that conditions and
+    ``{{Field:NAME}}`` placeholders may use, with their types."""
+
+    rules: tuple[Rule, ...] = attrs.field(default=(), converter=_tuple)
+    triggers: tuple[Trigger, ...] = attrs.field(default=(), converter=_tuple)
+    fields: Mapping[str, FieldType] = attrs.field(factory=dict, converter=_fields, hash=False)
+    working_hours: WorkingHours = attrs.field(factory=WorkingHours)
+
+    def __attrs_post_init__(self) -> None:
+        problems: list[Problem] = []
+        for index, rule in enumerate(self.rules):
+            if not isinstance(rule, Rule):
+                problems.append(Problem(path=f"$.rules[{index}]", message="not a Rule"))
+        for index, trigger in enumerate(self.triggers):
+            if not isinstance(trigger, Trigger):
+                problems.append(Problem(path=f"$.triggers[{index}]", message="not a Trigger"))
+        if not isinstance(self.working_hours, WorkingHours):
+            problems.append(Problem(path="$.working_hours", message="not WorkingHours"))
+        if problems:
+            raise RuleSetError(problems)
+        problems = self.problems()
+        if problems:
+            raise RuleSetError(problems)
+
+    def problems(
+        self,
+        pipelines: Iterable[Pipeline] | None = None,
+        user_ids: Collection[str] | None = None,
+    ) -> list[Problem]:
+        """Every problem of this rule set; with `pipelines` and `user_ids`, also every
+        reference to a missing pipeline, stage or user."""
+        return collect_problems(
+            ((f"$.rules[{i}]", rule) for i, rule in enumerate(self.rules)),
+            ((f"$.triggers[{i}]", trigger) for i, trigger in enumerate(self.triggers)),
+            self.fields,
+            None if pipelines is None else {p.id: p for p in pipelines},
+            user_ids,
+        )
+
+    def check(self, pipelines: Iterable[Pipeline], user_ids: Collection[str] | None = None) -> None:
+        """Raise `RuleSetError` listing every stage, pipeline or user this rule set names
+        but the portal lacks (G5, R7)."""
+        problems = self.problems(pipelines, user_ids)
+        if problems:
+            raise RuleSetError(problems)
+
+
+def collect_problems(
+    rules: Iterable[tuple[str, Rule]],
+    triggers: Iterable[tuple[str, Trigger]],
+    custom: Mapping[str, FieldType],
+    pipelines: Mapping[str, Pipeline] | None,
+    user_ids: Collection[str] | None,
+) -> list[Problem]:
+    """Every problem of rules and triggers given with their JSON paths (R7)."""
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for path, rule in rules:
+        if rule.id in seen:
+            problems.append(
+                Problem(
+                    path=f"{path}.id",
+                    message=f"repeated rule id {rule.id!r} (first at {seen[rule.id]})",
+                )
+            )
+        seen.setdefault(rule.id, path)
+        problems += _rule_problems(rule, path, custom, pipelines, user_ids)
+    seen = {}
+    for path, trigger in triggers:
+        if trigger.id in seen:
+            problems.append(
+                Problem(
+                    path=f"{path}.id",
+                    message=f"repeated trigger id {trigger.id!r} (first at {seen[trigger.id]})",
+                )
+            )
+        seen.setdefault(trigger.id, path)
+        problems += _trigger_problems(trigger, path, pipelines, user_ids)
+    return problems
+
+
+def _stage_problems(
+    path: str,
+    entity_type: str | None,
+    pipeline_id: str,
+    stage_ids: Iterable[tuple[str, str]],
+    pipelines: Mapping[str, Pipeline] | None,
+) -> list[Problem]:
+    if pipelines is None:
+        return []
+    pipeline = pipelines.get(pipeline_id)
+    if pipeline is None:
+        known = ", ".join(sorted(pipelines)) or "none"
+        return [
+            Problem(
+                path=f"{path}.pipeline_id",
+                message=f"unknown pipeline {pipeline_id!r}; the portal has: {known}",
+            )
+        ]
+    problems = []
+    if entity_type is not None and pipeline.entity_type != entity_type:
+        problems.append(
+            Problem(
+                path=f"{path}.entity_type",
+                message=(
+                    f"pipeline {pipeline_id!r} is for {pipeline.entity_type}, not {entity_type}"
+                ),
+            )
+        )
+    for stage_path, stage_id in stage_ids:
+        if not pipeline.has_stage(stage_id):
+            known = ", ".join(stage.id for stage in pipeline.stages)
+            problems.append(
+                Problem(
+                    path=stage_path,
+                    message=f"unknown stage {stage_id!r} in pipeline {pipeline_id!r}; "
+                    f"its stages are: {known}",
+                )
+            )
+    return problems
+
+
+def _user_problem(
+    path: str, user_id: str | None, user_ids: Collection[str] | None
+) -> list[Problem]:
+    if user_ids is None or user_id is None or user_id in user_ids:
+        return []
+    return [Problem(path=path, message=f"unknown user {user_id!r}")]
+
+
+def _template_problems(
+    path: str, template: Template, custom: Mapping[str, FieldType]
+) -> list[Problem]:
+    return [
+        Problem(
+            path=path,
+            message=f"unknown placeholder {{{{Field:{name}}}}}: no custom field {name!r} is "
+            'declared in the rule set\'s "fields"',
+        )
+        for name in template.field_names
+        if name not in custom
+    ]
+
+
+def _rule_problems(
+    rule: Rule,
+    path: str,
+    custom: Mapping[str, FieldType],
+    pipelines: Mapping[str, Pipeline] | None,
+    user_ids: Collection[str] | None,
+) -> list[Problem]:
+    problems = _stage_problems(
+        path, rule.entity_type, rule.pipeline_id, [(f"{path}.stage_id", rule.stage_id)], pipelines
+    )
+    if rule.condition is not None:
+        problems += [
+            Problem(path=where, message=what)
+            for where, what in check_condition(
+                rule.condition, f"{path}.condition", ITEM_FIELDS, custom
+            )
+        ]
+    action = rule.action
+    at = f"{path}.action"
+    if isinstance(action, NotifySupervisor | AddHistoryEntry):
+        problems += _template_problems(f"{at}.text", action.text, custom)
+    if isinstance(action, NotifySupervisor):
+        for index, recipient in enumerate(action.recipients):
+            problems += _user_problem(
+                f"{at}.recipients[{index}]", recipient_user_id(recipient), user_ids
+            )
+    elif isinstance(action, AddHistoryEntry):
+        problems += _user_problem(f"{at}.author_id", action.author_id, user_ids)
+    elif isinstance(action, CreateTask):
+        problems += _template_problems(f"{at}.title", action.title, custom)
+        problems += _template_problems(f"{at}.description", action.description, custom)
+        problems += _user_problem(f"{at}.responsible_id", action.responsible_id, user_ids)
+        for index, observer in enumerate(action.observer_ids):
+            problems += _user_problem(f"{at}.observer_ids[{index}]", observer, user_ids)
+    elif isinstance(action, CompleteTasks):
+        problems += _stage_problems(
+            at,
+            None,
+            action.pipeline_id,
+            [(f"{at}.stage_ids[{i}]", stage) for i, stage in enumerate(action.stage_ids)],
+            pipelines,
+        )
+    else:
+        problems += _template_problems(f"{at}.description", action.description, custom)
+        problems += _user_problem(f"{at}.responsible_id", action.responsible_id, user_ids)
+    return problems
+
+
+def _trigger_problems(
+    trigger: Trigger,
+    path: str,
+    pipelines: Mapping[str, Pipeline] | None,
+    user_ids: Collection[str] | None,
+) -> list[Problem]:
+    problems = _stage_problems(
+        path,
+        trigger.entity_type,
+        trigger.pipeline_id,
+        [(f"{path}.stage_id", trigger.stage_id)],
+        pipelines,
+    )
+    if trigger.filter is not None:
+        problems += [
+            Problem(path=where, message=what)
+            for where, what in check_condition(trigger.filter, f"{path}.filter", TASK_FIELDS, {})
+        ]
+    problems += _user_problem(f"{path}.change_stage_as", trigger.change_stage_as, user_ids)
+    return problems

@@ -1,0 +1,200 @@
+"""`RuleRuntime`: a reference host for the rule engine, over `InMemoryStorage` (R6).
+
+It plays the part a CRM plays around the pure engine: it stores what users
+do, tells the engine, applies the outcome (records added or replaced, jobs
+kept or dropped) and moves a `ManualClock` through the due jobs, so tests and
+examples can simulate days of work.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+
+from .._errors import ValidationError
+from .._events import StageChanged
+from .._items import Item
+from .._memory import InMemoryStorage, Record
+from .._tasks import TaskStatus
+from .._validate import check_aware
+from ..rules._effects import (
+    AddHistoryEffect,
+    ChangeStageEffect,
+    CompleteActivitiesEffect,
+    CompleteTasksEffect,
+    CreateActivityEffect,
+    CreateTaskEffect,
+    Effect,
+    NotifyEffect,
+    Outcome,
+    TaskStatusChanged,
+)
+from ..rules._engine import RuleEngine, RuleEvent
+from ..rules._jobs import PendingJobs
+
+if TYPE_CHECKING:
+    from . import ManualClock
+
+__all__ = ["RuleRuntime"]
+
+
+class RuleRuntime:
+    """Apply a `RuleEngine`'s outcomes to an `InMemoryStorage` as a `ManualClock` moves.
+
+    User actions (`create_item`, `move`, `set_task_status`) are stored first,
+    then handed to the engine as events; `advance`/`advance_to` run every job
+    at its own due instant. `log` keeps every applied effect with its instant,
+    `outcomes` every outcome.
+    """
+
+    def __init__(
+        self,
+        engine: RuleEngine,
+        storage: InMemoryStorage,
+        clock: ManualClock,
+        pending: PendingJobs | None = None,
+    ) -> None:
+        self.engine = engine
+        self.storage = storage
+        self.clock = clock
+        self.pending = pending if pending is not None else PendingJobs()
+        self.log: list[tuple[datetime, Effect]] = []
+        self.outcomes: list[Outcome] = []
+        self._ids = itertools.count(1)
+
+    def _next_id(self, prefix: str) -> str:
+        return f"{prefix}-{next(self._ids)}"
+
+    # -- what users do ------------------------------------------------------
+
+    def create_item(self, item: Item, *, by_user_id: str | None = None) -> Outcome:
+        """Store a new item; its stage's rules run as if it had just entered it (R1)."""
+        event = StageChanged(
+            id=self._next_id("enter"),
+            item_id=item.id,
+            at=self.clock.now(),
+            by_user_id=by_user_id or item.responsible_id,
+            from_stage_id=None,
+            to_stage_id=item.stage_id,
+        )
+        self.storage.add(item, event)
+        return self.handle(event)
+
+    def move(self, item_id: str, stage_id: str, *, by_user_id: str | None = None) -> Outcome:
+        """A user moves the item to another stage of its pipeline."""
+        item = self.storage.item(item_id)
+        if not self.storage.pipeline(item.pipeline_id).has_stage(stage_id):
+            raise ValidationError(
+                "stage_id", f"pipeline {item.pipeline_id!r} has no stage {stage_id!r}"
+            )
+        event = StageChanged(
+            id=self._next_id("move"),
+            item_id=item_id,
+            at=self.clock.now(),
+            by_user_id=by_user_id or item.responsible_id,
+            from_stage_id=item.stage_id,
+            to_stage_id=stage_id,
+        )
+        self.storage.replace(attrs.evolve(item, stage_id=stage_id))
+        self.storage.add(event)
+        return self.handle(event)
+
+    def set_task_status(
+        self, task_id: str, status: TaskStatus | str, *, by_user_id: str | None = None
+    ) -> Outcome:
+        """A user changes a task's status (e.g. completes it), which may fire a trigger (R5)."""
+        task = self.storage.task(task_id)
+        new_status = TaskStatus(status)
+        self.storage.replace(attrs.evolve(task, status=new_status))
+        return self.handle(
+            TaskStatusChanged(
+                id=self._next_id("task"),
+                task_id=task_id,
+                item_id=task.item_id,
+                at=self.clock.now(),
+                from_status=task.status,
+                to_status=new_status,
+                by_user_id=by_user_id,
+            )
+        )
+
+    # -- the engine loop ----------------------------------------------------
+
+    def handle(self, event: RuleEvent) -> Outcome:
+        """Hand an event (already stored) to the engine and apply the outcome."""
+        outcome = self.engine.handle(event, self.storage, self.clock.now(), self.pending)
+        self.apply(outcome)
+        return outcome
+
+    def run_due(self) -> Outcome:
+        """Run the jobs due now and apply the outcome."""
+        outcome = self.engine.run_due(self.storage, self.clock.now(), self.pending)
+        self.apply(outcome)
+        return outcome
+
+    def advance(self, by: timedelta) -> list[Outcome]:
+        """Move the clock forward by `by` (elapsed time), running each job at its due instant."""
+        # Through UTC: adding to a datetime in its own zone would add wall-clock time.
+        return self.advance_to((self.clock.now().astimezone(UTC) + by).astimezone(UTC))
+
+    def advance_to(self, at: datetime) -> list[Outcome]:
+        """Move the clock to `at`, running each job at its due instant on the way."""
+        check_aware("at", at)
+        outcomes = []
+        while True:
+            due = self.pending.next_due()
+            if due is None or due > at:
+                break
+            if due > self.clock.now():
+                self.clock.set(due)
+            outcomes.append(self.run_due())
+        self.clock.set(at)
+        return outcomes
+
+    def apply(self, outcome: Outcome) -> None:
+        """Store the outcome's records (additions first, then replacements) and keep its jobs."""
+        added: dict[tuple[str, str], Record] = {}
+        replaced: dict[tuple[str, str], Record] = {}
+
+        def put(kind: str, record: Record, *, new: bool) -> None:
+            key = (kind, record.id)
+            if new or key in added:
+                added[key] = record
+            else:
+                replaced[key] = record
+
+        for effect in outcome.effects:
+            if isinstance(effect, AddHistoryEffect):
+                put("event", effect.entry, new=True)
+            elif isinstance(effect, CreateTaskEffect):
+                put("task", effect.task, new=True)
+            elif isinstance(effect, CompleteTasksEffect):
+                for task in effect.tasks:
+                    put("task", task, new=False)
+            elif isinstance(effect, CreateActivityEffect):
+                put("activity", effect.activity, new=True)
+            elif isinstance(effect, CompleteActivitiesEffect):
+                for activity in effect.activities:
+                    put("activity", activity, new=False)
+            elif isinstance(effect, ChangeStageEffect):
+                put("item", effect.item, new=False)
+                put("event", effect.event, new=True)
+            else:
+                assert isinstance(effect, NotifyEffect)  # noqa: S101 - the last kind
+        self.storage.add(*added.values())  # new ids first: a clash changes nothing (G5)
+        self.storage.replace(*replaced.values())
+        self.pending.apply(outcome)
+        now = self.clock.now()
+        self.log.extend((now, effect) for effect in outcome.effects)
+        self.outcomes.append(outcome)
+
+    @property
+    def notifications(self) -> list[NotifyEffect]:
+        """Every notification sent so far."""
+        return [effect for _, effect in self.log if isinstance(effect, NotifyEffect)]
+
+    def __repr__(self) -> str:
+        return f"RuleRuntime(at={self.clock.now().isoformat()}, pending={len(self.pending)})"

@@ -1,0 +1,183 @@
+"""Invariants of the engine, over random days of work (R1, R6, X2)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from _build_rules import MONDAY, STAGE_IDS, USERS, deal, make_storage, sales_rule, sales_trigger
+from crmcounters import InMemoryStorage
+from crmcounters.rules import (
+    AddHistoryEntry,
+    ChangeStageEffect,
+    Comparison,
+    CompleteActivitiesEffect,
+    CompleteTasks,
+    CreateTask,
+    Delay,
+    NotifySupervisor,
+    Outcome,
+    RuleEngine,
+    RuleSet,
+    ScheduleActivity,
+    Timing,
+)
+from crmcounters.testing import ManualClock, RuleRuntime
+
+RULE_SET = RuleSet(
+    rules=[
+        sales_rule(
+            "r-late",
+            timing=Timing(delay=Delay(after=24, unit="hours")),
+            condition=Comparison(field="amount", op="ge", value=1000),
+            action=NotifySupervisor(text="{{Title}} is late"),
+        ),
+        sales_rule("r-qualify", action=CreateTask(title="qualify {{Client}}")),
+        sales_rule(
+            "r-call",
+            timing=Timing(delay=Delay(after=1, unit="business_days")),
+            action=ScheduleActivity(description="call"),
+        ),
+        sales_rule(
+            "r-note",
+            "preparation",
+            timing=Timing(working_time_only=True),
+            action=AddHistoryEntry(text="{{Stage}}"),
+        ),
+        sales_rule(
+            "r-invoice",
+            "proposal",
+            timing=Timing(delay=Delay(after=90, unit="minutes")),
+            action=CreateTask(title="invoice"),
+        ),
+        sales_rule(
+            "r-close",
+            "won",
+            action=CompleteTasks(pipeline_id="p-sales", stage_ids=["new", "proposal"]),
+        ),
+    ],
+    triggers=[
+        sales_trigger(
+            "t-invoice",
+            "send-invoice",
+            filter=Comparison(field="title", op="contains", value="invoice"),
+        ),
+        sales_trigger(
+            "t-qualified",
+            "preparation",
+            filter=Comparison(field="title", op="contains", value="qualify"),
+        ),
+    ],
+)
+ENGINE = RuleEngine.for_storage(RULE_SET, make_storage())
+RULE_STAGE = {rule.id: (rule.pipeline_id, rule.stage_id) for rule in RULE_SET.rules}
+
+ITEMS = 3
+_op = st.one_of(
+    st.tuples(
+        st.just("create"),
+        st.integers(0, ITEMS - 1),
+        st.sampled_from(STAGE_IDS),
+        st.sampled_from(["500", "5000"]),
+        st.sampled_from([user.id for user in USERS]),
+    ),
+    st.tuples(st.just("move"), st.integers(0, ITEMS - 1), st.sampled_from(STAGE_IDS)),
+    st.tuples(st.just("advance"), st.integers(1, 60 * 30)),
+    st.tuples(st.just("task"), st.integers(0, ITEMS - 1), st.integers(0, 3)),
+)
+OPS = st.lists(_op, max_size=25)
+
+
+class _Recorder:
+    """Wraps the engine; notes where each item stood when each outcome was decided."""
+
+    def __init__(self, storage: InMemoryStorage) -> None:
+        self.storage = storage
+        self.seen: list[tuple[dict[str, tuple[str, str]], Outcome]] = []
+
+    def _stages(self) -> dict[str, tuple[str, str]]:
+        return {item.id: (item.pipeline_id, item.stage_id) for item in self.storage.items()}
+
+    def handle(self, *args: Any) -> Outcome:
+        stages = self._stages()
+        outcome = ENGINE.handle(*args)
+        self.seen.append((stages, outcome))
+        return outcome
+
+    def run_due(self, *args: Any) -> Outcome:
+        stages = self._stages()
+        outcome = ENGINE.run_due(*args)
+        self.seen.append((stages, outcome))
+        return outcome
+
+
+def simulate(ops: list[tuple[Any, ...]], *, settle: bool = True) -> tuple[RuleRuntime, _Recorder]:
+    storage = make_storage()
+    recorder = _Recorder(storage)
+    rt = RuleRuntime(recorder, storage, ManualClock(MONDAY))  # type: ignore[arg-type]
+    for op in ops:
+        kind, *args = op
+        if kind == "create":
+            index, stage, amount, responsible = args
+            if f"deal-{index}" not in {item.id for item in storage.items()}:
+                rt.create_item(
+                    deal(
+                        f"deal-{index}",
+                        stage_id=stage,
+                        amount=amount,
+                        responsible_id=responsible,
+                        created_at=rt.clock.now(),
+                    )
+                )
+        elif kind == "move":
+            index, stage = args
+            item_id = f"deal-{index}"
+            if item_id in {item.id for item in storage.items()}:
+                rt.move(item_id, stage)
+        elif kind == "advance":
+            rt.advance(timedelta(minutes=args[0]))
+        else:
+            index, which = args
+            open_tasks = [t for t in storage.tasks_of_item(f"deal-{index}") if t.is_open]
+            if open_tasks:
+                rt.set_task_status(open_tasks[which % len(open_tasks)].id, "completed")
+    if settle:
+        rt.advance(timedelta(days=3))
+    return rt, recorder
+
+
+@given(OPS)
+def test_r1_no_effect_is_ever_produced_for_an_item_no_longer_in_the_rules_stage(
+    ops: list[tuple[Any, ...]],
+) -> None:
+    _, recorder = simulate(ops)
+    for stages, outcome in recorder.seen:
+        where = dict(stages)
+        for effect in outcome.effects:
+            if isinstance(effect, ChangeStageEffect):
+                where[effect.item_id] = (effect.item.pipeline_id, effect.item.stage_id)
+            elif isinstance(effect, CompleteActivitiesEffect):
+                assert all(a.rule_id is not None for a in effect.activities)
+            else:
+                assert where[effect.item_id] == RULE_STAGE[effect.rule_id], effect
+
+
+@given(OPS)
+def test_r6_x2_replaying_the_same_events_gives_the_same_effects(ops: list[tuple[Any, ...]]) -> None:
+    first, _ = simulate(ops)
+    second, _ = simulate(ops)
+    assert first.outcomes == second.outcomes
+    assert first.log == second.log
+
+
+@given(OPS)
+def test_r1_every_pending_job_belongs_to_an_item_still_in_its_stage(
+    ops: list[tuple[Any, ...]],
+) -> None:
+    rt, _ = simulate(ops, settle=False)
+    for job in rt.pending:
+        item = rt.storage.item(job.item_id)
+        assert (item.pipeline_id, item.stage_id) == (job.pipeline_id, job.stage_id)
