@@ -69,7 +69,7 @@ def _assert_annotated(function: object, label: str) -> None:
 
 
 def test_public_classes_live_at_a_public_path() -> None:
-    """httpx-style: reprs and docs show crmcounters.X (or crmcounters.rules.X), no private module."""
+    """httpx-style: reprs show crmcounters.X (or crmcounters.rules.X), never a private module."""
     for module_name in PUBLIC_MODULES:
         module = importlib.import_module(module_name)
         for name in module.__all__:
