@@ -42,6 +42,22 @@ from ._portal import (
     write_portal,
 )
 from ._settings import CalendarSettings, CounterMode, Settings
+from ._smart import (
+    NoSuggestion,
+    NoSuggestionReason,
+    SmartActivityDraft,
+    SmartSuggestion,
+    smart_activity_deadline,
+    suggest_smart_activity,
+)
+from ._smart_settings import (
+    SMART_ACTIVITY_ENTITY_TYPES,
+    OptOutPeriod,
+    SmartActivityOptOut,
+    SmartActivitySettings,
+    opt_out_until,
+)
+from ._smart_text import SMART_ACTIVITY_TEXTS, smart_activity_text
 from ._storage import Storage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
@@ -53,6 +69,8 @@ __all__ = [
     "ENTITY_TYPES",
     "FORMAT",
     "FORMAT_VERSION",
+    "SMART_ACTIVITY_ENTITY_TYPES",
+    "SMART_ACTIVITY_TEXTS",
     "AccessDeniedError",
     "Activity",
     "ActivityKind",
@@ -75,10 +93,17 @@ __all__ = [
     "Item",
     "ItemViewed",
     "NaiveDatetimeError",
+    "NoSuggestion",
+    "NoSuggestionReason",
+    "OptOutPeriod",
     "Pipeline",
     "Portal",
     "Record",
     "Settings",
+    "SmartActivityDraft",
+    "SmartActivityOptOut",
+    "SmartActivitySettings",
+    "SmartSuggestion",
     "Stage",
     "StageChanged",
     "StageSemantics",
@@ -94,7 +119,11 @@ __all__ = [
     "is_at_cap",
     "load_portal",
     "open_activity_count",
+    "opt_out_until",
     "read_portal",
+    "smart_activity_deadline",
+    "smart_activity_text",
+    "suggest_smart_activity",
     "write_portal",
 ]
 
