@@ -149,7 +149,8 @@ class BusinessCalendar:
         """
         check_aware("start", start)
         zone = zone_of(tz) if isinstance(tz, str) else tz
-        local = start.astimezone(zone)
+        # Through UTC: `astimezone` to the same zone would keep a nonexistent wall reading.
+        local = start.astimezone(UTC).astimezone(zone)
         target = self.add_business_days_to_date(local.date(), n)
         wall = local.time()
         result = at_local_time(target, wall, zone)
