@@ -83,7 +83,8 @@ def test_g4_today_ends_at_the_users_midnight_not_utcs() -> None:
     instant = datetime(2026, 12, 16, 12, 0, tzinfo=UTC)
     kiritimati = opt_out_until("today", instant, _user("Pacific/Kiritimati"))
     honolulu = opt_out_until("today", instant, _user("Pacific/Honolulu"))
-    assert kiritimati is not None and honolulu is not None
+    assert kiritimati is not None
+    assert honolulu is not None
     assert kiritimati.isoformat() == "2026-12-18T00:00:00+14:00"  # it is already the 17th there
     assert honolulu.isoformat() == "2026-12-17T00:00:00-10:00"  # still the 16th there
     assert kiritimati.astimezone(UTC) == datetime(2026, 12, 17, 10, 0, tzinfo=UTC)

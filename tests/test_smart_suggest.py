@@ -373,7 +373,7 @@ def test_s1_s4_property_a_draft_exactly_when_every_condition_holds(
     opted_out: OptOutPeriod | None,
     minutes_later: int,
 ) -> None:
-    """Never None: a draft iff deal/lead, on, not opted out, in progress, no open activity, below cap."""
+    """Never None; a draft iff deal/lead, on, not opted out, in progress, unoccupied, below cap."""
     storage = portal(
         settings=attrs.evolve(
             PL_SETTINGS,
