@@ -212,6 +212,21 @@ def test_s2_a_prebuilt_calendar_overrides_the_portal_one() -> None:
     assert draft.deadline.date() == date(2026, 12, 28)  # 24th, 25th: plain working days
 
 
+def test_s2_portal_calendar_is_built_once_not_per_call() -> None:
+    """Building a calendar reads decades of holidays; the suggester caches it per settings."""
+    from crmcounters._smart import _calendar_for
+
+    storage = portal(settings=Settings(calendar=CalendarSettings(country="PL", subdivision="14")))
+    add_item(storage)
+    now = datetime(2026, 12, 18, 10, 0, tzinfo=WARSAW)
+    suggest_smart_activity(storage, "i1", "u1", now)
+    before = _calendar_for.cache_info()
+    for _ in range(3):
+        suggest_smart_activity(storage, "i1", "u1", now)
+    after = _calendar_for.cache_info()
+    assert (after.hits - before.hits, after.misses - before.misses) == (3, 0)
+
+
 def test_g2_naive_now_is_refused() -> None:
     """A naive datetime is an error naming the field (G2)."""
     with pytest.raises(NaiveDatetimeError, match="start"):

@@ -16,7 +16,7 @@ from ._calendar import BusinessCalendar
 from ._cap import is_at_cap, open_activity_count
 from ._errors import ValidationError
 from ._settings import CalendarSettings
-from ._smart_settings import SmartActivityOptOut
+from ._smart_settings import SMART_ACTIVITY_ENTITY_TYPES, SmartActivityOptOut
 from ._smart_text import smart_activity_text
 from ._storage import Storage
 from ._users import zone_of
@@ -165,7 +165,7 @@ def suggest_smart_activity(
     def refuse(reason: NoSuggestionReason, detail: str, **facts: Any) -> NoSuggestion:
         return NoSuggestion(item_id=item.id, user_id=user.id, reason=reason, detail=detail, **facts)
 
-    if item.entity_type not in ("deal", "lead"):
+    if item.entity_type not in SMART_ACTIVITY_ENTITY_TYPES:
         return refuse(
             NoSuggestionReason.NOT_DEAL_OR_LEAD,
             f"smart activities apply to deals and leads, not to {item.entity_type} (S1)",
