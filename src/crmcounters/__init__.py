@@ -49,6 +49,22 @@ from ._portal import (
     write_portal,
 )
 from ._settings import CalendarSettings, CounterMode, Settings
+from ._smart import (
+    NoSuggestion,
+    NoSuggestionReason,
+    SmartActivityDraft,
+    SmartSuggestion,
+    smart_activity_deadline,
+    suggest_smart_activity,
+)
+from ._smart_settings import (
+    SMART_ACTIVITY_ENTITY_TYPES,
+    OptOutPeriod,
+    SmartActivityOptOut,
+    SmartActivitySettings,
+    opt_out_until,
+)
+from ._smart_text import SMART_ACTIVITY_TEXTS, smart_activity_text
 from ._storage import Storage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
@@ -76,6 +92,8 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "HISTORY_INFORMATION",
+    "SMART_ACTIVITY_ENTITY_TYPES",
+    "SMART_ACTIVITY_TEXTS",
     "AccessDeniedError",
     "AccessLevel",
     "AccessPolicy",
@@ -111,6 +129,9 @@ __all__ = [
     "ItemViewed",
     "Job",
     "NaiveDatetimeError",
+    "NoSuggestion",
+    "NoSuggestionReason",
+    "OptOutPeriod",
     "Outcome",
     "PendingJobs",
     "Pipeline",
@@ -123,6 +144,10 @@ __all__ = [
     "RuleSet",
     "RuleSetError",
     "Settings",
+    "SmartActivityDraft",
+    "SmartActivityOptOut",
+    "SmartActivitySettings",
+    "SmartSuggestion",
     "Stage",
     "StageChanged",
     "StageSemantics",
@@ -146,9 +171,13 @@ __all__ = [
     "load_portal",
     "load_rule_set",
     "open_activity_count",
+    "opt_out_until",
     "over_cap",
     "place_item",
     "read_portal",
+    "smart_activity_deadline",
+    "smart_activity_text",
+    "suggest_smart_activity",
     "summed_counters",
     "write_portal",
 ]

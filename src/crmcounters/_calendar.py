@@ -143,16 +143,32 @@ class BusinessCalendar:
         Counting starts with the day after `start`'s local date. A local time that
         does not exist on the target day (a spring-forward gap) moves forward by
         the gap; an ambiguous one takes its first occurrence. The result is in `tz`.
+        When moving forward would push the time out of the target day, it moves
+        back by the gap instead; a day the zone skipped altogether (Pacific/Apia,
+        2011-12-30) is not a business day, so the next working day is taken.
         """
         check_aware("start", start)
         zone = zone_of(tz) if isinstance(tz, str) else tz
-        local = start.astimezone(zone)
+        # Through UTC: `astimezone` to the same zone would keep a nonexistent wall reading.
+        local = start.astimezone(UTC).astimezone(zone)
         target = self.add_business_days_to_date(local.date(), n)
-        return at_local_time(target, local.time(), zone)
+        wall = local.time()
+        result = at_local_time(target, wall, zone)
+        while result.date() != target:  # rare: a gap at the end of the day, or a skipped day
+            earlier = at_local_time(target, wall, zone, fold=1)
+            if earlier.date() == target:
+                return earlier
+            target = self.next_working_day(target)
+            result = at_local_time(target, wall, zone)
+        return result
 
 
-def at_local_time(day: date, wall: time, zone: tzinfo) -> datetime:
-    """The instant at wall-clock `wall` on `day` in `zone`, gaps normalised through UTC."""
-    naive_wall = wall.replace(tzinfo=None, fold=0)
+def at_local_time(day: date, wall: time, zone: tzinfo, fold: int = 0) -> datetime:
+    """The instant at wall-clock `wall` on `day` in `zone`, gaps normalised through UTC.
+
+    With `fold=0` (the default) a time in a gap moves forward by the gap and an
+    ambiguous time takes its first occurrence; `fold=1` does the opposite.
+    """
+    naive_wall = wall.replace(tzinfo=None, fold=fold)
     candidate = datetime.combine(day, naive_wall, tzinfo=zone)
     return candidate.astimezone(UTC).astimezone(zone)

@@ -26,6 +26,7 @@ from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_d
 from ._memory import InMemoryStorage, Record
 from ._pipelines import Pipeline, Stage
 from ._settings import CalendarSettings, Settings
+from ._smart_settings import SmartActivitySettings
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
 
@@ -144,6 +145,7 @@ def _settings(r: Reader) -> Settings:
             "counter_mode",
             "week_start",
             "calendar",
+            "smart_activities",
         }
     )
     defaults = Settings()
@@ -174,6 +176,19 @@ def _settings(r: Reader) -> Settings:
         ),
         week_start=r.whole("week_start", defaults.week_start),
         calendar=calendar_settings,
+        smart_activities=_smart_activities(r.object("smart_activities")),
+    )
+
+
+def _smart_activities(r: Reader) -> SmartActivitySettings:
+    r.reject_unknown({"switched_off", "business_days", "text"})
+    defaults = SmartActivitySettings()
+    return build(
+        r.path,
+        SmartActivitySettings,
+        switched_off=r.strings("switched_off"),
+        business_days=r.whole("business_days", defaults.business_days),
+        text=r.text("text"),
     )
 
 
@@ -435,6 +450,11 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
             "weekend_days": None if calendar.weekend_days is None else list(calendar.weekend_days),
             "company_days_off": [d.isoformat() for d in calendar.company_days_off],
             "extra_working_days": [d.isoformat() for d in calendar.extra_working_days],
+        },
+        "smart_activities": {
+            "switched_off": list(settings.smart_activities.switched_off),
+            "business_days": settings.smart_activities.business_days,
+            "text": settings.smart_activities.text,
         },
     }
     document["users"] = [

@@ -11,6 +11,7 @@ import attrs
 from . import _validate as v
 from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
 from ._errors import ValidationError
+from ._smart_settings import SmartActivitySettings
 
 __all__ = ["CalendarSettings", "CounterMode", "Settings"]
 
@@ -107,3 +108,5 @@ class Settings:
     week_start: int = attrs.field(default=0, validator=_weekday)
     #: S2: the business calendar for smart activities and business-day delays.
     calendar: CalendarSettings = attrs.field(factory=CalendarSettings)
+    #: S2, S3: smart activities per section, their business days and text.
+    smart_activities: SmartActivitySettings = attrs.field(factory=SmartActivitySettings)

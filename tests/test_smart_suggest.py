@@ -1,0 +1,414 @@
+"""The suggester: a draft or a reason, never None (S1-S4)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from _build_smart import PL_SETTINGS, WARSAW, add_activity, add_item, portal
+from crmcounters import (
+    Activity,
+    ActivityKind,
+    CalendarSettings,
+    CounterMode,
+    NaiveDatetimeError,
+    NoSuggestion,
+    NoSuggestionReason,
+    OptOutPeriod,
+    Settings,
+    SmartActivityDraft,
+    SmartActivityOptOut,
+    SmartActivitySettings,
+    UnknownIdError,
+    ValidationError,
+    suggest_smart_activity,
+)
+
+NOW = datetime(2026, 12, 18, 10, 0, tzinfo=WARSAW)  # Friday
+DEADLINE = datetime(2026, 12, 23, 10, 0, tzinfo=WARSAW)
+
+
+def _no(result: object) -> NoSuggestion:
+    assert isinstance(result, NoSuggestion), result
+    return result
+
+
+def _draft(result: object) -> SmartActivityDraft:
+    assert isinstance(result, SmartActivityDraft), result
+    return result
+
+
+# -- S1: when a suggestion is made ----------------------------------------------
+
+
+@pytest.mark.parametrize("entity_type", ["deal", "lead"])
+def test_s1_item_without_open_activity_gets_a_draft(entity_type: str) -> None:
+    """A deal or lead in progress with no open activity: the pre-filled form (S1, S2)."""
+    storage = portal()
+    add_item(storage, entity_type=entity_type)
+    draft = _draft(suggest_smart_activity(storage, "i1", "u1", NOW))
+    assert draft == SmartActivityDraft(
+        item_id="i1",
+        text="Contact the client",
+        deadline=DEADLINE,
+        responsible_id="u1",
+        author_id="u1",
+        suggested_at=NOW,
+        file_ids=(),
+    )
+
+
+def test_s1_completed_activities_do_not_prevent_a_suggestion() -> None:
+    """Only open activities count: a completed one leaves the item without a follow-up."""
+    storage = portal()
+    add_item(storage)
+    add_activity(storage, "a1", completed=True)
+    _draft(suggest_smart_activity(storage, "i1", "u1", NOW))
+
+
+def test_s1_open_activity_means_no_suggestion() -> None:
+    """At least one open activity: nothing suggested, and the answer names the activities."""
+    storage = portal()
+    add_item(storage)
+    add_activity(storage, "a1")
+    add_activity(storage, "a2", completed=True)
+    add_activity(storage, "a3")
+    answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW))
+    assert answer.reason is NoSuggestionReason.OPEN_ACTIVITY_EXISTS
+    assert answer.open_activity_ids == ("a1", "a3")
+    assert "2 open activities" in answer.detail
+
+
+def test_s1_open_activity_of_another_user_also_counts() -> None:
+    """Any open activity of the item counts, whoever is responsible for it."""
+    storage = portal()
+    add_item(storage)
+    add_activity(storage, "a1", responsible_id="u2")
+    answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW))
+    assert answer.reason is NoSuggestionReason.OPEN_ACTIVITY_EXISTS
+    assert "1 open activity " in answer.detail
+
+
+@pytest.mark.parametrize("stage", ["won", "lost"])
+@pytest.mark.parametrize("entity_type", ["deal", "lead"])
+def test_s1_final_stage_means_no_suggestion(entity_type: str, stage: str) -> None:
+    """Won or lost (success or failure semantics): no follow-up is suggested."""
+    storage = portal()
+    add_item(storage, entity_type=entity_type, stage=stage)
+    answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW))
+    assert answer.reason is NoSuggestionReason.FINAL_STAGE
+    assert stage in answer.detail
+
+
+@pytest.mark.parametrize("entity_type", ["invoice", "smart:128"])
+def test_s1_only_deals_and_leads(entity_type: str) -> None:
+    """Invoices and smart processes never get a smart activity."""
+    storage = portal()
+    add_item(storage, entity_type=entity_type)
+    answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW))
+    assert answer.reason is NoSuggestionReason.NOT_DEAL_OR_LEAD
+    assert entity_type in answer.detail
+
+
+def test_s2_responsible_is_the_user_who_closed_the_form() -> None:
+    """u2 closes u1's deal: the draft is u2's, and u2's zone decides the deadline (X3)."""
+    storage = portal(time_zone="Pacific/Honolulu")  # u1 far away, u2 in Warsaw
+    add_item(storage, responsible_id="u1")
+    draft = _draft(suggest_smart_activity(storage, "i1", "u2", NOW))
+    assert (draft.responsible_id, draft.author_id) == ("u2", "u2")
+    assert draft.deadline == DEADLINE
+    assert draft.deadline.tzinfo == WARSAW
+
+
+# -- S3: switched off -----------------------------------------------------------
+
+
+def _settings(**smart: object) -> Settings:
+    return Settings(
+        calendar=CalendarSettings(country="PL"),
+        smart_activities=SmartActivitySettings(**smart),  # type: ignore[arg-type]
+    )
+
+
+def test_s3_on_by_default() -> None:
+    """Smart activities are on for deals and leads unless switched off."""
+    assert SmartActivitySettings().switched_off == ()
+    assert Settings().smart_activities.is_enabled_for("deal")
+    assert Settings().smart_activities.is_enabled_for("lead")
+    assert not Settings().smart_activities.is_enabled_for("invoice")
+
+
+def test_s3_switched_off_for_the_section() -> None:
+    """Switching leads off leaves deals on, and the answer says which section."""
+    storage = portal(settings=_settings(switched_off=["lead"]))
+    add_item(storage, "lead-1", entity_type="lead")
+    add_item(storage, "deal-1", entity_type="deal")
+    answer = _no(suggest_smart_activity(storage, "lead-1", "u1", NOW))
+    assert answer.reason is NoSuggestionReason.SWITCHED_OFF_FOR_SECTION
+    assert "lead section" in answer.detail
+    _draft(suggest_smart_activity(storage, "deal-1", "u1", NOW))
+
+
+def test_s3_switched_off_by_the_user_until_a_date() -> None:
+    """ "Don't suggest today": nothing until the user's midnight, then suggestions again."""
+    storage = portal()
+    add_item(storage)
+    opt_out = SmartActivityOptOut.choose(
+        user=storage.user("u1"), entity_type="deal", period="today", now=NOW
+    )
+    answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW, opt_outs=[opt_out]))
+    assert answer.reason is NoSuggestionReason.SWITCHED_OFF_BY_USER
+    assert answer.until == datetime(2026, 12, 19, 0, 0, tzinfo=WARSAW)
+    assert "until 2026-12-19T00:00:00+01:00" in answer.detail
+    just_before = datetime(2026, 12, 18, 23, 59, 59, tzinfo=WARSAW)
+    assert isinstance(
+        suggest_smart_activity(storage, "i1", "u1", just_before, opt_outs=[opt_out]), NoSuggestion
+    )
+    midnight = datetime(2026, 12, 19, 0, 0, tzinfo=WARSAW)
+    _draft(suggest_smart_activity(storage, "i1", "u1", midnight, opt_outs=[opt_out]))
+
+
+def test_s3_switched_off_by_the_user_for_good() -> None:
+    """For good never ends; the longest opt-out in force is the one reported."""
+    storage = portal()
+    add_item(storage)
+    user = storage.user("u1")
+    today = SmartActivityOptOut.choose(user=user, entity_type="deal", period="today", now=NOW)
+    forever = SmartActivityOptOut.choose(
+        user=user, entity_type="deal", period=OptOutPeriod.FOR_GOOD, now=NOW
+    )
+    answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW, opt_outs=[today, forever]))
+    assert answer.reason is NoSuggestionReason.SWITCHED_OFF_BY_USER
+    assert answer.until is None
+    assert "for good" in answer.detail
+    later = NOW + timedelta(days=3650)
+    assert isinstance(
+        suggest_smart_activity(storage, "i1", "u1", later, opt_outs=[forever]), NoSuggestion
+    )
+
+
+def test_s3_user_opt_out_is_per_user_and_per_entity_type() -> None:
+    """u1's opt-out for deals silences neither u2 nor u1's leads."""
+    storage = portal()
+    add_item(storage, "deal-1", entity_type="deal")
+    add_item(storage, "lead-1", entity_type="lead")
+    opt_out = SmartActivityOptOut.choose(
+        user=storage.user("u1"), entity_type="deal", period="for_good", now=NOW
+    )
+    assert isinstance(
+        suggest_smart_activity(storage, "deal-1", "u1", NOW, opt_outs=[opt_out]), NoSuggestion
+    )
+    _draft(suggest_smart_activity(storage, "deal-1", "u2", NOW, opt_outs=[opt_out]))
+    _draft(suggest_smart_activity(storage, "lead-1", "u1", NOW, opt_outs=[opt_out]))
+
+
+def test_s3_opt_outs_must_be_opt_out_values() -> None:
+    """A host passing raw dicts gets a clear error rather than a silent suggestion."""
+    storage = portal()
+    add_item(storage)
+    with pytest.raises(ValidationError, match="opt_outs"):
+        suggest_smart_activity(storage, "i1", "u1", NOW, opt_outs=[{"user_id": "u1"}])  # type: ignore[list-item]
+
+
+# -- S4: the cap ----------------------------------------------------------------
+
+
+def _capped_portal(cap: int, open_activities: int, mode: CounterMode) -> object:
+    storage = portal(settings=attrs.evolve(PL_SETTINGS, open_activity_cap=cap, counter_mode=mode))
+    add_item(storage, "busy")
+    add_item(storage, "quiet")
+    for n in range(open_activities):
+        add_activity(storage, f"a{n}", "busy")
+    return suggest_smart_activity(storage, "quiet", "u1", NOW)
+
+
+@pytest.mark.parametrize("mode", list(CounterMode))
+def test_s4_at_the_cap_no_suggestion_and_the_answer_says_why(mode: CounterMode) -> None:
+    """Exactly at the cap counts as reached (C8); the answer carries count and cap."""
+    answer = _no(_capped_portal(cap=3, open_activities=3, mode=mode))
+    assert answer.reason is NoSuggestionReason.AT_CAP
+    assert (answer.open_activity_count, answer.cap) == (3, 3)
+    assert "cap of 3" in answer.detail
+
+
+def test_s4_above_the_cap_no_suggestion() -> None:
+    """Above the cap too."""
+    answer = _no(_capped_portal(cap=2, open_activities=3, mode=CounterMode.ITEM_RESPONSIBLE))
+    assert answer.reason is NoSuggestionReason.AT_CAP
+    assert answer.open_activity_count == 3
+
+
+def test_s4_one_below_the_cap_still_suggests() -> None:
+    """Below the cap a suggestion is made."""
+    _draft(_capped_portal(cap=4, open_activities=3, mode=CounterMode.ITEM_RESPONSIBLE))
+
+
+# -- the draft and its text --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("locale", "text"),
+    [
+        ("en", "Contact the client"),
+        ("pl", "Skontaktuj się z klientem"),
+        ("pl-PL", "Skontaktuj się z klientem"),
+        ("fr_FR", "Contacter le client"),
+        ("vi", "Liên hệ với khách hàng"),
+        ("de", "Kunden kontaktieren"),
+        ("es", "Contactar con el cliente"),
+    ],
+)
+def test_s2_text_is_localised(locale: str, text: str) -> None:
+    """The default text follows the locale parameter."""
+    storage = portal()
+    add_item(storage)
+    assert _draft(suggest_smart_activity(storage, "i1", "u1", NOW, locale=locale)).text == text
+
+
+def test_s2_text_from_settings_wins_over_the_translation() -> None:
+    """A portal text is used as is, in any locale."""
+    storage = portal(settings=_settings(text="Send the offer for approval"))
+    add_item(storage)
+    draft = _draft(suggest_smart_activity(storage, "i1", "u1", NOW, locale="pl"))
+    assert draft.text == "Send the offer for approval"
+
+
+def test_s2_draft_is_editable_and_revalidated() -> None:
+    """The user may change text, deadline, responsible and files; bad changes are refused."""
+    storage = portal()
+    add_item(storage)
+    draft = _draft(suggest_smart_activity(storage, "i1", "u1", NOW))
+    edited = attrs.evolve(
+        draft,
+        text="Send documents for approval",
+        deadline=DEADLINE + timedelta(days=1),
+        responsible_id="u2",
+        file_ids=("file-7",),
+    )
+    assert edited.text == "Send documents for approval"
+    assert edited.file_ids == ("file-7",)
+    with pytest.raises(ValidationError, match="text"):
+        attrs.evolve(draft, text="   ")
+    with pytest.raises(NaiveDatetimeError, match="deadline"):
+        attrs.evolve(draft, deadline=datetime(2026, 12, 23, 10, 0))
+    with pytest.raises(ValidationError, match="file_ids"):
+        attrs.evolve(draft, file_ids="file-7")
+
+
+def test_s2_saved_draft_becomes_an_open_to_do() -> None:
+    """`to_activity` gives the activity the host stores; the item then has an open activity."""
+    storage = portal()
+    add_item(storage)
+    draft = _draft(suggest_smart_activity(storage, "i1", "u1", NOW))
+    activity = attrs.evolve(draft, responsible_id="u2").to_activity("smart-1")
+    assert activity == Activity(
+        id="smart-1",
+        item_ids=("i1",),
+        kind=ActivityKind.TODO,
+        responsible_id="u2",
+        author_id="u1",
+        subject="Contact the client",
+        created_at=NOW,
+        deadline=DEADLINE,
+    )
+    storage.add(activity)
+    answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW + timedelta(minutes=5)))
+    assert answer.reason is NoSuggestionReason.OPEN_ACTIVITY_EXISTS
+
+
+# -- bad input ------------------------------------------------------------------
+
+
+def test_g5_unknown_item_or_user_is_an_error_not_a_reason() -> None:
+    """An unknown id is a mistake of the caller, not a 'no suggestion'."""
+    storage = portal()
+    add_item(storage)
+    with pytest.raises(UnknownIdError, match="item"):
+        suggest_smart_activity(storage, "nope", "u1", NOW)
+    with pytest.raises(UnknownIdError, match="user"):
+        suggest_smart_activity(storage, "i1", "nobody", NOW)
+
+
+def test_g2_naive_now_is_refused() -> None:
+    """G2: the suggester names the naive field."""
+    storage = portal()
+    add_item(storage)
+    with pytest.raises(NaiveDatetimeError, match="now"):
+        suggest_smart_activity(storage, "i1", "u1", datetime(2026, 12, 18, 10))
+
+
+@pytest.mark.parametrize("locale", ["", "  ", None, 7])
+def test_s2_locale_must_be_a_tag(locale: object) -> None:
+    """An empty or non-text locale is refused (an unknown language falls back to English)."""
+    storage = portal()
+    add_item(storage)
+    with pytest.raises(ValidationError, match="locale"):
+        suggest_smart_activity(storage, "i1", "u1", NOW, locale=locale)  # type: ignore[arg-type]
+
+
+# -- property: never None, and a draft exactly when every condition holds -------------
+
+
+@given(
+    entity_type=st.sampled_from(["deal", "lead", "invoice", "smart:128"]),
+    stage=st.sampled_from(["new", "won", "lost"]),
+    open_activities=st.integers(0, 2),
+    other_open=st.integers(0, 3),
+    cap=st.integers(1, 4),
+    section_off=st.sets(st.sampled_from(["deal", "lead"])),
+    opted_out=st.sampled_from([None, *OptOutPeriod]),
+    minutes_later=st.integers(0, 60 * 24 * 40),
+)
+def test_s1_s4_property_a_draft_exactly_when_every_condition_holds(
+    entity_type: str,
+    stage: str,
+    open_activities: int,
+    other_open: int,
+    cap: int,
+    section_off: set[str],
+    opted_out: OptOutPeriod | None,
+    minutes_later: int,
+) -> None:
+    """Never None; a draft iff deal/lead, on, not opted out, in progress, unoccupied, below cap."""
+    storage = portal(
+        settings=attrs.evolve(
+            PL_SETTINGS,
+            open_activity_cap=cap,
+            smart_activities=SmartActivitySettings(switched_off=section_off),
+        )
+    )
+    add_item(storage, "i1", entity_type=entity_type, stage=stage)
+    add_item(storage, "other")
+    for n in range(open_activities):
+        add_activity(storage, f"a{n}", "i1")
+    for n in range(other_open):
+        add_activity(storage, f"b{n}", "other")
+    opt_outs = []
+    if opted_out is not None and entity_type in ("deal", "lead"):
+        opt_outs.append(
+            SmartActivityOptOut.choose(
+                user=storage.user("u1"), entity_type=entity_type, period=opted_out, now=NOW
+            )
+        )
+    now = NOW + timedelta(minutes=minutes_later)
+    result = suggest_smart_activity(storage, "i1", "u1", now, opt_outs=opt_outs)
+    expected_draft = (
+        entity_type in ("deal", "lead")
+        and entity_type not in section_off
+        and not any(o.is_active(now) for o in opt_outs)
+        and stage == "new"
+        and open_activities == 0
+        and other_open < cap
+    )
+    assert result is not None
+    assert isinstance(result, SmartActivityDraft) == expected_draft
+    if isinstance(result, SmartActivityDraft):
+        assert result.deadline > now
+    else:
+        assert isinstance(result, NoSuggestion)
+        assert result.reason in NoSuggestionReason
+        assert result.detail
