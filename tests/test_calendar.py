@@ -182,3 +182,12 @@ def test_s2_result_is_a_working_day_n_working_days_later(
         assert local_result.time() == wall
     else:
         assert local_result.time() > wall  # pushed forward past the gap
+
+
+def test_s2_country_with_fewer_holiday_years_narrows_what_the_calendar_covers() -> None:
+    """S2/G5: India's holidays are published for 2001-2035 only; outside is an error."""
+    india = BusinessCalendar.for_country("IN")
+    assert india.covers == range(2001, 2036)
+    assert not india.is_working_day(date(2026, 1, 26))  # Republic Day
+    with pytest.raises(ValidationError, match="outside the years 2001-2035"):
+        india.is_working_day(date(2040, 1, 2))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import re
+import warnings
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
@@ -24,24 +26,41 @@ _ONE_DAY = timedelta(days=1)
 _MAX_SCAN_DAYS = 366 * 3
 
 
+_AVAILABLE_YEARS = re.compile(r"available only from (\d{4}) to (\d{4})")
+
+
 @functools.lru_cache(maxsize=64)
 def _public_holidays(
     country: str, subdivision: str | None, first_year: int, last_year: int
-) -> tuple[frozenset[date], frozenset[int]]:
-    """Public holidays and weekend days from `holidays`, as plain frozen values.
+) -> tuple[frozenset[date], frozenset[int], range]:
+    """Public holidays, weekend days and the years they are known for, as frozen values.
 
     `holidays` objects fill themselves in as dates are looked up; reading them
-    once here keeps the calendar itself immutable and its lookups O(1).
+    once here keeps the calendar itself immutable and its lookups O(1). Some
+    countries publish holidays for fewer years than asked (India: 2001-2035);
+    `holidays` warns then, and the calendar narrows what it covers instead, so
+    a day outside is an error rather than a silent working day.
     """
-    try:
-        table = holidays.country_holidays(
-            country, subdiv=subdivision, years=range(first_year, last_year + 1)
-        )
-    except NotImplementedError as exc:
-        raise ValidationError(
-            "country", f"{exc} (use an ISO 3166-1 code such as 'PL', 'DE', 'US')"
-        ) from exc
-    return frozenset(table.keys()), frozenset(table.weekend)
+    covers = range(first_year, last_year + 1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            table = holidays.country_holidays(country, subdiv=subdivision, years=covers)
+            days = frozenset(table.keys())
+        except NotImplementedError as exc:
+            raise ValidationError(
+                "country", f"{exc} (use an ISO 3166-1 code such as 'PL', 'DE', 'US')"
+            ) from exc
+    for warning in caught:
+        found = _AVAILABLE_YEARS.search(str(warning.message))
+        if found is None:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+            continue
+        low, high = max(covers.start, int(found[1])), min(covers.stop - 1, int(found[2]))
+        covers = range(low, max(low, high + 1))
+    return days, frozenset(table.weekend), covers
 
 
 def _weekdays(values: Iterable[int]) -> frozenset[int]:
@@ -97,14 +116,14 @@ class BusinessCalendar:
         """
         if not years:
             raise ValidationError("years", "needs at least one year")
-        public, weekend = _public_holidays(country, subdivision, years[0], years[-1])
+        public, weekend, covers = _public_holidays(country, subdivision, years[0], years[-1])
         return cls(
             weekend_days=weekend if weekend_days is None else weekend_days,
             days_off=public | _dates(company_days_off),
             extra_working_days=extra_working_days,
             country=country,
             subdivision=subdivision,
-            covers=range(years[0], years[-1] + 1),
+            covers=covers,
         )
 
     def is_working_day(self, day: date) -> bool:
