@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from crmcounters import (
+    AccessLevel,
     ActivityKind,
     DataFormatError,
     Portal,
@@ -185,6 +186,17 @@ def test_duplicate_id_is_reported_with_both_paths() -> None:
             "XX",
         ),
         (lambda d: d["events"][0].update(type="party"), "$.events[0].type", "expected one of"),
+        (lambda d: d["access"].update(default="boss"), "$.access.default", "unknown access level"),
+        (
+            lambda d: d["access"]["levels"].update(ghost="all"),
+            "$.access.levels.ghost",
+            "unknown user",
+        ),
+        (
+            lambda d: d["access"]["levels"].update({"u-anna": "most"}),
+            "$.access.levels['u-anna']",
+            "most",
+        ),
         (lambda d: d.update(users={}), "$.users", "an array"),
         (
             lambda d: d["departments"][0].update(parent_id="d-apac"),
@@ -214,3 +226,11 @@ def test_a_failed_load_leaves_nothing_behind() -> None:
     document["tasks"][0]["item_id"] = "missing"
     with pytest.raises(DataFormatError, match=r"\$\.tasks\[0\]\.item_id"):
         load_portal(json.dumps(document))
+
+
+def test_c7_access_policy_round_trips_with_the_portal() -> None:
+    """C7: the sample grants the CEO all and department heads their sub-departments."""
+    portal = read_portal(SAMPLE)
+    assert portal.access.level_of("u-marek") == AccessLevel.ALL
+    assert portal.access.level_of("u-piotr") == AccessLevel.OWN
+    assert load_portal(dump_portal(portal)).access == portal.access

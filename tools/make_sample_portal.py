@@ -13,6 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from crmcounters import (
+    AccessLevel,
+    AccessPolicy,
     Activity,
     ActivityKind,
     CalendarSettings,
@@ -213,6 +215,14 @@ def build() -> Portal:
         description="Sample portal: 8 users in 4 departments, 60 items, 200 activities "
         "(as of Monday 2026-12-14 10:00 Europe/Warsaw).",
         as_of=AS_OF,
+        access=AccessPolicy(
+            levels={
+                "u-marek": AccessLevel.ALL,
+                "u-anna": AccessLevel.SUBDEPARTMENTS,
+                "u-carlos": AccessLevel.SUBDEPARTMENTS,
+                "u-linh": AccessLevel.SUBDEPARTMENTS,
+            }
+        ),
     )
 
 

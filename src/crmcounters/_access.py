@@ -25,19 +25,27 @@ class AccessLevel(enum.StrEnum):
     ALL = "all"
 
 
+def _level(field: str, level: object) -> AccessLevel:
+    try:
+        return AccessLevel(level)
+    except ValueError:
+        choices = ", ".join(one.value for one in AccessLevel)
+        raise ValidationError(
+            field, f"unknown access level {level!r}; choose from {choices}"
+        ) from None
+
+
+def _default_level(level: AccessLevel | str) -> AccessLevel:
+    return _level("default", level)
+
+
 def _levels(value: Mapping[str, AccessLevel | str]) -> Mapping[str, AccessLevel]:
     if not isinstance(value, Mapping):
         raise ValidationError("levels", f"expected a mapping, got {type(value).__name__}")
     frozen: dict[str, AccessLevel] = {}
     for user_id, level in value.items():
         v.check_id("levels", user_id)
-        try:
-            frozen[user_id] = AccessLevel(level)
-        except ValueError:
-            choices = ", ".join(one.value for one in AccessLevel)
-            raise ValidationError(
-                f"levels[{user_id!r}]", f"unknown access level {level!r}; choose from {choices}"
-            ) from None
+        frozen[user_id] = _level(f"levels[{user_id!r}]", level)
     return MappingProxyType(frozen)
 
 
@@ -53,7 +61,7 @@ class AccessPolicy:
     """
 
     levels: Mapping[str, AccessLevel] = attrs.field(factory=dict, converter=_levels, hash=False)
-    default: AccessLevel = attrs.field(default=AccessLevel.OWN, converter=AccessLevel)
+    default: AccessLevel = attrs.field(default=AccessLevel.OWN, converter=_default_level)
 
     def level_of(self, viewer_id: str) -> AccessLevel:
         """The viewer's access level."""

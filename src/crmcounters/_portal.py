@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from . import _validate as v
+from ._access import AccessPolicy
 from ._activities import Activity, ActivityKind
 from ._errors import DataFormatError, DuplicateIdError, IntegrityError
 from ._events import (
@@ -46,7 +47,9 @@ FORMAT = "crmcounters.portal"
 FORMAT_VERSION = 1
 
 _SECTIONS = ("users", "departments", "pipelines", "items", "activities", "tasks", "events")
-_TOP_KEYS = frozenset({"format", "version", "description", "as_of", "settings", *_SECTIONS})
+_TOP_KEYS = frozenset(
+    {"format", "version", "description", "as_of", "access", "settings", *_SECTIONS}
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -55,11 +58,14 @@ class Portal:
 
     `as_of` is the instant the data was written for, if any (the sample portal
     has one, so its demo and examples show the same day whenever they run).
+    `access` is who may read whose counters (C7); hosts with their own
+    permission model build an `AccessPolicy` themselves.
     """
 
     storage: InMemoryStorage
     description: str = attrs.field(default="", validator=v.text)
     as_of: datetime | None = attrs.field(default=None, validator=v.optional_aware)
+    access: AccessPolicy = attrs.field(factory=AccessPolicy)
 
 
 # -- loading -----------------------------------------------------------------
@@ -98,7 +104,19 @@ def load_portal(source: str | bytes) -> Portal:
         storage=storage,
         description=root.text("description", ""),
         as_of=root.instant("as_of"),
+        access=_access(root.object("access"), storage),
     )
+
+
+def _access(r: Reader, storage: InMemoryStorage) -> AccessPolicy:
+    r.reject_unknown({"default", "levels"})
+    levels = r.object("levels")
+    for user_id, level in levels.data.items():
+        if user_id not in {user.id for user in storage.users()}:
+            levels.fail(user_id, f"unknown user id {user_id!r}")
+        if not isinstance(level, str):
+            levels.fail(user_id, "expected an access level string")
+    return build(r.path, AccessPolicy, levels=levels.data, default=r.text("default", "own"))
 
 
 def read_portal(path: str | os.PathLike[str]) -> Portal:
@@ -438,6 +456,11 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
         document["description"] = portal.description
     if portal.as_of is not None:
         document["as_of"] = format_datetime(portal.as_of)
+    if portal.access != AccessPolicy():
+        document["access"] = {
+            "default": portal.access.default.value,
+            "levels": {user: level.value for user, level in portal.access.levels.items()},
+        }
     document["settings"] = {
         "urgency_offset_minutes": settings.urgency_offset_minutes,
         "focus_reminder_offsets": list(settings.focus_reminder_offsets),
