@@ -59,7 +59,7 @@ def _entries(timelines: Iterable[FocusTimeline], now: datetime) -> list[_Entry]:
         instants = timeline.instants
         index = bisect_right(instants, now)
         focus = instants[index - 1] if index else timeline.created_at
-        append((focus, timeline.item_id, instants[index]))
+        append((focus, timeline.item_id, instants[index] if index < len(instants) else None))
     return entries
 
 

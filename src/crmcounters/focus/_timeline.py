@@ -63,7 +63,8 @@ class FocusTimeline:
         now = v.check_aware("now", now).astimezone(UTC)
         if self.settled_at <= now:
             return None
-        return self.instants[bisect_right(self.instants, now)]
+        index = bisect_right(self.instants, now)
+        return self.instants[index] if index < len(self.instants) else None
 
 
 def timeline_of(sources: Iterable[FocusSource]) -> FocusTimeline:
