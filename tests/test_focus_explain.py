@@ -6,8 +6,8 @@ from datetime import UTC, timedelta
 
 import attrs
 import pytest
-from _build_focus import MONDAY, comment, incoming_call, item, message, portal, todo
 
+from _build_focus import MONDAY, comment, incoming_call, item, message, portal, todo
 from crmcounters import FocusExplanation, FocusReason, explain_focus, focus_time
 
 MINUTE = timedelta(minutes=1)

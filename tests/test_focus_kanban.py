@@ -6,8 +6,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from _build_focus import MONDAY, item, message, portal, todo
 
+from _build_focus import MONDAY, item, message, portal, todo
 from crmcounters import (
     KanbanCard,
     Storage,

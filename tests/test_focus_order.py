@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from _build_focus import MONDAY, comment, item, message, portal, todo
 
+from _build_focus import MONDAY, comment, item, message, portal, todo
 from crmcounters import (
+    FocusColumn,
     FocusOrder,
     FocusTimeline,
     UnknownIdError,
@@ -226,3 +227,45 @@ def test_g2_a_naive_timeline_is_refused() -> None:
         FocusTimeline(item_id="a", created_at=datetime(2026, 12, 14))
     with pytest.raises(ValidationError, match=r"instants\[0\]"):
         FocusTimeline(item_id="a", created_at=MONDAY, instants=[datetime(2026, 12, 14)])
+
+
+# -- FocusColumn: index once, rank at any now ----------------------------------------
+
+
+def _column() -> tuple[list[FocusTimeline], datetime]:
+    now = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
+    timelines = [
+        FocusTimeline(item_id="old", created_at=now - 9 * HOUR),
+        FocusTimeline(item_id="settled", created_at=now - 5 * HOUR, instants=[now - HOUR]),
+        FocusTimeline(item_id="soon", created_at=now - 8 * HOUR, instants=[now + HOUR]),
+        FocusTimeline(item_id="late", created_at=now - 7 * HOUR, instants=[now + 2 * HOUR]),
+    ]
+    return timelines, now
+
+
+def test_f1_a_focus_column_ranks_settled_and_rising_items_together() -> None:
+    timelines, now = _column()
+    column = FocusColumn(timelines=timelines)
+    assert len(column) == 4
+    assert column.rank(now).item_ids == ("settled", "late", "soon", "old")
+    assert column.rank(now + HOUR).item_ids == ("soon", "settled", "late", "old")
+    assert column.rank(now, limit=3) == rank_by_focus(timelines, now, limit=3)
+    assert column.rank(now + 3 * HOUR, limit=2).item_ids == ("late", "soon")
+
+
+def test_f5_a_focus_column_reports_the_next_rise() -> None:
+    timelines, now = _column()
+    column = FocusColumn(timelines=timelines)
+    assert column.rank(now).valid_until == now + HOUR
+    assert column.rank(now, limit=1).valid_until == now + HOUR  # "soon" enters the page
+    assert column.rank(now + 2 * HOUR).valid_until is None
+
+
+def test_g5_a_focus_column_refuses_repeats_and_strangers() -> None:
+    timeline = FocusTimeline(item_id="a", created_at=MONDAY)
+    with pytest.raises(ValidationError, match="repeated"):
+        FocusColumn(timelines=[timeline, timeline])
+    with pytest.raises(ValidationError, match=r"timelines\[0\]"):
+        FocusColumn(timelines=["a"])  # type: ignore[list-item]
+    with pytest.raises(ValidationError, match="limit"):
+        FocusColumn(timelines=[timeline]).rank(MONDAY, limit=-1)

@@ -5,19 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import attrs
-from _build_focus import instants, scenarios
 from hypothesis import given
 from hypothesis import strategies as st
 
+from _build_focus import instants, scenarios
 from crmcounters import (
     ActivityKind,
     CommentAdded,
     Direction,
+    FocusColumn,
     IncomingMessage,
     InMemoryStorage,
     explain_focus,
     focus_time,
+    focus_timelines,
     order_by_focus,
+    rank_by_focus,
 )
 
 TICK = timedelta(microseconds=1)
@@ -150,3 +153,17 @@ def test_x1_the_explanation_names_a_source_at_the_focus_time(
             assert why.next_source is not None
             assert why.next_source.at == why.next_change > now
             assert focus_time(storage, item_id, why.next_change) == why.next_change
+
+
+@given(
+    scenarios(max_items=12),
+    instants,
+    st.one_of(st.none(), st.integers(min_value=0, max_value=14)),
+)
+def test_f1_a_focus_column_ranks_exactly_like_the_one_shot_ranking(
+    storage: InMemoryStorage, now: datetime, limit: int | None
+) -> None:
+    timelines = focus_timelines(storage, _ids(storage))
+    assert FocusColumn(timelines=timelines).rank(now, limit=limit) == rank_by_focus(
+        timelines, now, limit=limit
+    )

@@ -8,6 +8,16 @@ from zoneinfo import ZoneInfo
 import attrs
 import pytest
 
+from _build_focus import (
+    MONDAY,
+    WARSAW,
+    comment,
+    incoming_call,
+    item,
+    message,
+    portal,
+    todo,
+)
 from crmcounters import (
     FocusReason,
     IncomingChannel,
@@ -19,16 +29,6 @@ from crmcounters import (
     focus_timeline,
     order_by_focus,
     reminder_offsets,
-)
-from _build_focus import (
-    MONDAY,
-    WARSAW,
-    comment,
-    incoming_call,
-    item,
-    message,
-    portal,
-    todo,
 )
 
 MINUTE = timedelta(minutes=1)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from _build_focus import MONDAY, comment, item, message, portal, viewed
 
+from _build_focus import MONDAY, comment, item, message, portal, viewed
 from crmcounters import (
     IncomingChannel,
     NaiveDatetimeError,

@@ -47,6 +47,7 @@ from ._tasks import Task, TaskStatus
 from ._users import Department, User
 from .focus import (
     BadgeFunction,
+    FocusColumn,
     FocusExplanation,
     FocusOrder,
     FocusReason,
@@ -95,6 +96,7 @@ __all__ = [
     "Direction",
     "DuplicateIdError",
     "FieldValue",
+    "FocusColumn",
     "FocusExplanation",
     "FocusOrder",
     "FocusReason",

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from itertools import chain
 
 import attrs
 
@@ -14,7 +15,7 @@ from .._errors import ValidationError
 from .._storage import Storage
 from ._timeline import FocusTimeline, focus_timelines
 
-__all__ = ["FocusOrder", "next_focus_change", "order_by_focus", "rank_by_focus"]
+__all__ = ["FocusColumn", "FocusOrder", "next_focus_change", "order_by_focus", "rank_by_focus"]
 
 # One ranked entry while ranking: (focus time, item id, next rise or None). Item ids
 # are unique, so tuple comparison never reaches the third field.
@@ -71,46 +72,10 @@ def _entering_at(timeline: FocusTimeline, floor: tuple[datetime, str]) -> dateti
     return None
 
 
-def rank_by_focus(
-    timelines: Iterable[FocusTimeline], now: datetime, *, limit: int | None = None
-) -> FocusOrder:
-    """Rank items by focus at `now` from their timelines (F1, F5); the pure core.
-
-    With `limit`, only the best `limit` are selected (a partial selection with
-    `heapq.nlargest`, not a full sort): a page of 50 out of 100,000 items.
-    Duplicate item ids are refused.
-    """
-    now = v.check_aware("now", now).astimezone(UTC)
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-        raise ValidationError("limit", f"expected a whole number >= 0 or None, got {limit!r}")
-    listed = timelines if isinstance(timelines, list | tuple) else list(timelines)
-    entries = _entries(listed, now)
-    if len({entry[1] for entry in entries}) != len(entries):
-        raise ValidationError("timelines", "repeated item ids: rank each item once")
-    if limit is None or limit >= len(entries):
-        page = sorted(entries, reverse=True)
-    else:
-        page = heapq.nlargest(limit, entries)
-    rises = [entry[2] for entry in entries if entry[2] is not None]
-    valid_until = min(rises) if rises and page else None
-    if page and len(page) < len(entries) and page[-1][0] > now:
-        # The page's last item is newer than `now` (created in the future): an item
-        # rising below it does not enter the page, so look closer.
-        valid_until = _page_valid_until(listed, page, now)
-    return FocusOrder(
-        at=now,
-        item_ids=tuple(entry[1] for entry in page),
-        focus_times=tuple(entry[0] for entry in page),
-        total=len(entries),
-        valid_until=valid_until,
-    )
-
-
 def _page_valid_until(
-    timelines: list[FocusTimeline] | tuple[FocusTimeline, ...],
-    page: list[_Entry],
-    now: datetime,
+    timelines: Sequence[FocusTimeline], page: list[_Entry], now: datetime
 ) -> datetime | None:
+    """Exact F5 for a page whose last item is newer than `now`."""
     shown = {entry[1] for entry in page}
     floor = (page[-1][0], page[-1][1])
     candidates = [entry[2] for entry in page if entry[2] is not None]
@@ -120,6 +85,117 @@ def _page_valid_until(
             if entering is not None:
                 candidates.append(entering)
     return min(candidates) if candidates else None
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValidationError("limit", f"expected a whole number >= 0 or None, got {limit!r}")
+
+
+def _check_unique(timelines: Sequence[FocusTimeline]) -> None:
+    if len(set(map(_item_id, timelines))) != len(timelines):
+        raise ValidationError("timelines", "repeated item ids: rank each item once")
+
+
+def _item_id(timeline: FocusTimeline) -> str:
+    return timeline.item_id
+
+
+def _rank(
+    now: datetime,
+    limit: int | None,
+    settled: Sequence[_Entry],
+    live: list[_Entry],
+    live_timelines: Sequence[FocusTimeline],
+) -> FocusOrder:
+    """Merge entries that no longer change (`settled`, ascending) with `live` ones.
+
+    Only `live` entries can rise after `now`; `live_timelines` are their timelines.
+    """
+    total = len(settled) + len(live)
+    if limit is None or limit >= total:
+        # Two sorted runs: Timsort merges them in linear time.
+        page = sorted(live, reverse=True)
+        page.extend(reversed(settled))
+        page.sort(reverse=True)
+    else:
+        best_settled = settled[max(0, len(settled) - limit) :] if limit else ()
+        page = heapq.nlargest(limit, chain(heapq.nlargest(limit, live), best_settled))
+    valid_until = None
+    if page:
+        valid_until = min((entry[2] for entry in live if entry[2] is not None), default=None)
+        if len(page) < total and page[-1][0] > now:
+            # The page's last item is newer than `now` (created in the future): an item
+            # rising below it does not enter the page, so look closer.
+            valid_until = _page_valid_until(live_timelines, page, now)
+    return FocusOrder(
+        at=now,
+        item_ids=tuple(entry[1] for entry in page),
+        focus_times=tuple(entry[0] for entry in page),
+        total=total,
+        valid_until=valid_until,
+    )
+
+
+def rank_by_focus(
+    timelines: Iterable[FocusTimeline], now: datetime, *, limit: int | None = None
+) -> FocusOrder:
+    """Rank items by focus at `now` from their timelines (F1, F5); the pure core.
+
+    With `limit`, only the best `limit` are selected (a partial selection with
+    `heapq.nlargest`, not a full sort): a page of 50 out of 100,000 items.
+    Duplicate item ids are refused. To rank the same items again and again
+    (pages, refreshes), build a `FocusColumn` once instead.
+    """
+    now = v.check_aware("now", now).astimezone(UTC)
+    _check_limit(limit)
+    listed = timelines if isinstance(timelines, list | tuple) else list(timelines)
+    _check_unique(listed)
+    return _rank(now, limit, (), _entries(listed, now), listed)
+
+
+def _column_timelines(values: Iterable[FocusTimeline]) -> tuple[FocusTimeline, ...]:
+    if isinstance(values, str):
+        raise ValidationError("timelines", "expected focus timelines, got one string")
+    found = tuple(values)
+    for index, one in enumerate(found):
+        if not isinstance(one, FocusTimeline):
+            raise ValidationError(f"timelines[{index}]", f"expected a FocusTimeline, got {one!r}")
+    _check_unique(found)
+    return tuple(sorted(found, key=lambda one: (one.settled_at, one.item_id)))
+
+
+@attrs.frozen(kw_only=True)
+class FocusColumn:
+    """A column's timelines indexed once, then ranked at any `now` (F1, F5).
+
+    Items whose every focus instant has passed at `now` keep a fixed place;
+    the index holds them presorted, so a ranking only has to look at the items
+    that can still rise after `now`. A page of 50 out of 100,000 then costs
+    little more than those. The value does not depend on `now`; rebuild it
+    when an item's timeline changes. `timelines` are kept in index order.
+    """
+
+    timelines: tuple[FocusTimeline, ...] = attrs.field(converter=_column_timelines)
+    _settled_at: tuple[datetime, ...] = attrs.field(init=False, repr=False, eq=False)
+    _settled: tuple[_Entry, ...] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        settled_at = tuple(timeline.settled_at for timeline in self.timelines)
+        entries = tuple((one.settled_at, one.item_id, None) for one in self.timelines)
+        object.__setattr__(self, "_settled_at", settled_at)  # frozen: derived once
+        object.__setattr__(self, "_settled", entries)
+
+    def __len__(self) -> int:
+        return len(self.timelines)
+
+    def rank(self, now: datetime, *, limit: int | None = None) -> FocusOrder:
+        """The column in focus order at `now`, whole or its first `limit` items."""
+        now = v.check_aware("now", now).astimezone(UTC)
+        _check_limit(limit)
+        split = bisect_right(self._settled_at, now)
+        live = self.timelines[split:]
+        return _rank(now, limit, self._settled[:split], _entries(live, now), live)
 
 
 def order_by_focus(
