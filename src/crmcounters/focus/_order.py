@@ -102,37 +102,25 @@ def _item_id(timeline: FocusTimeline) -> str:
 
 
 def _rank(
-    now: datetime,
-    limit: int | None,
-    settled: Sequence[_Entry],
-    live: list[_Entry],
-    live_timelines: Sequence[FocusTimeline],
+    now: datetime, limit: int | None, entries: list[_Entry], timelines: Sequence[FocusTimeline]
 ) -> FocusOrder:
-    """Merge entries that no longer change (`settled`, ascending) with `live` ones.
-
-    Only `live` entries can rise after `now`; `live_timelines` are their timelines.
-    """
-    total = len(settled) + len(live)
-    if limit is None or limit >= total:
-        # Two sorted runs: Timsort merges them in linear time.
-        page = sorted(live, reverse=True)
-        page.extend(reversed(settled))
-        page.sort(reverse=True)
+    """Sort (or partially select) `entries` and find when the result changes (F5)."""
+    if limit is None or limit >= len(entries):
+        page = sorted(entries, reverse=True)
     else:
-        best_settled = settled[max(0, len(settled) - limit) :] if limit else ()
-        page = heapq.nlargest(limit, chain(heapq.nlargest(limit, live), best_settled))
+        page = heapq.nlargest(limit, entries)
     valid_until = None
     if page:
-        valid_until = min((entry[2] for entry in live if entry[2] is not None), default=None)
-        if len(page) < total and page[-1][0] > now:
+        valid_until = min((entry[2] for entry in entries if entry[2] is not None), default=None)
+        if len(page) < len(entries) and page[-1][0] > now:
             # The page's last item is newer than `now` (created in the future): an item
             # rising below it does not enter the page, so look closer.
-            valid_until = _page_valid_until(live_timelines, page, now)
+            valid_until = _page_valid_until(timelines, page, now)
     return FocusOrder(
         at=now,
         item_ids=tuple(entry[1] for entry in page),
         focus_times=tuple(entry[0] for entry in page),
-        total=total,
+        total=len(entries),
         valid_until=valid_until,
     )
 
@@ -151,7 +139,7 @@ def rank_by_focus(
     _check_limit(limit)
     listed = timelines if isinstance(timelines, list | tuple) else list(timelines)
     _check_unique(listed)
-    return _rank(now, limit, (), _entries(listed, now), listed)
+    return _rank(now, limit, _entries(listed, now), listed)
 
 
 def _column_timelines(values: Iterable[FocusTimeline]) -> tuple[FocusTimeline, ...]:
@@ -162,29 +150,47 @@ def _column_timelines(values: Iterable[FocusTimeline]) -> tuple[FocusTimeline, .
         if not isinstance(one, FocusTimeline):
             raise ValidationError(f"timelines[{index}]", f"expected a FocusTimeline, got {one!r}")
     _check_unique(found)
-    return tuple(sorted(found, key=lambda one: (one.settled_at, one.item_id)))
+    return found
 
 
 @attrs.frozen(kw_only=True)
 class FocusColumn:
     """A column's timelines indexed once, then ranked at any `now` (F1, F5).
 
-    Items whose every focus instant has passed at `now` keep a fixed place;
-    the index holds them presorted, so a ranking only has to look at the items
-    that can still rise after `now`. A page of 50 out of 100,000 then costs
-    little more than those. The value does not depend on `now`; rebuild it
-    when an item's timeline changes. `timelines` are kept in index order.
+    The index is every focus instant of every item, sorted. At `now`, the
+    item with the latest instant not after `now` is first, and so on: walking
+    the instants backwards from `now` and keeping each item's first
+    appearance yields the column in focus order. A page of 50 out of 100,000
+    items therefore costs about 50 steps (plus the older instants of those 50
+    items), not a sort. The value does not depend on `now`; rebuild it when an
+    item's timeline changes.
     """
 
     timelines: tuple[FocusTimeline, ...] = attrs.field(converter=_column_timelines)
-    _settled_at: tuple[datetime, ...] = attrs.field(init=False, repr=False, eq=False)
-    _settled: tuple[_Entry, ...] = attrs.field(init=False, repr=False, eq=False)
+    # Every (instant, item id), creations included, ascending; and its instants alone.
+    _all: tuple[tuple[datetime, str], ...] = attrs.field(init=False, repr=False, eq=False)
+    _all_at: tuple[datetime, ...] = attrs.field(init=False, repr=False, eq=False)
+    # The rises alone (creations excluded), ascending, to find the next change (F5).
+    _rises: tuple[tuple[datetime, str], ...] = attrs.field(init=False, repr=False, eq=False)
+    _rises_at: tuple[datetime, ...] = attrs.field(init=False, repr=False, eq=False)
+    # Creations alone, ascending: items created after `now` lead the column.
+    _created: tuple[tuple[datetime, str], ...] = attrs.field(init=False, repr=False, eq=False)
+    _created_at: tuple[datetime, ...] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        settled_at = tuple(timeline.settled_at for timeline in self.timelines)
-        entries = tuple((one.settled_at, one.item_id, None) for one in self.timelines)
-        object.__setattr__(self, "_settled_at", settled_at)  # frozen: derived once
-        object.__setattr__(self, "_settled", entries)
+        created = sorted((one.created_at, one.item_id) for one in self.timelines)
+        rises = sorted((at, one.item_id) for one in self.timelines for at in one.instants)
+        every = sorted(chain(created, rises))
+        derived = {  # frozen: set the derived indexes once
+            "_all": tuple(every),
+            "_all_at": tuple(at for at, _ in every),
+            "_rises": tuple(rises),
+            "_rises_at": tuple(at for at, _ in rises),
+            "_created": tuple(created),
+            "_created_at": tuple(at for at, _ in created),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
 
     def __len__(self) -> int:
         return len(self.timelines)
@@ -193,9 +199,45 @@ class FocusColumn:
         """The column in focus order at `now`, whole or its first `limit` items."""
         now = v.check_aware("now", now).astimezone(UTC)
         _check_limit(limit)
-        split = bisect_right(self._settled_at, now)
-        live = self.timelines[split:]
-        return _rank(now, limit, self._settled[:split], _entries(live, now), live)
+        total = len(self.timelines)
+        wanted = total if limit is None else min(limit, total)
+        page: list[tuple[datetime, str]] = []
+        # Items created after `now` keep their creation as focus time: they lead.
+        index = len(self._created)
+        first_past = bisect_right(self._created_at, now)
+        while index > first_past and len(page) < wanted:
+            index -= 1
+            page.append(self._created[index])
+        seen = {item_id for _, item_id in page}
+        index = bisect_right(self._all_at, now)
+        every = self._all
+        while index and len(page) < wanted:
+            index -= 1
+            entry = every[index]
+            if entry[1] not in seen:
+                seen.add(entry[1])
+                page.append(entry)
+        return FocusOrder(
+            at=now,
+            item_ids=tuple(item_id for _, item_id in page),
+            focus_times=tuple(at for at, _ in page),
+            total=total,
+            valid_until=self._valid_until(page, seen, now),
+        )
+
+    def _valid_until(
+        self, page: list[tuple[datetime, str]], listed: set[str], now: datetime
+    ) -> datetime | None:
+        """The first rise after `now` of a listed item, or of another item into the page."""
+        if not page:
+            return None
+        floor = page[-1]
+        rises = self._rises
+        for index in range(bisect_right(self._rises_at, now), len(rises)):
+            entry = rises[index]
+            if entry[1] in listed or entry > floor:
+                return entry[0]
+        return None
 
 
 def order_by_focus(

@@ -102,28 +102,59 @@ def reminder_offsets(activity: Activity, default: tuple[int, ...]) -> tuple[int,
     return tuple(sorted({*activity.reminder_offsets, 0}, reverse=True))
 
 
-def _reminders(activity: Activity, item_id: str, default: tuple[int, ...]) -> Iterator[FocusSource]:
-    if activity.deadline is None or activity.incoming:
-        return
-    # Offsets are durations: subtract in UTC, never on the local wall clock (DST).
-    deadline = activity.deadline.astimezone(UTC)
-    completed = activity.completed_at
-    for offset in reminder_offsets(activity, default):
-        at = deadline - timedelta(minutes=offset)
-        if completed is not None and at > completed:
-            continue  # it was no longer open then; instants before completion stay (F2)
-        yield FocusSource(
-            item_id=item_id,
-            at=at,
-            reason=FocusReason.REMINDER,
-            activity_id=activity.id,
-            offset_minutes=offset,
-        )
+#: One source as plain data: (instant in UTC, reason, event, activity, offset in minutes).
+_Raw = tuple[datetime, FocusReason, TimelineEvent | None, Activity | None, int | None]
 
 
 def _is_incoming_event(activity: Activity) -> bool:
     return activity.kind in _INCOMING_KINDS and (
         activity.incoming or activity.direction is Direction.INCOMING
+    )
+
+
+def raw_sources(
+    item: Item,
+    activities: Collection[Activity],
+    events: Collection[TimelineEvent],
+    default_offsets: tuple[int, ...],
+) -> Iterator[_Raw]:
+    """F2's sources as plain tuples, in no particular order (the cheap path for timelines)."""
+    yield (item.created_at.astimezone(UTC), FocusReason.CREATED, None, None, None)
+    for event in events:
+        if event.item_id != item.id:
+            continue
+        if isinstance(event, IncomingMessage):
+            yield (event.at.astimezone(UTC), FocusReason.INCOMING_MESSAGE, event, None, None)
+        elif isinstance(event, CommentAdded) and event.author_id != item.responsible_id:
+            yield (event.at.astimezone(UTC), FocusReason.COMMENT, event, None, None)
+    for activity in activities:
+        if item.id not in activity.item_ids:
+            continue
+        if _is_incoming_event(activity):
+            at = activity.created_at.astimezone(UTC)
+            yield (at, FocusReason.INCOMING_ACTIVITY, None, activity, None)
+        if activity.deadline is None or activity.incoming:
+            continue
+        # Offsets are durations: subtract in UTC, never on the local wall clock (DST).
+        deadline = activity.deadline.astimezone(UTC)
+        completed = activity.completed_at
+        for offset in reminder_offsets(activity, default_offsets):
+            at = deadline - timedelta(minutes=offset)
+            if completed is None or at <= completed:  # reached while open: stays (F2)
+                yield (at, FocusReason.REMINDER, None, activity, offset)
+
+
+def _source(item_id: str, raw: _Raw) -> FocusSource:
+    at, reason, event, activity, offset = raw
+    return FocusSource(
+        item_id=item_id,
+        at=at,
+        reason=reason,
+        event_id=None if event is None else event.id,
+        activity_id=None if activity is None else activity.id,
+        offset_minutes=offset,
+        author_id=event.author_id if isinstance(event, CommentAdded) else None,
+        channel=event.channel if isinstance(event, IncomingMessage) else None,
     )
 
 
@@ -138,47 +169,12 @@ def sources_of(
     `activities` are all the item's activities, open **and** completed: a
     reminder instant that passed while the activity was open keeps counting
     after it is completed, so focus time never decreases. The item's current
-    responsible decides which comments count.
+    responsible decides which comments count. Records of other items are
+    ignored.
     """
     found = [
-        FocusSource(item_id=item.id, at=item.created_at.astimezone(UTC), reason=FocusReason.CREATED)
+        _source(item.id, raw) for raw in raw_sources(item, activities, events, default_offsets)
     ]
-    for event in events:
-        if event.item_id != item.id:
-            continue
-        if isinstance(event, IncomingMessage):
-            found.append(
-                FocusSource(
-                    item_id=item.id,
-                    at=event.at.astimezone(UTC),
-                    reason=FocusReason.INCOMING_MESSAGE,
-                    event_id=event.id,
-                    channel=event.channel,
-                )
-            )
-        elif isinstance(event, CommentAdded) and event.author_id != item.responsible_id:
-            found.append(
-                FocusSource(
-                    item_id=item.id,
-                    at=event.at.astimezone(UTC),
-                    reason=FocusReason.COMMENT,
-                    event_id=event.id,
-                    author_id=event.author_id,
-                )
-            )
-    for activity in activities:
-        if item.id not in activity.item_ids:
-            continue
-        if _is_incoming_event(activity):
-            found.append(
-                FocusSource(
-                    item_id=item.id,
-                    at=activity.created_at.astimezone(UTC),
-                    reason=FocusReason.INCOMING_ACTIVITY,
-                    activity_id=activity.id,
-                )
-            )
-        found.extend(_reminders(activity, item.id, default_offsets))
     found.sort(key=FocusSource.sort_key)
     return tuple(found)
 

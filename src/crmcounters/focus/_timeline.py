@@ -11,7 +11,7 @@ import attrs
 from .. import _validate as v
 from .._errors import ValidationError
 from .._storage import Storage
-from ._sources import FocusReason, FocusSource, focus_sources
+from ._sources import FocusReason, FocusSource, raw_sources
 
 __all__ = ["FocusTimeline", "focus_time", "focus_timeline", "focus_timelines", "timeline_of"]
 
@@ -90,7 +90,18 @@ def timeline_of(sources: Iterable[FocusSource]) -> FocusTimeline:
 
 def focus_timeline(storage: Storage, item_id: str) -> FocusTimeline:
     """The focus timeline of a stored item (F2); unknown ids raise `UnknownIdError`."""
-    return timeline_of(focus_sources(storage, item_id))
+    item = storage.item(item_id)
+    raws = raw_sources(
+        item,
+        storage.activities_of_item(item_id),
+        storage.events_of_item(item_id),
+        storage.settings.focus_reminder_offsets,
+    )
+    return FocusTimeline(
+        item_id=item_id,
+        created_at=item.created_at,
+        instants=[raw[0] for raw in raws if raw[1] is not FocusReason.CREATED],
+    )
 
 
 def focus_timelines(storage: Storage, item_ids: Iterable[str]) -> tuple[FocusTimeline, ...]:
