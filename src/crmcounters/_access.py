@@ -25,7 +25,7 @@ class AccessLevel(enum.StrEnum):
     ALL = "all"
 
 
-def _level(field: str, level: object) -> AccessLevel:
+def _level(field: str, level: str) -> AccessLevel:
     try:
         return AccessLevel(level)
     except ValueError:

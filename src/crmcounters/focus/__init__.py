@@ -1,6 +1,52 @@
 """Focus mode (SPEC section 4): the ordering that floats items needing attention.
 
-The ordering arrives with its own issue; this package holds its place in the layout.
+An item's *focus time* (F2) is the latest of its creation, incoming client
+messages, comments by colleagues and activity reminder instants that is not in
+the future; columns sort by it, newest first (F1), and report when they would
+reorder by themselves (F5). Unread (F3), the Kanban board (F4) and
+`explain_focus` (X1) build on it. See docs/focus.md.
 """
 
-__all__: list[str] = []
+from __future__ import annotations
+
+from ._explain import FocusExplanation, explain_focus
+from ._kanban import BadgeFunction, KanbanBoard, KanbanCard, KanbanColumn, kanban_board
+from ._order import FocusColumn, FocusOrder, next_focus_change, order_by_focus, rank_by_focus
+from ._sources import FocusReason, FocusSource, focus_sources, reminder_offsets, sources_of
+from ._timeline import FocusTimeline, focus_time, focus_timeline, focus_timelines, timeline_of
+from ._unread import is_unread, unread_messages, unread_messages_of
+
+__all__ = [
+    "BadgeFunction",
+    "FocusColumn",
+    "FocusExplanation",
+    "FocusOrder",
+    "FocusReason",
+    "FocusSource",
+    "FocusTimeline",
+    "KanbanBoard",
+    "KanbanCard",
+    "KanbanColumn",
+    "explain_focus",
+    "focus_sources",
+    "focus_time",
+    "focus_timeline",
+    "focus_timelines",
+    "is_unread",
+    "kanban_board",
+    "next_focus_change",
+    "order_by_focus",
+    "rank_by_focus",
+    "reminder_offsets",
+    "sources_of",
+    "timeline_of",
+    "unread_messages",
+    "unread_messages_of",
+]
+
+# Show public classes as crmcounters.focus.X in reprs and docs.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and _obj.__module__.startswith("crmcounters.focus._"):
+        _obj.__module__ = __name__
+del _name, _obj
