@@ -32,6 +32,7 @@ from crmcounters import (
     activities_view,
     counters_of,
 )
+from crmcounters.focus import focus_time
 
 ALICE = ("alice", "Europe/Warsaw")
 
@@ -206,8 +207,8 @@ def test_v1_valid_until_is_when_the_first_item_changes_column() -> None:
     )
 
 
-def test_v2_columns_are_ordered_by_item_id_descending_until_focus_lands() -> None:
-    """V2, F1: ties by item id, descending."""
+def test_v2_f1_ties_in_focus_are_broken_by_item_id_descending() -> None:
+    """V2, F1: items with the same focus time sort by item id, descending."""
     storage = portal(ALICE)
     for deal in ("deal-b", "deal-c", "deal-a"):
         item(storage, "alice", deal)
@@ -215,6 +216,22 @@ def test_v2_columns_are_ordered_by_item_id_descending_until_focus_lands() -> Non
     view = activities_view(storage, "alice", MONDAY)
     assert view.columns[Column.TODAY] == ("deal-c", "deal-b", "deal-a")
     assert list(view.columns) == list(Column)
+
+
+def test_v2_a_column_is_in_focus_order_newest_first() -> None:
+    """V2, F2: within Today, the item whose reminder came latest is on top, whatever its id."""
+    storage = portal(ALICE)
+    for deal in ("deal-a", "deal-b", "deal-c"):
+        item(storage, "alice", deal)
+    planned(storage, "deal-c", MONDAY - timedelta(hours=2))  # reminded two hours ago
+    planned(storage, "deal-a", MONDAY - timedelta(minutes=5))  # reminded five minutes ago
+    planned(storage, "deal-b", MONDAY + timedelta(hours=3))  # not reminded yet
+    view = activities_view(storage, "alice", MONDAY)
+    assert view.columns[Column.TODAY] == ("deal-a", "deal-c", "deal-b")
+    # 15 minutes before deal-b's deadline it rises to the top (F2) and the view says when
+    assert view.valid_until == MONDAY + timedelta(hours=3) - timedelta(minutes=15)
+    later = activities_view(storage, "alice", view.valid_until)
+    assert later.columns[Column.TODAY] == ("deal-b", "deal-a", "deal-c")
 
 
 def test_v1_c7_another_users_view_needs_access() -> None:
@@ -247,7 +264,7 @@ def test_v1_every_item_sits_in_exactly_one_column_and_moves_only_at_valid_until(
     deals: list[tuple[list[int | None], bool]],
     now_minutes: int,
 ) -> None:
-    """V1: the columns partition the items; nothing moves before valid_until (C9)."""
+    """V1: the columns partition the items; nothing moves before valid_until (C9, F5)."""
     now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=now_minutes)
     storage = portal(("u", zone), settings=Settings(week_start=week_start))
     for offsets, with_incoming in deals:
@@ -264,7 +281,15 @@ def test_v1_every_item_sits_in_exactly_one_column_and_moves_only_at_valid_until(
         before = activities_view(storage, "u", view.valid_until - timedelta(microseconds=1))
         assert before.columns == view.columns
         after = activities_view(storage, "u", view.valid_until)
-        assert after.columns != view.columns
+        rising = [
+            one
+            for ids in view.columns.values()
+            if len(ids) > 1
+            for one in ids
+            if focus_time(storage, one, view.valid_until) != focus_time(storage, one, now)
+        ]
+        # V1/V2/F5: at valid_until an item changes column, or one that may reorder rises
+        assert after.columns != view.columns or rising
 
 
 def test_g4_a_day_whose_midnight_does_not_exist_starts_when_the_gap_ends() -> None:

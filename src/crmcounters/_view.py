@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from datetime import date, datetime, time, timedelta, tzinfo
 from types import MappingProxyType
 
@@ -15,6 +15,7 @@ from ._activities import Activity
 from ._calendar import at_local_time
 from ._counters import DEFAULT_POLICY
 from ._storage import Storage
+from .focus._order import order_by_focus
 
 __all__ = ["ActivitiesView", "Column", "Placement", "activities_view", "place_item"]
 
@@ -53,8 +54,9 @@ class ActivitiesView:
     """A user's Activities view at `at` in the user's own zone (V1, V2, X3).
 
     `columns` maps every `Column`, in display order, to its item ids in
-    display order; `valid_until` is the next instant at which an item would
-    change column by itself (a local midnight), or None.
+    display order (focus order, V2); `valid_until` is the next instant at which
+    the view may change by itself: an item changes column (a local midnight) or
+    an item of a column rises in focus (F5), or None.
     """
 
     user_id: str
@@ -104,7 +106,13 @@ def activities_view(
         moves = placement.moves_at
         if moves is not None and (valid_until is None or moves < valid_until):
             valid_until = moves
-    columns = {column: _order_column(ids) for column, ids in buckets.items()}
+    columns: dict[Column, tuple[str, ...]] = {}
+    for column, ids in buckets.items():
+        order = order_by_focus(storage, ids, now)  # V2: focus order inside a column
+        columns[column] = order.item_ids
+        rises = order.valid_until if len(ids) > 1 else None  # one item cannot reorder
+        if rises is not None and (valid_until is None or rises < valid_until):
+            valid_until = rises
     return ActivitiesView(
         user_id=user_id,
         at=now,
@@ -113,15 +121,6 @@ def activities_view(
         columns=MappingProxyType(columns),
         valid_until=valid_until,
     )
-
-
-def _order_column(item_ids: Iterable[str]) -> tuple[str, ...]:
-    """Display order inside one column (V2).
-
-    Until focus mode (section 4) lands this is F1's tie rule alone: item id,
-    descending. The one place to switch to focus order.
-    """
-    return tuple(sorted(item_ids, reverse=True))
 
 
 def day_start(day: date, zone: tzinfo) -> datetime:
