@@ -38,6 +38,10 @@ def test_x1_names_the_lit_activity_since_when_and_the_rules() -> None:
     assert why.reasons[2].activity_id == later.id
     assert "not lit yet" in why.reasons[2].text
     assert why.reasons[4].activity_id == call.id
+    place = why.reasons[5]  # V2: its place comes from its focus time (F1, F2)
+    assert "ordered by focus time" in place.text
+    assert place.at == datetime(2026, 12, 14, 9, 0, tzinfo=WARSAW)  # the deadline reminder
+    assert "deadline of activity" in place.text
     # Its badge changes when `later` lights; before that it moves to Overdue at midnight.
     assert why.badge.valid_until == later.deadline - minutes(15)  # type: ignore[operator]
     assert why.valid_until == datetime(2026, 12, 15, 0, 0, tzinfo=WARSAW)

@@ -14,6 +14,7 @@ from ._counters import DEFAULT_POLICY, lit_at
 from ._settings import CounterMode
 from ._storage import Storage
 from ._view import Column, activities_view, place_item
+from .focus._explain import explain_focus
 
 __all__ = ["Explanation", "Reason", "explain"]
 
@@ -192,11 +193,14 @@ def explain(
     view = activities_view(storage, item.responsible_id, now, policy=_SEE_ALL)
     column_items = view.columns[placement.column]
     position = column_items.index(item_id)
+    focus = explain_focus(storage, item_id, now)
     reasons.append(
         Reason(
             rule="V2",
             text=f"position {position + 1} of {len(column_items)} in "
-            f"{placement.column.value}: ordered by item id, descending (F1's tie rule)",
+            f"{placement.column.value}, ordered by focus time, newest first (F1); its focus "
+            f"time {focus.focus_time.isoformat()} comes from {focus.source.describe()}",
+            at=focus.focus_time,
         )
     )
     until = [t for t in (badge.valid_until, placement.moves_at) if t is not None]
