@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python examples/portal_tour.py
+	$(BIN)/crmcounters demo
 
 test: lint typecheck pytest
 

@@ -1,0 +1,474 @@
+"""The `crmcounters` command line: a thin shell over the pure core (docs/cli.md).
+
+Each subcommand loads a portal file, takes the instant from `--at` (default:
+the system clock), calls the core and prints a human view or, with `--json`,
+a JSON document. Every expected failure prints one line
+`crmcounters: error: …` and exits 1; usage mistakes exit 2 (argparse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._access import AccessLevel, AccessPolicy
+from ._badges import Badge, BadgeColour, item_badge
+from ._clock import SystemClock
+from ._counters import CounterResult, counters_of
+from ._demo import run_demo
+from ._errors import CrmCountersError
+from ._explain import explain
+from ._portal import Portal, read_portal
+from ._simulation import describe_effect, simulate
+from ._smart import NoSuggestion, suggest_smart_activity
+from ._storage import Storage
+from ._validate import is_aware
+from ._view import activities_view
+from .focus import explain_focus, kanban_board
+
+__all__ = ["main"]
+
+
+class CliError(CrmCountersError):
+    """A command-line mistake the user can fix (a bad --at, a missing --viewer…)."""
+
+
+# -- output helpers ------------------------------------------------------------
+
+_ANSI = {
+    BadgeColour.GREEN: "\x1b[42;30m",
+    BadgeColour.RED: "\x1b[41;97m",
+    BadgeColour.GREY: "\x1b[100;97m",
+}
+_RESET = "\x1b[0m"
+
+
+class Out:
+    """Where a command writes, and whether it may use colour (a terminal, NO_COLOR unset)."""
+
+    def __init__(self, stream: TextIO, *, colour: bool | None = None) -> None:
+        self.stream = stream
+        if colour is None:
+            colour = stream.isatty() and "NO_COLOR" not in os.environ
+        self.colour = colour
+
+    def line(self, text: str = "") -> None:
+        """Write one line."""
+        self.stream.write(text + "\n")
+
+    def badge(self, badge: Badge) -> str:
+        """A badge as `[red 3]`, `[grey 0•]`, coloured on a terminal."""
+        label = f"{badge.colour.value} {badge.number}{'•' if badge.dot else ''}"
+        if self.colour:
+            return f"{_ANSI[badge.colour]} {badge.number}{'•' if badge.dot else ''} {_RESET}"
+        return f"[{label}]"
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _emit_json(payload: Any, out: Out) -> None:
+    json.dump(payload, out.stream, indent=2, ensure_ascii=False)
+    out.stream.write("\n")
+
+
+def badge_json(badge: Badge) -> dict[str, Any]:
+    """A badge as the JSON of docs/cli.md."""
+    return {
+        "item_id": badge.item_id,
+        "colour": badge.colour.value,
+        "number": badge.number,
+        "dot": badge.dot,
+        "incoming": badge.incoming,
+        "planned": badge.planned,
+        "open_activities": badge.open_activities,
+        "valid_until": _iso(badge.valid_until),
+    }
+
+
+def counters_json(result: CounterResult) -> dict[str, Any]:
+    """Counters as the JSON of docs/cli.md."""
+    return {
+        "user_id": result.user_id,
+        "at": _iso(result.at),
+        "incoming": result.incoming,
+        "planned": result.planned,
+        "incoming_items": result.incoming_items,
+        "planned_items": result.planned_items,
+        "items": result.items,
+        "total": result.total,
+        "blocked": result.blocked,
+        "open_activities": result.open_activities,
+        "cap": result.cap,
+        "valid_until": _iso(result.valid_until),
+    }
+
+
+# -- arguments -----------------------------------------------------------------
+
+
+def parse_instant(text: str, option: str = "--at") -> datetime:
+    """An aware ISO 8601 instant; naive or malformed text is a `CliError` naming the option."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(f"{option}: not an ISO 8601 datetime: {text!r}") from None
+    if not is_aware(value):
+        raise CliError(
+            f"{option}: naive datetime {text!r}; add a UTC offset, e.g. {text}+01:00 or {text}Z"
+        )
+    return value
+
+
+def _policy(portal: Portal) -> AccessPolicy:
+    return portal.access
+
+
+def _default_viewer(portal: Portal) -> str:
+    """The first user the portal grants access level ALL (the board's default reader)."""
+    for user in portal.storage.users():
+        if portal.access.level_of(user.id) is AccessLevel.ALL:
+            return user.id
+    raise CliError("no user has access level 'all' in this portal; pass --viewer ID")
+
+
+# -- commands ------------------------------------------------------------------
+
+
+def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
+    """Incoming, Planned, item counts, blocked, valid_until and per-item badges (C1-C9)."""
+    storage, policy = portal.storage, _policy(portal)
+    viewer = args.viewer or args.user
+    result = counters_of(storage, args.user, now, viewer_id=viewer, policy=policy)
+    items = sorted(storage.items_of(args.user), key=lambda item: item.id)
+    badges = [item_badge(storage, item.id, viewer, now, policy=policy) for item in items]
+    if args.json:
+        _emit_json(
+            {
+                **counters_json(result),
+                "viewer_id": viewer,
+                "badges": [badge_json(b) for b in badges],
+            },
+            out,
+        )
+        return
+    user = storage.user(args.user)
+    local = now.astimezone(user.zone)
+    out.line(
+        f"Counters of {user.name} ({user.id}) at {local:%Y-%m-%d %H:%M} {user.time_zone}"
+        + ("" if viewer == args.user else f", as seen by {viewer}")
+    )
+    if result.blocked:
+        out.line(
+            f"  BLOCKED: {result.open_activities} open activities, over the cap {result.cap} (C8)"
+        )
+    else:
+        out.line(f"  Incoming {result.incoming:>4}   on {result.incoming_items} items")
+        out.line(f"  Planned  {result.planned:>4}   on {result.planned_items} items")
+    until = result.valid_until
+    out.line(
+        "  valid until "
+        + (until.astimezone(user.zone).isoformat() if until else "something changes")
+    )
+    out.line()
+    titles = {item.id: item.title for item in items}
+    for badge in badges:
+        out.line(f"  {out.badge(badge):<12} {badge.item_id:<14} {titles[badge.item_id]}")
+
+
+def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
+    """The Activities view: six columns in focus order (V1, V2)."""
+    storage, policy = portal.storage, _policy(portal)
+    viewer = args.viewer or args.user
+    view = activities_view(storage, args.user, now, viewer_id=viewer, policy=policy)
+    if args.json:
+        _emit_json(
+            {
+                "user_id": view.user_id,
+                "at": _iso(view.at),
+                "time_zone": view.time_zone,
+                "today": view.today.isoformat(),
+                "valid_until": _iso(view.valid_until),
+                "columns": {column.value: list(ids) for column, ids in view.columns.items()},
+            },
+            out,
+        )
+        return
+    user = storage.user(args.user)
+    out.line(f"Activities of {user.name} on {view.today.isoformat()} ({view.time_zone})")
+    for column, item_ids in view.columns.items():
+        out.line(f"\n{column.value.replace('_', ' ').title()} ({len(item_ids)})")
+        for item_id in item_ids:
+            badge = item_badge(storage, item_id, viewer, now, policy=policy)
+            out.line(f"  {out.badge(badge):<12} {item_id:<14} {storage.item(item_id).title}")
+
+
+def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
+    """A pipeline's stages with focus-ordered cards and badges (F1, F4, C6)."""
+    storage, policy = portal.storage, _policy(portal)
+    viewer = args.viewer or _default_viewer(portal)
+
+    def badge(store: Storage, item_id: str, viewer_id: str, at: datetime) -> Badge:
+        return item_badge(store, item_id, viewer_id, at, policy=policy)
+
+    board = kanban_board(
+        storage, args.entity, args.pipeline, viewer, now, limit=args.limit, badge=badge
+    )
+    if args.json:
+        _emit_json(
+            {
+                "entity_type": board.entity_type,
+                "pipeline_id": board.pipeline_id,
+                "viewer_id": board.viewer_id,
+                "at": _iso(board.at),
+                "valid_until": _iso(board.valid_until),
+                "columns": [
+                    {
+                        "stage_id": column.stage.id,
+                        "stage": column.stage.name,
+                        "total": column.total,
+                        "valid_until": _iso(column.valid_until),
+                        "cards": [
+                            {
+                                "item_id": card.item.id,
+                                "title": card.item.title,
+                                "responsible_id": card.item.responsible_id,
+                                "focus_time": _iso(card.focus_time),
+                                "unread": card.unread,
+                                "badge": badge_json(card.badge)
+                                if isinstance(card.badge, Badge)
+                                else None,
+                            }
+                            for card in column.cards
+                        ],
+                    }
+                    for column in board.columns
+                ],
+            },
+            out,
+        )
+        return
+    pipeline = storage.pipeline(args.pipeline)
+    out.line(
+        f"{pipeline.name or pipeline.id} ({args.entity}) as seen by {viewer} at {now.isoformat()}"
+    )
+    for column in board.columns:
+        out.line(f"\n== {column.stage.name} ({column.total}) ==")
+        for card in column.cards:
+            mark = "● " if card.unread else "  "
+            shown = out.badge(card.badge) if isinstance(card.badge, Badge) else ""
+            out.line(f"  {mark}{shown:<12} {card.item.id:<14} {card.item.title}")
+
+
+def cmd_explain(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
+    """Why the item is counted, placed and ordered (X1)."""
+    storage, policy = portal.storage, _policy(portal)
+    item = storage.item(args.item)
+    viewer = args.viewer or item.responsible_id
+    explanation = explain(storage, args.item, now, viewer_id=viewer, policy=policy)
+    focus = explain_focus(storage, args.item, now)
+    if args.json:
+        _emit_json(
+            {
+                "item_id": explanation.item_id,
+                "at": _iso(explanation.at),
+                "responsible_id": explanation.responsible_id,
+                "counted_for": list(explanation.counted_for),
+                "incoming": explanation.incoming,
+                "planned": explanation.planned,
+                "badge": badge_json(explanation.badge),
+                "column": explanation.column.value,
+                "position": explanation.position,
+                "valid_until": _iso(explanation.valid_until),
+                "reasons": [
+                    {"rule": r.rule, "text": r.text, "activity_id": r.activity_id, "at": _iso(r.at)}
+                    for r in explanation.reasons
+                ],
+                "focus": {
+                    "focus_time": _iso(focus.focus_time),
+                    "rule": focus.rule,
+                    "source": focus.source.describe()
+                    if hasattr(focus.source, "describe")
+                    else str(focus.source),
+                    "next_change": _iso(focus.next_change),
+                    "unread": focus.unread,
+                },
+            },
+            out,
+        )
+        return
+    out.line(str(explanation))
+    out.line(focus.text)
+
+
+def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
+    """The smart-activity draft, or the reason for none (S1-S4)."""
+    storage = portal.storage
+    answer = suggest_smart_activity(storage, args.item, args.user, now, locale=args.locale)
+    if isinstance(answer, NoSuggestion):
+        if args.json:
+            _emit_json(
+                {
+                    "suggested": False,
+                    "item_id": answer.item_id,
+                    "user_id": answer.user_id,
+                    "reason": answer.reason.value,
+                    "detail": answer.detail,
+                    "until": _iso(answer.until),
+                    "open_activity_ids": list(answer.open_activity_ids),
+                    "open_activity_count": answer.open_activity_count,
+                    "cap": answer.cap,
+                },
+                out,
+            )
+            return
+        out.line(f"No suggestion for {answer.item_id}: {answer.reason.value}")
+        out.line(f"  {answer.detail}")
+        return
+    if args.json:
+        _emit_json(
+            {
+                "suggested": True,
+                "item_id": answer.item_id,
+                "text": answer.text,
+                "deadline": _iso(answer.deadline),
+                "responsible_id": answer.responsible_id,
+                "author_id": answer.author_id,
+                "suggested_at": _iso(answer.suggested_at),
+            },
+            out,
+        )
+        return
+    user = storage.user(args.user)
+    out.line(f"Smart activity for {answer.item_id}: {answer.text!r}")
+    out.line(f"  deadline {answer.deadline.astimezone(user.zone).isoformat()} ({user.time_zone})")
+    out.line(f"  responsible {answer.responsible_id}")
+
+
+def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: Out) -> None:
+    """The timeline of effects the rules produce between --from and --to (R1-R6)."""
+    start = parse_instant(args.start, "--from")
+    end = parse_instant(args.end, "--to")
+    runtime = simulate(portal, args.rules, start, end)
+    rows = [(at, effect.item_id, *describe_effect(effect)) for at, effect in runtime.log]
+    next_due = runtime.pending.next_due()
+    if args.json:
+        _emit_json(
+            {
+                "from": _iso(start),
+                "to": _iso(end),
+                "effects": [
+                    {"at": _iso(at), "item_id": item_id, "kind": kind, "text": text}
+                    for at, item_id, kind, text in rows
+                ],
+                "pending_jobs": len(runtime.pending),
+                "next_due": _iso(next_due),
+            },
+            out,
+        )
+        return
+    out.line(f"Rules from {start.isoformat()} to {end.isoformat()}: {len(rows)} effects")
+    for at, item_id, kind, text in rows:
+        out.line(f"  {at.astimezone(start.tzinfo):%Y-%m-%d %H:%M}  {item_id:<14} {kind:<20} {text}")
+    out.line(f"{len(runtime.pending)} jobs pending; next due {_iso(next_due) or 'never'}")
+
+
+def cmd_demo(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
+    """A simulated working day on the sample portal (see `crmcounters._demo`)."""
+    run_demo(portal, Path(args.rules), out, start=now if args.at else None)
+
+
+# -- the parser and main ---------------------------------------------------------
+
+_SAMPLE = Path("examples") / "data" / "sample_portal.json"
+_SAMPLE_RULES = Path("examples") / "data" / "sample_rules.json"
+Command = Callable[[argparse.Namespace, Portal, datetime, Out], None]
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    """The argument parser and the function behind each subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="crmcounters",
+        description="Counters, the Activities view, focus order, smart activities and "
+        "automation rules over a portal JSON file (docs/cli.md).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    handlers: dict[str, Command] = {}
+
+    def command(name: str, handler: Command, *, portal: bool = True) -> argparse.ArgumentParser:
+        one = sub.add_parser(name, help=(handler.__doc__ or "").splitlines()[0])
+        if portal:
+            one.add_argument(
+                "portal", metavar="PORTAL", help="portal JSON file (docs/data-format.md)"
+            )
+        one.add_argument(
+            "--at", metavar="ISO-DATETIME", help="answer for this instant (default: now)"
+        )
+        one.add_argument("--json", action="store_true", help="print JSON (schemas in docs/cli.md)")
+        one.add_argument("--no-color", action="store_true", help="never colour badges")
+        handlers[name] = handler
+        return one
+
+    command("counters", cmd_counters).add_argument("--user", required=True, metavar="ID")
+    handlers_with_viewer = [sub.choices["counters"]]
+    view = command("view", cmd_view)
+    view.add_argument("--user", required=True, metavar="ID")
+    handlers_with_viewer.append(view)
+    kanban = command("kanban", cmd_kanban)
+    kanban.add_argument(
+        "--entity", required=True, metavar="TYPE", help="lead, deal, invoice, smart:N"
+    )
+    kanban.add_argument("--pipeline", required=True, metavar="ID")
+    kanban.add_argument("--limit", type=int, metavar="N", help="at most N cards per stage")
+    handlers_with_viewer.append(kanban)
+    explain_ = command("explain", cmd_explain)
+    explain_.add_argument("--item", required=True, metavar="ID")
+    handlers_with_viewer.append(explain_)
+    for one in handlers_with_viewer:
+        one.add_argument("--viewer", metavar="ID", help="read as this user (access policy, C7)")
+    suggest = command("suggest", cmd_suggest)
+    suggest.add_argument("--item", required=True, metavar="ID")
+    suggest.add_argument("--user", required=True, metavar="ID", help="the user closing the form")
+    suggest.add_argument(
+        "--locale", default="en", help="language of the text (en, pl, fr, vi, de, es…)"
+    )
+    simulate_ = command("simulate", cmd_simulate)
+    simulate_.add_argument("--rules", required=True, metavar="RULES.json")
+    simulate_.add_argument("--from", dest="start", required=True, metavar="ISO-DATETIME")
+    simulate_.add_argument("--to", dest="end", required=True, metavar="ISO-DATETIME")
+    demo = command("demo", cmd_demo, portal=False)
+    demo.add_argument("portal", metavar="PORTAL", nargs="?", default=str(_SAMPLE))
+    demo.add_argument("--rules", default=str(_SAMPLE_RULES), metavar="RULES.json")
+    return parser, handlers
+
+
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Entry point of the `crmcounters` console script and `python -m crmcounters`."""
+    out_stream = sys.stdout if stdout is None else stdout
+    err_stream = sys.stderr if stderr is None else stderr
+    parser, handlers = build_parser()
+    args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    out = Out(out_stream, colour=False if args.no_color or args.json else None)
+    try:
+        now = parse_instant(args.at) if args.at else SystemClock().now()
+        portal = read_portal(args.portal)
+        handlers[args.command](args, portal, now, out)
+    except CrmCountersError as error:
+        err_stream.write(f"crmcounters: error: {error}\n")
+        return 1
+    except FileNotFoundError as error:
+        err_stream.write(f"crmcounters: error: no such file: {error.filename}\n")
+        return 1
+    except OSError as error:
+        err_stream.write(f"crmcounters: error: cannot read {error.filename}: {error.strerror}\n")
+        return 1
+    return 0
