@@ -30,6 +30,7 @@ class Dialect:
     name: str
     serial: str  # an auto-numbered primary key column type: keeps insertion order
     qmark: bool
+    text_may_hold_nul: bool  # PostgreSQL text cannot hold a NUL character
 
     def sql(self, text: str) -> str:
         """`text` (written with `?` placeholders) in this dialect's placeholder style."""
@@ -104,8 +105,10 @@ class Dialect:
             )
 
 
-SQLITE = Dialect(name="sqlite", serial="INTEGER PRIMARY KEY", qmark=True)
-POSTGRES = Dialect(name="postgres", serial="BIGSERIAL PRIMARY KEY", qmark=False)
+SQLITE = Dialect(name="sqlite", serial="INTEGER PRIMARY KEY", qmark=True, text_may_hold_nul=True)
+POSTGRES = Dialect(
+    name="postgres", serial="BIGSERIAL PRIMARY KEY", qmark=False, text_may_hold_nul=False
+)
 #: The dialects by name.
 DIALECTS = {"sqlite": SQLITE, "postgres": POSTGRES}
 

@@ -414,6 +414,8 @@ class SqlStorage:
                 if not batch:
                     continue
                 rows = [table.to_row(record, offset) for record in batch]
+                if not self._dialect.text_may_hold_nul:
+                    _refuse_nul(table, rows)
                 if replacing:
                     self._many(table.update_sql, [table.update_params(row) for row in rows])
                 else:
@@ -463,6 +465,18 @@ class SqlStorage:
         pairs = [(activity_id,) for activity_id in activity_ids]
         self._many("DELETE FROM crm_activity_items WHERE activity_id = ?", pairs)
         self._many("DELETE FROM crm_activities WHERE id = ?", pairs)
+
+
+def _refuse_nul(table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL text cannot hold NUL characters: say which record and field, before writing."""
+    for row in rows:
+        for column, value in zip(table.columns, row, strict=True):
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationError(
+                    column,
+                    f"{table.kind} {row[0]!r} holds a NUL character, which PostgreSQL text "
+                    "cannot store; remove it before writing",
+                )
 
 
 class _Lookup(Mapping[str, Any]):
