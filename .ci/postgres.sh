@@ -53,6 +53,8 @@ pg_stop() {
     if [ -n "${PG_BIN:-}" ] && [ -d "${PG_DIR:-}/data" ]; then
         "${PG_RUN[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
-    [ -n "${PG_DIR:-}" ] && rm -rf "$PG_DIR"
+    if [ -n "${PG_DIR:-}" ]; then
+        rm -rf "$PG_DIR"
+    fi
     PG_BIN=""
 }
