@@ -6,7 +6,8 @@ SPEC G1 (storage is a protocol), G2 (instants stay aware), G5 (bad writes change
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -81,20 +82,12 @@ def assert_same_answers(sql: SqlStorage, memory: InMemoryStorage) -> None:
         assert sql.event(event.id) == event
 
 
-def loaded(backend: str, memory: InMemoryStorage) -> Any:
-    """A context manager yielding a SqlStorage holding a copy of `memory`."""
-    context = sql_storage(backend)
-
-    class _Loaded:
-        def __enter__(self) -> SqlStorage:
-            storage = context.__enter__()
-            copy_into(memory, storage)
-            return storage
-
-        def __exit__(self, *exc: object) -> None:
-            context.__exit__(None, None, None)
-
-    return _Loaded()
+@contextmanager
+def loaded(backend: str, memory: InMemoryStorage) -> Iterator[SqlStorage]:
+    """A SqlStorage on `backend` holding a copy of `memory`."""
+    with sql_storage(backend) as storage:
+        copy_into(memory, storage)
+        yield storage
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

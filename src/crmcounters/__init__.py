@@ -45,7 +45,6 @@ from ._settings import CalendarSettings, CounterMode, Settings
 from ._storage import Storage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
-from .sql import SqlStorage
 
 __version__ = "0.1.0.dev0"
 
@@ -80,7 +79,6 @@ __all__ = [
     "Portal",
     "Record",
     "Settings",
-    "SqlStorage",
     "Stage",
     "StageChanged",
     "StageSemantics",
