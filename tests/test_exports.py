@@ -14,6 +14,7 @@ PUBLIC_MODULES = [
     "crmcounters",
     "crmcounters.focus",
     "crmcounters.rules",
+    "crmcounters.sql",
     "crmcounters.testing",
     "crmcounters.testing.strategies",
 ]

@@ -8,21 +8,9 @@ from typing import TypeVar
 import attrs
 
 from ._activities import Activity
-from ._errors import (
-    DanglingReferenceError,
-    DuplicateIdError,
-    IntegrityError,
-    UnknownIdError,
-    ValidationError,
-)
-from ._events import (
-    CommentAdded,
-    HistoryEntryAdded,
-    IncomingMessage,
-    ItemViewed,
-    StageChanged,
-    TimelineEvent,
-)
+from ._batch import Record, check_batch
+from ._errors import UnknownIdError, ValidationError
+from ._events import TimelineEvent
 from ._items import Item
 from ._pipelines import Pipeline
 from ._settings import Settings
@@ -32,50 +20,7 @@ from ._users import Department, User
 
 __all__ = ["InMemoryStorage", "Record"]
 
-#: Anything `InMemoryStorage.add` accepts.
-Record = User | Department | Pipeline | Item | Activity | Task | TimelineEvent
-
-_EVENT_TYPES = (CommentAdded, IncomingMessage, StageChanged, ItemViewed, HistoryEntryAdded)
-_K = TypeVar("_K")
 _V = TypeVar("_V")
-
-
-def _kind(record: object) -> str:
-    if isinstance(record, User):
-        return "user"
-    if isinstance(record, Department):
-        return "department"
-    if isinstance(record, Pipeline):
-        return "pipeline"
-    if isinstance(record, Item):
-        return "item"
-    if isinstance(record, Activity):
-        return "activity"
-    if isinstance(record, Task):
-        return "task"
-    if isinstance(record, _EVENT_TYPES):
-        return "event"
-    raise ValidationError("record", f"cannot store a {type(record).__name__}")
-
-
-class _Overlay(Mapping[_K, _V]):
-    """A read-only view of `base` with `changes` on top: a batch seen before it commits."""
-
-    def __init__(self, base: Mapping[_K, _V], changes: Mapping[_K, _V]) -> None:
-        self._base = base
-        self._changes = changes
-
-    def __getitem__(self, key: _K) -> _V:
-        if key in self._changes:
-            return self._changes[key]
-        return self._base[key]
-
-    def __iter__(self):  # type: ignore[no-untyped-def]  # Mapping's own signature
-        yield from self._changes
-        yield from (key for key in self._base if key not in self._changes)
-
-    def __len__(self) -> int:
-        return len(self._base) + sum(1 for key in self._changes if key not in self._base)
 
 
 def _ordered_add(index: dict[str, dict[str, None]], key: str, value: str) -> None:
@@ -289,23 +234,7 @@ class InMemoryStorage:
     # -- the batch machinery --------------------------------------------------
 
     def _write(self, records: tuple[Record, ...], *, replacing: bool) -> None:
-        batch: dict[str, dict[str, Record]] = {}
-        for record in records:
-            kind = _kind(record)
-            table = self._table(kind)
-            if record.id in batch.setdefault(kind, {}):
-                raise DuplicateIdError(kind, record.id)
-            if replacing and record.id not in table:
-                raise UnknownIdError(kind, record.id)
-            if not replacing and record.id in table:
-                raise DuplicateIdError(kind, record.id)
-            if replacing and kind == "event":
-                raise ValidationError("record", "timeline events are history: add, never replace")
-            batch[kind][record.id] = record
-        view = _BatchView(self, batch)
-        for record in records:
-            view.check(record)
-        view.check_department_tree()
+        check_batch(records, _Stored(self), replacing=replacing)
         for record in records:  # every check passed: now apply
             self._apply(record)
 
@@ -372,114 +301,25 @@ def _get(table: Mapping[str, _V], kind: str, record_id: str) -> _V:
         raise UnknownIdError(kind, record_id) from None
 
 
-class _BatchView:
-    """What the storage would hold after a batch: checks references before any write."""
+class _Stored:
+    """What `check_batch` asks of an `InMemoryStorage` (same module: reads its tables)."""
 
-    def __init__(self, storage: InMemoryStorage, batch: dict[str, dict[str, Record]]) -> None:
+    def __init__(self, storage: InMemoryStorage) -> None:
         self._storage = storage
-        self._batch = batch
 
-    def _lookup(self, kind: str, record_id: str) -> Record | None:
-        pending = self._batch.get(kind, {})
-        if record_id in pending:
-            return pending[record_id]
-        return self._storage._table(kind).get(record_id)  # same module
+    def stored_ids(self, kind: str, ids: Collection[str]) -> Collection[str]:
+        """Those of `ids` stored as `kind`."""
+        table = self._storage._table(kind)
+        return [record_id for record_id in ids if record_id in table]
 
-    def _require(self, record: Record, field: str, kind: str, target: str | None) -> Record | None:
-        if target is None:
-            return None
-        found = self._lookup(kind, target)
-        if found is None:
-            raise DanglingReferenceError(_kind(record), record.id, field, kind, target)
-        return found
+    def stored_pipeline(self, pipeline_id: str) -> Pipeline | None:
+        """The stored pipeline, if any."""
+        return self._storage._pipelines.get(pipeline_id)
 
-    def check(self, record: Record) -> None:
-        """Raise if `record` refers to anything missing (G5)."""
-        need = self._require
-        if isinstance(record, User):
-            need(record, "department_id", "department", record.department_id)
-        elif isinstance(record, Department):
-            need(record, "head_id", "user", record.head_id)
-            need(record, "parent_id", "department", record.parent_id)
-        elif isinstance(record, Item):
-            self._check_item(record, record)
-        elif isinstance(record, Activity):
-            for index, item_id in enumerate(record.item_ids):
-                need(record, f"item_ids[{index}]", "item", item_id)
-            need(record, "responsible_id", "user", record.responsible_id)
-            need(record, "author_id", "user", record.author_id)
-        elif isinstance(record, Task):
-            need(record, "item_id", "item", record.item_id)
-            need(record, "responsible_id", "user", record.responsible_id)
-            for index, observer in enumerate(record.observer_ids):
-                need(record, f"observer_ids[{index}]", "user", observer)
-            pipeline = need(record, "rule_pipeline_id", "pipeline", record.rule_pipeline_id)
-            stage = record.rule_stage_id
-            if (
-                isinstance(pipeline, Pipeline)
-                and stage is not None
-                and not pipeline.has_stage(stage)
-            ):
-                raise DanglingReferenceError("task", record.id, "rule_stage_id", "stage", stage)
-        elif isinstance(record, CommentAdded):
-            need(record, "item_id", "item", record.item_id)
-            need(record, "author_id", "user", record.author_id)
-        elif isinstance(record, StageChanged):
-            need(record, "item_id", "item", record.item_id)
-            need(record, "by_user_id", "user", record.by_user_id)
-        elif isinstance(record, ItemViewed):
-            need(record, "item_id", "item", record.item_id)
-            need(record, "user_id", "user", record.user_id)
-        elif isinstance(record, IncomingMessage):
-            need(record, "item_id", "item", record.item_id)
-        elif isinstance(record, HistoryEntryAdded):
-            need(record, "item_id", "item", record.item_id)
-            need(record, "author_id", "user", record.author_id)
-        elif isinstance(record, Pipeline):
-            moving = self._batch.get("item", {})
-            for item in self._storage.items():
-                if item.pipeline_id == record.id and item.id not in moving:
-                    self._check_item(record, item)
+    def stored_department(self, department_id: str) -> Department | None:
+        """The stored department, if any."""
+        return self._storage._departments.get(department_id)
 
-    def _check_item(self, blamed: Record, item: Item) -> None:
-        """Check an item's references; errors name `blamed` (the item, or its new pipeline)."""
-        field = "pipeline_id" if blamed is item else f"stages (item {item.id!r})"
-        self._require(item, "responsible_id", "user", item.responsible_id)
-        pipeline = self._require(item, "pipeline_id", "pipeline", item.pipeline_id)
-        if not isinstance(pipeline, Pipeline):
-            return
-        if pipeline.entity_type != item.entity_type:
-            raise IntegrityError(
-                _kind(blamed),
-                blamed.id,
-                field,
-                f"pipeline {pipeline.id!r} is for {pipeline.entity_type}, not {item.entity_type}",
-            )
-        if not pipeline.has_stage(item.stage_id):
-            if blamed is item:
-                raise DanglingReferenceError("item", item.id, "stage_id", "stage", item.stage_id)
-            raise IntegrityError(
-                "pipeline", blamed.id, field, f"would drop stage {item.stage_id!r} in use"
-            )
-
-    def check_department_tree(self) -> None:
-        """Departments must form a tree: no parent chain may loop."""
-        pending = {
-            key: value
-            for key, value in self._batch.get("department", {}).items()
-            if isinstance(value, Department)
-        }
-        departments: Mapping[str, Department] = _Overlay(
-            self._storage._departments,  # same module
-            pending,
-        )
-        for department_id in pending:
-            seen = {department_id}
-            parent = departments[department_id].parent_id
-            while parent is not None:
-                if parent in seen:
-                    raise IntegrityError(
-                        "department", department_id, "parent_id", "the department tree would loop"
-                    )
-                seen.add(parent)
-                parent = departments[parent].parent_id
+    def items_in_pipeline(self, pipeline_id: str) -> Iterable[Item]:
+        """Stored items in that pipeline."""
+        return [item for item in self._storage.items() if item.pipeline_id == pipeline_id]

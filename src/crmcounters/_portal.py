@@ -210,6 +210,35 @@ def _smart_activities(r: Reader) -> SmartActivitySettings:
     )
 
 
+def settings_from_dict(data: object, path: str = "$.settings") -> Settings:
+    """Settings from a "settings" object; faults raise `DataFormatError` naming the JSON path."""
+    return _settings(Reader(data, path))
+
+
+def settings_to_dict(settings: Settings) -> dict[str, Any]:
+    """The JSON-ready "settings" object of the portal format (also stored by the SQL adapter)."""
+    calendar = settings.calendar
+    return {
+        "urgency_offset_minutes": settings.urgency_offset_minutes,
+        "focus_reminder_offsets": list(settings.focus_reminder_offsets),
+        "open_activity_cap": settings.open_activity_cap,
+        "counter_mode": settings.counter_mode.value,
+        "week_start": settings.week_start,
+        "calendar": {
+            "country": calendar.country,
+            "subdivision": calendar.subdivision,
+            "weekend_days": None if calendar.weekend_days is None else list(calendar.weekend_days),
+            "company_days_off": [d.isoformat() for d in calendar.company_days_off],
+            "extra_working_days": [d.isoformat() for d in calendar.extra_working_days],
+        },
+        "smart_activities": {
+            "switched_off": list(settings.smart_activities.switched_off),
+            "business_days": settings.smart_activities.business_days,
+            "text": settings.smart_activities.text,
+        },
+    }
+
+
 def _dates(r: Reader, key: str) -> tuple[Any, ...]:
     return tuple(parse_date(text, f"{r.at(key)}[{i}]") for i, text in enumerate(r.strings(key)))
 
@@ -449,8 +478,6 @@ def _instant(value: datetime | None) -> str | None:
 def portal_to_dict(portal: Portal) -> dict[str, Any]:
     """The JSON-ready document of a portal."""
     storage = portal.storage
-    settings = storage.settings
-    calendar = settings.calendar
     document: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
     if portal.description:
         document["description"] = portal.description
@@ -461,25 +488,7 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
             "default": portal.access.default.value,
             "levels": {user: level.value for user, level in portal.access.levels.items()},
         }
-    document["settings"] = {
-        "urgency_offset_minutes": settings.urgency_offset_minutes,
-        "focus_reminder_offsets": list(settings.focus_reminder_offsets),
-        "open_activity_cap": settings.open_activity_cap,
-        "counter_mode": settings.counter_mode.value,
-        "week_start": settings.week_start,
-        "calendar": {
-            "country": calendar.country,
-            "subdivision": calendar.subdivision,
-            "weekend_days": None if calendar.weekend_days is None else list(calendar.weekend_days),
-            "company_days_off": [d.isoformat() for d in calendar.company_days_off],
-            "extra_working_days": [d.isoformat() for d in calendar.extra_working_days],
-        },
-        "smart_activities": {
-            "switched_off": list(settings.smart_activities.switched_off),
-            "business_days": settings.smart_activities.business_days,
-            "text": settings.smart_activities.text,
-        },
-    }
+    document["settings"] = settings_to_dict(storage.settings)
     document["users"] = [
         {"id": u.id, "name": u.name, "time_zone": u.time_zone, "department_id": u.department_id}
         for u in storage.users()

@@ -13,7 +13,14 @@ from zoneinfo import ZoneInfo
 from hypothesis import strategies as st
 
 from .._activities import Activity, ActivityKind, Direction
-from .._events import CommentAdded, IncomingChannel, IncomingMessage, ItemViewed, StageChanged
+from .._events import (
+    CommentAdded,
+    HistoryEntryAdded,
+    IncomingChannel,
+    IncomingMessage,
+    ItemViewed,
+    StageChanged,
+)
 from .._items import Item
 from .._memory import InMemoryStorage, Record
 from .._pipelines import Pipeline, Stage, StageSemantics
@@ -201,10 +208,19 @@ def _activities(
 def _events(draw: st.DrawFn, event_id: str, item_ids: list[str], user_ids: list[str]) -> Record:
     item_id = draw(st.sampled_from(item_ids))
     at = draw(aware_datetimes())
-    kind = draw(st.sampled_from(["comment", "incoming", "stage", "viewed"]))
+    kind = draw(st.sampled_from(["comment", "incoming", "stage", "viewed", "history"]))
     if kind == "comment":
         return CommentAdded(
             id=event_id, item_id=item_id, at=at, author_id=draw(st.sampled_from(user_ids))
+        )
+    if kind == "history":
+        return HistoryEntryAdded(
+            id=event_id,
+            item_id=item_id,
+            at=at,
+            author_id=draw(st.sampled_from(user_ids)),
+            text=draw(st.text(max_size=10)),
+            rule_id=draw(st.none() | st.just("r-1")),
         )
     if kind == "incoming":
         return IncomingMessage(

@@ -1,0 +1,224 @@
+"""Checking a write batch before any of it is applied (G5), for every storage.
+
+`check_batch` refuses duplicate ids, replacements of unknown records, dangling
+references and department loops. It asks what is already stored through the
+small `StoredRecords` protocol, so `InMemoryStorage` and the SQL adapter share
+one set of rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from typing import Protocol
+
+from ._activities import Activity
+from ._errors import (
+    DanglingReferenceError,
+    DuplicateIdError,
+    IntegrityError,
+    UnknownIdError,
+    ValidationError,
+)
+from ._events import (
+    CommentAdded,
+    HistoryEntryAdded,
+    IncomingMessage,
+    ItemViewed,
+    StageChanged,
+    TimelineEvent,
+)
+from ._items import Item
+from ._pipelines import Pipeline
+from ._tasks import Task
+from ._users import Department, User
+
+__all__ = ["KINDS", "Record", "StoredRecords", "check_batch", "record_kind"]
+
+#: Anything a storage's `add` accepts.
+Record = User | Department | Pipeline | Item | Activity | Task | TimelineEvent
+
+#: The record kinds, as errors name them.
+KINDS = ("user", "department", "pipeline", "item", "activity", "task", "event")
+
+_EVENT_TYPES = (CommentAdded, IncomingMessage, StageChanged, ItemViewed, HistoryEntryAdded)
+
+
+def record_kind(record: object) -> str:
+    """The kind of a record ("user", "item", "event"…), or `ValidationError` for anything else."""
+    if isinstance(record, User):
+        return "user"
+    if isinstance(record, Department):
+        return "department"
+    if isinstance(record, Pipeline):
+        return "pipeline"
+    if isinstance(record, Item):
+        return "item"
+    if isinstance(record, Activity):
+        return "activity"
+    if isinstance(record, Task):
+        return "task"
+    if isinstance(record, _EVENT_TYPES):
+        return "event"
+    raise ValidationError("record", f"cannot store a {type(record).__name__}")
+
+
+class StoredRecords(Protocol):
+    """What the batch checks need to know about what a storage already holds."""
+
+    def stored_ids(self, kind: str, ids: Collection[str]) -> Collection[str]:
+        """Those of `ids` stored as records of `kind`."""
+        ...
+
+    def stored_pipeline(self, pipeline_id: str) -> Pipeline | None:
+        """The stored pipeline with that id, if any."""
+        ...
+
+    def stored_department(self, department_id: str) -> Department | None:
+        """The stored department with that id, if any."""
+        ...
+
+    def items_in_pipeline(self, pipeline_id: str) -> Iterable[Item]:
+        """The stored items that sit in that pipeline."""
+        ...
+
+
+def check_batch(records: tuple[Record, ...], stored: StoredRecords, *, replacing: bool) -> None:
+    """Raise if the batch cannot be applied whole; check everything before anything is written.
+
+    New records (`replacing` false) must have fresh ids; replacements must name
+    stored records. Every reference must resolve to what is stored or to the
+    batch itself (users and departments refer to each other).
+    """
+    batch: dict[str, dict[str, Record]] = {}
+    for record in records:
+        kind = record_kind(record)
+        if record.id in batch.setdefault(kind, {}):
+            raise DuplicateIdError(kind, record.id)
+        if replacing and kind == "event":
+            raise ValidationError("record", "timeline events are history: add, never replace")
+        batch[kind][record.id] = record
+    for kind, pending in batch.items():
+        found = stored.stored_ids(kind, tuple(pending))
+        for record_id in pending:
+            if replacing and record_id not in found:
+                raise UnknownIdError(kind, record_id)
+            if not replacing and record_id in found:
+                raise DuplicateIdError(kind, record_id)
+    view = _BatchView(stored, batch)
+    for record in records:
+        view.check(record)
+    view.check_department_tree()
+
+
+class _BatchView:
+    """What the storage would hold after a batch: checks references before any write."""
+
+    def __init__(self, stored: StoredRecords, batch: dict[str, dict[str, Record]]) -> None:
+        self._stored = stored
+        self._batch = batch
+        self._known: dict[str, set[str]] = {}
+
+    def _exists(self, kind: str, record_id: str) -> bool:
+        if record_id in self._batch.get(kind, {}):
+            return True
+        known = self._known.setdefault(kind, set())
+        if record_id not in known and self._stored.stored_ids(kind, (record_id,)):
+            known.add(record_id)
+        return record_id in known
+
+    def _require(self, record: Record, field: str, kind: str, target: str | None) -> None:
+        if target is not None and not self._exists(kind, target):
+            raise DanglingReferenceError(record_kind(record), record.id, field, kind, target)
+
+    def _pipeline(self, record: Record, field: str, target: str | None) -> Pipeline | None:
+        if target is None:
+            return None
+        pending = self._batch.get("pipeline", {}).get(target)
+        found = pending if isinstance(pending, Pipeline) else self._stored.stored_pipeline(target)
+        if found is None:
+            raise DanglingReferenceError(record_kind(record), record.id, field, "pipeline", target)
+        return found
+
+    def check(self, record: Record) -> None:
+        """Raise if `record` refers to anything missing (G5)."""
+        need = self._require
+        if isinstance(record, User):
+            need(record, "department_id", "department", record.department_id)
+        elif isinstance(record, Department):
+            need(record, "head_id", "user", record.head_id)
+            need(record, "parent_id", "department", record.parent_id)
+        elif isinstance(record, Item):
+            self._check_item(record, record)
+        elif isinstance(record, Activity):
+            for index, item_id in enumerate(record.item_ids):
+                need(record, f"item_ids[{index}]", "item", item_id)
+            need(record, "responsible_id", "user", record.responsible_id)
+            need(record, "author_id", "user", record.author_id)
+        elif isinstance(record, Task):
+            need(record, "item_id", "item", record.item_id)
+            need(record, "responsible_id", "user", record.responsible_id)
+            for index, observer in enumerate(record.observer_ids):
+                need(record, f"observer_ids[{index}]", "user", observer)
+            pipeline = self._pipeline(record, "rule_pipeline_id", record.rule_pipeline_id)
+            stage = record.rule_stage_id
+            if pipeline is not None and stage is not None and not pipeline.has_stage(stage):
+                raise DanglingReferenceError("task", record.id, "rule_stage_id", "stage", stage)
+        elif isinstance(record, CommentAdded | HistoryEntryAdded):
+            need(record, "item_id", "item", record.item_id)
+            need(record, "author_id", "user", record.author_id)
+        elif isinstance(record, StageChanged):
+            need(record, "item_id", "item", record.item_id)
+            need(record, "by_user_id", "user", record.by_user_id)
+        elif isinstance(record, ItemViewed):
+            need(record, "item_id", "item", record.item_id)
+            need(record, "user_id", "user", record.user_id)
+        elif isinstance(record, IncomingMessage):
+            need(record, "item_id", "item", record.item_id)
+        elif isinstance(record, Pipeline):
+            moving = self._batch.get("item", {})
+            for item in self._stored.items_in_pipeline(record.id):
+                if item.id not in moving:
+                    self._check_item(record, item)
+
+    def _check_item(self, blamed: Record, item: Item) -> None:
+        """Check an item's references; errors name `blamed` (the item, or its new pipeline)."""
+        field = "pipeline_id" if blamed is item else f"stages (item {item.id!r})"
+        self._require(item, "responsible_id", "user", item.responsible_id)
+        pipeline = self._pipeline(item, "pipeline_id", item.pipeline_id)
+        if pipeline is None:
+            return
+        if pipeline.entity_type != item.entity_type:
+            raise IntegrityError(
+                record_kind(blamed),
+                blamed.id,
+                field,
+                f"pipeline {pipeline.id!r} is for {pipeline.entity_type}, not {item.entity_type}",
+            )
+        if not pipeline.has_stage(item.stage_id):
+            if blamed is item:
+                raise DanglingReferenceError("item", item.id, "stage_id", "stage", item.stage_id)
+            raise IntegrityError(
+                "pipeline", blamed.id, field, f"would drop stage {item.stage_id!r} in use"
+            )
+
+    def _department(self, department_id: str) -> Department:
+        pending = self._batch.get("department", {}).get(department_id)
+        if isinstance(pending, Department):
+            return pending
+        found = self._stored.stored_department(department_id)
+        if found is None:  # pragma: no cover - every parent was checked to exist
+            raise UnknownIdError("department", department_id)
+        return found
+
+    def check_department_tree(self) -> None:
+        """Departments must form a tree: no parent chain may loop."""
+        for department_id in self._batch.get("department", {}):
+            seen = {department_id}
+            parent = self._department(department_id).parent_id
+            while parent is not None:
+                if parent in seen:
+                    raise IntegrityError(
+                        "department", department_id, "parent_id", "the department tree would loop"
+                    )
+                seen.add(parent)
+                parent = self._department(parent).parent_id

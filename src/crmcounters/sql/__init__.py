@@ -1,0 +1,28 @@
+"""A real database behind the `Storage` protocol: SQLite by default, PostgreSQL at scale.
+
+`SqlStorage` reads and writes one portal through a DB-API connection (stdlib
+`sqlite3`, or psycopg 3 with the `postgres` extra), and answers the counters
+(C2-C5), the Activities view (V1) and a department's summed counters in SQL.
+See docs/storage.md.
+"""
+
+from __future__ import annotations
+
+from ._counters import VIEW_COLUMNS, CounterTotals
+from ._schema import SCHEMA_VERSION, create_schema, schema_script
+from ._storage import SqlStorage
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "VIEW_COLUMNS",
+    "CounterTotals",
+    "SqlStorage",
+    "create_schema",
+    "schema_script",
+]
+
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type) and _obj.__module__.startswith("crmcounters.sql._"):
+        _obj.__module__ = __name__
+del _name, _obj

@@ -1,0 +1,470 @@
+"""Records to table rows and back: one `Table` per record kind (columns in `_schema.py`)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from .._activities import Activity
+from .._events import (
+    CommentAdded,
+    HistoryEntryAdded,
+    IncomingMessage,
+    ItemViewed,
+    StageChanged,
+    TimelineEvent,
+)
+from .._items import Item
+from .._pipelines import Pipeline, Stage
+from .._tasks import Task
+from .._users import Department, User
+
+__all__ = [
+    "ACTIVITIES",
+    "DEPARTMENTS",
+    "EVENTS",
+    "ITEMS",
+    "TABLES",
+    "TASKS",
+    "USERS",
+    "Table",
+    "binding_rows",
+    "dump_json",
+    "instant_us",
+    "lit_at_us",
+    "pipeline_from_rows",
+    "stage_rows",
+]
+
+Row = Sequence[Any]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_MINUTE_US = 60_000_000
+
+
+def dump_json(value: object) -> str:
+    """Compact JSON text for the columns that hold lists and mappings."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def instant_us(value: datetime) -> int:
+    """Microseconds since the Unix epoch: the instant as the queries compare it."""
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def _zone_label(value: datetime) -> str:
+    zone = value.tzinfo
+    if isinstance(zone, ZoneInfo) and zone.key:
+        return zone.key
+    offset = value.utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    seconds = abs(offset) // timedelta(seconds=1)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{sign}{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")
+
+
+@functools.lru_cache(maxsize=256)
+def _zone(label: str) -> ZoneInfo | timezone:
+    if label[0] not in "+-":
+        return ZoneInfo(label)
+    parts = [int(part) for part in label[1:].split(":")]
+    offset = timedelta(hours=parts[0], minutes=parts[1], seconds=parts[2] if len(parts) > 2 else 0)
+    return timezone(-offset if label[0] == "-" else offset)
+
+
+def _put(value: datetime | None) -> tuple[int | None, str | None]:
+    if value is None:
+        return None, None
+    return instant_us(value), _zone_label(value)
+
+
+def _get(us: int | None, label: str | None) -> datetime | None:
+    if us is None or label is None:
+        return None
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(_zone(label))
+
+
+def _got(us: int, label: str) -> datetime:
+    return (_EPOCH + timedelta(microseconds=us)).astimezone(_zone(label))
+
+
+def lit_at_us(activity: Activity, urgency_offset_minutes: int) -> int | None:
+    """`Activity.lit_at` (C4) in epoch microseconds, or None when it never lights."""
+    lit = activity.lit_at(urgency_offset_minutes)
+    return None if lit is None else instant_us(lit)
+
+
+@attrs.frozen(kw_only=True)
+class Table:
+    """One record kind's table: its columns (id first) and the conversions of a row."""
+
+    kind: str
+    name: str
+    columns: tuple[str, ...]
+    to_row: Callable[[Any, int], tuple[Any, ...]]
+    from_row: Callable[[Row], Any]
+
+    @property
+    def insert_sql(self) -> str:
+        """INSERT of one row."""
+        marks = ", ".join("?" for _ in self.columns)
+        return f"INSERT INTO {self.name} ({', '.join(self.columns)}) VALUES ({marks})"
+
+    @property
+    def update_sql(self) -> str:
+        """UPDATE of one row by id; the id parameter comes last."""
+        sets = ", ".join(f"{column} = ?" for column in self.columns[1:])
+        return f"UPDATE {self.name} SET {sets} WHERE id = ?"
+
+    def select_sql(self, where: str = "", order: str = "seq") -> str:
+        """SELECT of every column, with an optional WHERE clause, in insertion order."""
+        condition = f" WHERE {where}" if where else ""
+        return f"SELECT {', '.join(self.columns)} FROM {self.name}{condition} ORDER BY {order}"
+
+    def update_params(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """The parameters of `update_sql` for a row from `to_row`."""
+        return (*row[1:], row[0])
+
+
+def _user_row(user: User, _offset: int) -> tuple[Any, ...]:
+    return (user.id, user.name, user.time_zone, user.department_id)
+
+
+def _user(row: Row) -> User:
+    return User(id=row[0], name=row[1], time_zone=row[2], department_id=row[3])
+
+
+def _department_row(department: Department, _offset: int) -> tuple[Any, ...]:
+    return (department.id, department.name, department.head_id, department.parent_id)
+
+
+def _department(row: Row) -> Department:
+    return Department(id=row[0], name=row[1], head_id=row[2], parent_id=row[3])
+
+
+def _pipeline_row(pipeline: Pipeline, _offset: int) -> tuple[Any, ...]:
+    return (pipeline.id, pipeline.entity_type, pipeline.name)
+
+
+def stage_rows(pipeline: Pipeline) -> list[tuple[Any, ...]]:
+    """The rows of `crm_stages` for a pipeline, in stage order."""
+    return [
+        (pipeline.id, position, stage.id, stage.name, stage.semantics.value)
+        for position, stage in enumerate(pipeline.stages)
+    ]
+
+
+def pipeline_from_rows(row: Row, stages: Sequence[Row]) -> Pipeline:
+    """A pipeline from its row and its stage rows (pipeline_id, position, id, name, semantics)."""
+    return Pipeline(
+        id=row[0],
+        entity_type=row[1],
+        name=row[2],
+        stages=[Stage(id=s[2], name=s[3], semantics=s[4]) for s in sorted(stages, key=_position)],
+    )
+
+
+def _position(stage_row: Row) -> int:
+    return int(stage_row[1])
+
+
+def _item_row(item: Item, _offset: int) -> tuple[Any, ...]:
+    return (
+        item.id,
+        item.entity_type,
+        item.pipeline_id,
+        item.stage_id,
+        item.responsible_id,
+        *_put(item.created_at),
+        item.title,
+        None if item.amount is None else str(item.amount),
+        item.currency,
+        item.client,
+        dump_json(dict(item.fields)),
+    )
+
+
+def _item(row: Row) -> Item:
+    return Item(
+        id=row[0],
+        entity_type=row[1],
+        pipeline_id=row[2],
+        stage_id=row[3],
+        responsible_id=row[4],
+        created_at=_got(row[5], row[6]),
+        title=row[7],
+        amount=None if row[8] is None else Decimal(row[8]),
+        currency=row[9],
+        client=row[10],
+        fields=json.loads(row[11]),
+    )
+
+
+def _activity_row(activity: Activity, offset: int) -> tuple[Any, ...]:
+    offsets = activity.reminder_offsets
+    return (
+        activity.id,
+        dump_json(list(activity.item_ids)),
+        activity.kind.value,
+        activity.direction.value,
+        activity.responsible_id,
+        activity.author_id,
+        activity.subject,
+        *_put(activity.created_at),
+        *_put(activity.deadline),
+        *_put(activity.completed_at),
+        None if offsets is None else dump_json(list(offsets)),
+        int(activity.incoming),
+        activity.rule_id,
+        lit_at_us(activity, offset),
+    )
+
+
+def _activity(row: Row) -> Activity:
+    return Activity(
+        id=row[0],
+        item_ids=json.loads(row[1]),
+        kind=row[2],
+        direction=row[3],
+        responsible_id=row[4],
+        author_id=row[5],
+        subject=row[6],
+        created_at=_got(row[7], row[8]),
+        deadline=_get(row[9], row[10]),
+        completed_at=_get(row[11], row[12]),
+        reminder_offsets=None if row[13] is None else json.loads(row[13]),
+        incoming=bool(row[14]),
+        rule_id=row[15],
+    )
+
+
+def binding_rows(
+    activity: Activity, item_responsibles: dict[str, str], offset: int
+) -> list[tuple[Any, ...]]:
+    """The `crm_activity_items` rows of an activity: one per bound item, with query copies."""
+    lit = lit_at_us(activity, offset)
+    deadline = None if activity.deadline is None else instant_us(activity.deadline)
+    return [
+        (
+            activity.id,
+            item_id,
+            position,
+            item_responsibles[item_id],
+            activity.responsible_id,
+            int(activity.is_open),
+            int(activity.incoming),
+            deadline,
+            lit,
+        )
+        for position, item_id in enumerate(activity.item_ids)
+    ]
+
+
+def _task_row(task: Task, _offset: int) -> tuple[Any, ...]:
+    return (
+        task.id,
+        task.item_id,
+        task.title,
+        task.responsible_id,
+        *_put(task.created_at),
+        task.status.value,
+        task.description,
+        dump_json(list(task.observer_ids)),
+        *_put(task.deadline),
+        int(task.time_tracking),
+        task.rule_id,
+        task.rule_pipeline_id,
+        task.rule_stage_id,
+    )
+
+
+def _task(row: Row) -> Task:
+    return Task(
+        id=row[0],
+        item_id=row[1],
+        title=row[2],
+        responsible_id=row[3],
+        created_at=_got(row[4], row[5]),
+        status=row[6],
+        description=row[7],
+        observer_ids=json.loads(row[8]),
+        deadline=_get(row[9], row[10]),
+        time_tracking=bool(row[11]),
+        rule_id=row[12],
+        rule_pipeline_id=row[13],
+        rule_stage_id=row[14],
+    )
+
+
+def _event_row(event: TimelineEvent, _offset: int) -> tuple[Any, ...]:
+    author = channel = by_user = from_stage = to_stage = user = entry_type = rule = None
+    text = ""
+    if isinstance(event, CommentAdded):
+        kind, author, text = "comment", event.author_id, event.text
+    elif isinstance(event, HistoryEntryAdded):
+        kind, author, text = "history", event.author_id, event.text
+        entry_type, rule = event.entry_type, event.rule_id
+    elif isinstance(event, IncomingMessage):
+        kind, channel, text = "incoming", event.channel.value, event.text
+    elif isinstance(event, StageChanged):
+        kind, by_user = "stage_changed", event.by_user_id
+        from_stage, to_stage = event.from_stage_id, event.to_stage_id
+    else:
+        kind, user = "viewed", event.user_id
+    at_us, at_tz = _put(event.at)
+    return (
+        event.id,
+        event.item_id,
+        kind,
+        at_us,
+        at_tz,
+        author,
+        channel,
+        by_user,
+        from_stage,
+        to_stage,
+        user,
+        text,
+        entry_type,
+        rule,
+    )
+
+
+def _event(row: Row) -> TimelineEvent:
+    common: dict[str, Any] = {"id": row[0], "item_id": row[1], "at": _got(row[3], row[4])}
+    kind = row[2]
+    if kind == "comment":
+        return CommentAdded(**common, author_id=row[5], text=row[11])
+    if kind == "incoming":
+        return IncomingMessage(**common, channel=row[6], text=row[11])
+    if kind == "stage_changed":
+        return StageChanged(**common, by_user_id=row[7], from_stage_id=row[8], to_stage_id=row[9])
+    if kind == "history":
+        return HistoryEntryAdded(
+            **common, author_id=row[5], text=row[11], entry_type=row[12], rule_id=row[13]
+        )
+    return ItemViewed(**common, user_id=row[10])
+
+
+USERS = Table(
+    kind="user",
+    name="crm_users",
+    columns=("id", "name", "time_zone", "department_id"),
+    to_row=_user_row,
+    from_row=_user,
+)
+DEPARTMENTS = Table(
+    kind="department",
+    name="crm_departments",
+    columns=("id", "name", "head_id", "parent_id"),
+    to_row=_department_row,
+    from_row=_department,
+)
+#: Pipelines: `from_row` is unused, a pipeline needs its stages (`pipeline_from_rows`).
+PIPELINES = Table(
+    kind="pipeline",
+    name="crm_pipelines",
+    columns=("id", "entity_type", "name"),
+    to_row=_pipeline_row,
+    from_row=lambda row: pipeline_from_rows(row, ()),
+)
+ITEMS = Table(
+    kind="item",
+    name="crm_items",
+    columns=(
+        "id",
+        "entity_type",
+        "pipeline_id",
+        "stage_id",
+        "responsible_id",
+        "created_at_us",
+        "created_at_tz",
+        "title",
+        "amount",
+        "currency",
+        "client",
+        "fields",
+    ),
+    to_row=_item_row,
+    from_row=_item,
+)
+ACTIVITIES = Table(
+    kind="activity",
+    name="crm_activities",
+    columns=(
+        "id",
+        "item_ids",
+        "kind",
+        "direction",
+        "responsible_id",
+        "author_id",
+        "subject",
+        "created_at_us",
+        "created_at_tz",
+        "deadline_us",
+        "deadline_tz",
+        "completed_at_us",
+        "completed_at_tz",
+        "reminder_offsets",
+        "incoming",
+        "rule_id",
+        "lit_at_us",
+    ),
+    to_row=_activity_row,
+    from_row=_activity,
+)
+TASKS = Table(
+    kind="task",
+    name="crm_tasks",
+    columns=(
+        "id",
+        "item_id",
+        "title",
+        "responsible_id",
+        "created_at_us",
+        "created_at_tz",
+        "status",
+        "description",
+        "observer_ids",
+        "deadline_us",
+        "deadline_tz",
+        "time_tracking",
+        "rule_id",
+        "rule_pipeline_id",
+        "rule_stage_id",
+    ),
+    to_row=_task_row,
+    from_row=_task,
+)
+EVENTS = Table(
+    kind="event",
+    name="crm_events",
+    columns=(
+        "id",
+        "item_id",
+        "type",
+        "at_us",
+        "at_tz",
+        "author_id",
+        "channel",
+        "by_user_id",
+        "from_stage_id",
+        "to_stage_id",
+        "user_id",
+        "text",
+        "entry_type",
+        "rule_id",
+    ),
+    to_row=_event_row,
+    from_row=_event,
+)
+#: The tables by record kind, in the order a batch is applied (references first).
+TABLES = {t.kind: t for t in (USERS, DEPARTMENTS, PIPELINES, ITEMS, ACTIVITIES, TASKS, EVENTS)}

@@ -1,0 +1,196 @@
+"""The relational schema of one portal, and its creation script (docs/storage.md).
+
+Instants are stored twice over: `<name>_us`, microseconds since the Unix epoch
+in UTC (what queries compare), and `<name>_tz`, the zone to show it in again
+(an IANA name, or a fixed offset such as "+05:30"). `crm_activity_items` binds
+activities to items and carries copies of what the counter queries filter on
+(the item's responsible, open, incoming, deadline and lit time), so that
+Incoming, Planned and the Activities view are answered from one index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._portal import settings_to_dict
+from .._settings import Settings
+from ._dialect import Connection, Dialect, dialect_named, dialect_of
+from ._rows import dump_json
+
+__all__ = ["SCHEMA_VERSION", "create_schema", "schema_script", "schema_statements"]
+
+#: The schema version this library writes and reads.
+SCHEMA_VERSION = 1
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS crm_settings (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    schema_version INTEGER NOT NULL,
+    document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS crm_users (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    time_zone TEXT NOT NULL,
+    department_id TEXT
+);
+CREATE INDEX IF NOT EXISTS crm_users_department ON crm_users (department_id);
+CREATE TABLE IF NOT EXISTS crm_departments (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    head_id TEXT,
+    parent_id TEXT
+);
+CREATE INDEX IF NOT EXISTS crm_departments_parent ON crm_departments (parent_id);
+CREATE TABLE IF NOT EXISTS crm_pipelines (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    entity_type TEXT NOT NULL,
+    name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS crm_stages (
+    pipeline_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    semantics TEXT NOT NULL CHECK (semantics IN ('in_progress', 'success', 'failure')),
+    PRIMARY KEY (pipeline_id, id)
+);
+CREATE TABLE IF NOT EXISTS crm_items (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    entity_type TEXT NOT NULL,
+    pipeline_id TEXT NOT NULL,
+    stage_id TEXT NOT NULL,
+    responsible_id TEXT NOT NULL,
+    created_at_us BIGINT NOT NULL,
+    created_at_tz TEXT NOT NULL,
+    title TEXT NOT NULL,
+    amount TEXT,
+    currency TEXT NOT NULL,
+    client TEXT NOT NULL,
+    fields TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS crm_items_responsible ON crm_items (responsible_id);
+CREATE INDEX IF NOT EXISTS crm_items_pipeline ON crm_items (pipeline_id);
+CREATE TABLE IF NOT EXISTS crm_activities (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    item_ids TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    direction TEXT NOT NULL,
+    responsible_id TEXT NOT NULL,
+    author_id TEXT,
+    subject TEXT NOT NULL,
+    created_at_us BIGINT NOT NULL,
+    created_at_tz TEXT NOT NULL,
+    deadline_us BIGINT,
+    deadline_tz TEXT,
+    completed_at_us BIGINT,
+    completed_at_tz TEXT,
+    reminder_offsets TEXT,
+    incoming INTEGER NOT NULL CHECK (incoming IN (0, 1)),
+    rule_id TEXT,
+    lit_at_us BIGINT
+);
+CREATE INDEX IF NOT EXISTS crm_activities_open_by_responsible
+    ON crm_activities (responsible_id) WHERE completed_at_us IS NULL;
+CREATE TABLE IF NOT EXISTS crm_activity_items (
+    activity_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    item_responsible_id TEXT NOT NULL,
+    activity_responsible_id TEXT NOT NULL,
+    is_open INTEGER NOT NULL CHECK (is_open IN (0, 1)),
+    incoming INTEGER NOT NULL CHECK (incoming IN (0, 1)),
+    deadline_us BIGINT,
+    lit_at_us BIGINT,
+    PRIMARY KEY (activity_id, item_id)
+);
+CREATE INDEX IF NOT EXISTS crm_activity_items_item ON crm_activity_items (item_id, is_open);
+CREATE INDEX IF NOT EXISTS crm_activity_items_open_by_item_responsible
+    ON crm_activity_items (item_responsible_id, item_id, incoming, lit_at_us, deadline_us)
+    WHERE is_open = 1;
+CREATE INDEX IF NOT EXISTS crm_activity_items_open_by_activity_responsible
+    ON crm_activity_items (activity_responsible_id, activity_id, item_id, incoming, lit_at_us)
+    WHERE is_open = 1;
+CREATE TABLE IF NOT EXISTS crm_tasks (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    item_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    responsible_id TEXT NOT NULL,
+    created_at_us BIGINT NOT NULL,
+    created_at_tz TEXT NOT NULL,
+    status TEXT NOT NULL,
+    description TEXT NOT NULL,
+    observer_ids TEXT NOT NULL,
+    deadline_us BIGINT,
+    deadline_tz TEXT,
+    time_tracking INTEGER NOT NULL CHECK (time_tracking IN (0, 1)),
+    rule_id TEXT,
+    rule_pipeline_id TEXT,
+    rule_stage_id TEXT
+);
+CREATE INDEX IF NOT EXISTS crm_tasks_item ON crm_tasks (item_id);
+CREATE TABLE IF NOT EXISTS crm_events (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    item_id TEXT NOT NULL,
+    type TEXT NOT NULL
+        CHECK (type IN ('comment', 'incoming', 'stage_changed', 'viewed', 'history')),
+    at_us BIGINT NOT NULL,
+    at_tz TEXT NOT NULL,
+    author_id TEXT,
+    channel TEXT,
+    by_user_id TEXT,
+    from_stage_id TEXT,
+    to_stage_id TEXT,
+    user_id TEXT,
+    text TEXT NOT NULL,
+    entry_type TEXT,
+    rule_id TEXT
+);
+CREATE INDEX IF NOT EXISTS crm_events_item ON crm_events (item_id, at_us);
+"""
+
+
+def schema_statements(dialect: str | Dialect = "sqlite") -> list[str]:
+    """The creation statements for `dialect`, one string each, without trailing semicolons."""
+    chosen = dialect_named(dialect) if isinstance(dialect, str) else dialect
+    text = _TABLES.format(serial=chosen.serial)
+    return [statement.strip() for statement in text.split(";") if statement.strip()]
+
+
+def schema_script(dialect: str = "sqlite") -> str:
+    """The creation script for `dialect` ("sqlite" or "postgres"), for a DBA or a migration tool.
+
+    Every statement is `IF NOT EXISTS`, so running it twice is harmless. The
+    settings row is not part of it: `create_schema` (or an INSERT of the
+    portal's settings document) adds it.
+    """
+    return "".join(f"{statement};\n" for statement in schema_statements(dialect))
+
+
+def create_schema(
+    connection: Connection, settings: Settings | None = None, *, dialect: str | None = None
+) -> None:
+    """Create the tables (if missing) and store `settings` (default `Settings()`) if none are.
+
+    Runs in one transaction; committed unless the caller has one open.
+    """
+    chosen = dialect_named(dialect) if dialect is not None else dialect_of(connection)
+    chosen.check_connection(connection)
+    document = dump_json(settings_to_dict(settings if settings is not None else Settings()))
+    with chosen.transaction(connection):
+        for statement in schema_statements(chosen):
+            chosen.execute(connection, statement)
+        present: list[Any] = chosen.query(connection, "SELECT id FROM crm_settings")
+        if not present:
+            chosen.execute(
+                connection,
+                "INSERT INTO crm_settings (id, schema_version, document) VALUES (1, ?, ?)",
+                (SCHEMA_VERSION, document),
+            )

@@ -1,0 +1,532 @@
+"""`SqlStorage`: the `Storage` protocol over a DB-API connection (sqlite3 or psycopg 3)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from .._activities import Activity
+from .._batch import Record, check_batch, record_kind
+from .._errors import UnknownIdError, ValidationError
+from .._events import TimelineEvent
+from .._items import Item
+from .._pipelines import Pipeline
+from .._portal import settings_from_dict, settings_to_dict
+from .._settings import Settings
+from .._storage import find_supervisor
+from .._tasks import Task
+from .._users import Department, User
+from .._validate import check_aware, check_id
+from ._counters import CounterTotals, counter_sql, department_sql, view_boundaries, view_sql
+from ._dialect import Connection, Dialect, dialect_named, dialect_of
+from ._rows import (
+    ACTIVITIES,
+    DEPARTMENTS,
+    EVENTS,
+    ITEMS,
+    TABLES,
+    TASKS,
+    USERS,
+    Table,
+    binding_rows,
+    dump_json,
+    instant_us,
+    pipeline_from_rows,
+    stage_rows,
+)
+from ._schema import SCHEMA_VERSION, create_schema
+
+__all__ = ["SqlStorage"]
+
+_CHUNK = 500  # ids per IN (...) list: well under every database's parameter limit
+_BINDING_INSERT = (
+    "INSERT INTO crm_activity_items (activity_id, item_id, position, item_responsible_id, "
+    "activity_responsible_id, is_open, incoming, deadline_us, lit_at_us) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_PIPELINE_SELECT = "SELECT id, entity_type, name FROM crm_pipelines"
+_STAGE_SELECT = "SELECT pipeline_id, position, id, name, semantics FROM crm_stages"
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+class SqlStorage:
+    """A portal in a relational database: the `Storage` protocol plus writes and counter queries.
+
+    Open it over a connection whose schema exists (`SqlStorage.create` makes
+    one). Reads build the library's immutable records from rows. Writes mirror
+    `InMemoryStorage` (same checks, same errors) and each runs in one
+    transaction: a batch is written whole or not at all (G5). `counter_totals`,
+    `view_columns` and `department_totals` are answered by the database itself.
+
+    sqlite3 connections work as they come; psycopg connections must be opened
+    with ``autocommit=True`` (each write then opens its own transaction).
+    """
+
+    def __init__(self, connection: Connection, *, dialect: str | None = None) -> None:
+        self._connection = connection
+        self._dialect: Dialect = (
+            dialect_named(dialect) if dialect is not None else dialect_of(connection)
+        )
+        self._dialect.check_connection(connection)
+        self._settings_cache: tuple[str, Settings] | None = None
+        try:
+            found = self._query("SELECT schema_version FROM crm_settings WHERE id = 1")
+        except Exception as exc:  # the driver's own error for a missing table
+            raise ValidationError(
+                "connection",
+                "no crmcounters schema here; create it first with SqlStorage.create(connection) "
+                f"or create_schema(connection) ({type(exc).__name__}: {exc})",
+            ) from exc
+        if not found or found[0][0] != SCHEMA_VERSION:
+            version = found[0][0] if found else None
+            raise ValidationError(
+                "connection",
+                f"schema version {version!r} found, this library reads version {SCHEMA_VERSION}",
+            )
+
+    @classmethod
+    def create(
+        cls, connection: Connection, settings: Settings | None = None, *, dialect: str | None = None
+    ) -> SqlStorage:
+        """Create the schema if missing (storing `settings` if none are) and open the storage."""
+        create_schema(connection, settings, dialect=dialect)
+        return cls(connection, dialect=dialect)
+
+    @property
+    def connection(self) -> Connection:
+        """The DB-API connection the storage reads and writes through."""
+        return self._connection
+
+    @property
+    def dialect(self) -> str:
+        """ "sqlite" or "postgres"."""
+        return self._dialect.name
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._dialect.query(self._connection, sql, params)
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._dialect.execute(self._connection, sql, params)
+
+    def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._dialect.execute_many(self._connection, sql, rows)
+
+    def _one(self, table: Table, record_id: str) -> Any:
+        rows = self._query(table.select_sql("id = ?"), (record_id,))
+        if not rows:
+            raise UnknownIdError(table.kind, record_id)
+        return table.from_row(rows[0])
+
+    def _all(self, table: Table, where: str = "", params: Sequence[Any] = ()) -> list[Any]:
+        return [table.from_row(row) for row in self._query(table.select_sql(where), params)]
+
+    # -- settings -------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The portal's settings, stored as the portal format's settings object."""
+        document = self._query("SELECT document FROM crm_settings WHERE id = 1")[0][0]
+        cached = self._settings_cache
+        if cached is not None and cached[0] == document:
+            return cached[1]
+        settings = settings_from_dict(json.loads(document))
+        self._settings_cache = (document, settings)
+        return settings
+
+    def set_settings(self, settings: Settings) -> None:
+        """Replace the portal's settings; lit times that follow the default offset move with it."""
+        if not isinstance(settings, Settings):
+            raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
+        offset_us = settings.urgency_offset_minutes * 60_000_000
+        default_lit = (
+            "deadline_us IS NOT NULL AND incoming = 0 AND reminder_offsets IS NULL"  # C4 default
+        )
+        with self._dialect.transaction(self._connection):
+            self._execute(
+                "UPDATE crm_settings SET document = ? WHERE id = 1",
+                (dump_json(settings_to_dict(settings)),),
+            )
+            self._execute(
+                f"UPDATE crm_activities SET lit_at_us = deadline_us - ? WHERE {default_lit}",
+                (offset_us,),
+            )
+            self._execute(
+                "UPDATE crm_activity_items SET lit_at_us = deadline_us - ? WHERE activity_id IN "
+                f"(SELECT id FROM crm_activities WHERE {default_lit})",
+                (offset_us,),
+            )
+
+    # -- reads: the Storage protocol -------------------------------------------
+
+    def user(self, user_id: str) -> User:
+        """The user with that id."""
+        user: User = self._one(USERS, user_id)
+        return user
+
+    def users(self) -> Collection[User]:
+        """Every user, in the order they were added."""
+        return self._all(USERS)
+
+    def department(self, department_id: str) -> Department:
+        """The department with that id."""
+        department: Department = self._one(DEPARTMENTS, department_id)
+        return department
+
+    def departments(self) -> Collection[Department]:
+        """Every department."""
+        return self._all(DEPARTMENTS)
+
+    def supervisor_of(self, user_id: str) -> User | None:
+        """The user's supervisor (SPEC section 1), climbing the department tree row by row."""
+        return find_supervisor(self.user(user_id), _Lookup(self, USERS), _Lookup(self, DEPARTMENTS))
+
+    def pipeline(self, pipeline_id: str) -> Pipeline:
+        """The pipeline with that id."""
+        found = self._pipelines("id = ?", (pipeline_id,))
+        if not found:
+            raise UnknownIdError("pipeline", pipeline_id)
+        return found[0]
+
+    def pipelines(self) -> Collection[Pipeline]:
+        """Every pipeline."""
+        return self._pipelines()
+
+    def _pipelines(self, where: str = "", params: Sequence[Any] = ()) -> list[Pipeline]:
+        condition = f" WHERE {where}" if where else ""
+        rows = self._query(f"{_PIPELINE_SELECT}{condition} ORDER BY seq", params)
+        if not rows:
+            return []
+        stage_condition = " WHERE pipeline_id = ?" if where else ""
+        stage_params = (rows[0][0],) if where else ()
+        stages: dict[str, list[Any]] = {}
+        for stage in self._query(f"{_STAGE_SELECT}{stage_condition}", stage_params):
+            stages.setdefault(stage[0], []).append(stage)
+        return [pipeline_from_rows(row, stages.get(row[0], ())) for row in rows]
+
+    def item(self, item_id: str) -> Item:
+        """The item with that id."""
+        item: Item = self._one(ITEMS, item_id)
+        return item
+
+    def items(self) -> Collection[Item]:
+        """Every item."""
+        return self._all(ITEMS)
+
+    def items_of(self, responsible_id: str) -> Collection[Item]:
+        """The items whose responsible is that user (C2)."""
+        return self._all(ITEMS, "responsible_id = ?", (responsible_id,))
+
+    def activity(self, activity_id: str) -> Activity:
+        """The activity with that id (open or completed)."""
+        activity: Activity = self._one(ACTIVITIES, activity_id)
+        return activity
+
+    def activities(self) -> Collection[Activity]:
+        """Every activity, open or completed."""
+        return self._all(ACTIVITIES)
+
+    def activities_of_item(self, item_id: str) -> Collection[Activity]:
+        """Every activity bound to the item, open or completed (F2 needs both)."""
+        return self._all(
+            ACTIVITIES,
+            "id IN (SELECT activity_id FROM crm_activity_items WHERE item_id = ?)",
+            (item_id,),
+        )
+
+    def open_activities_of_item(self, item_id: str) -> Collection[Activity]:
+        """The open activities bound to the item."""
+        return self._all(
+            ACTIVITIES,
+            "id IN (SELECT activity_id FROM crm_activity_items WHERE item_id = ? AND is_open = 1)",
+            (item_id,),
+        )
+
+    def open_activities_of_user(self, user_id: str) -> Collection[Activity]:
+        """The open activities whose own responsible is that user (C2 counter mode, C8)."""
+        return self._all(ACTIVITIES, "responsible_id = ? AND completed_at_us IS NULL", (user_id,))
+
+    def task(self, task_id: str) -> Task:
+        """The task with that id."""
+        task: Task = self._one(TASKS, task_id)
+        return task
+
+    def tasks(self) -> Collection[Task]:
+        """Every task."""
+        return self._all(TASKS)
+
+    def tasks_of_item(self, item_id: str) -> Collection[Task]:
+        """The tasks linked to the item."""
+        return self._all(TASKS, "item_id = ?", (item_id,))
+
+    def event(self, event_id: str) -> TimelineEvent:
+        """The timeline event with that id."""
+        event: TimelineEvent = self._one(EVENTS, event_id)
+        return event
+
+    def events(self) -> Collection[TimelineEvent]:
+        """Every timeline event."""
+        return self._all(EVENTS)
+
+    def events_of_item(self, item_id: str) -> Collection[TimelineEvent]:
+        """The item's timeline events, oldest first (ties in the order added)."""
+        sql = EVENTS.select_sql("item_id = ?", order="at_us, seq")
+        return [EVENTS.from_row(row) for row in self._query(sql, (item_id,))]
+
+    def __len__(self) -> int:
+        counts = self._query(
+            "SELECT "
+            + " + ".join(f"(SELECT COUNT(*) FROM {table.name})" for table in TABLES.values())
+        )
+        return int(counts[0][0])
+
+    def __repr__(self) -> str:
+        names = ("users", "items", "activities", "tasks", "events")
+        counts = self._query(
+            "SELECT " + ", ".join(f"(SELECT COUNT(*) FROM crm_{name})" for name in names)
+        )[0]
+        shown = ", ".join(f"{name}={count}" for name, count in zip(names, counts, strict=True))
+        return f"SqlStorage({self._dialect.name}, {shown})"
+
+    # -- counters pushed down to SQL ------------------------------------------
+
+    def counter_totals(self, user_id: str, now: datetime) -> CounterTotals:
+        """The user's Incoming and Planned at `now`, with their distinct items (C2-C5).
+
+        Counter mode (C2) comes from the settings: by default the open
+        activities of the items whose responsible is the user, an activity
+        bound to two of them counting twice; in activity-responsible mode the
+        user's own open activities, each once. Planned counts the open,
+        non-incoming activities whose stored lit time is at or before `now`.
+        """
+        check_aware("now", now)
+        self.user(user_id)  # an unknown user is an error, not zero
+        at = instant_us(now)
+        row = self._query(counter_sql(self.settings.counter_mode), (at, at, user_id))[0]
+        return CounterTotals(
+            incoming=int(row[0]),
+            planned=int(row[1]),
+            incoming_items=int(row[2]),
+            planned_items=int(row[3]),
+        )
+
+    def view_columns(self, user_id: str, now: datetime) -> dict[str, str]:
+        """The Activities-view column of each of the user's items at `now` (V1).
+
+        Columns are named as in `VIEW_COLUMNS`; days and weeks are those of the
+        user's time zone (G4), weeks starting on `Settings.week_start`.
+        """
+        check_aware("now", now)
+        user = self.user(user_id)
+        bounds = view_boundaries(now, user.zone, self.settings.week_start)
+        return {row[0]: row[1] for row in self._query(view_sql, (*bounds, user_id))}
+
+    def department_totals(
+        self, department_id: str, now: datetime, *, include_subdepartments: bool = False
+    ) -> CounterTotals:
+        """The summed counters of the department's members (and of its sub-departments').
+
+        Each member counts as in `counter_totals`; the sums add up the members'
+        numbers, distinct items included.
+        """
+        check_aware("now", now)
+        self.department(department_id)
+        at = instant_us(now)
+        sql = department_sql(self.settings.counter_mode, include_subdepartments)
+        row = self._query(sql, (department_id, at, at))[0]
+        return CounterTotals(
+            incoming=int(row[0]),
+            planned=int(row[1]),
+            incoming_items=int(row[2]),
+            planned_items=int(row[3]),
+        )
+
+    # -- writes ---------------------------------------------------------------
+
+    def add(self, *records: Record) -> None:
+        """Store new records in one transaction; all or nothing (G5)."""
+        self._write(records, replacing=False)
+
+    def add_all(self, records: Iterable[Record]) -> None:
+        """Store new records from an iterable in one transaction; all or nothing (G5)."""
+        self._write(tuple(records), replacing=False)
+
+    def replace(self, *records: Record) -> None:
+        """Replace stored records with the same ids (reassign, reschedule, complete…)."""
+        self._write(records, replacing=True)
+
+    def remove_activity(self, activity_id: str) -> Activity:
+        """Delete an activity (it stops counting at once) and return it."""
+        with self._dialect.transaction(self._connection):
+            activity = self.activity(activity_id)
+            self._delete_activities([activity_id])
+        return activity
+
+    def remove_task(self, task_id: str) -> Task:
+        """Delete a task and return it."""
+        with self._dialect.transaction(self._connection):
+            task = self.task(task_id)
+            self._execute("DELETE FROM crm_tasks WHERE id = ?", (task_id,))
+        return task
+
+    def remove_item(self, item_id: str) -> Item:
+        """Delete an item with its tasks, events and activities, in one transaction.
+
+        An activity bound to other items too is kept, unbound from this one.
+        """
+        with self._dialect.transaction(self._connection):
+            item = self.item(item_id)
+            gone: list[str] = []
+            for activity in self.activities_of_item(item_id):
+                rest = tuple(i for i in activity.item_ids if i != item_id)
+                if rest:
+                    self._update_activity(attrs.evolve(activity, item_ids=rest))
+                else:
+                    gone.append(activity.id)
+            self._delete_activities(gone)
+            self._execute("DELETE FROM crm_tasks WHERE item_id = ?", (item_id,))
+            self._execute("DELETE FROM crm_events WHERE item_id = ?", (item_id,))
+            self._execute("DELETE FROM crm_items WHERE id = ?", (item_id,))
+        return item
+
+    def _write(self, records: tuple[Record, ...], *, replacing: bool) -> None:
+        with self._dialect.transaction(self._connection):
+            check_batch(records, _Stored(self), replacing=replacing)
+            by_kind: dict[str, list[Any]] = {kind: [] for kind in TABLES}
+            for record in records:
+                by_kind[record_kind(record)].append(record)
+            offset = self.settings.urgency_offset_minutes
+            for kind, table in TABLES.items():  # references before the records that use them
+                batch = by_kind[kind]
+                if not batch:
+                    continue
+                rows = [table.to_row(record, offset) for record in batch]
+                if not self._dialect.text_may_hold_nul:
+                    _refuse_nul(table, rows)
+                if replacing:
+                    self._many(table.update_sql, [table.update_params(row) for row in rows])
+                else:
+                    self._many(table.insert_sql, rows)
+                if kind == "pipeline":
+                    self._write_stages(batch)
+                elif kind == "item" and replacing:
+                    self._many(
+                        "UPDATE crm_activity_items SET item_responsible_id = ? WHERE item_id = ?",
+                        [(item.responsible_id, item.id) for item in batch],
+                    )
+                elif kind == "activity":
+                    self._write_bindings(batch, offset, replacing=replacing)
+
+    def _write_stages(self, pipelines: list[Pipeline]) -> None:
+        self._many("DELETE FROM crm_stages WHERE pipeline_id = ?", [(p.id,) for p in pipelines])
+        self._many(
+            "INSERT INTO crm_stages (pipeline_id, position, id, name, semantics) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [row for pipeline in pipelines for row in stage_rows(pipeline)],
+        )
+
+    def _write_bindings(self, activities: list[Activity], offset: int, *, replacing: bool) -> None:
+        if replacing:
+            self._many(
+                "DELETE FROM crm_activity_items WHERE activity_id = ?",
+                [(a.id,) for a in activities],
+            )
+        wanted = sorted({item_id for a in activities for item_id in a.item_ids})
+        responsibles: dict[str, str] = {}
+        for chunk in _chunks(wanted):
+            sql = f"SELECT id, responsible_id FROM crm_items WHERE id IN ({_marks(chunk)})"
+            responsibles.update((row[0], row[1]) for row in self._query(sql, chunk))
+        self._many(
+            _BINDING_INSERT,
+            [row for a in activities for row in binding_rows(a, responsibles, offset)],
+        )
+
+    def _update_activity(self, activity: Activity) -> None:
+        offset = self.settings.urgency_offset_minutes
+        self._execute(
+            ACTIVITIES.update_sql, ACTIVITIES.update_params(ACTIVITIES.to_row(activity, offset))
+        )
+        self._write_bindings([activity], offset, replacing=True)
+
+    def _delete_activities(self, activity_ids: list[str]) -> None:
+        pairs = [(activity_id,) for activity_id in activity_ids]
+        self._many("DELETE FROM crm_activity_items WHERE activity_id = ?", pairs)
+        self._many("DELETE FROM crm_activities WHERE id = ?", pairs)
+
+
+def _refuse_nul(table: Table, rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL text cannot hold NUL characters: say which record and field, before writing."""
+    for row in rows:
+        for column, value in zip(table.columns, row, strict=True):
+            if isinstance(value, str) and "\x00" in value:
+                raise ValidationError(
+                    column,
+                    f"{table.kind} {row[0]!r} holds a NUL character, which PostgreSQL text "
+                    "cannot store; remove it before writing",
+                )
+
+
+class _Lookup(Mapping[str, Any]):
+    """A table as a read-only mapping by id, one row per lookup (for `find_supervisor`)."""
+
+    def __init__(self, storage: SqlStorage, table: Table) -> None:
+        self._storage = storage
+        self._table = table
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._storage._one(self._table, key)  # same module
+        except UnknownIdError:
+            raise KeyError(key) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(row[0] for row in self._storage._query(f"SELECT id FROM {self._table.name}"))
+
+    def __len__(self) -> int:
+        return int(self._storage._query(f"SELECT COUNT(*) FROM {self._table.name}")[0][0])
+
+
+class _Stored:
+    """What `check_batch` asks of a `SqlStorage`, answered by queries inside the write."""
+
+    def __init__(self, storage: SqlStorage) -> None:
+        self._storage = storage
+
+    def stored_ids(self, kind: str, ids: Collection[str]) -> Collection[str]:
+        """Those of `ids` stored as `kind`, fetched in chunks."""
+        table = TABLES[kind]
+        wanted = [check_id("id", record_id) for record_id in ids]
+        found: set[str] = set()
+        for chunk in _chunks(wanted):
+            sql = f"SELECT id FROM {table.name} WHERE id IN ({_marks(chunk)})"
+            found.update(row[0] for row in self._storage._query(sql, chunk))
+        return found
+
+    def stored_pipeline(self, pipeline_id: str) -> Pipeline | None:
+        """The stored pipeline, if any."""
+        found = self._storage._pipelines("id = ?", (pipeline_id,))
+        return found[0] if found else None
+
+    def stored_department(self, department_id: str) -> Department | None:
+        """The stored department, if any."""
+        try:
+            return self._storage.department(department_id)
+        except UnknownIdError:
+            return None
+
+    def items_in_pipeline(self, pipeline_id: str) -> Iterable[Item]:
+        """Stored items in that pipeline."""
+        return self._storage._all(ITEMS, "pipeline_id = ?", (pipeline_id,))

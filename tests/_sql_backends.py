@@ -1,0 +1,95 @@
+"""SQL test backends: a fresh SqlStorage on sqlite3 (always) or PostgreSQL (when a DSN is set).
+
+PostgreSQL tests run when `CRMCOUNTERS_PG_DSN` names a server (`.ci/run` starts
+one); otherwise they are skipped with the reason shown by `pytest -ra`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from hypothesis import settings
+
+from crmcounters import InMemoryStorage, Settings
+from crmcounters.sql import SqlStorage
+
+PG_DSN = os.environ.get("CRMCOUNTERS_PG_DSN", "")
+PG_SKIP_REASON = os.environ.get("CRMCOUNTERS_PG_SKIP_REASON") or (
+    "CRMCOUNTERS_PG_DSN is not set: PostgreSQL tests need a server "
+    "(bash .ci/run starts one; or export CRMCOUNTERS_PG_DSN=postgresql://...)"
+)
+
+#: Parametrize a test with this to run it on every backend.
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgres", marks=pytest.mark.skipif(not PG_DSN, reason=PG_SKIP_REASON)),
+]
+
+_TABLES = (
+    "crm_users, crm_departments, crm_pipelines, crm_stages, crm_items, crm_activities, "
+    "crm_activity_items, crm_tasks, crm_events"
+)
+_pg: dict[str, Any] = {}
+
+
+def _pg_connection() -> Any:
+    """One connection per test process, in a schema of its own, dropped at exit."""
+    if "connection" not in _pg:
+        import psycopg  # the `postgres` extra: a DSN without psycopg is an error, not a skip
+
+        connection = psycopg.connect(PG_DSN, autocommit=True)
+        schema = f"crmcounters_test_{os.getpid()}"
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.execute(f"CREATE SCHEMA {schema}")
+        connection.execute(f"SET search_path TO {schema}")
+        SqlStorage.create(connection)
+        _pg.update(connection=connection, schema=schema)
+
+        def drop() -> None:
+            connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            connection.close()
+
+        atexit.register(drop)
+    return _pg["connection"]
+
+
+@contextmanager
+def sql_storage(backend: str, settings: Settings | None = None) -> Iterator[SqlStorage]:
+    """A fresh, empty SqlStorage on `backend` holding `settings`."""
+    if backend == "sqlite":
+        connection = sqlite3.connect(":memory:")
+        try:
+            yield SqlStorage.create(connection, settings)
+        finally:
+            connection.close()
+        return
+    connection = _pg_connection()
+    connection.execute(f"TRUNCATE {_TABLES}")
+    storage = SqlStorage(connection)
+    storage.set_settings(settings if settings is not None else Settings())
+    yield storage
+
+
+def copy_into(source: InMemoryStorage, target: SqlStorage) -> None:
+    """Copy a whole portal, in batches whose references are already stored."""
+    target.set_settings(source.settings)
+    target.add(*source.users(), *source.departments())
+    target.add_all(source.pipelines())
+    target.add_all(source.items())
+    target.add(*source.activities(), *source.tasks())
+    target.add_all(source.events())
+
+
+def sql_examples() -> int:
+    """Hypothesis examples for whole-portal SQL tests: a quarter of the profile's (at least 25).
+
+    Each example writes a portal to a database, so these are kept lighter than
+    the pure in-memory properties; the nightly profile still runs many.
+    """
+    return max(25, settings.default.max_examples // 4)

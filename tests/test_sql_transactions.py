@@ -1,0 +1,116 @@
+"""Writes through SqlStorage are transactions: a batch failing midway leaves nothing (G5).
+
+The failure is injected inside the database: a trigger aborts the insert of one
+activity after the batch's earlier rows (items, other activities, bindings)
+were already written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from _build import deal, small_storage, todo
+from _sql_backends import BACKENDS, copy_into, sql_storage
+from crmcounters.sql import SqlStorage
+
+
+def inject_failure(storage: SqlStorage, event: str, table: str, when: str) -> list[str]:
+    """Make the database abort `event` (INSERT, DELETE) on `table` where `when` holds.
+
+    Returns the statements that remove the trigger again.
+    """
+    if storage.dialect == "sqlite":
+        _run(
+            storage,
+            [
+                f"CREATE TRIGGER crm_test_boom BEFORE {event} ON {table} WHEN {when} "
+                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            ],
+        )
+        return ["DROP TRIGGER crm_test_boom"]
+    _run(
+        storage,
+        [
+            "CREATE FUNCTION crm_test_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF {when} THEN RAISE EXCEPTION 'injected failure'; END IF; "
+            "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$",
+            f"CREATE TRIGGER crm_test_boom BEFORE {event} ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION crm_test_boom()",
+        ],
+    )
+    return [f"DROP TRIGGER crm_test_boom ON {table}", "DROP FUNCTION crm_test_boom()"]
+
+
+def _run(storage: SqlStorage, statements: list[str]) -> None:
+    connection = storage.connection
+    for statement in statements:
+        connection.execute(statement)
+    if storage.dialect == "sqlite":
+        connection.commit()
+
+
+def _state(storage: SqlStorage) -> tuple[object, ...]:
+    return (
+        sorted(i.id for i in storage.items()),
+        sorted(a.id for a in storage.activities()),
+        sorted(a.id for a in storage.open_activities_of_item("d1")),
+        storage.counter_totals("rep", storage.item("d1").created_at),
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_g5_a_batch_failing_midway_in_the_database_leaves_nothing_written(backend: str) -> None:
+    """G5: items and activities before the failing row are rolled back with it."""
+    with sql_storage(backend) as storage:
+        copy_into(small_storage(), storage)
+        before = _state(storage)
+        undo = inject_failure(storage, "INSERT", "crm_activities", "NEW.id = 'boom'")
+        try:
+            with pytest.raises(Exception, match="injected failure"):
+                storage.add(
+                    deal("d3", "rep"),
+                    todo("a1", "d1", "d3"),
+                    todo("a2", "d1"),
+                    todo("boom", "d1"),
+                    todo("a3", "d1"),
+                )
+            assert _state(storage) == before
+            storage.add(deal("d3", "rep"), todo("a1", "d1", "d3"))  # the storage still works
+            assert sorted(a.id for a in storage.open_activities_of_item("d3")) == ["a1"]
+        finally:
+            _run(storage, undo)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_g5_remove_item_failing_midway_leaves_the_item_whole(backend: str) -> None:
+    """G5: the cascade of remove_item is one transaction too."""
+    with sql_storage(backend) as storage:
+        copy_into(small_storage(), storage)
+        storage.add(todo("solo", "d1"), todo("shared", "d1", "d2"))
+        before = _state(storage)
+        undo = inject_failure(storage, "DELETE", "crm_items", "OLD.id = 'd1'")
+        try:
+            with pytest.raises(Exception, match="injected failure"):
+                storage.remove_item("d1")
+            assert _state(storage) == before
+            assert storage.activity("shared").item_ids == ("d1", "d2")
+        finally:
+            _run(storage, undo)
+
+
+def test_a_write_inside_the_callers_transaction_is_a_savepoint() -> None:
+    """Inside a transaction the host opened, a failed write undoes only itself."""
+    connection = sqlite3.connect(":memory:")
+    storage = SqlStorage.create(connection)
+    copy_into(small_storage(), storage)
+    connection.execute("UPDATE crm_users SET name = 'Renamed' WHERE id = 'rep'")  # host's own
+    assert connection.in_transaction
+    with pytest.raises(Exception, match="unknown item id 'ghost'"):
+        storage.add(todo("a1", "d1"), todo("a2", "ghost"))
+    storage.add(todo("a3", "d1"))
+    assert connection.in_transaction  # committing stays the host's business
+    connection.rollback()
+    assert storage.user("rep").name == "Rep"
+    assert [a.id for a in storage.activities()] == []
