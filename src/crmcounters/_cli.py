@@ -468,7 +468,12 @@ def main(
     except FileNotFoundError as error:
         err_stream.write(f"crmcounters: error: no such file: {error.filename}\n")
         return 1
+    except BrokenPipeError:  # the reader (e.g. `| head`) stopped reading: not an error
+        out_stream = open(os.devnull, "w")  # noqa: SIM115  # swallow the final flush
+        sys.stdout = out_stream
+        return 0
     except OSError as error:
-        err_stream.write(f"crmcounters: error: cannot read {error.filename}: {error.strerror}\n")
+        where = f" {error.filename}" if error.filename else ""
+        err_stream.write(f"crmcounters: error: cannot read{where}: {error.strerror or error}\n")
         return 1
     return 0

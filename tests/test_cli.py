@@ -1,0 +1,242 @@
+"""The `crmcounters` command line: every subcommand, human and --json, and its errors."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crmcounters._cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = str(ROOT / "examples" / "data" / "sample_portal.json")
+RULES = str(ROOT / "examples" / "data" / "sample_rules.json")
+AT = "2026-12-14T10:00:00+01:00"
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def run_json(*argv: str) -> Any:
+    """Run with --json and parse what it printed."""
+    code, out, err = run(*argv, "--json")
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_c1_counters_human_output() -> None:
+    """C1, C5, C6: counts with item counts, valid_until and a badge per item."""
+    code, out, err = run("counters", SAMPLE, "--user", "u-piotr", "--at", AT)
+    assert (code, err) == (0, "")
+    assert "Counters of Piotr Wiśniewski (u-piotr) at 2026-12-14 10:00 Europe/Warsaw" in out
+    assert "Incoming    3   on 3 items" in out
+    assert "[red 2]      deal-015" in out
+    assert "[grey 0•]" in out  # open activities, none lit yet
+
+
+def test_c1_c9_counters_json_matches_the_library() -> None:
+    """--json prints the CounterResult fields and the badges (docs/cli.md schema)."""
+    from crmcounters import counters_of, read_portal
+    from crmcounters._cli import parse_instant
+
+    data = run_json("counters", SAMPLE, "--user", "u-piotr", "--at", AT)
+    expected = counters_of(read_portal(SAMPLE).storage, "u-piotr", parse_instant(AT))
+    assert data["incoming"] == expected.incoming
+    assert data["planned"] == expected.planned
+    assert data["blocked"] is False
+    assert data["valid_until"] == expected.valid_until.isoformat()  # type: ignore[union-attr]
+    assert {b["item_id"] for b in data["badges"]} >= {"deal-015", "deal-001"}
+    assert set(data) >= {"incoming_items", "planned_items", "items", "total", "cap", "viewer_id"}
+
+
+def test_c7_counters_of_another_user_follow_the_portals_access_policy() -> None:
+    """C7: the CEO (level all) may read Piotr's counters; Piotr may not read Anna's."""
+    assert run_json("counters", SAMPLE, "--user", "u-piotr", "--viewer", "u-marek", "--at", AT)
+    code, out, err = run("counters", SAMPLE, "--user", "u-anna", "--viewer", "u-piotr", "--at", AT)
+    assert code == 1
+    assert out == ""
+    assert err.startswith("crmcounters: error: user 'u-piotr'")
+    assert err.count("\n") == 1
+
+
+def test_v1_view_lists_the_six_columns_in_the_users_zone() -> None:
+    """V1, X3: Keala in Honolulu is still on Sunday 13th."""
+    data = run_json("view", SAMPLE, "--user", "u-keala", "--at", AT)
+    assert data["today"] == "2026-12-13"
+    assert list(data["columns"]) == [
+        "overdue",
+        "today",
+        "this_week",
+        "next_week",
+        "later",
+        "no_activities",
+    ]
+    code, out, _ = run("view", SAMPLE, "--user", "u-keala", "--at", AT)
+    assert code == 0
+    assert "Activities of Keala Kahale on 2026-12-13 (Pacific/Honolulu)" in out
+
+
+def test_f4_kanban_stages_with_focus_ordered_cards_and_badges() -> None:
+    """F1, F4, C6: stages in pipeline order, cards newest focus first, badges as seen."""
+    data = run_json(
+        "kanban",
+        SAMPLE,
+        "--entity",
+        "deal",
+        "--pipeline",
+        "p-sales",
+        "--viewer",
+        "u-marek",
+        "--at",
+        AT,
+    )
+    assert [c["stage_id"] for c in data["columns"]][:2] == ["new", "preparation"]
+    for column in data["columns"]:
+        times = [card["focus_time"] for card in column["cards"]]
+        assert times == sorted(times, reverse=True)
+    cards = [card for column in data["columns"] for card in column["cards"]]
+    assert any(card["badge"] and card["badge"]["colour"] == "grey" for card in cards)
+
+
+def test_kanban_without_a_viewer_reads_as_the_portals_all_access_user() -> None:
+    """The sample grants u-marek level all: he is the default board reader."""
+    data = run_json("kanban", SAMPLE, "--entity", "deal", "--pipeline", "p-sales", "--at", AT)
+    assert data["viewer_id"] == "u-marek"
+
+
+def test_x1_explain_says_why_with_rule_numbers() -> None:
+    """X1: counted, placed and ordered, each reason tagged with its rule."""
+    code, out, _ = run("explain", SAMPLE, "--item", "deal-015", "--at", AT)
+    assert code == 0
+    for tag in ("[C2]", "[C3]", "[C4]", "[C6]", "[V1]", "[V2]"):
+        assert tag in out
+    assert "focus time" in out
+    data = run_json("explain", SAMPLE, "--item", "deal-015", "--at", AT)
+    assert data["column"] == "today"
+    assert data["focus"]["rule"] == "F2"
+
+
+def test_s1_suggest_gives_a_draft_or_the_reason() -> None:
+    """S1, S2: deal-038 has no open activity; deal-015 has some."""
+    data = run_json("suggest", SAMPLE, "--item", "deal-038", "--user", "u-carlos", "--at", AT)
+    assert data["suggested"] is True
+    assert data["text"] == "Contact the client"
+    assert data["deadline"].startswith("2026-12-17T01:00:00-08:00")  # Mon 01:00 LA + 3 days
+    refused = run_json("suggest", SAMPLE, "--item", "deal-015", "--user", "u-piotr", "--at", AT)
+    assert refused == refused | {"suggested": False, "reason": "open_activity_exists"}
+    code, out, _ = run(
+        "suggest", SAMPLE, "--item", "deal-038", "--user", "u-linh", "--at", AT, "--locale", "vi"
+    )
+    assert code == 0
+    assert "Liên hệ" in out
+
+
+def test_r1_simulate_prints_the_timeline_of_effects() -> None:
+    """R1, R4, R6: the 24-hour notification fires at the job's own instant."""
+    data = run_json(
+        "simulate",
+        SAMPLE,
+        "--rules",
+        RULES,
+        "--from",
+        "2026-12-14T08:00+01:00",
+        "--to",
+        "2026-12-15T18:00+01:00",
+    )
+    kinds = {effect["kind"] for effect in data["effects"]}
+    assert {"notify", "history", "create task"} <= kinds
+    assert all(effect["at"] >= "2026-12-14T07:00" for effect in data["effects"])
+    code, out, _ = run(
+        "simulate",
+        SAMPLE,
+        "--rules",
+        RULES,
+        "--from",
+        "2026-12-14T08:00+01:00",
+        "--to",
+        "2026-12-15T18:00+01:00",
+    )
+    assert code == 0
+    assert "has not moved" in out
+
+
+def test_demo_walks_a_working_day() -> None:
+    """The demo: 08:00 to 18:00, counters light, a client writes, a smart activity, rules."""
+    code, out, err = run("demo", SAMPLE, "--rules", RULES)
+    assert (code, err) == (0, "")
+    assert "──────── 08:00 Europe/Warsaw ────────" in out
+    assert "──────── 18:00 Europe/Warsaw ────────" in out
+    assert "writes an e-mail: Incoming +1" in out
+    assert "smart activity 'Contact the client'" in out
+    assert "rule at" in out
+    assert "\x1b[" not in out  # plain text when not a terminal
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["counters", "missing.json", "--user", "u"], "no such file: missing.json"),
+        (["counters", SAMPLE, "--user", "nobody", "--at", AT], "unknown user id 'nobody'"),
+        (["counters", SAMPLE, "--user", "u-piotr", "--at", "2026-12-14T10:00"], "naive datetime"),
+        (["counters", SAMPLE, "--user", "u-piotr", "--at", "tomorrow"], "not an ISO 8601"),
+        (["explain", SAMPLE, "--item", "deal-999", "--at", AT], "unknown item id 'deal-999'"),
+        (
+            ["kanban", SAMPLE, "--entity", "lead", "--pipeline", "p-sales", "--at", AT],
+            "is for deal",
+        ),
+        (
+            ["simulate", SAMPLE, "--rules", RULES, "--from", AT, "--to", "2026-12-13T10:00+01:00"],
+            "before the start",
+        ),
+    ],
+)
+def test_errors_are_one_clear_line_and_exit_1(argv: list[str], words: str) -> None:
+    """Missing file, unknown ids, naive datetimes, bad ranges: one line, no traceback."""
+    code, out, err = run(*argv)
+    assert code == 1
+    assert out == ""
+    assert words in err
+    assert err.startswith("crmcounters: error: ")
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_bad_json_reports_its_path(tmp_path: Path) -> None:
+    """A malformed portal names the JSON path of the fault."""
+    document = json.loads(Path(SAMPLE).read_text(encoding="utf-8"))
+    document["activities"][2]["deadline"] = "2026-12-14T10:00"
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps(document), encoding="utf-8")
+    code, _, err = run("counters", str(broken), "--user", "u-piotr", "--at", AT)
+    assert code == 1
+    assert "$.activities[2].deadline: naive datetime" in err
+
+
+def test_python_dash_m_and_usage_errors() -> None:
+    """`python -m crmcounters` runs; a usage mistake exits 2 with argparse's message."""
+    ok = subprocess.run(
+        [sys.executable, "-m", "crmcounters", "counters", SAMPLE, "--user", "u-tama", "--at", AT],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "Counters of Tama Teiaua" in ok.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "crmcounters", "counters", SAMPLE],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2
+    assert "--user" in bad.stderr
+    assert "Traceback" not in bad.stderr
