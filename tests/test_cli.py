@@ -107,6 +107,27 @@ def test_f4_kanban_stages_with_focus_ordered_cards_and_badges() -> None:
     assert any(card["badge"] and card["badge"]["colour"] == "grey" for card in cards)
 
 
+def test_c7_kanban_cards_the_viewer_may_not_read_carry_no_badge() -> None:
+    """C7, C6: Anna reads her department (grey badges) but not Carlos's cards (no badge)."""
+    data = run_json(
+        "kanban",
+        SAMPLE,
+        "--entity",
+        "deal",
+        "--pipeline",
+        "p-sales",
+        "--viewer",
+        "u-anna",
+        "--at",
+        AT,
+    )
+    cards = [card for column in data["columns"] for card in column["cards"]]
+    by_owner = {card["responsible_id"]: card["badge"] for card in cards}
+    assert by_owner["u-carlos"] is None
+    assert by_owner["u-piotr"] is not None
+    assert by_owner["u-piotr"]["colour"] == "grey"
+
+
 def test_kanban_without_a_viewer_reads_as_the_portals_all_access_user() -> None:
     """The sample grants u-marek level all: he is the default board reader."""
     data = run_json("kanban", SAMPLE, "--entity", "deal", "--pipeline", "p-sales", "--at", AT)

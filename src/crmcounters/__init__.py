@@ -70,7 +70,6 @@ from ._tasks import Task, TaskStatus
 from ._users import Department, User
 from ._view import ActivitiesView, Column, Placement, activities_view, place_item
 from .focus import (
-    BadgeFunction,
     FocusColumn,
     FocusExplanation,
     FocusOrder,
@@ -129,7 +128,6 @@ __all__ = [
     "ActivityKind",
     "Badge",
     "BadgeColour",
-    "BadgeFunction",
     "BusinessCalendar",
     "CalendarSettings",
     "CascadeError",

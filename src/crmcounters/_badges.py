@@ -12,6 +12,7 @@ from . import _validate as v
 from ._access import AccessPolicy
 from ._activities import Activity
 from ._counters import DEFAULT_POLICY, lit_at
+from ._items import Item
 from ._storage import Storage
 
 __all__ = ["Badge", "BadgeColour", "item_badge"]
@@ -66,9 +67,19 @@ def item_badge(
     v.check_aware("now", now)
     item = storage.item(item_id)
     (DEFAULT_POLICY if policy is None else policy).check(storage, viewer_id, item.responsible_id)
+    return unchecked_badge(storage, item, viewer_id, now)
+
+
+def unchecked_badge(storage: Storage, item: Item, viewer_id: str, now: datetime) -> Badge:
+    """`item`'s C6 badge as `viewer_id` sees it at aware `now`, with no C7 check.
+
+    Internal: `item_badge` calls it after its access check; the Kanban board
+    (F4) calls it for every card it may show. Reads only the item's open
+    activities.
+    """
     return badge_from(
-        item_id,
-        storage.open_activities_of_item(item_id),
+        item.id,
+        storage.open_activities_of_item(item.id),
         mine=viewer_id == item.responsible_id,
         now=now,
         default_offset=timedelta(minutes=storage.settings.urgency_offset_minutes),

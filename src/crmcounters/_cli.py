@@ -27,7 +27,6 @@ from ._explain import explain
 from ._portal import Portal, read_portal
 from ._simulation import describe_effect, simulate
 from ._smart import NoSuggestion, suggest_smart_activity
-from ._storage import Storage
 from ._validate import is_aware
 from ._view import activities_view
 from .focus import explain_focus, kanban_board
@@ -214,12 +213,8 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
     """A pipeline's stages with focus-ordered cards and badges (F1, F4, C6)."""
     storage, policy = portal.storage, _policy(portal)
     viewer = args.viewer or _default_viewer(portal)
-
-    def badge(store: Storage, item_id: str, viewer_id: str, at: datetime) -> Badge:
-        return item_badge(store, item_id, viewer_id, at, policy=policy)
-
     board = kanban_board(
-        storage, args.entity, args.pipeline, viewer, now, limit=args.limit, badge=badge
+        storage, args.entity, args.pipeline, viewer, now, limit=args.limit, policy=policy
     )
     if args.json:
         _emit_json(
@@ -242,9 +237,7 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
                                 "responsible_id": card.item.responsible_id,
                                 "focus_time": _iso(card.focus_time),
                                 "unread": card.unread,
-                                "badge": badge_json(card.badge)
-                                if isinstance(card.badge, Badge)
-                                else None,
+                                "badge": None if card.badge is None else badge_json(card.badge),
                             }
                             for card in column.cards
                         ],
@@ -263,7 +256,7 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
         out.line(f"\n== {column.stage.name} ({column.total}) ==")
         for card in column.cards:
             mark = "● " if card.unread else "  "
-            shown = out.badge(card.badge) if isinstance(card.badge, Badge) else ""
+            shown = "" if card.badge is None else out.badge(card.badge)
             out.line(f"  {mark}{shown:<12} {card.item.id:<14} {card.item.title}")
 
 

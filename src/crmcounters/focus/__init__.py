@@ -10,14 +10,13 @@ reorder by themselves (F5). Unread (F3), the Kanban board (F4) and
 from __future__ import annotations
 
 from ._explain import FocusExplanation, explain_focus
-from ._kanban import BadgeFunction, KanbanBoard, KanbanCard, KanbanColumn, kanban_board
+from ._kanban import KanbanBoard, KanbanCard, KanbanColumn, kanban_board
 from ._order import FocusColumn, FocusOrder, next_focus_change, order_by_focus, rank_by_focus
 from ._sources import FocusReason, FocusSource, focus_sources, reminder_offsets, sources_of
 from ._timeline import FocusTimeline, focus_time, focus_timeline, focus_timelines, timeline_of
 from ._unread import is_unread, unread_messages, unread_messages_of
 
 __all__ = [
-    "BadgeFunction",
     "FocusColumn",
     "FocusExplanation",
     "FocusOrder",

@@ -1,13 +1,14 @@
-"""The Kanban board (F1, F4): each stage's items in focus order, with their badges."""
+"""The Kanban board (F1, F4): each stage's items in focus order, with their C6 badges."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import attrs
 
 from .. import _validate as v
+from .._access import AccessPolicy
+from .._badges import Badge, unchecked_badge
 from .._errors import ValidationError
 from .._items import Item
 from .._pipelines import Stage, check_entity_type
@@ -16,30 +17,31 @@ from ._order import rank_by_focus
 from ._timeline import focus_timeline
 from ._unread import unread_messages
 
-__all__ = ["BadgeFunction", "KanbanBoard", "KanbanCard", "KanbanColumn", "kanban_board"]
-
-#: Computes a card's counter badge: (storage, item id, viewer id, now) -> badge (C6).
-#: The counters' `item_badge` has this shape; any callable of it will do.
-BadgeFunction = Callable[[Storage, str, str, datetime], object]
+__all__ = ["KanbanBoard", "KanbanCard", "KanbanColumn", "kanban_board"]
 
 
 @attrs.frozen(kw_only=True)
 class KanbanCard:
     """One item on the board: its focus time (UTC), F3's unread flag, and its badge.
 
-    `badge` is whatever the board's `badge` function returned for the viewer
-    (the counters' C6 badge), or None when the board was built without one.
+    `badge` is the item's C6 badge as the board's viewer sees it (grey for
+    another employee's item), or None when the board's access policy does not
+    let the viewer read the item's responsible (C7).
     """
 
     item: Item
     focus_time: datetime = attrs.field(validator=v.aware)
     unread: bool
-    badge: object | None = None
+    badge: Badge | None
 
 
 @attrs.frozen(kw_only=True)
 class KanbanColumn:
-    """One stage of the board: its cards in focus order (F1); `total` counts all its items."""
+    """One stage of the board: its cards in focus order (F1); `total` counts all its items.
+
+    `valid_until` is when the column would change by itself: its order (F5)
+    or one of its cards' badges (C9), or None.
+    """
 
     stage: Stage
     cards: tuple[KanbanCard, ...]
@@ -51,9 +53,9 @@ class KanbanColumn:
 class KanbanBoard:
     """A pipeline's Kanban board for one viewer at `at` (F1, F4, F5).
 
-    Columns follow the pipeline's stage order. `valid_until` is when the
-    ordering of some column would change by itself (F5); badges report their
-    own validity.
+    Columns follow the pipeline's stage order. `valid_until` is when some
+    column would change by itself, by reordering (F5) or by a shown badge
+    lighting (C9): the earliest of the columns' `valid_until`, or None.
     """
 
     entity_type: str
@@ -79,15 +81,18 @@ def kanban_board(
     now: datetime,
     *,
     limit: int | None = None,
-    badge: BadgeFunction | None = None,
+    policy: AccessPolicy | None = None,
 ) -> KanbanBoard:
     """The Kanban board of one pipeline as `viewer_id` sees it at `now` (F1, F4).
 
-    Each stage lists the pipeline's items in focus order (focus time newest
-    first, ties by item id descending), at most `limit` cards per column.
-    `badge`, when given, is called once per shown card to fill its badge —
-    pass the counters' `item_badge` (C6). Unknown pipeline or viewer ids raise
-    `UnknownIdError`; a pipeline of another entity type is a `ValidationError`.
+    Each stage lists every item of the pipeline in focus order (focus time
+    newest first, ties by item id descending), at most `limit` cards per
+    column; who may open a board is the host's business. Each shown card
+    carries its C6 badge as the viewer sees it (grey for other employees'
+    items). With a `policy`, cards of responsibles the viewer may not read
+    (C7) get `badge=None` instead; without one, every card gets its badge.
+    Unknown pipeline or viewer ids raise `UnknownIdError`; a pipeline of
+    another entity type is a `ValidationError`.
     """
     now = v.check_aware("now", now).astimezone(UTC)
     check_entity_type("entity_type", entity_type)
@@ -102,6 +107,17 @@ def kanban_board(
     for item in storage.items():
         if item.pipeline_id == pipeline_id and item.entity_type == entity_type:
             by_stage.setdefault(item.stage_id, []).append(item)
+    readable: dict[str, bool] = {}  # responsible id -> may the viewer read them (C7)
+
+    def badge_of(item: Item) -> Badge | None:
+        if policy is not None:
+            who = item.responsible_id
+            if who not in readable:
+                readable[who] = policy.can_view(storage, viewer_id, who)
+            if not readable[who]:
+                return None
+        return unchecked_badge(storage, item, viewer_id, now)
+
     columns = []
     for stage in pipeline.stages:
         items = {item.id: item for item in by_stage[stage.id]}
@@ -113,12 +129,25 @@ def kanban_board(
                 item=items[item_id],
                 focus_time=focus,
                 unread=bool(unread_messages(storage, item_id, now)),
-                badge=None if badge is None else badge(storage, item_id, viewer_id, now),
+                badge=badge_of(items[item_id]),
             )
             for item_id, focus in order
         )
+        column_changes = [
+            change
+            for change in (
+                order.valid_until,
+                *(card.badge.valid_until for card in cards if card.badge is not None),
+            )
+            if change is not None
+        ]
         columns.append(
-            KanbanColumn(stage=stage, cards=cards, total=order.total, valid_until=order.valid_until)
+            KanbanColumn(
+                stage=stage,
+                cards=cards,
+                total=order.total,
+                valid_until=min(column_changes) if column_changes else None,
+            )
         )
     changes = [column.valid_until for column in columns if column.valid_until is not None]
     return KanbanBoard(
