@@ -48,6 +48,7 @@ from ._portal import (
     read_portal,
     write_portal,
 )
+from ._public import show_public_paths
 from ._settings import CalendarSettings, CounterMode, Settings
 from ._smart import (
     NoSuggestion,
@@ -232,9 +233,4 @@ __all__ = [
     "write_portal",
 ]
 
-# Show public classes as crmcounters.X in reprs and docs, not crmcounters._module.X.
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("crmcounters._"):
-        _obj.__module__ = __name__
-del _name, _obj
+show_public_paths(__name__, globals(), __all__)

@@ -9,6 +9,7 @@ reorder by themselves (F5). Unread (F3), the Kanban board (F4) and
 
 from __future__ import annotations
 
+from .._public import show_public_paths
 from ._explain import FocusExplanation, explain_focus
 from ._kanban import KanbanBoard, KanbanCard, KanbanColumn, kanban_board
 from ._order import FocusColumn, FocusOrder, next_focus_change, order_by_focus, rank_by_focus
@@ -43,9 +44,4 @@ __all__ = [
     "unread_messages_of",
 ]
 
-# Show public classes as crmcounters.focus.X in reprs and docs.
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("crmcounters.focus._"):
-        _obj.__module__ = __name__
-del _name, _obj
+show_public_paths(__name__, globals(), __all__)

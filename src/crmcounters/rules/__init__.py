@@ -9,6 +9,7 @@ until they are due (`PendingJobs` keeps them in memory). See docs/rules.md.
 
 from __future__ import annotations
 
+from .._public import show_public_paths
 from ._actions import (
     RECIPIENT_RESPONSIBLE,
     RECIPIENT_SUPERVISOR,
@@ -105,9 +106,4 @@ __all__ = [
     "load_rule_set",
 ]
 
-# Show public classes as crmcounters.rules.X in reprs and docs.
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("crmcounters.rules._"):
-        _obj.__module__ = __name__
-del _name, _obj
+show_public_paths(__name__, globals(), __all__)

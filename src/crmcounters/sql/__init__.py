@@ -8,6 +8,7 @@ See docs/storage.md.
 
 from __future__ import annotations
 
+from .._public import show_public_paths
 from ._counters import VIEW_COLUMNS, CounterTotals
 from ._schema import SCHEMA_VERSION, create_schema, schema_script
 from ._storage import SqlStorage
@@ -21,8 +22,4 @@ __all__ = [
     "schema_script",
 ]
 
-for _name in __all__:
-    _obj = globals()[_name]
-    if isinstance(_obj, type) and _obj.__module__.startswith("crmcounters.sql._"):
-        _obj.__module__ = __name__
-del _name, _obj
+show_public_paths(__name__, globals(), __all__)
