@@ -14,6 +14,7 @@ from ._counters import DEFAULT_POLICY, lit_at
 from ._settings import CounterMode
 from ._storage import Storage
 from ._view import Column, activities_view, place_item
+from .focus._timeline import focus_time
 
 __all__ = ["Explanation", "Reason", "explain"]
 
@@ -196,7 +197,8 @@ def explain(
         Reason(
             rule="V2",
             text=f"position {position + 1} of {len(column_items)} in "
-            f"{placement.column.value}: ordered by item id, descending (F1's tie rule)",
+            f"{placement.column.value}: focus time {focus_time(storage, item_id, now).isoformat()}, "
+            "newest first, ties by item id descending (F1; explain_focus says why)",
         )
     )
     until = [t for t in (badge.valid_until, placement.moves_at) if t is not None]
