@@ -52,7 +52,9 @@ def test_each_page_shows_outputs() -> None:
 @pytest.mark.parametrize(
     ("page", "number", "code", "shown"), _pairs(), ids=lambda v: str(v).split("\n")[0][:30]
 )
-def test_doc_block_prints_what_the_page_shows(page: str, number: int, code: str, shown: str) -> None:
+def test_doc_block_prints_what_the_page_shows(
+    page: str, number: int, code: str, shown: str
+) -> None:
     """The output under a script is the script's output, line for line."""
     printed = run_block(code, f"{page}[output {number}]")
     assert printed.rstrip("\n").splitlines() == shown.rstrip("\n").splitlines()

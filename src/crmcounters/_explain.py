@@ -193,11 +193,12 @@ def explain(
     view = activities_view(storage, item.responsible_id, now, policy=_SEE_ALL)
     column_items = view.columns[placement.column]
     position = column_items.index(item_id)
+    focus = focus_time(storage, item_id, now).isoformat()
     reasons.append(
         Reason(
             rule="V2",
             text=f"position {position + 1} of {len(column_items)} in "
-            f"{placement.column.value}: focus time {focus_time(storage, item_id, now).isoformat()}, "
+            f"{placement.column.value}: focus time {focus}, "
             "newest first, ties by item id descending (F1; explain_focus says why)",
         )
     )
