@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -13,12 +14,68 @@ SCRIPTS = sorted((ROOT / "examples").glob("*.py"))
 
 #: What each example must print (a few lines that prove it did its job).
 EXPECTED: dict[str, list[str]] = {
+    "counter_math.py": [
+        "   Planned 6 over 3 deals",  # C5: 3 deals x 2 lit activities
+        "   16 min before: Planned 0, valid until Mon 14 Dec 10:15",  # C4, C9
+        "   14 min before: Planned 1, valid until -",
+        "   Mon 14 Dec 23:59: column today, Planned 1, view valid until Tue 15 Dec 00:00",  # V1
+        "   Tue 15 Dec 00:00: column overdue, Planned 1, view valid until -",
+        "   column today (his today is 2026-12-14)",  # X3: Los Angeles at 17:00
+        "   green  Anna sees green 1; Marek sees grey 1",  # C6, C7
+        "   dot    Anna sees grey 0 with a dot; Marek sees grey 0 with a dot",
+        "   50,001 open activities blocked? True",  # C8
+        "   cap 5, 5 open: Planned 5",
+        "   cap 5, 6 open: blocked, complete or delete 1 to see the numbers again",
+    ],
+    "focus_day.py": [
+        "       deal-1* 09:12 | deal-4 Mon 14 Dec 16:00 | deal-3 Sun 13 Dec 08:00 "
+        "| deal-2 Sat 12 Dec 08:00",  # F2, F3: the client writes
+        "       deal-2 10:45 | deal-1 09:12 | deal-4 Mon 14 Dec 16:00 | deal-3 Sun 13 Dec 08:00",
+        "       deal-3 10:55 | deal-2 10:45 | deal-1 09:12 | deal-4 Mon 14 Dec 16:00",
+        "       deal-2 11:00 | deal-3 10:55 | deal-1 09:12 | deal-4 Mon 14 Dec 16:00",
+        "       valid until 11:00",  # F5
+        "       valid until Thu 14 Jan 07:45",
+    ],
+    "own_storage.py": [
+        "DictStorage implements crmcounters.Storage: True",
+        "Anna's counters: Incoming 1, Planned 1, valid until Thu 17 Dec 09:45",
+        "  today         deal-1, deal-2",
+        "  no_activities deal-4",
+        "Closing deal-4 suggests: 'Contact the client' due 2026-12-17T10:00:00+01:00",
+        "Closing deal-3 suggests nothing: open_activity_exists",
+        "Same answers as InMemoryStorage: True",
+    ],
     "portal_tour.py": [
         "Sample portal: 8 users in 4 departments",
         "As of 2026-12-14T10:00:00+01:00",
         "Working day in PL: True",
         "Piotr Wiśniewski   Europe/Warsaw        supervisor Anna Kowalska",
         "Keala Kahale       Pacific/Honolulu     supervisor Carlos Rivera",
+    ],
+    "smart_deadlines.py": [
+        "PL Friday     Fri 18 Dec 2026 10:00 +0100 -> Wed 23 Dec 2026 10:00 +0100",  # S2
+        "PL Christmas  Wed 23 Dec 2026 10:00 +0100 -> Wed 30 Dec 2026 10:00 +0100",
+        "PL Saturday   Sat 19 Dec 2026 09:00 +0100 -> Wed 23 Dec 2026 09:00 +0100",
+        "PL closed     Wed 23 Dec 2026 10:00 +0100 -> Thu 07 Jan 2027 10:00 +0100",
+        "IL Wednesday  Wed 04 Nov 2026 10:00 +0200 -> Mon 09 Nov 2026 10:00 +0200",
+        "US (NY)       Wed 25 Nov 2026 10:00 -0500 -> Tue 01 Dec 2026 10:00 -0500",
+        "US-CA         Wed 25 Nov 2026 10:00 -0800 -> Wed 02 Dec 2026 10:00 -0800",
+        "VN Tet        Tue 02 Feb 2027 10:00 +0700 -> Fri 12 Feb 2027 10:00 +0700",
+        "Kiritimati    Fri 25 Dec 2026 01:00 +1400 -> Thu 31 Dec 2026 01:00 +1400",  # X3
+        "Honolulu      Thu 24 Dec 2026 01:00 -1000 -> Wed 30 Dec 2026 01:00 -1000",
+        "PL October    Fri 23 Oct 2026 10:00 +0200 -> Wed 28 Oct 2026 10:00 +0100",  # G4
+        "US November   Fri 30 Oct 2026 10:00 -0400 -> Wed 04 Nov 2026 10:00 -0500",
+        "              elapsed: 5 days, 1:00:00",
+    ],
+    "supervisor_after_24h.py": [
+        '        "unit": "hours"',  # R7: the rule set as JSON
+        "       deal-a: r-not-moved-24h due Tue 15 Dec 10:00",  # R1
+        "Tue 15 Dec 09:59  Piotr moves deal-b to Contacted; job cancelled:",
+        "       Tue 15 Dec 10:00 to Anna Kowalska about deal-a: Piotr Wiśniewski has not moved "
+        "Fleet of 12 vans (480000 PLN) in 24 hours",  # R3, R4
+        "deal-a: stage new, supervisor notified",
+        "deal-b: stage contacted, no notification",
+        "pending jobs left: 0",
     ],
 }
 
@@ -42,3 +99,23 @@ def test_example_runs_and_prints_its_promise(script: Path) -> None:
     assert result.returncode == 0, result.stderr
     for line in EXPECTED[script.name]:
         assert line in result.stdout, f"{script.name} did not print {line!r}:\n{result.stdout}"
+
+
+PUBLIC_MODULES = {"crmcounters", "crmcounters.focus", "crmcounters.rules", "crmcounters.testing"}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_example_teaches_with_the_public_api_and_a_fixed_clock(script: Path) -> None:
+    """A docstring says what it teaches; imports are public; no system clock (G1, X2)."""
+    source = script.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    docstring = ast.get_docstring(tree)
+    assert docstring, f"{script.name} needs a module docstring saying what it teaches"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("crmcounters"):
+            assert node.module in PUBLIC_MODULES, f"{script.name} imports {node.module}"
+            assert all(not alias.name.startswith("_") for alias in node.names), script.name
+        if isinstance(node, ast.Import):
+            assert all(not a.name.startswith("crmcounters.") for a in node.names), script.name
+    for clock in ("datetime.now(", ".utcnow(", "date.today(", "time.time(", "SystemClock"):
+        assert clock not in source, f"{script.name} reads the system clock ({clock})"

@@ -90,3 +90,18 @@ def test_x1_c7_explaining_another_users_item_needs_access() -> None:
     assert why.badge.colour is BadgeColour.GREY
     badge_reason = next(reason for reason in why.reasons if reason.rule == "C6")
     assert "belongs to 'bob'" in badge_reason.text
+
+
+def test_x1_v2_reason_names_the_focus_order_not_the_id_order() -> None:
+    """X1, V2: the position reason gives the focus time the column is sorted by (F1)."""
+    storage = portal(("alice", "Europe/Warsaw"))
+    older = item(storage, "alice", "deal-1")
+    planned(storage, older, MONDAY + timedelta(minutes=10))  # reminder at 09:55 lifts it
+    item(storage, "alice", "deal-2")
+    planned(storage, "deal-2", MONDAY + timedelta(hours=5))
+    why = explain(storage, older, MONDAY)
+    position = why.reasons[-1]
+    assert position.rule == "V2"
+    assert "ordered by focus time, newest first" in position.text
+    assert "its focus time 2026-12-14T08:55:00+00:00 comes from" in position.text
+    assert position.at == MONDAY + timedelta(minutes=10) - timedelta(minutes=15)
