@@ -111,7 +111,7 @@ from .rules import (
     load_rule_set,
 )
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_HOLIDAY_YEARS",
