@@ -1,9 +1,11 @@
 """SqlStorage: counters pushed down to SQLite (and PostgreSQL when CRMCOUNTERS_PG_DSN is set).
 
-Two portals: one user with 50,000 open activities (the C8 cap), and a portal
-of 1,000,000 activities. Baselines, measured in the same run: a straightforward
-count over InMemoryStorage, and the same count through SqlStorage's row reads
-(what a host gets without the pushed-down queries).
+Two portals: one user with about 50,000 open activities, and a portal of
+1,000,000 activities. In-memory baselines, measured in the same run on the same
+data and checked to give the same numbers: a `CounterIndex` read (what a host
+keeping the index pays per page view) and `counters_of` (a full recompute over
+InMemoryStorage); and `counters_of` over SqlStorage's row reads (what a host
+gets without the pushed-down queries).
 """
 
 from __future__ import annotations
@@ -15,22 +17,29 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from crmcounters import (
+    AccessLevel,
+    AccessPolicy,
     Activity,
+    CounterIndex,
+    CounterResult,
+    CounterSum,
     Department,
     InMemoryStorage,
     Item,
     Pipeline,
     Settings,
     Stage,
-    Storage,
     User,
+    counters_of,
+    summed_counters,
 )
-from crmcounters.sql import SqlStorage
+from crmcounters.sql import CounterTotals, SqlStorage
 
 from ._harness import figure, header, median_seconds, note, scaled, timed
 
 NOW = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
 _BATCH = 50_000
+EVERYONE = AccessPolicy(default=AccessLevel.ALL)
 
 
 def build(users: int, items_per_user: int, activities_per_item: int) -> InMemoryStorage:
@@ -80,18 +89,14 @@ def build(users: int, items_per_user: int, activities_per_item: int) -> InMemory
     return storage
 
 
-def in_memory_count(storage: Storage, user_id: str) -> tuple[int, int]:
-    """Incoming and Planned by walking the user's items (C2-C4): the baseline."""
-    offset = storage.settings.urgency_offset_minutes
-    incoming = planned = 0
-    for item in storage.items_of(user_id):
-        for activity in storage.open_activities_of_item(item.id):
-            if activity.incoming:
-                incoming += 1
-            else:
-                lit = activity.lit_at(offset)
-                planned += lit is not None and lit <= NOW
-    return incoming, planned
+def totals(result: CounterResult | CounterSum) -> CounterTotals:
+    """The calculator's numbers in the shape `SqlStorage` answers with."""
+    return CounterTotals(
+        incoming=result.incoming or 0,
+        planned=result.planned or 0,
+        incoming_items=result.incoming_items or 0,
+        planned_items=result.planned_items or 0,
+    )
 
 
 def load(memory: InMemoryStorage, storage: SqlStorage) -> None:
@@ -104,40 +109,54 @@ def load(memory: InMemoryStorage, storage: SqlStorage) -> None:
 
 
 def compare(title: str, memory: InMemoryStorage, user: str, department: bool) -> None:
-    """Load `memory` into each database and time the counters against the baselines."""
+    """Load `memory` into each database and time the counters against the in-memory ones."""
     header(title)
-    base = median_seconds(lambda: in_memory_count(memory, user), repeat=3)
+    index, built = timed(lambda: CounterIndex.build(memory, NOW))
     opens = len(memory.open_activities_of_user(user))
-    figure(f"in-memory count for {user} ({opens} open activities)", base)
-    expected = in_memory_count(memory, user)
+    note(f"{len(memory.activities())} activities; CounterIndex built in {built:.1f} s")
+    read = median_seconds(lambda: index.counters(user), number=1_000)
+    figure(f"in-memory CounterIndex.counters({user!r}) (read)", read)
+    full = median_seconds(lambda: counters_of(memory, user, NOW), repeat=3)
+    figure(f"in-memory counters_of for {user} ({opens} open activities)", full)
+    result = counters_of(memory, user, NOW)
+    assert not result.blocked
+    assert index.counters(user) == result
+    expected = totals(result)
+    if department:
+        summed = summed_counters(memory, NOW, viewer_id=user, policy=EVERYONE)
+        assert index.summed(viewer_id=user, policy=EVERYONE) == summed
+        everyone_read = median_seconds(
+            lambda: index.summed(viewer_id=user, policy=EVERYONE), repeat=3
+        )
+        everyone_full = median_seconds(
+            lambda: summed_counters(memory, NOW, viewer_id=user, policy=EVERYONE), repeat=1
+        )
     for name, storage in _databases():
         _, seconds = timed(lambda storage=storage: load(memory, storage))  # type: ignore[misc]
         note(f"{name}: {len(memory.activities())} activities loaded in {seconds:.1f} s")
-        totals = storage.counter_totals(user, NOW)
-        assert (totals.incoming, totals.planned) == expected
+        assert storage.counter_totals(user, NOW) == expected
         pushed = median_seconds(lambda storage=storage: storage.counter_totals(user, NOW))
-        figure(f"{name}: counter_totals (pushed down)", pushed, baseline=("in-memory count", base))
-        rows, rows_seconds = timed(lambda storage=storage: in_memory_count(storage, user))
-        assert rows == expected
-        figure(
-            f"{name}: counter_totals (pushed down)",
-            pushed,
-            baseline=("the same count over fetched rows", rows_seconds),
-        )
+        label = f"{name}: counter_totals (pushed down)"
+        figure(label, pushed, baseline=("counters_of in memory", full))
+        figure(f"in-memory CounterIndex read, against {name}", read, baseline=(label, pushed))
+        rows, rows_seconds = timed(lambda storage=storage: counters_of(storage, user, NOW))
+        assert totals(rows) == expected
+        figure(label, pushed, baseline=("counters_of over fetched rows", rows_seconds))
         figure(
             f"{name}: view_columns (pushed down)",
             median_seconds(lambda storage=storage: storage.view_columns(user, NOW), repeat=3),
         )
         if department:
+            assert storage.department_totals("all", NOW) == totals(summed)
+            label = f"{name}: department_totals (all users)"
             everyone = median_seconds(
-                lambda: [in_memory_count(memory, u.id) for u in memory.users()], repeat=1
+                lambda storage=storage: storage.department_totals("all", NOW), repeat=3
             )
+            figure(label, everyone, baseline=("summed_counters in memory", everyone_full))
             figure(
-                f"{name}: department_totals (all users)",
-                median_seconds(
-                    lambda storage=storage: storage.department_totals("all", NOW), repeat=3
-                ),
-                baseline=("in-memory count per user, summed", everyone),
+                f"in-memory CounterIndex.summed, against {name}",
+                everyone_read,
+                baseline=(label, everyone),
             )
 
 

@@ -105,7 +105,8 @@ def test_g1_sql_storage_answers_every_query_as_in_memory_storage(
     backend: str, portal: Portal
 ) -> None:
     """G1: the same portal in SQL and in memory gives the same answer to every read."""
-    if backend == "postgres" and "\\u0000" in dump_portal(portal):
+    stored = dump_portal(attrs.evolve(portal, description=""))  # the description is not stored
+    if backend == "postgres" and "\\u0000" in stored:
         with sql_storage(backend) as storage, pytest.raises(ValidationError, match="NUL"):
             copy_into(portal.storage, storage)  # PostgreSQL text cannot hold NUL
         return

@@ -71,6 +71,14 @@ class Activity:
     reminder_offsets: tuple[int, ...] | None = attrs.field(default=None, converter=_offsets)
     incoming: bool = attrs.field(default=False)
     rule_id: str | None = attrs.field(default=None, validator=v.optional_id)
+    # Derived at construction for the counters' hot loops (C4), not part of the value:
+    # no init argument, left out of eq, hash and repr (attrs.asdict still lists them);
+    # attrs.evolve recomputes them. `_utc_deadline` is the deadline in UTC;
+    # `_own_lit_utc` is `lit_at` in UTC when the activity has its own offsets (it does
+    # not depend on the portal's default). Both None when there is no deadline, or
+    # when the UTC instant would fall outside the datetime range (OverflowError).
+    _utc_deadline: datetime | None = attrs.field(init=False, eq=False, repr=False)
+    _own_lit_utc: datetime | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.item_ids:
@@ -87,6 +95,17 @@ class Activity:
                 f"activity {self.id!r} completed at {self.completed_at.isoformat()} "
                 f"before it was created at {self.created_at.isoformat()}",
             )
+        utc_deadline = own_lit = None
+        try:
+            if self.deadline is not None:
+                utc_deadline = self.deadline.astimezone(UTC)
+                offsets = self.reminder_offsets
+                if offsets is not None:
+                    own_lit = utc_deadline - timedelta(minutes=offsets[0] if offsets else 0)
+        except OverflowError:  # a deadline at the edge of the datetime range: derive nothing,
+            utc_deadline = own_lit = None  # readers fall back to computing from `deadline`
+        object.__setattr__(self, "_utc_deadline", utc_deadline)  # frozen: set once, here
+        object.__setattr__(self, "_own_lit_utc", own_lit)
 
     @property
     def is_open(self) -> bool:

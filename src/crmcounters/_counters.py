@@ -96,10 +96,16 @@ def lit_at(activity: Activity, default_offset: timedelta) -> datetime | None:
     Takes the default offset as a ready `timedelta` so hot loops build none;
     subtracts in UTC so a deadline near a DST change lights at the right instant.
     """
+    own = activity._own_lit_utc  # precomputed when the activity has its own offsets
+    if own is not None:
+        return own
+    instant = activity._utc_deadline
+    if instant is not None:
+        return instant - default_offset
     deadline = activity.deadline
     if deadline is None or activity.incoming:
         return None
-    instant = deadline.astimezone(UTC)  # wall-clock arithmetic in a DST zone would be wrong
+    instant = deadline.astimezone(UTC)  # no UTC twin: a deadline at the datetime range's edge
     offsets = activity.reminder_offsets
     if offsets is None:
         return instant - default_offset
@@ -176,30 +182,40 @@ def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
     now_utc = now.astimezone(UTC)
     threshold = now_utc + default_offset  # a default-offset deadline up to here is lit
     incoming = planned = incoming_items = planned_items = items = 0
-    next_lit: datetime | None = None
+    # The earliest unlit instants: own lit times, and deadlines lit by the default offset.
+    # Every instant here is in UTC (the same tzinfo), so comparing them is cheap.
+    next_own: datetime | None = None
+    next_deadline: datetime | None = None
     for _, activities in groups:
         item_incoming = item_planned = 0
         for activity in activities:
             if activity.incoming:
                 item_incoming += 1
                 continue
-            deadline = activity.deadline
-            if deadline is None:
+            own = activity._own_lit_utc
+            if own is not None:
+                if own <= now_utc:
+                    item_planned += 1
+                elif next_own is None or own < next_own:
+                    next_own = own
                 continue
-            offsets = activity.reminder_offsets
-            if offsets is None:
-                if deadline <= threshold:  # compared as instants: the zones differ
-                    item_planned += 1
+            deadline = activity._utc_deadline
+            if deadline is None:
+                local = activity.deadline
+                if local is None:  # never lights
                     continue
-                lights = deadline.astimezone(UTC) - default_offset
-            else:
-                base = deadline.astimezone(UTC)
-                lights = base - timedelta(minutes=offsets[0]) if offsets else base
-                if lights <= now_utc:
+                lit, lights = _at_range_edge(
+                    local, activity.reminder_offsets, now_utc, threshold, default_offset
+                )
+                if lit:
                     item_planned += 1
-                    continue
-            if next_lit is None or lights < next_lit:
-                next_lit = lights
+                elif next_own is None or lights < next_own:
+                    next_own = lights
+                continue
+            if deadline <= threshold:
+                item_planned += 1
+            elif next_deadline is None or deadline < next_deadline:
+                next_deadline = deadline
         if item_incoming or item_planned:
             items += 1
             if item_incoming:
@@ -208,6 +224,11 @@ def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
             if item_planned:
                 planned += item_planned
                 planned_items += 1
+    next_lit = next_own
+    if next_deadline is not None:
+        lights = next_deadline - default_offset
+        if next_lit is None or lights < next_lit:
+            next_lit = lights
     return CounterResult(
         user_id=user_id,
         at=now,
@@ -221,6 +242,27 @@ def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
         cap=cap,
         valid_until=next_lit,
     )
+
+
+def _at_range_edge(
+    deadline: datetime,
+    offsets: tuple[int, ...] | None,
+    now_utc: datetime,
+    threshold: datetime,
+    default_offset: timedelta,
+) -> tuple[bool, datetime]:
+    """Lit or not, and the lit instant, of an activity whose deadline has no UTC twin.
+
+    Only a deadline at the very edge of the datetime range lacks one; this
+    compares the way the UTC fields would, straight from the deadline.
+    """
+    if offsets is None:
+        if deadline <= threshold:  # compared as instants: the zones differ
+            return True, threshold
+        return False, deadline.astimezone(UTC) - default_offset
+    base = deadline.astimezone(UTC)
+    lights = base - timedelta(minutes=offsets[0]) if offsets else base
+    return lights <= now_utc, lights
 
 
 def blocked_result(user_id: str, now: datetime, count: int, cap: int) -> CounterResult:

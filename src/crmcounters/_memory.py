@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from typing import TypeVar
+from types import MappingProxyType
+from typing import Any, TypeVar
 
 import attrs
 
@@ -22,17 +23,27 @@ __all__ = ["InMemoryStorage", "Record"]
 
 _V = TypeVar("_V")
 
+#: An index: key (a user or item id) -> {record id: record}, in the order added.
+#: Holding the records themselves makes a read one `list(bucket.values())`.
+_Index = dict[str, dict[str, _V]]
+_NO_BUCKET: Mapping[str, Any] = MappingProxyType({})
 
-def _ordered_add(index: dict[str, dict[str, None]], key: str, value: str) -> None:
-    index.setdefault(key, {})[value] = None
+
+def _ordered_add(index: _Index[_V], key: str, record_id: str, record: _V) -> None:
+    index.setdefault(key, {})[record_id] = record
 
 
-def _ordered_discard(index: dict[str, dict[str, None]], key: str, value: str) -> None:
+def _ordered_discard(index: _Index[_V], key: str, record_id: str) -> None:
     bucket = index.get(key)
     if bucket is not None:
-        bucket.pop(value, None)
+        bucket.pop(record_id, None)
         if not bucket:
             del index[key]
+
+
+def _bucket(index: _Index[_V], key: str) -> list[_V]:
+    """The records filed under `key`, in the order added, as a new list."""
+    return list(index.get(key, _NO_BUCKET).values())
 
 
 class InMemoryStorage:
@@ -53,12 +64,13 @@ class InMemoryStorage:
         self._activities: dict[str, Activity] = {}
         self._tasks: dict[str, Task] = {}
         self._events: dict[str, TimelineEvent] = {}
-        self._items_by_responsible: dict[str, dict[str, None]] = {}
-        self._activities_by_item: dict[str, dict[str, None]] = {}
-        self._open_by_item: dict[str, dict[str, None]] = {}
-        self._open_by_user: dict[str, dict[str, None]] = {}
-        self._tasks_by_item: dict[str, dict[str, None]] = {}
-        self._events_by_item: dict[str, dict[str, None]] = {}
+        # Indexes hold the stored records; every write keeps them in step with the tables.
+        self._items_by_responsible: _Index[Item] = {}
+        self._activities_by_item: _Index[Activity] = {}
+        self._open_by_item: _Index[Activity] = {}
+        self._open_by_user: _Index[Activity] = {}
+        self._tasks_by_item: _Index[Task] = {}
+        self._events_by_item: _Index[TimelineEvent] = {}
 
     # -- settings -------------------------------------------------------------
 
@@ -113,7 +125,7 @@ class InMemoryStorage:
 
     def items_of(self, responsible_id: str) -> Collection[Item]:
         """The items whose responsible is that user."""
-        return [self._items[i] for i in self._items_by_responsible.get(responsible_id, ())]
+        return _bucket(self._items_by_responsible, responsible_id)
 
     def activity(self, activity_id: str) -> Activity:
         """The activity with that id."""
@@ -125,15 +137,15 @@ class InMemoryStorage:
 
     def activities_of_item(self, item_id: str) -> Collection[Activity]:
         """Every activity bound to the item."""
-        return [self._activities[a] for a in self._activities_by_item.get(item_id, ())]
+        return _bucket(self._activities_by_item, item_id)
 
     def open_activities_of_item(self, item_id: str) -> Collection[Activity]:
         """The open activities bound to the item."""
-        return [self._activities[a] for a in self._open_by_item.get(item_id, ())]
+        return _bucket(self._open_by_item, item_id)
 
     def open_activities_of_user(self, user_id: str) -> Collection[Activity]:
         """The open activities whose own responsible is that user."""
-        return [self._activities[a] for a in self._open_by_user.get(user_id, ())]
+        return _bucket(self._open_by_user, user_id)
 
     def task(self, task_id: str) -> Task:
         """The task with that id."""
@@ -145,7 +157,7 @@ class InMemoryStorage:
 
     def tasks_of_item(self, item_id: str) -> Collection[Task]:
         """The tasks linked to the item."""
-        return [self._tasks[t] for t in self._tasks_by_item.get(item_id, ())]
+        return _bucket(self._tasks_by_item, item_id)
 
     def event(self, event_id: str) -> TimelineEvent:
         """The timeline event with that id."""
@@ -157,8 +169,7 @@ class InMemoryStorage:
 
     def events_of_item(self, item_id: str) -> Collection[TimelineEvent]:
         """The item's timeline events, oldest first (ties in the order added)."""
-        found = [self._events[e] for e in self._events_by_item.get(item_id, ())]
-        return sorted(found, key=lambda event: event.at)
+        return sorted(_bucket(self._events_by_item, item_id), key=lambda event: event.at)
 
     def __len__(self) -> int:
         return (
@@ -262,7 +273,7 @@ class InMemoryStorage:
             if old_item is not None:
                 _ordered_discard(self._items_by_responsible, old_item.responsible_id, record.id)
             self._items[record.id] = record
-            _ordered_add(self._items_by_responsible, record.responsible_id, record.id)
+            _ordered_add(self._items_by_responsible, record.responsible_id, record.id, record)
         elif isinstance(record, Activity):
             old_activity = self._activities.get(record.id)
             if old_activity is not None:
@@ -274,18 +285,18 @@ class InMemoryStorage:
             if old_task is not None:
                 _ordered_discard(self._tasks_by_item, old_task.item_id, record.id)
             self._tasks[record.id] = record
-            _ordered_add(self._tasks_by_item, record.item_id, record.id)
+            _ordered_add(self._tasks_by_item, record.item_id, record.id, record)
         else:
             self._events[record.id] = record
-            _ordered_add(self._events_by_item, record.item_id, record.id)
+            _ordered_add(self._events_by_item, record.item_id, record.id, record)
 
     def _index_activity(self, activity: Activity) -> None:
         for item_id in activity.item_ids:
-            _ordered_add(self._activities_by_item, item_id, activity.id)
+            _ordered_add(self._activities_by_item, item_id, activity.id, activity)
             if activity.is_open:
-                _ordered_add(self._open_by_item, item_id, activity.id)
+                _ordered_add(self._open_by_item, item_id, activity.id, activity)
         if activity.is_open:
-            _ordered_add(self._open_by_user, activity.responsible_id, activity.id)
+            _ordered_add(self._open_by_user, activity.responsible_id, activity.id, activity)
 
     def _unindex_activity(self, activity: Activity) -> None:
         for item_id in activity.item_ids:

@@ -50,17 +50,15 @@ def _owner(mode: CounterMode) -> str:
     return "item_responsible_id"
 
 
-def _aggregates(mode: CounterMode) -> list[str]:
-    """Incoming, Planned and their distinct items; each needs `now` once where it says lit."""
-    if mode is CounterMode.ACTIVITY_RESPONSIBLE:  # an activity counts once
-        incoming = "COUNT(DISTINCT CASE WHEN incoming = 1 THEN activity_id END)"
-        planned = f"COUNT(DISTINCT CASE WHEN {_LIT} THEN activity_id END)"
-    else:  # once per bound item (C2): one binding row each
-        incoming = "COALESCE(SUM(incoming), 0)"
-        planned = f"COALESCE(SUM(CASE WHEN {_LIT} THEN 1 ELSE 0 END), 0)"
+def _aggregates() -> list[str]:
+    """Incoming, Planned and their distinct items; each needs `now` once where it says lit.
+
+    One binding row per (activity, item): an activity bound to two items counts
+    once per item (C2), in either counter mode.
+    """
     return [
-        incoming,
-        planned,
+        "COALESCE(SUM(incoming), 0)",
+        f"COALESCE(SUM(CASE WHEN {_LIT} THEN 1 ELSE 0 END), 0)",
         "COUNT(DISTINCT CASE WHEN incoming = 1 THEN item_id END)",
         f"COUNT(DISTINCT CASE WHEN {_LIT} THEN item_id END)",
     ]
@@ -69,7 +67,7 @@ def _aggregates(mode: CounterMode) -> list[str]:
 def counter_sql(mode: CounterMode) -> str:
     """One user's counters; parameters: now (twice), user id."""
     return (
-        f"SELECT {', '.join(_aggregates(mode))} FROM crm_activity_items "
+        f"SELECT {', '.join(_aggregates())} FROM crm_activity_items "
         f"WHERE {_owner(mode)} = ? AND is_open = 1"
     )
 
@@ -80,7 +78,7 @@ def department_sql(mode: CounterMode, include_subdepartments: bool) -> str:
     tree = "SELECT id FROM crm_departments WHERE id = ?"
     if include_subdepartments:
         tree += " UNION SELECT d.id FROM crm_departments d JOIN tree t ON d.parent_id = t.id"
-    per_user = ", ".join(f"{expression} AS c{n}" for n, expression in enumerate(_aggregates(mode)))
+    per_user = ", ".join(f"{expression} AS c{n}" for n, expression in enumerate(_aggregates()))
     return (
         f"WITH RECURSIVE tree(id) AS ({tree}) "
         "SELECT COALESCE(SUM(c0), 0), COALESCE(SUM(c1), 0), "

@@ -307,9 +307,9 @@ class SqlStorage:
         """The user's Incoming and Planned at `now`, with their distinct items (C2-C5).
 
         Counter mode (C2) comes from the settings: by default the open
-        activities of the items whose responsible is the user, an activity
-        bound to two of them counting twice; in activity-responsible mode the
-        user's own open activities, each once. Planned counts the open,
+        activities of the items whose responsible is the user; in activity-
+        responsible mode the user's own open activities. Either way an activity
+        bound to two items counts once per item, as `counters_of` does. Planned counts the open,
         non-incoming activities whose stored lit time is at or before `now`.
         """
         check_aware("now", now)
