@@ -91,11 +91,16 @@ def build(users: int, items_per_user: int, activities_per_item: int) -> InMemory
 
 def totals(result: CounterResult | CounterSum) -> CounterTotals:
     """The calculator's numbers in the shape `SqlStorage` answers with."""
+    if isinstance(result, CounterSum):
+        blocked = tuple(sorted(result.blocked_user_ids))
+    else:
+        blocked = (result.user_id,) if result.blocked else ()
     return CounterTotals(
         incoming=result.incoming or 0,
         planned=result.planned or 0,
         incoming_items=result.incoming_items or 0,
         planned_items=result.planned_items or 0,
+        blocked_user_ids=blocked,
     )
 
 

@@ -8,12 +8,15 @@ only numbers come back.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
 
 from .._calendar import at_local_time
+from .._cap import over_cap
 from .._settings import CounterMode
 from ._rows import instant_us
 
@@ -22,6 +25,7 @@ __all__ = [
     "CounterTotals",
     "counter_sql",
     "department_sql",
+    "totals_of",
     "view_boundaries",
     "view_sql",
 ]
@@ -32,12 +36,22 @@ VIEW_COLUMNS = ("overdue", "today", "this_week", "next_week", "later", "no_activ
 
 @attrs.frozen(kw_only=True)
 class CounterTotals:
-    """Incoming and Planned (C3, C4), each with the number of distinct items beside it (C5)."""
+    """Incoming and Planned (C3, C4), each with the number of distinct items beside it (C5).
+
+    A user above the open-activity cap (C8) is blocked: they add nothing to the
+    numbers and are listed, sorted, in `blocked_user_ids` (as `CounterSum` does).
+    """
 
     incoming: int = 0
     planned: int = 0
     incoming_items: int = 0
     planned_items: int = 0
+    blocked_user_ids: tuple[str, ...] = ()
+
+    @property
+    def blocked(self) -> bool:
+        """True when some user counted here is above the cap (C8)."""
+        return bool(self.blocked_user_ids)
 
 
 _LIT = "incoming = 0 AND lit_at_us <= ?"
@@ -50,42 +64,67 @@ def _owner(mode: CounterMode) -> str:
     return "item_responsible_id"
 
 
-def _aggregates() -> list[str]:
-    """Incoming, Planned and their distinct items; each needs `now` once where it says lit.
+def _aggregates(mode: CounterMode) -> list[str]:
+    """Incoming, Planned, their distinct items, and the open activities for the cap (C8).
 
     One binding row per (activity, item): an activity bound to two items counts
-    once per item (C2), in either counter mode.
+    once per item (C2), in either counter mode. The cap counts what
+    `open_activity_count` counts: bindings of the user's items, or the user's
+    own activities once each. `now` is needed once where it says lit.
     """
+    own_open = (
+        "COUNT(DISTINCT activity_id)" if mode is CounterMode.ACTIVITY_RESPONSIBLE else "COUNT(*)"
+    )
     return [
         "COALESCE(SUM(incoming), 0)",
         f"COALESCE(SUM(CASE WHEN {_LIT} THEN 1 ELSE 0 END), 0)",
         "COUNT(DISTINCT CASE WHEN incoming = 1 THEN item_id END)",
         f"COUNT(DISTINCT CASE WHEN {_LIT} THEN item_id END)",
+        own_open,
     ]
 
 
 def counter_sql(mode: CounterMode) -> str:
-    """One user's counters; parameters: now (twice), user id."""
+    """One user's counters and open activities; parameters: now (twice), user id."""
+    owner = _owner(mode)
     return (
-        f"SELECT {', '.join(_aggregates())} FROM crm_activity_items "
-        f"WHERE {_owner(mode)} = ? AND is_open = 1"
+        f"SELECT {owner}, {', '.join(_aggregates(mode))} FROM crm_activity_items "
+        f"WHERE {owner} = ? AND is_open = 1 GROUP BY {owner}"
     )
 
 
 def department_sql(mode: CounterMode, include_subdepartments: bool) -> str:
-    """The summed counters of a department's members; parameters: department id, now (twice)."""
+    """Each member's counters and open activities; parameters: department id, now (twice)."""
     owner = _owner(mode)
     tree = "SELECT id FROM crm_departments WHERE id = ?"
     if include_subdepartments:
         tree += " UNION SELECT d.id FROM crm_departments d JOIN tree t ON d.parent_id = t.id"
-    per_user = ", ".join(f"{expression} AS c{n}" for n, expression in enumerate(_aggregates()))
     return (
         f"WITH RECURSIVE tree(id) AS ({tree}) "
-        "SELECT COALESCE(SUM(c0), 0), COALESCE(SUM(c1), 0), "
-        "COALESCE(SUM(c2), 0), COALESCE(SUM(c3), 0) "
-        f"FROM (SELECT {per_user} FROM crm_activity_items WHERE is_open = 1 AND {owner} IN "
+        f"SELECT {owner}, {', '.join(_aggregates(mode))} "
+        f"FROM crm_activity_items WHERE is_open = 1 AND {owner} IN "
         "(SELECT u.id FROM crm_users u JOIN tree ON u.department_id = tree.id) "
-        f"GROUP BY {owner}) per_user"
+        f"GROUP BY {owner}"
+    )
+
+
+def totals_of(rows: Iterable[Sequence[Any]], cap: int) -> CounterTotals:
+    """Add up per-user rows (user, incoming, planned, their items, open); blocked add nothing."""
+    sums = [0, 0, 0, 0]
+    blocked = []
+    for row in rows:
+        if over_cap(int(row[5]), cap):
+            blocked.append(str(row[0]))
+            continue
+        for index in range(4):
+            sums[index] += int(row[index + 1])
+    incoming, planned, incoming_items, planned_items = sums
+    return CounterTotals(
+        incoming=incoming,
+        planned=planned,
+        incoming_items=incoming_items,
+        planned_items=planned_items,
+        blocked_user_ids=tuple(sorted(blocked)),
     )
 
 

@@ -21,7 +21,14 @@ from .._storage import find_supervisor
 from .._tasks import Task
 from .._users import Department, User
 from .._validate import check_aware, check_id
-from ._counters import CounterTotals, counter_sql, department_sql, view_boundaries, view_sql
+from ._counters import (
+    CounterTotals,
+    counter_sql,
+    department_sql,
+    totals_of,
+    view_boundaries,
+    view_sql,
+)
 from ._dialect import Connection, Dialect, dialect_named, dialect_of
 from ._rows import (
     ACTIVITIES,
@@ -309,19 +316,17 @@ class SqlStorage:
         Counter mode (C2) comes from the settings: by default the open
         activities of the items whose responsible is the user; in activity-
         responsible mode the user's own open activities. Either way an activity
-        bound to two items counts once per item, as `counters_of` does. Planned counts the open,
-        non-incoming activities whose stored lit time is at or before `now`.
+        bound to two items counts once per item, as `counters_of` does. Planned
+        counts the open, non-incoming activities whose stored lit time is at or
+        before `now`. A user above the open-activity cap is blocked (C8): the
+        numbers are zero and `blocked_user_ids` names them.
         """
         check_aware("now", now)
         self.user(user_id)  # an unknown user is an error, not zero
         at = instant_us(now)
-        row = self._query(counter_sql(self.settings.counter_mode), (at, at, user_id))[0]
-        return CounterTotals(
-            incoming=int(row[0]),
-            planned=int(row[1]),
-            incoming_items=int(row[2]),
-            planned_items=int(row[3]),
-        )
+        settings = self.settings
+        rows = self._query(counter_sql(settings.counter_mode), (at, at, user_id))
+        return totals_of(rows, settings.open_activity_cap)
 
     def view_columns(self, user_id: str, now: datetime) -> dict[str, str]:
         """The Activities-view column of each of the user's items at `now` (V1).
@@ -340,19 +345,16 @@ class SqlStorage:
         """The summed counters of the department's members (and of its sub-departments').
 
         Each member counts as in `counter_totals`; the sums add up the members'
-        numbers, distinct items included.
+        numbers, distinct items included; blocked members (C8) add nothing and
+        are listed in `blocked_user_ids`.
         """
         check_aware("now", now)
         self.department(department_id)
         at = instant_us(now)
-        sql = department_sql(self.settings.counter_mode, include_subdepartments)
-        row = self._query(sql, (department_id, at, at))[0]
-        return CounterTotals(
-            incoming=int(row[0]),
-            planned=int(row[1]),
-            incoming_items=int(row[2]),
-            planned_items=int(row[3]),
-        )
+        settings = self.settings
+        sql = department_sql(settings.counter_mode, include_subdepartments)
+        rows = self._query(sql, (department_id, at, at))
+        return totals_of(rows, settings.open_activity_cap)
 
     # -- writes ---------------------------------------------------------------
 
