@@ -21,8 +21,6 @@ from crmcounters import (
     AccessPolicy,
     Activity,
     CounterIndex,
-    CounterResult,
-    CounterSum,
     Department,
     InMemoryStorage,
     Item,
@@ -89,21 +87,6 @@ def build(users: int, items_per_user: int, activities_per_item: int) -> InMemory
     return storage
 
 
-def totals(result: CounterResult | CounterSum) -> CounterTotals:
-    """The calculator's numbers in the shape `SqlStorage` answers with."""
-    if isinstance(result, CounterSum):
-        blocked = tuple(sorted(result.blocked_user_ids))
-    else:
-        blocked = (result.user_id,) if result.blocked else ()
-    return CounterTotals(
-        incoming=result.incoming or 0,
-        planned=result.planned or 0,
-        incoming_items=result.incoming_items or 0,
-        planned_items=result.planned_items or 0,
-        blocked_user_ids=blocked,
-    )
-
-
 def load(memory: InMemoryStorage, storage: SqlStorage) -> None:
     """Copy a portal into SQL, a batch of at most 50,000 records per transaction."""
     storage.add(*memory.users(), *memory.departments())
@@ -126,7 +109,7 @@ def compare(title: str, memory: InMemoryStorage, user: str, department: bool) ->
     result = counters_of(memory, user, NOW)
     assert not result.blocked
     assert index.counters(user) == result
-    expected = totals(result)
+    expected = CounterTotals.of(result)
     if department:
         summed = summed_counters(memory, NOW, viewer_id=user, policy=EVERYONE)
         assert index.summed(viewer_id=user, policy=EVERYONE) == summed
@@ -145,14 +128,14 @@ def compare(title: str, memory: InMemoryStorage, user: str, department: bool) ->
         figure(label, pushed, baseline=("counters_of in memory", full))
         figure(f"in-memory CounterIndex read, against {name}", read, baseline=(label, pushed))
         rows, rows_seconds = timed(lambda storage=storage: counters_of(storage, user, NOW))
-        assert totals(rows) == expected
+        assert CounterTotals.of(rows) == expected
         figure(label, pushed, baseline=("counters_of over fetched rows", rows_seconds))
         figure(
             f"{name}: view_columns (pushed down)",
             median_seconds(lambda storage=storage: storage.view_columns(user, NOW), repeat=3),
         )
         if department:
-            assert storage.department_totals("all", NOW) == totals(summed)
+            assert storage.department_totals("all", NOW) == CounterTotals.of(summed)
             label = f"{name}: department_totals (all users)"
             everyone = median_seconds(
                 lambda storage=storage: storage.department_totals("all", NOW), repeat=3

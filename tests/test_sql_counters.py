@@ -23,8 +23,6 @@ from crmcounters import (
     AccessLevel,
     AccessPolicy,
     CounterMode,
-    CounterResult,
-    CounterSum,
     InMemoryStorage,
     NaiveDatetimeError,
     Portal,
@@ -43,24 +41,9 @@ WARSAW = ZoneInfo("Europe/Warsaw")
 EVERYONE = AccessPolicy(default=AccessLevel.ALL)
 
 
-def _totals(result: CounterResult | CounterSum) -> CounterTotals:
-    """The calculator's numbers in the shape `SqlStorage` answers with."""
-    if isinstance(result, CounterSum):
-        blocked = tuple(sorted(result.blocked_user_ids))
-    else:
-        blocked = (result.user_id,) if result.blocked else ()
-    return CounterTotals(
-        incoming=result.incoming or 0,
-        planned=result.planned or 0,
-        incoming_items=result.incoming_items or 0,
-        planned_items=result.planned_items or 0,
-        blocked_user_ids=blocked,
-    )
-
-
 def expected_totals(memory: InMemoryStorage, user_id: str, now: datetime) -> CounterTotals:
     """`counters_of` for `user_id` at `now` (C2-C5)."""
-    return _totals(counters_of(memory, user_id, now))
+    return CounterTotals.of(counters_of(memory, user_id, now))
 
 
 def expected_columns(memory: InMemoryStorage, user_id: str, now: datetime) -> dict[str, str]:
@@ -82,7 +65,7 @@ def expected_department(
     members = [user.id for user in memory.users() if user.department_id in wanted]
     viewer = next(iter(memory.users())).id
     summed = summed_counters(memory, now, viewer_id=viewer, user_ids=members, policy=EVERYONE)
-    return _totals(summed)
+    return CounterTotals.of(summed)
 
 
 def check_all(storage: SqlStorage, memory: InMemoryStorage, now: datetime) -> None:

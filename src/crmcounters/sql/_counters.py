@@ -17,6 +17,7 @@ import attrs
 
 from .._calendar import at_local_time
 from .._cap import over_cap
+from .._counters import CounterResult, CounterSum
 from .._settings import CounterMode
 from ._rows import instant_us
 
@@ -52,6 +53,21 @@ class CounterTotals:
     def blocked(self) -> bool:
         """True when some user counted here is above the cap (C8)."""
         return bool(self.blocked_user_ids)
+
+    @classmethod
+    def of(cls, result: CounterResult | CounterSum) -> CounterTotals:
+        """The in-memory calculator's answer in this shape, to compare the two."""
+        if isinstance(result, CounterSum):
+            blocked = tuple(sorted(result.blocked_user_ids))
+        else:
+            blocked = (result.user_id,) if result.blocked else ()
+        return cls(
+            incoming=result.incoming or 0,
+            planned=result.planned or 0,
+            incoming_items=result.incoming_items or 0,
+            planned_items=result.planned_items or 0,
+            blocked_user_ids=blocked,
+        )
 
 
 _LIT = "incoming = 0 AND lit_at_us <= ?"
