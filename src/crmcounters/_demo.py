@@ -27,6 +27,7 @@ from ._portal import Portal
 from ._simulation import describe_effect, simulate
 from ._smart import SmartActivityDraft, suggest_smart_activity
 from .focus import is_unread, order_by_focus
+from .rules import RuleSet
 from .testing import RuleRuntime
 
 if TYPE_CHECKING:
@@ -137,28 +138,31 @@ def _form_closed(storage: InMemoryStorage, at: datetime) -> Happening | None:
     return None
 
 
-def _deal_moves(storage: InMemoryStorage, at: datetime) -> Happening | None:
-    """A deal in a pipeline's first stage moves on (R1: its delayed rules cancel)."""
+def _deal_moves(storage: InMemoryStorage, rule_set: RuleSet) -> Happening | None:
+    """A deal moves to the next stage of its pipeline, preferably one with rules (R1).
+
+    Entering a stage runs its rules (a task is created, say); leaving one
+    cancels its delayed rules and completes the activities they scheduled.
+    """
+    with_rules = {(rule.pipeline_id, rule.stage_id) for rule in rule_set.rules}
+    moves = []
     for item in sorted(storage.items(), key=lambda item: item.id):
-        pipeline = storage.pipeline(item.pipeline_id)
-        if (
-            item.entity_type == "deal"
-            and item.stage_id == pipeline.stages[0].id
-            and len(pipeline.stages) > 1
-        ):
-            target = pipeline.stages[1]
+        stages = storage.pipeline(item.pipeline_id).stages
+        ids = [stage.id for stage in stages]
+        index = ids.index(item.stage_id)
+        if item.entity_type != "deal" or index + 1 >= len(stages) or stages[index + 1].is_final:
+            continue
+        target = stages[index + 1]
+        moves.append(((item.pipeline_id, target.id) not in with_rules, item.id, target))
+    if not moves:
+        return None
+    _, item_id, target = min(moves, key=lambda move: (move[0], move[1]))
 
-            def happen(
-                runtime: RuleRuntime,
-                item_id: str = item.id,
-                stage_id: str = target.id,
-                name: str = target.name,
-            ) -> str:
-                runtime.move(item_id, stage_id)
-                return f"{item_id} moves to {name!r}: that stage's rules run, pending ones cancel"
+    def happen(runtime: RuleRuntime) -> str:
+        runtime.move(item_id, target.id)
+        return f"{item_id} moves to {target.name!r}: that stage's rules run, pending ones cancel"
 
-            return happen
-    return None
+    return happen
 
 
 def run_demo(portal: Portal, rules_path: Path, out: Out, *, start: datetime | None = None) -> None:
@@ -174,7 +178,7 @@ def run_demo(portal: Portal, rules_path: Path, out: Out, *, start: datetime | No
         9: _client_writes(storage, clock_start),
         11: _overdue_call_made(storage, clock_start),
         13: _form_closed(storage, clock_start),
-        15: _deal_moves(storage, clock_start),
+        15: _deal_moves(storage, runtime.engine.rule_set),
     }
     out.line(f"crmcounters demo — {portal.description or 'portal'}")
     out.line(
