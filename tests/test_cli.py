@@ -198,7 +198,8 @@ def test_demo_walks_a_working_day() -> None:
     assert "──────── 18:00 Europe/Warsaw ────────" in out
     assert "writes an e-mail: Incoming +1" in out
     assert "smart activity 'Contact the client'" in out
-    assert "rule at" in out
+    assert "rule at 08:00: notify" in out  # deals left in New over the weekend (R1, R4)
+    assert "rule at 15:00: create task" in out  # the afternoon move enters a stage with rules
     assert "\x1b[" not in out  # plain text when not a terminal
 
 
