@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from ._access import AccessLevel, AccessPolicy
+from ._access import AccessLevel
 from ._badges import Badge, BadgeColour, item_badge
 from ._clock import SystemClock
 from ._counters import CounterResult, counters_of
@@ -126,10 +126,6 @@ def parse_instant(text: str, option: str = "--at") -> datetime:
     return value
 
 
-def _policy(portal: Portal) -> AccessPolicy:
-    return portal.access
-
-
 def _default_viewer(portal: Portal) -> str:
     """The first user the portal grants access level ALL (the board's default reader)."""
     for user in portal.storage.users():
@@ -143,7 +139,7 @@ def _default_viewer(portal: Portal) -> str:
 
 def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """Incoming, Planned, item counts, blocked, valid_until and per-item badges (C1-C9)."""
-    storage, policy = portal.storage, _policy(portal)
+    storage, policy = portal.storage, portal.access
     viewer = args.viewer or args.user
     result = counters_of(storage, args.user, now, viewer_id=viewer, policy=policy)
     items = sorted(storage.items_of(args.user), key=lambda item: item.id)
@@ -184,7 +180,7 @@ def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: O
 
 def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """The Activities view: six columns in focus order (V1, V2)."""
-    storage, policy = portal.storage, _policy(portal)
+    storage, policy = portal.storage, portal.access
     viewer = args.viewer or args.user
     view = activities_view(storage, args.user, now, viewer_id=viewer, policy=policy)
     if args.json:
@@ -211,7 +207,7 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
 
 def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """A pipeline's stages with focus-ordered cards and badges (F1, F4, C6)."""
-    storage, policy = portal.storage, _policy(portal)
+    storage, policy = portal.storage, portal.access
     viewer = args.viewer or _default_viewer(portal)
     board = kanban_board(
         storage, args.entity, args.pipeline, viewer, now, limit=args.limit, policy=policy
@@ -262,7 +258,7 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
 
 def cmd_explain(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """Why the item is counted, placed and ordered (X1)."""
-    storage, policy = portal.storage, _policy(portal)
+    storage, policy = portal.storage, portal.access
     item = storage.item(args.item)
     viewer = args.viewer or item.responsible_id
     explanation = explain(storage, args.item, now, viewer_id=viewer, policy=policy)
