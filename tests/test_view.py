@@ -294,7 +294,7 @@ def test_v1_every_item_sits_in_exactly_one_column_and_moves_only_at_valid_until(
 
 def test_g4_a_day_whose_midnight_does_not_exist_starts_when_the_gap_ends() -> None:
     """G4: Santiago springs forward at 00:00 on 2026-09-06: that day starts at 01:00."""
-    from crmcounters._view import day_start
+    from crmcounters._calendar import day_start
 
     santiago = ZoneInfo("America/Santiago")
     start = day_start(date(2026, 9, 6), santiago)

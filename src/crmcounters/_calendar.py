@@ -191,3 +191,13 @@ def at_local_time(day: date, wall: time, zone: tzinfo, fold: int = 0) -> datetim
     naive_wall = wall.replace(tzinfo=None, fold=fold)
     candidate = datetime.combine(day, naive_wall, tzinfo=zone)
     return candidate.astimezone(UTC).astimezone(zone)
+
+
+def day_start(day: date, zone: tzinfo) -> datetime:
+    """The first instant of local `day` in `zone` (a skipped midnight becomes the gap's end)."""
+    return at_local_time(day, time(0), zone)
+
+
+def week_start_of(day: date, week_start: int) -> date:
+    """The first day of the week holding `day`; `week_start` 0 is Monday (V1)."""
+    return day - timedelta(days=(day.weekday() - week_start) % 7)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import attrs
 
 from . import _validate as v
-from ._calendar import at_local_time
+from ._calendar import day_start, week_start_of
 from ._errors import DataFormatError, ValidationError
 from ._json import REQUIRED, Reader, build, format_datetime
 from ._users import User
@@ -114,10 +114,10 @@ def opt_out_until(
     if period is OptOutPeriod.TODAY:
         end = today + timedelta(days=1)
     elif period is OptOutPeriod.THIS_WEEK:
-        end = today + timedelta(days=(week_start - today.weekday()) % 7 or 7)
+        end = week_start_of(today, week_start) + timedelta(days=7)
     else:
         end = date(today.year + today.month // 12, today.month % 12 + 1, 1)
-    return at_local_time(end, time(0), zone)
+    return day_start(end, zone)
 
 
 def _check_until(instance: SmartActivityOptOut, _attribute: Any, value: datetime | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Mapping
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from types import MappingProxyType
 
 import attrs
@@ -12,7 +12,7 @@ import attrs
 from . import _validate as v
 from ._access import AccessPolicy
 from ._activities import Activity
-from ._calendar import at_local_time
+from ._calendar import day_start, week_start_of
 from ._counters import DEFAULT_POLICY
 from ._storage import Storage
 from .focus._order import order_by_focus
@@ -121,16 +121,6 @@ def activities_view(
         columns=MappingProxyType(columns),
         valid_until=valid_until,
     )
-
-
-def day_start(day: date, zone: tzinfo) -> datetime:
-    """The first instant of local `day` in `zone` (a skipped midnight becomes the gap's end)."""
-    return at_local_time(day, time(0), zone)
-
-
-def week_start_of(day: date, week_start: int) -> date:
-    """The first day of the week holding `day`; `week_start` 0 is Monday (V1)."""
-    return day - timedelta(days=(day.weekday() - week_start) % 7)
 
 
 def place_item(

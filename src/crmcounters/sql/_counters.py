@@ -9,13 +9,13 @@ only numbers come back.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
 
-from .._calendar import at_local_time
+from .._calendar import day_start, week_start_of
 from .._cap import over_cap
 from .._counters import CounterResult, CounterSum
 from .._settings import CounterMode
@@ -163,16 +163,16 @@ view_sql = (
 def view_boundaries(now: datetime, zone: ZoneInfo, week_start: int) -> tuple[int, int, int, int]:
     """Starts of today, tomorrow, next week and the week after, in `zone` (V1, G4), as epoch µs.
 
-    Local midnights are found through `at_local_time`, so a day is 23 or 25
+    Local midnights are found through `day_start`, so a day is 23 or 25
     hours long across DST and a midnight that does not exist moves forward.
     """
     today = now.astimezone(zone).date()
-    this_week = today - timedelta(days=(today.weekday() - week_start) % 7)
+    this_week = week_start_of(today, week_start)
     days: tuple[date, ...] = (
         today,
         today + timedelta(days=1),
         this_week + timedelta(days=7),
         this_week + timedelta(days=14),
     )
-    first, second, third, fourth = (instant_us(at_local_time(d, time(0), zone)) for d in days)
+    first, second, third, fourth = (instant_us(day_start(d, zone)) for d in days)
     return first, second, third, fourth
