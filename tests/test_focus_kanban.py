@@ -18,6 +18,7 @@ from crmcounters import (
     Badge,
     BadgeColour,
     InMemoryStorage,
+    ItemViewed,
     KanbanBoard,
     KanbanCard,
     Settings,
@@ -76,6 +77,28 @@ def test_f5_the_board_knows_when_it_reorders_by_itself() -> None:
     board = kanban_board(_board_storage(), "deal", "p-deal", "anna", MONDAY)
     assert board.valid_until == MONDAY + 15 * MINUTE
     assert board.column("p-deal-work").valid_until is None
+
+
+def test_f3_f5_the_board_changes_when_a_shown_card_is_viewed() -> None:
+    """A stored view of an unread card flips its flag: the board is valid only until then."""
+    storage = portal()
+    storage.add(
+        item("w1", stage="work"),
+        message("m1", "w1", MONDAY - MINUTE),
+        ItemViewed(id="v1", item_id="w1", at=MONDAY + 5 * MINUTE, user_id="anna"),
+    )
+    board = kanban_board(storage, "deal", "p-deal", "anna", MONDAY)
+    assert board.column("p-deal-work").cards[0].unread
+    assert board.valid_until == MONDAY + 5 * MINUTE
+    later = kanban_board(storage, "deal", "p-deal", "anna", MONDAY + 5 * MINUTE)
+    assert not later.column("p-deal-work").cards[0].unread
+
+
+def test_f3_f4_an_incoming_activity_shows_the_card_unread() -> None:
+    storage = portal()
+    storage.add(item("w1", stage="work"), incoming_call("c1", "w1", MONDAY - MINUTE))
+    board = kanban_board(storage, "deal", "p-deal", "anna", MONDAY)
+    assert board.column("p-deal-work").cards[0].unread
 
 
 def test_f1_a_limit_shows_the_top_cards_and_keeps_the_total() -> None:

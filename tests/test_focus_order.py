@@ -17,6 +17,7 @@ from crmcounters import (
     next_focus_change,
     order_by_focus,
     rank_by_focus,
+    reschedule,
 )
 
 MINUTE = timedelta(minutes=1)
@@ -47,23 +48,40 @@ def test_f1_ties_compare_ids_as_strings() -> None:
 
 
 def test_f1_seed_a_deal_postponed_for_a_month_sinks_then_rises_when_the_client_writes() -> None:
-    """Seed 002: postponed a month at the client's request, nothing happens, so it sinks;
-    when the client writes, it jumps to the top and its card is Unread (F3)."""
+    """Seed 002: at its call's deadline the deal is on top; the client asks to postpone a
+    month, so the call moves (F2: its focus time does not fall), other deals' reminders
+    lift them above it and it sinks; when the client writes, it jumps to the top, Unread (F3).
+    """
     storage = portal()
+    call_at = MONDAY + 9 * HOUR
     storage.add(
         item("postponed", created=MONDAY - timedelta(days=20)),
-        todo("call-back", "postponed", deadline=MONDAY + timedelta(days=30)),
+        todo("call-back", "postponed", deadline=call_at),
         *(item(f"busy{n}", created=MONDAY - timedelta(days=10)) for n in range(3)),
         *(
-            todo(f"t{n}", f"busy{n}", deadline=MONDAY + n * HOUR, created=MONDAY - HOUR)
+            todo(f"t{n}", f"busy{n}", deadline=call_at + (n + 1) * HOUR, created=MONDAY)
             for n in range(3)
         ),
     )
     column = ["postponed", "busy0", "busy1", "busy2"]
-    later = MONDAY + 3 * HOUR
-    assert order_by_focus(storage, column, later).item_ids[-1] == "postponed"
-    storage.add(message("m1", "postponed", later + MINUTE))
-    now = later + 2 * MINUTE
+    assert order_by_focus(storage, column, call_at).item_ids[0] == "postponed"
+
+    postponed_at = call_at + 5 * MINUTE
+    call = storage.activity("call-back")
+    storage.replace(reschedule(call, call.deadline + timedelta(days=30), postponed_at))
+    order = order_by_focus(storage, column, postponed_at)
+    assert order.item_ids[0] == "postponed"  # F2: postponing does not push it down
+    assert order.focus_times[0] == call_at
+
+    evening = call_at + 4 * HOUR  # every busy deal's reminders have fired
+    assert order_by_focus(storage, column, evening).item_ids == (
+        "busy2",
+        "busy1",
+        "busy0",
+        "postponed",
+    )
+    storage.add(message("m1", "postponed", evening + MINUTE))
+    now = evening + 2 * MINUTE
     assert order_by_focus(storage, column, now).item_ids[0] == "postponed"
     assert is_unread(storage, "postponed", now)
 

@@ -21,6 +21,7 @@ from crmcounters import (
     focus_timelines,
     order_by_focus,
     rank_by_focus,
+    reschedule,
 )
 
 TICK = timedelta(microseconds=1)
@@ -87,6 +88,22 @@ def test_f2_completing_an_activity_never_lowers_focus_time(
             storage.replace(attrs.evolve(activity, completed_at=now))
             for item_id, focus in before.items():
                 assert focus_time(storage, item_id, now) == focus
+                assert focus_time(storage, item_id, later) >= focus
+
+
+@given(scenarios(), instants, instants, st.none() | instants)
+def test_f2_rescheduling_an_activity_never_lowers_focus_time(
+    storage: InMemoryStorage, now: datetime, later: datetime, deadline: datetime | None
+) -> None:
+    """F2 with `reschedule`: postponing, advancing or clearing a deadline keeps focus time."""
+    later = max(now, later)
+    offsets = storage.settings.focus_reminder_offsets
+    for activity in list(storage.activities()):
+        if activity.is_open and not activity.incoming:
+            before = {i: focus_time(storage, i, now) for i in activity.item_ids}
+            storage.replace(reschedule(activity, deadline, now, offsets))
+            for item_id, focus in before.items():
+                assert focus_time(storage, item_id, now) >= focus
                 assert focus_time(storage, item_id, later) >= focus
 
 

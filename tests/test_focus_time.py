@@ -24,14 +24,17 @@ from crmcounters import (
     NaiveDatetimeError,
     Settings,
     UnknownIdError,
+    ValidationError,
     focus_sources,
     focus_time,
     focus_timeline,
     order_by_focus,
     reminder_offsets,
+    reschedule,
 )
 
 MINUTE = timedelta(minutes=1)
+HOUR = timedelta(hours=1)
 
 
 def test_f2_a_new_item_has_its_creation_as_focus_time() -> None:
@@ -155,11 +158,14 @@ def test_f2_an_activity_without_a_deadline_never_lifts_the_item() -> None:
     assert focus_sources(storage, "d1")[-1].reason is FocusReason.CREATED
 
 
-def test_f2_global_offsets_are_adjustable() -> None:
-    storage = portal(Settings(focus_reminder_offsets=(60,)))
+def test_f2_global_offsets_are_adjustable_and_keep_the_deadline() -> None:
+    """Decision: like an activity's own offsets, the portal's always include the deadline."""
+    settings = Settings(focus_reminder_offsets=(60,))
+    assert settings.focus_reminder_offsets == (60, 0)
+    storage = portal(settings)
     deadline = MONDAY + timedelta(hours=2)
     storage.add(item("d1"), todo("a1", "d1", deadline=deadline))
-    assert focus_timeline(storage, "d1").instants == (deadline - 60 * MINUTE,)
+    assert focus_timeline(storage, "d1").instants == (deadline - 60 * MINUTE, deadline)
 
 
 def test_f2_per_activity_offsets_replace_the_defaults_and_keep_the_deadline() -> None:
@@ -280,3 +286,100 @@ def test_g2_a_naive_now_is_refused() -> None:
 def test_g5_an_unknown_item_is_an_error() -> None:
     with pytest.raises(UnknownIdError, match="nope"):
         focus_time(portal(), "nope", MONDAY)
+
+
+# -- F2: a reschedule keeps the reminders already reached -------------------------
+
+
+def test_f2_postponing_an_activity_does_not_lower_the_focus_time() -> None:
+    """F2: "focus time never decreases"; `reschedule` keeps the latest reminder reached."""
+    storage = portal()
+    deadline = MONDAY + timedelta(hours=2)
+    storage.add(item("d1"), todo("a1", "d1", deadline=deadline))
+    moved_at = deadline + MINUTE  # both reminders (15 and 0 minutes) have fired
+    before = focus_time(storage, "d1", moved_at)
+    assert before == deadline
+    postponed = reschedule(storage.activity("a1"), deadline + timedelta(days=30), moved_at)
+    assert postponed.reminded_at == deadline
+    storage.replace(postponed)
+    assert focus_time(storage, "d1", moved_at) == before
+    assert focus_sources(storage, "d1")[1].reason is FocusReason.EARLIER_REMINDER
+    # The new deadline lifts the item again when its own reminders come.
+    new_deadline = deadline + timedelta(days=30)
+    assert focus_time(storage, "d1", new_deadline) == new_deadline
+
+
+def test_f2_a_replace_without_reschedule_loses_the_earlier_reminders() -> None:
+    """Why `reschedule` exists: a bare deadline change forgets what was reached."""
+    storage = portal()
+    deadline = MONDAY + timedelta(hours=2)
+    storage.add(item("d1"), todo("a1", "d1", deadline=deadline))
+    storage.replace(attrs.evolve(storage.activity("a1"), deadline=deadline + timedelta(days=30)))
+    assert focus_time(storage, "d1", deadline + MINUTE) == MONDAY - timedelta(days=30)
+
+
+def test_f2_reschedule_before_any_reminder_keeps_nothing() -> None:
+    storage = portal()
+    deadline = MONDAY + timedelta(hours=2)
+    storage.add(item("d1"), todo("a1", "d1", deadline=deadline))
+    early = reschedule(storage.activity("a1"), deadline + HOUR, deadline - 16 * MINUTE)
+    assert early.reminded_at is None
+    # Only the 15-minute reminder was reached: it is kept, not the future deadline.
+    once = reschedule(storage.activity("a1"), deadline + HOUR, deadline - 10 * MINUTE)
+    assert once.reminded_at == deadline - 15 * MINUTE
+
+
+def test_f2_rescheduling_twice_keeps_the_latest_reminder_reached() -> None:
+    storage = portal()
+    deadline = MONDAY + timedelta(hours=2)
+    storage.add(item("d1"), todo("a1", "d1", deadline=deadline))
+    first = reschedule(storage.activity("a1"), deadline + HOUR, deadline + MINUTE)
+    # Moved again before the new deadline's reminders: the first reach stays.
+    second = reschedule(first, deadline + 2 * HOUR, deadline + 30 * MINUTE)
+    assert second.reminded_at == deadline
+    # Moved after the second deadline's reminder: the later one wins.
+    third = reschedule(second, None, deadline + 2 * HOUR - 10 * MINUTE)
+    assert third.reminded_at == deadline + 2 * HOUR - 15 * MINUTE
+    assert third.deadline is None
+
+
+def test_f2_reschedule_uses_the_portal_offsets_given() -> None:
+    storage = portal()
+    deadline = MONDAY + timedelta(hours=2)
+    storage.add(item("d1"), todo("a1", "d1", deadline=deadline))
+    moved = reschedule(storage.activity("a1"), None, deadline - 50 * MINUTE, (60,))
+    assert moved.reminded_at == deadline - 60 * MINUTE
+
+
+def test_f2_a_dst_reschedule_keeps_the_utc_instant() -> None:
+    """Reminders are durations before the deadline, in UTC, across Warsaw's autumn change."""
+    storage = portal()
+    deadline = datetime(2026, 10, 25, 2, 30, tzinfo=WARSAW, fold=1)  # the second 02:30
+    storage.add(item("d1"), todo("a1", "d1", deadline=deadline))
+    moved = reschedule(storage.activity("a1"), None, deadline.astimezone(UTC) + MINUTE)
+    assert moved.reminded_at == deadline.astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    ("activity", "deadline", "now", "field"),
+    [
+        ("not an activity", None, MONDAY, "activity"),
+        (None, MONDAY.replace(tzinfo=None), MONDAY, "deadline"),
+        (None, None, MONDAY.replace(tzinfo=None), "now"),
+    ],
+)
+def test_f2_reschedule_refuses_bad_input(
+    activity: object, deadline: datetime | None, now: datetime, field: str
+) -> None:
+    chosen = activity if activity is not None else todo("a1", "d1", deadline=MONDAY)
+    with pytest.raises((ValidationError, NaiveDatetimeError)) as raised:
+        reschedule(chosen, deadline, now)  # type: ignore[arg-type]
+    assert raised.value.field == field
+
+
+def test_f2_only_open_planned_activities_are_rescheduled() -> None:
+    done = todo("a1", "d1", deadline=MONDAY, completed=MONDAY)
+    with pytest.raises(ValidationError, match="only an open activity"):
+        reschedule(done, MONDAY + HOUR, MONDAY)
+    with pytest.raises(ValidationError, match="no deadline to move"):
+        reschedule(incoming_call("c1", "d1", MONDAY), MONDAY + HOUR, MONDAY)

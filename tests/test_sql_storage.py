@@ -20,11 +20,13 @@ from hypothesis import given, settings
 from _build import T0, deal, small_storage, todo
 from _sql_backends import BACKENDS, copy_into, sql_examples, sql_storage
 from crmcounters import (
+    Activity,
     CommentAdded,
     CounterMode,
     CrmCountersError,
     Department,
     InMemoryStorage,
+    Item,
     Pipeline,
     Portal,
     Settings,
@@ -35,7 +37,7 @@ from crmcounters import (
     ValidationError,
     dump_portal,
 )
-from crmcounters.sql import SCHEMA_VERSION, SqlStorage, create_schema, schema_script
+from crmcounters.sql import SCHEMA_VERSION, SqlStorage, create_schema, migrate_schema, schema_script
 from crmcounters.testing.strategies import portals
 
 
@@ -248,6 +250,69 @@ def test_opening_a_newer_schema_version_is_refused() -> None:
     connection.execute("UPDATE crm_settings SET schema_version = 99")
     with pytest.raises(ValidationError, match=f"version 99.*version {SCHEMA_VERSION}"):
         SqlStorage(connection)
+
+
+def _version_1_database() -> sqlite3.Connection:
+    """A database as crmcounters 0.1.0 wrote it: no reminded_at columns, version 1."""
+    connection = sqlite3.connect(":memory:")
+    create_schema(connection)
+    for column in ("reminded_at_us", "reminded_at_tz"):
+        connection.execute(f"ALTER TABLE crm_activities DROP COLUMN {column}")
+    connection.execute("UPDATE crm_settings SET schema_version = 1")
+    connection.commit()
+    return connection
+
+
+def test_an_older_schema_is_refused_with_the_upgrade_to_run() -> None:
+    with pytest.raises(ValidationError, match=r"version 1 found.*migrate_schema"):
+        SqlStorage(_version_1_database())
+
+
+def test_f2_migrate_schema_adds_reminded_at_and_keeps_the_data() -> None:
+    """Version 1 -> 2 adds Activity.reminded_at (F2); stored rows survive, reruns are no-ops."""
+    connection = _version_1_database()
+    connection.execute(
+        "INSERT INTO crm_users (id, name, time_zone, department_id) VALUES ('u', 'U', 'UTC', NULL)"
+    )
+    connection.commit()
+    assert migrate_schema(connection) == 1
+    assert migrate_schema(connection) == SCHEMA_VERSION
+    storage = SqlStorage(connection)
+    assert [user.id for user in storage.users()] == ["u"]
+    storage.add(
+        Pipeline(id="p", entity_type="deal", stages=[Stage(id="s", name="S")]),
+        Item(
+            id="d",
+            entity_type="deal",
+            pipeline_id="p",
+            stage_id="s",
+            responsible_id="u",
+            created_at=T0,
+            title="D",
+        ),
+        Activity(
+            id="a",
+            item_ids=["d"],
+            kind="todo",
+            responsible_id="u",
+            created_at=T0,
+            deadline=T0 + timedelta(days=30),
+            reminded_at=T0 + timedelta(hours=1),
+        ),
+    )
+    assert storage.activity("a").reminded_at == T0 + timedelta(hours=1)
+
+
+def test_migrate_schema_refuses_a_newer_schema_and_a_missing_one() -> None:
+    connection = sqlite3.connect(":memory:")
+    create_schema(connection)
+    connection.execute("UPDATE crm_settings SET schema_version = 99")
+    with pytest.raises(ValidationError, match="upgrade crmcounters"):
+        migrate_schema(connection)
+    empty = sqlite3.connect(":memory:")
+    empty.execute("CREATE TABLE crm_settings (id INTEGER, schema_version INTEGER, document TEXT)")
+    with pytest.raises(ValidationError, match="create_schema"):
+        migrate_schema(empty)
 
 
 def test_unknown_connections_and_dialects_are_refused() -> None:

@@ -55,7 +55,10 @@ class Activity:
     `incoming` is the incoming-channel flag (C3): an unprocessed incoming call,
     e-mail, chat message, order payment or task comment. Such an activity has no
     deadline. `reminder_offsets` are minutes before the deadline; None means
-    "use the portal's defaults" (C4, F2).
+    "use the portal's defaults" (C4, F2). `reminded_at` is the latest focus
+    reminder the activity reached before its deadline was last moved: it keeps
+    the item's focus time from falling when the activity is postponed (F2);
+    `reschedule` sets it.
     """
 
     id: str = attrs.field(validator=v.an_id)
@@ -71,6 +74,7 @@ class Activity:
     reminder_offsets: tuple[int, ...] | None = attrs.field(default=None, converter=_offsets)
     incoming: bool = attrs.field(default=False)
     rule_id: str | None = attrs.field(default=None, validator=v.optional_id)
+    reminded_at: datetime | None = attrs.field(default=None, validator=v.optional_aware)
     # Derived at construction for the counters' hot loops (C4), not part of the value:
     # no init argument, left out of eq, hash and repr (attrs.asdict still lists them);
     # attrs.evolve recomputes them. `_utc_deadline` is the deadline in UTC;

@@ -348,6 +348,7 @@ _ACTIVITY_KEYS = frozenset(
         "reminder_offsets",
         "incoming",
         "rule_id",
+        "reminded_at",
     }
 )
 
@@ -370,6 +371,7 @@ def _activity(r: Reader) -> Activity:
         reminder_offsets=r.ints("reminder_offsets", None),
         incoming=r.flag("incoming", False),
         rule_id=r.text("rule_id"),
+        reminded_at=r.instant("reminded_at"),
     )
 
 
@@ -539,6 +541,8 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
             "reminder_offsets": None if a.reminder_offsets is None else list(a.reminder_offsets),
             "incoming": a.incoming,
             "rule_id": a.rule_id,
+            # Only set once a deadline was moved (F2): left out otherwise.
+            **({} if a.reminded_at is None else {"reminded_at": format_datetime(a.reminded_at)}),
         }
         for a in storage.activities()
     ]

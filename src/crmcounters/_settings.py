@@ -87,7 +87,10 @@ def _weekday(_instance: object, attribute: attrs.Attribute[int], value: int) -> 
 
 
 def _focus_offsets(values: Iterable[int]) -> tuple[int, ...]:
-    return v.check_offsets("focus_reminder_offsets", values)
+    # The deadline itself is always a focus instant (F2), as for an activity's own offsets.
+    return v.check_offsets(
+        "focus_reminder_offsets", (*v.check_offsets("focus_reminder_offsets", values), 0)
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -96,7 +99,8 @@ class Settings:
 
     #: C4: an activity lights this many minutes before its deadline by default.
     urgency_offset_minutes: int = attrs.field(default=15, validator=_minutes)
-    #: F2: reminder instants that lift an item in focus, minutes before the deadline.
+    #: F2: reminder instants that lift an item in focus, minutes before the deadline
+    #: (0, the deadline itself, is always added).
     focus_reminder_offsets: tuple[int, ...] = attrs.field(default=(15, 0), converter=_focus_offsets)
     #: C8: open activities a user may have before their counters are blocked.
     open_activity_cap: int = attrs.field(default=50_000, validator=_positive)

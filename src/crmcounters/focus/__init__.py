@@ -13,9 +13,17 @@ from .._public import show_public_paths
 from ._explain import FocusExplanation, explain_focus
 from ._kanban import KanbanBoard, KanbanCard, KanbanColumn, kanban_board
 from ._order import FocusColumn, FocusOrder, next_focus_change, order_by_focus, rank_by_focus
+from ._reschedule import reschedule
 from ._sources import FocusReason, FocusSource, focus_sources, reminder_offsets, sources_of
 from ._timeline import FocusTimeline, focus_time, focus_timeline, focus_timelines, timeline_of
-from ._unread import is_unread, unread_messages, unread_messages_of
+from ._unread import (
+    is_unread,
+    next_unread_change,
+    unread_activities,
+    unread_activities_of,
+    unread_messages,
+    unread_messages_of,
+)
 
 __all__ = [
     "FocusColumn",
@@ -35,11 +43,15 @@ __all__ = [
     "is_unread",
     "kanban_board",
     "next_focus_change",
+    "next_unread_change",
     "order_by_focus",
     "rank_by_focus",
     "reminder_offsets",
+    "reschedule",
     "sources_of",
     "timeline_of",
+    "unread_activities",
+    "unread_activities_of",
     "unread_messages",
     "unread_messages_of",
 ]

@@ -10,7 +10,7 @@ from .. import _validate as v
 from .._storage import Storage
 from ._sources import FocusSource, focus_sources
 from ._timeline import timeline_of
-from ._unread import unread_messages
+from ._unread import is_unread
 
 __all__ = ["FocusExplanation", "explain_focus"]
 
@@ -71,5 +71,5 @@ def explain_focus(storage: Storage, item_id: str, now: datetime) -> FocusExplana
         source=source,
         next_change=rise,
         next_source=next_source,
-        unread=bool(unread_messages(storage, item_id, now)),
+        unread=is_unread(storage, item_id, now),
     )

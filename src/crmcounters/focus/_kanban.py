@@ -15,7 +15,7 @@ from .._pipelines import Stage, check_entity_type
 from .._storage import Storage
 from ._order import rank_by_focus
 from ._timeline import focus_timeline
-from ._unread import unread_messages
+from ._unread import is_unread, next_unread_change
 
 __all__ = ["KanbanBoard", "KanbanCard", "KanbanColumn", "kanban_board"]
 
@@ -39,8 +39,9 @@ class KanbanCard:
 class KanbanColumn:
     """One stage of the board: its cards in focus order (F1); `total` counts all its items.
 
-    `valid_until` is when the column would change by itself: its order (F5)
-    or one of its cards' badges (C9), or None.
+    `valid_until` is when the column would change by itself: its order (F5),
+    one of its cards' badges (C9) or Unread flags (F3, from stored events), or
+    None.
     """
 
     stage: Stage
@@ -128,7 +129,7 @@ def kanban_board(
             KanbanCard(
                 item=items[item_id],
                 focus_time=focus,
-                unread=bool(unread_messages(storage, item_id, now)),
+                unread=is_unread(storage, item_id, now),
                 badge=badge_of(items[item_id]),
             )
             for item_id, focus in order
@@ -138,6 +139,15 @@ def kanban_board(
             for change in (
                 order.valid_until,
                 *(card.badge.valid_until for card in cards if card.badge is not None),
+                *(
+                    next_unread_change(
+                        card.item,
+                        storage.activities_of_item(card.item.id),
+                        storage.events_of_item(card.item.id),
+                        now,
+                    )
+                    for card in cards
+                ),
             )
             if change is not None
         ]

@@ -28,6 +28,7 @@ class FocusReason(enum.StrEnum):
     INCOMING_ACTIVITY = "incoming_activity"  # an incoming call/e-mail/chat activity
     COMMENT = "comment"  # a comment by someone other than the item's responsible
     REMINDER = "reminder"  # deadline - offset of an activity, while it was open
+    EARLIER_REMINDER = "earlier_reminder"  # a reminder reached before the deadline moved
 
 
 @attrs.frozen(kw_only=True)
@@ -68,6 +69,11 @@ class FocusSource:
                 f"comment {self.event_id!r} by {self.author_id!r}, who is not the item's "
                 f"responsible, at {when} (F2)"
             )
+        if self.reason is FocusReason.EARLIER_REMINDER:
+            return (
+                f"reminder of activity {self.activity_id!r} reached at {when}, before its "
+                "deadline was moved (F2)"
+            )
         if self.offset_minutes == 0:
             return f"deadline of activity {self.activity_id!r} at {when} (F2)"
         return (
@@ -83,6 +89,7 @@ class FocusSource:
 _PRIORITY = {
     FocusReason.CREATED: 0,
     FocusReason.REMINDER: 1,
+    FocusReason.EARLIER_REMINDER: 1,
     FocusReason.COMMENT: 2,
     FocusReason.INCOMING_ACTIVITY: 3,
     FocusReason.INCOMING_MESSAGE: 4,
@@ -93,20 +100,22 @@ def reminder_offsets(activity: Activity, default: tuple[int, ...]) -> tuple[int,
     """The focus reminder offsets of an activity, in minutes, largest first (F2).
 
     Without offsets of its own the activity uses the portal's
-    `Settings.focus_reminder_offsets` as they are (default 15 and 0). An activity
-    with its own `reminder_offsets` reminds at each of them **and** at the
-    deadline itself (offset 0): the deadline is always a focus instant.
+    `Settings.focus_reminder_offsets` (default 15 and 0; 0 is always among
+    them). An activity with its own `reminder_offsets` reminds at each of them
+    **and** at the deadline itself (offset 0): the deadline is always a focus
+    instant.
     """
-    if activity.reminder_offsets is None:
-        return default
-    return tuple(sorted({*activity.reminder_offsets, 0}, reverse=True))
+    offsets = default if activity.reminder_offsets is None else activity.reminder_offsets
+    if offsets and offsets[-1] == 0:  # already sorted, largest first, with the deadline
+        return offsets
+    return tuple(sorted({*offsets, 0}, reverse=True))
 
 
 #: One source as plain data: (instant in UTC, reason, event, activity, offset in minutes).
 _Raw = tuple[datetime, FocusReason, TimelineEvent | None, Activity | None, int | None]
 
 
-def _is_incoming_event(activity: Activity) -> bool:
+def is_incoming_event(activity: Activity) -> bool:
     return activity.kind in _INCOMING_KINDS and (
         activity.incoming or activity.direction is Direction.INCOMING
     )
@@ -130,18 +139,34 @@ def raw_sources(
     for activity in activities:
         if item.id not in activity.item_ids:
             continue
-        if _is_incoming_event(activity):
+        if is_incoming_event(activity):
             at = activity.created_at.astimezone(UTC)
             yield (at, FocusReason.INCOMING_ACTIVITY, None, activity, None)
+        if activity.reminded_at is not None:  # reached before a reschedule: stays (F2)
+            at = activity.reminded_at.astimezone(UTC)
+            yield (at, FocusReason.EARLIER_REMINDER, None, activity, None)
         if activity.deadline is None or activity.incoming:
             continue
-        # Offsets are durations: subtract in UTC, never on the local wall clock (DST).
-        deadline = activity.deadline.astimezone(UTC)
-        completed = activity.completed_at
-        for offset in reminder_offsets(activity, default_offsets):
-            at = deadline - timedelta(minutes=offset)
-            if completed is None or at <= completed:  # reached while open: stays (F2)
-                yield (at, FocusReason.REMINDER, None, activity, offset)
+        for at, offset in reminder_instants(activity, default_offsets):
+            yield (at, FocusReason.REMINDER, None, activity, offset)
+
+
+def reminder_instants(
+    activity: Activity, default_offsets: tuple[int, ...]
+) -> Iterator[tuple[datetime, int]]:
+    """Each (instant in UTC, offset) the activity reminds at while open, for its deadline (F2).
+
+    Offsets are durations: subtracted in UTC, never on the local wall clock
+    (DST). A reminder after the activity's completion never fires.
+    """
+    if activity.deadline is None or activity.incoming:
+        return
+    deadline = activity.deadline.astimezone(UTC)
+    completed = activity.completed_at
+    for offset in reminder_offsets(activity, default_offsets):
+        at = deadline - timedelta(minutes=offset)
+        if completed is None or at <= completed:
+            yield at, offset
 
 
 def _source(item_id: str, raw: _Raw) -> FocusSource:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .._public import show_public_paths
 from ._counters import VIEW_COLUMNS, CounterTotals
-from ._schema import SCHEMA_VERSION, create_schema, schema_script
+from ._schema import SCHEMA_VERSION, create_schema, migrate_schema, schema_script
 from ._storage import SqlStorage
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "CounterTotals",
     "SqlStorage",
     "create_schema",
+    "migrate_schema",
     "schema_script",
 ]
 

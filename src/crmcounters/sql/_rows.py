@@ -225,6 +225,7 @@ def _activity_row(activity: Activity, offset: int) -> tuple[Any, ...]:
         int(activity.incoming),
         activity.rule_id,
         lit_at_us(activity, offset),
+        *_put(activity.reminded_at),
     )
 
 
@@ -243,6 +244,7 @@ def _activity(row: Row) -> Activity:
         reminder_offsets=None if row[13] is None else json.loads(row[13]),
         incoming=bool(row[14]),
         rule_id=row[15],
+        reminded_at=_get(row[17], row[18]),
     )
 
 
@@ -417,6 +419,8 @@ ACTIVITIES = Table(
         "incoming",
         "rule_id",
         "lit_at_us",
+        "reminded_at_us",
+        "reminded_at_tz",
     ),
     to_row=_activity_row,
     from_row=_activity,

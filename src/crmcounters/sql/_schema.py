@@ -12,15 +12,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._errors import ValidationError
 from .._portal import settings_to_dict
 from .._settings import Settings
 from ._dialect import Connection, Dialect, dialect_named, dialect_of
 from ._rows import dump_json
 
-__all__ = ["SCHEMA_VERSION", "create_schema", "schema_script", "schema_statements"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "create_schema",
+    "migrate_schema",
+    "schema_script",
+    "schema_statements",
+]
 
 #: The schema version this library writes and reads.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: What brings a schema from version N to N + 1 (columns are only ever added).
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (  # 0.1.0 -> 0.2.0: Activity.reminded_at (F2: focus kept across a reschedule)
+        "ALTER TABLE crm_activities ADD COLUMN reminded_at_us BIGINT",
+        "ALTER TABLE crm_activities ADD COLUMN reminded_at_tz TEXT",
+    ),
+}
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS crm_settings (
@@ -93,7 +108,9 @@ CREATE TABLE IF NOT EXISTS crm_activities (
     reminder_offsets TEXT,
     incoming INTEGER NOT NULL CHECK (incoming IN (0, 1)),
     rule_id TEXT,
-    lit_at_us BIGINT
+    lit_at_us BIGINT,
+    reminded_at_us BIGINT,
+    reminded_at_tz TEXT
 );
 CREATE INDEX IF NOT EXISTS crm_activities_open_by_responsible
     ON crm_activities (responsible_id) WHERE completed_at_us IS NULL;
@@ -194,3 +211,34 @@ def create_schema(
                 "INSERT INTO crm_settings (id, schema_version, document) VALUES (1, ?, ?)",
                 (SCHEMA_VERSION, document),
             )
+
+
+def migrate_schema(connection: Connection, *, dialect: str | None = None) -> int:
+    """Bring a schema written by an earlier version up to `SCHEMA_VERSION`; return the old version.
+
+    Runs in one transaction: either every step applies or none does. A schema
+    that is already current is left alone; one newer than this library is
+    refused (upgrade the library instead).
+    """
+    chosen = dialect_named(dialect) if dialect is not None else dialect_of(connection)
+    chosen.check_connection(connection)
+    with chosen.transaction(connection):
+        found: list[Any] = chosen.query(connection, "SELECT schema_version FROM crm_settings")
+        if not found:
+            raise ValidationError(
+                "connection", "no crmcounters schema here; create it with create_schema(connection)"
+            )
+        old = version = int(found[0][0])
+        if version > SCHEMA_VERSION:
+            raise ValidationError(
+                "connection",
+                f"schema version {version} is newer than this library's {SCHEMA_VERSION}; "
+                "upgrade crmcounters",
+            )
+        while version < SCHEMA_VERSION:
+            for statement in _MIGRATIONS[version]:
+                chosen.execute(connection, statement)
+            version += 1
+        if version != old:
+            chosen.execute(connection, "UPDATE crm_settings SET schema_version = ?", (version,))
+    return old

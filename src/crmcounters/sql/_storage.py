@@ -100,7 +100,12 @@ class SqlStorage:
             version = found[0][0] if found else None
             raise ValidationError(
                 "connection",
-                f"schema version {version!r} found, this library reads version {SCHEMA_VERSION}",
+                f"schema version {version!r} found, this library reads version {SCHEMA_VERSION}"
+                + (
+                    "; upgrade it with crmcounters.sql.migrate_schema(connection)"
+                    if isinstance(version, int) and version < SCHEMA_VERSION
+                    else ""
+                ),
             )
 
     @classmethod

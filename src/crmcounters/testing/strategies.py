@@ -201,6 +201,7 @@ def _activities(
             st.none() | st.lists(st.sampled_from([0, 15, 30, 60, 1440]), max_size=3)
         ),
         incoming=incoming,
+        reminded_at=None if incoming else draw(st.none() | aware_datetimes()),
     )
 
 
