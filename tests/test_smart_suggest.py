@@ -191,6 +191,22 @@ def test_s3_switched_off_by_the_user_for_good() -> None:
     )
 
 
+def test_s3_x2_opt_out_does_not_hold_before_it_was_chosen() -> None:
+    """Replaying a moment before the user chose "for good" (X2): the suggestion is made."""
+    storage = portal()
+    add_item(storage)
+    forever = SmartActivityOptOut.choose(
+        user=storage.user("u1"), entity_type="deal", period="for_good", now=NOW
+    )
+    this_week = SmartActivityOptOut.choose(
+        user=storage.user("u1"), entity_type="deal", period="this_week", now=NOW
+    )
+    earlier = NOW - timedelta(hours=1)
+    _draft(suggest_smart_activity(storage, "i1", "u1", earlier, opt_outs=[forever, this_week]))
+    answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW, opt_outs=[forever, this_week]))
+    assert answer.reason is NoSuggestionReason.SWITCHED_OFF_BY_USER
+
+
 def test_s3_user_opt_out_is_per_user_and_per_entity_type() -> None:
     """u1's opt-out for deals silences neither u2 nor u1's leads."""
     storage = portal()

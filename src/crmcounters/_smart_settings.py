@@ -178,7 +178,7 @@ class SmartActivityOptOut:
     def is_active(self, now: datetime) -> bool:
         """True while the opt-out holds: from `chosen_at` up to, not including, `until`."""
         v.check_aware("now", now)
-        return self.until is None or now < self.until
+        return self.chosen_at <= now and (self.until is None or now < self.until)
 
     def applies_to(self, user_id: str, entity_type: str, now: datetime) -> bool:
         """True when it silences suggestions for this user and entity type at `now`."""
