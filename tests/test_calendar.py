@@ -137,8 +137,10 @@ def test_errors_name_what_is_wrong() -> None:
         POLAND.is_working_day(datetime(2026, 1, 1, tzinfo=WARSAW))
     with pytest.raises(ValidationError, match="weekend_days"):
         BusinessCalendar(weekend_days=frozenset(range(7)))
-    with pytest.raises(ValidationError, match="time_zone"):
+    with pytest.raises(ValidationError, match=r"^tz: unknown IANA"):
         POLAND.add_business_days(datetime(2026, 12, 18, 10, tzinfo=WARSAW), 3, "Nowhere/City")
+    with pytest.raises(ValidationError, match=r"^tz: expected a tzinfo"):
+        POLAND.add_business_days(datetime(2026, 12, 18, 10, tzinfo=WARSAW), 3, 5)  # type: ignore[arg-type]
 
 
 def test_calendar_is_immutable_and_hashable_plain_data() -> None:

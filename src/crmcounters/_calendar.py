@@ -12,7 +12,7 @@ import attrs
 import holidays
 
 from ._errors import ValidationError
-from ._users import zone_of
+from ._users import as_zone
 from ._validate import check_aware
 
 __all__ = ["DEFAULT_HOLIDAY_YEARS", "BusinessCalendar"]
@@ -167,7 +167,7 @@ class BusinessCalendar:
         2011-12-30) is not a business day, so the next working day is taken.
         """
         check_aware("start", start)
-        zone = zone_of(tz) if isinstance(tz, str) else tz
+        zone = as_zone("tz", tz)
         # Through UTC: `astimezone` to the same zone would keep a nonexistent wall reading.
         local = start.astimezone(UTC).astimezone(zone)
         target = self.add_business_days_to_date(local.date(), n)

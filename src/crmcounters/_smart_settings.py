@@ -87,6 +87,15 @@ class OptOutPeriod(enum.StrEnum):
     FOR_GOOD = "for_good"
 
 
+def _check_user(value: object) -> User:
+    if not isinstance(value, User):
+        raise ValidationError(
+            "user",
+            f"expected the User who chooses (e.g. storage.user(user_id)), got {value!r}",
+        )
+    return value
+
+
 def _period(value: OptOutPeriod | str) -> OptOutPeriod:
     try:
         return OptOutPeriod(value)
@@ -104,6 +113,7 @@ def opt_out_until(
     for good. The instant is the first one of that local day, DST gaps included.
     """
     v.check_aware("now", now)
+    _check_user(user)
     if isinstance(week_start, bool) or not isinstance(week_start, int) or not 0 <= week_start <= 6:
         raise ValidationError("week_start", f"expected 0 (Monday) to 6, got {week_start!r}")
     period = _period(period)
@@ -166,6 +176,7 @@ class SmartActivityOptOut:
 
         `week_start` (0 = Monday, as `Settings.week_start`) says when "this week" ends.
         """
+        _check_user(user)
         period = _period(period)
         return cls(
             user_id=user.id,
