@@ -25,6 +25,7 @@ from crmcounters import (
     SmartActivitySettings,
     UnknownIdError,
     ValidationError,
+    smart_activity_opt_out,
     suggest_smart_activity,
 )
 
@@ -205,6 +206,46 @@ def test_s3_x2_opt_out_does_not_hold_before_it_was_chosen() -> None:
     _draft(suggest_smart_activity(storage, "i1", "u1", earlier, opt_outs=[forever, this_week]))
     answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW, opt_outs=[forever, this_week]))
     assert answer.reason is NoSuggestionReason.SWITCHED_OFF_BY_USER
+
+
+@pytest.mark.parametrize(
+    ("week_start", "until"),
+    [
+        (0, datetime(2026, 12, 21, 0, 0, tzinfo=WARSAW)),  # Monday
+        (6, datetime(2026, 12, 20, 0, 0, tzinfo=WARSAW)),  # Sunday
+    ],
+)
+def test_s3_this_week_from_the_form_follows_the_portal_week_start(
+    week_start: int, until: datetime
+) -> None:
+    """S3, V1: "this week" chosen on a form ends when the portal's week does (Settings)."""
+    storage = portal(settings=attrs.evolve(PL_SETTINGS, week_start=week_start))
+    add_item(storage, "lead-1", entity_type="lead")
+    opt_out = smart_activity_opt_out(storage, "lead-1", "u1", "this_week", NOW)
+    assert (opt_out.user_id, opt_out.entity_type, opt_out.chosen_at) == ("u1", "lead", NOW)
+    assert opt_out.until == until
+    assert opt_out == SmartActivityOptOut.choose(
+        user=storage.user("u1"),
+        entity_type="lead",
+        period="this_week",
+        now=NOW,
+        week_start=week_start,
+    )
+    answer = _no(suggest_smart_activity(storage, "lead-1", "u1", NOW, opt_outs=[opt_out]))
+    assert answer.until == until
+    _draft(suggest_smart_activity(storage, "lead-1", "u1", until, opt_outs=[opt_out]))
+
+
+def test_s3_opt_out_from_the_form_of_an_unknown_item_or_an_invoice() -> None:
+    """G5: unknown ids are errors; an invoice form offers no smart activities to silence."""
+    storage = portal()
+    add_item(storage, "inv-1", entity_type="invoice")
+    with pytest.raises(UnknownIdError, match="ghost"):
+        smart_activity_opt_out(storage, "ghost", "u1", "today", NOW)
+    with pytest.raises(UnknownIdError, match="ghost"):
+        smart_activity_opt_out(storage, "inv-1", "ghost", "today", NOW)
+    with pytest.raises(ValidationError, match="deals and leads"):
+        smart_activity_opt_out(storage, "inv-1", "u1", "today", NOW)
 
 
 def test_s3_user_opt_out_is_per_user_and_per_entity_type() -> None:

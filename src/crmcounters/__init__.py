@@ -56,6 +56,7 @@ from ._smart import (
     SmartActivityDraft,
     SmartSuggestion,
     smart_activity_deadline,
+    smart_activity_opt_out,
     suggest_smart_activity,
 )
 from ._smart_settings import (
@@ -223,6 +224,7 @@ __all__ = [
     "read_portal",
     "reminder_offsets",
     "smart_activity_deadline",
+    "smart_activity_opt_out",
     "smart_activity_text",
     "sources_of",
     "suggest_smart_activity",

@@ -16,7 +16,7 @@ from ._calendar import BusinessCalendar
 from ._cap import is_at_cap, open_activity_count
 from ._errors import ValidationError
 from ._settings import CalendarSettings
-from ._smart_settings import SMART_ACTIVITY_ENTITY_TYPES, SmartActivityOptOut
+from ._smart_settings import SMART_ACTIVITY_ENTITY_TYPES, OptOutPeriod, SmartActivityOptOut
 from ._smart_text import smart_activity_text
 from ._storage import Storage
 from ._users import as_zone
@@ -27,6 +27,7 @@ __all__ = [
     "SmartActivityDraft",
     "SmartSuggestion",
     "smart_activity_deadline",
+    "smart_activity_opt_out",
     "suggest_smart_activity",
 ]
 
@@ -229,6 +230,26 @@ def suggest_smart_activity(
         responsible_id=user.id,
         author_id=user.id,
         suggested_at=now,
+    )
+
+
+def smart_activity_opt_out(
+    storage: Storage, item_id: str, user_id: str, period: OptOutPeriod | str, now: datetime
+) -> SmartActivityOptOut:
+    """The "don't suggest again" `user_id` picks at `now` on the form of `item_id` (S3).
+
+    It silences the item's entity type (deal or lead) for that user; its end
+    is computed in the user's zone, and "this week" ends on the portal's
+    `Settings.week_start`. The host stores the value and passes it back to
+    `suggest_smart_activity` in `opt_outs`. Unknown ids raise `UnknownIdError`.
+    """
+    item = storage.item(item_id)
+    return SmartActivityOptOut.choose(
+        user=storage.user(user_id),
+        entity_type=item.entity_type,
+        period=period,
+        now=now,
+        week_start=storage.settings.week_start,
     )
 
 

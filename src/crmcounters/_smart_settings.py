@@ -111,6 +111,7 @@ def opt_out_until(
 
     Computed in the user's zone (G4), so "today" ends at the user's midnight; None
     for good. The instant is the first one of that local day, DST gaps included.
+    `week_start` (0 = Monday) should be the portal's `Settings.week_start`.
     """
     v.check_aware("now", now)
     _check_user(user)
@@ -174,7 +175,9 @@ class SmartActivityOptOut:
     ) -> SmartActivityOptOut:
         """The opt-out `user` picks at `now` on an item form of `entity_type`.
 
-        `week_start` (0 = Monday, as `Settings.week_start`) says when "this week" ends.
+        `week_start` (0 = Monday) says when "this week" ends: pass the portal's
+        `Settings.week_start`, or call `smart_activity_opt_out(storage, ...)`,
+        which reads it from the storage's settings.
         """
         _check_user(user)
         period = _period(period)
