@@ -15,6 +15,7 @@ from crmcounters import (
     ActivityKind,
     CalendarSettings,
     CounterMode,
+    InMemoryStorage,
     NaiveDatetimeError,
     NoSuggestion,
     NoSuggestionReason,
@@ -25,6 +26,7 @@ from crmcounters import (
     SmartActivitySettings,
     UnknownIdError,
     ValidationError,
+    counters_of,
     smart_activity_opt_out,
     suggest_smart_activity,
 )
@@ -92,6 +94,60 @@ def test_s1_open_activity_of_another_user_also_counts() -> None:
     answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW))
     assert answer.reason is NoSuggestionReason.OPEN_ACTIVITY_EXISTS
     assert "1 open activity " in answer.detail
+
+
+def _replay_portal(cap: int = 50_000) -> InMemoryStorage:
+    """Items "busy" (an activity created a day after NOW), "done-later" (an activity
+    completed a day after NOW) and "quiet" (none), all u1's."""
+    storage = portal(settings=attrs.evolve(PL_SETTINGS, open_activity_cap=cap))
+    for item_id in ("busy", "done-later", "quiet"):
+        add_item(storage, item_id)
+    day = timedelta(days=1)
+    storage.add(
+        Activity(
+            id="created-later",
+            item_ids=("busy",),
+            kind=ActivityKind.TODO,
+            responsible_id="u1",
+            created_at=NOW + day,
+            deadline=NOW + 2 * day,
+        ),
+        Activity(
+            id="completed-later",
+            item_ids=("done-later",),
+            kind=ActivityKind.TODO,
+            responsible_id="u1",
+            created_at=NOW - 3 * day,
+            deadline=NOW + day,
+            completed_at=NOW + day,
+        ),
+    )
+    return storage
+
+
+REPLAY = NOW - timedelta(days=2)  # before both later writes
+
+
+def test_s1_x2_a_replay_answers_for_the_activities_as_stored() -> None:
+    """X2 moves time-based decisions, not the data: at an earlier `now`, an activity
+    created later is open and one completed later is completed, as the counters
+    calculator sees them (its open-activity count at the same `now`)."""
+    storage = _replay_portal()
+    assert counters_of(storage, "u1", REPLAY).open_activities == 1
+    answer = _no(suggest_smart_activity(storage, "busy", "u1", REPLAY))
+    assert answer.reason is NoSuggestionReason.OPEN_ACTIVITY_EXISTS
+    assert answer.open_activity_ids == ("created-later",)
+    _draft(suggest_smart_activity(storage, "done-later", "u1", REPLAY))
+
+
+def test_s4_x2_a_replay_counts_the_cap_on_the_activities_as_stored() -> None:
+    """The cap (C8) counts activities stored as open, even one created after `now`."""
+    storage = _replay_portal(cap=1)
+    counted = counters_of(storage, "u1", REPLAY)
+    assert (counted.open_activities, counted.cap) == (1, 1)
+    answer = _no(suggest_smart_activity(storage, "quiet", "u1", REPLAY))
+    assert answer.reason is NoSuggestionReason.AT_CAP
+    assert (answer.open_activity_count, answer.cap) == (1, 1)
 
 
 @pytest.mark.parametrize("stage", ["won", "lost"])
