@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -137,8 +138,47 @@ def test_errors_name_what_is_wrong() -> None:
         POLAND.is_working_day(datetime(2026, 1, 1, tzinfo=WARSAW))
     with pytest.raises(ValidationError, match="weekend_days"):
         BusinessCalendar(weekend_days=frozenset(range(7)))
-    with pytest.raises(ValidationError, match="time_zone"):
+    with pytest.raises(ValidationError, match=r"^tz: unknown IANA"):
         POLAND.add_business_days(datetime(2026, 12, 18, 10, tzinfo=WARSAW), 3, "Nowhere/City")
+    with pytest.raises(ValidationError, match=r"^tz: expected a tzinfo"):
+        POLAND.add_business_days(datetime(2026, 12, 18, 10, tzinfo=WARSAW), 3, 5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: BusinessCalendar.for_country("PL", "ZZ"),
+        lambda: CalendarSettings(country="PL", subdivision="ZZ"),
+    ],
+    ids=["for_country", "CalendarSettings"],
+)
+def test_s2_unknown_subdivision_is_named_with_the_valid_ones(
+    build: Callable[[], object],
+) -> None:
+    """S2, G5: a subdivision the country lacks names `subdivision` and lists the country's."""
+    with pytest.raises(ValidationError) as caught:
+        build()
+    assert caught.value.field == "subdivision"
+    assert "PL has no subdivision 'ZZ'" in caught.value.problem
+    assert "14 (Mazowieckie)" in caught.value.problem
+    assert "ISO 3166-1" not in caught.value.problem
+
+
+def test_s2_subdivision_errors_for_countries_with_many_or_no_subdivisions() -> None:
+    """G5: a long list is cut with a pointer to the rest; a country without any says so."""
+    with pytest.raises(ValidationError, match=r"and \d+ more") as caught:
+        BusinessCalendar.for_country("US", "ZZ")
+    assert caught.value.field == "subdivision"
+    with pytest.raises(ValidationError, match="leave subdivision None") as caught:
+        BusinessCalendar.for_country("IL", "ZZ")
+    assert caught.value.field == "subdivision"
+
+
+def test_s2_unknown_country_with_a_subdivision_is_still_a_country_error() -> None:
+    """G5: the country is wrong first; its subdivision cannot be judged."""
+    with pytest.raises(ValidationError, match="ISO 3166-1") as caught:
+        CalendarSettings(country="XX", subdivision="ZZ")
+    assert caught.value.field == "country"
 
 
 def test_calendar_is_immutable_and_hashable_plain_data() -> None:

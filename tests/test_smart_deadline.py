@@ -229,7 +229,7 @@ def test_s2_portal_calendar_is_built_once_not_per_call() -> None:
 
 def test_g2_naive_now_is_refused() -> None:
     """A naive datetime is an error naming the field (G2)."""
-    with pytest.raises(NaiveDatetimeError, match="start"):
+    with pytest.raises(NaiveDatetimeError, match=r"^now: "):
         smart_activity_deadline(datetime(2026, 12, 18, 10, 0), WARSAW, PL)
 
 

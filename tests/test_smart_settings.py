@@ -59,6 +59,15 @@ def test_s3_opt_out_ends_at_the_start_of_the_next_day_week_or_month(
         assert not opt_out.is_active(until)
 
 
+@pytest.mark.parametrize("period", list(OptOutPeriod))
+def test_s3_opt_out_holds_from_chosen_at_not_before(period: OptOutPeriod) -> None:
+    """An opt-out is not in force before the moment it was chosen (S3, X2 replay)."""
+    opt_out = SmartActivityOptOut.choose(user=ANNA, entity_type="deal", period=period, now=NOW)
+    assert not opt_out.is_active(NOW - timedelta(microseconds=1))
+    assert not opt_out.applies_to("u1", "deal", NOW - timedelta(days=1))
+    assert opt_out.applies_to("u1", "deal", NOW)
+
+
 def test_s3_this_week_follows_the_configured_week_start() -> None:
     """With weeks starting on Sunday, "this week" ends on Sunday 00:00."""
     until = opt_out_until(OptOutPeriod.THIS_WEEK, NOW, ANNA, week_start=6)

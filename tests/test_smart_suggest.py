@@ -15,6 +15,7 @@ from crmcounters import (
     ActivityKind,
     CalendarSettings,
     CounterMode,
+    InMemoryStorage,
     NaiveDatetimeError,
     NoSuggestion,
     NoSuggestionReason,
@@ -25,6 +26,8 @@ from crmcounters import (
     SmartActivitySettings,
     UnknownIdError,
     ValidationError,
+    counters_of,
+    smart_activity_opt_out,
     suggest_smart_activity,
 )
 
@@ -91,6 +94,60 @@ def test_s1_open_activity_of_another_user_also_counts() -> None:
     answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW))
     assert answer.reason is NoSuggestionReason.OPEN_ACTIVITY_EXISTS
     assert "1 open activity " in answer.detail
+
+
+def _replay_portal(cap: int = 50_000) -> InMemoryStorage:
+    """Items "busy" (an activity created a day after NOW), "done-later" (an activity
+    completed a day after NOW) and "quiet" (none), all u1's."""
+    storage = portal(settings=attrs.evolve(PL_SETTINGS, open_activity_cap=cap))
+    for item_id in ("busy", "done-later", "quiet"):
+        add_item(storage, item_id)
+    day = timedelta(days=1)
+    storage.add(
+        Activity(
+            id="created-later",
+            item_ids=("busy",),
+            kind=ActivityKind.TODO,
+            responsible_id="u1",
+            created_at=NOW + day,
+            deadline=NOW + 2 * day,
+        ),
+        Activity(
+            id="completed-later",
+            item_ids=("done-later",),
+            kind=ActivityKind.TODO,
+            responsible_id="u1",
+            created_at=NOW - 3 * day,
+            deadline=NOW + day,
+            completed_at=NOW + day,
+        ),
+    )
+    return storage
+
+
+REPLAY = NOW - timedelta(days=2)  # before both later writes
+
+
+def test_s1_x2_a_replay_answers_for_the_activities_as_stored() -> None:
+    """X2 moves time-based decisions, not the data: at an earlier `now`, an activity
+    created later is open and one completed later is completed, as the counters
+    calculator sees them (its open-activity count at the same `now`)."""
+    storage = _replay_portal()
+    assert counters_of(storage, "u1", REPLAY).open_activities == 1
+    answer = _no(suggest_smart_activity(storage, "busy", "u1", REPLAY))
+    assert answer.reason is NoSuggestionReason.OPEN_ACTIVITY_EXISTS
+    assert answer.open_activity_ids == ("created-later",)
+    _draft(suggest_smart_activity(storage, "done-later", "u1", REPLAY))
+
+
+def test_s4_x2_a_replay_counts_the_cap_on_the_activities_as_stored() -> None:
+    """The cap (C8) counts activities stored as open, even one created after `now`."""
+    storage = _replay_portal(cap=1)
+    counted = counters_of(storage, "u1", REPLAY)
+    assert (counted.open_activities, counted.cap) == (1, 1)
+    answer = _no(suggest_smart_activity(storage, "quiet", "u1", REPLAY))
+    assert answer.reason is NoSuggestionReason.AT_CAP
+    assert (answer.open_activity_count, answer.cap) == (1, 1)
 
 
 @pytest.mark.parametrize("stage", ["won", "lost"])
@@ -189,6 +246,62 @@ def test_s3_switched_off_by_the_user_for_good() -> None:
     assert isinstance(
         suggest_smart_activity(storage, "i1", "u1", later, opt_outs=[forever]), NoSuggestion
     )
+
+
+def test_s3_x2_opt_out_does_not_hold_before_it_was_chosen() -> None:
+    """Replaying a moment before the user chose "for good" (X2): the suggestion is made."""
+    storage = portal()
+    add_item(storage)
+    forever = SmartActivityOptOut.choose(
+        user=storage.user("u1"), entity_type="deal", period="for_good", now=NOW
+    )
+    this_week = SmartActivityOptOut.choose(
+        user=storage.user("u1"), entity_type="deal", period="this_week", now=NOW
+    )
+    earlier = NOW - timedelta(hours=1)
+    _draft(suggest_smart_activity(storage, "i1", "u1", earlier, opt_outs=[forever, this_week]))
+    answer = _no(suggest_smart_activity(storage, "i1", "u1", NOW, opt_outs=[forever, this_week]))
+    assert answer.reason is NoSuggestionReason.SWITCHED_OFF_BY_USER
+
+
+@pytest.mark.parametrize(
+    ("week_start", "until"),
+    [
+        (0, datetime(2026, 12, 21, 0, 0, tzinfo=WARSAW)),  # Monday
+        (6, datetime(2026, 12, 20, 0, 0, tzinfo=WARSAW)),  # Sunday
+    ],
+)
+def test_s3_this_week_from_the_form_follows_the_portal_week_start(
+    week_start: int, until: datetime
+) -> None:
+    """S3, V1: "this week" chosen on a form ends when the portal's week does (Settings)."""
+    storage = portal(settings=attrs.evolve(PL_SETTINGS, week_start=week_start))
+    add_item(storage, "lead-1", entity_type="lead")
+    opt_out = smart_activity_opt_out(storage, "lead-1", "u1", "this_week", NOW)
+    assert (opt_out.user_id, opt_out.entity_type, opt_out.chosen_at) == ("u1", "lead", NOW)
+    assert opt_out.until == until
+    assert opt_out == SmartActivityOptOut.choose(
+        user=storage.user("u1"),
+        entity_type="lead",
+        period="this_week",
+        now=NOW,
+        week_start=week_start,
+    )
+    answer = _no(suggest_smart_activity(storage, "lead-1", "u1", NOW, opt_outs=[opt_out]))
+    assert answer.until == until
+    _draft(suggest_smart_activity(storage, "lead-1", "u1", until, opt_outs=[opt_out]))
+
+
+def test_s3_opt_out_from_the_form_of_an_unknown_item_or_an_invoice() -> None:
+    """G5: unknown ids are errors; an invoice form offers no smart activities to silence."""
+    storage = portal()
+    add_item(storage, "inv-1", entity_type="invoice")
+    with pytest.raises(UnknownIdError, match="ghost"):
+        smart_activity_opt_out(storage, "ghost", "u1", "today", NOW)
+    with pytest.raises(UnknownIdError, match="ghost"):
+        smart_activity_opt_out(storage, "inv-1", "ghost", "today", NOW)
+    with pytest.raises(ValidationError, match="deals and leads"):
+        smart_activity_opt_out(storage, "inv-1", "u1", "today", NOW)
 
 
 def test_s3_user_opt_out_is_per_user_and_per_entity_type() -> None:

@@ -56,6 +56,7 @@ from ._smart import (
     SmartActivityDraft,
     SmartSuggestion,
     smart_activity_deadline,
+    smart_activity_opt_out,
     suggest_smart_activity,
 )
 from ._smart_settings import (
@@ -229,6 +230,7 @@ __all__ = [
     "reminder_offsets",
     "reschedule",
     "smart_activity_deadline",
+    "smart_activity_opt_out",
     "smart_activity_text",
     "sources_of",
     "suggest_smart_activity",

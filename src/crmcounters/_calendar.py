@@ -12,7 +12,7 @@ import attrs
 import holidays
 
 from ._errors import ValidationError
-from ._users import zone_of
+from ._users import as_zone
 from ._validate import check_aware
 
 __all__ = ["DEFAULT_HOLIDAY_YEARS", "BusinessCalendar"]
@@ -48,9 +48,7 @@ def _public_holidays(
             table = holidays.country_holidays(country, subdiv=subdivision, years=covers)
             days = frozenset(table.keys())
         except NotImplementedError as exc:
-            raise ValidationError(
-                "country", f"{exc} (use an ISO 3166-1 code such as 'PL', 'DE', 'US')"
-            ) from exc
+            raise _unknown_place(country, subdivision, exc) from exc
     for warning in caught:
         found = _AVAILABLE_YEARS.search(str(warning.message))
         if found is None:
@@ -61,6 +59,44 @@ def _public_holidays(
         low, high = max(covers.start, int(found[1])), min(covers.stop - 1, int(found[2]))
         covers = range(low, max(low, high + 1))
     return days, frozenset(table.weekend), covers
+
+
+#: How many subdivisions an error message lists before it points to the full list.
+_LISTED_SUBDIVISIONS = 30
+
+
+def _unknown_place(
+    country: str, subdivision: str | None, exc: NotImplementedError
+) -> ValidationError:
+    """The error for a country, or a subdivision of a known country, that `holidays` lacks."""
+    if subdivision is None or country not in holidays.list_supported_countries():
+        return ValidationError(
+            "country", f"{exc} (use an ISO 3166-1 code such as 'PL', 'DE', 'US')"
+        )
+    table = holidays.country_holidays(country)
+    codes = tuple(table.subdivisions)
+    if not codes:
+        return ValidationError(
+            "subdivision",
+            f"{country} has no subdivisions with their own holidays; leave subdivision None",
+        )
+    names: dict[str, str] = {}
+    for name, code in getattr(table, "subdivisions_aliases", {}).items():
+        names.setdefault(code, name)
+    listed = [f"{code} ({names[code]})" if code in names else code for code in codes]
+    more = ""
+    if len(listed) > _LISTED_SUBDIVISIONS:
+        more = (
+            f", and {len(listed) - _LISTED_SUBDIVISIONS} more "
+            f"(holidays.country_holidays({country!r}).subdivisions lists them all)"
+        )
+        listed = listed[:_LISTED_SUBDIVISIONS]
+    return ValidationError(
+        "subdivision",
+        f"{country} has no subdivision {subdivision!r}; use one of its codes "
+        "(the names in brackets are accepted too): "
+        f"{', '.join(listed)}{more}",
+    )
 
 
 def _weekdays(values: Iterable[int]) -> frozenset[int]:
@@ -167,7 +203,7 @@ class BusinessCalendar:
         2011-12-30) is not a business day, so the next working day is taken.
         """
         check_aware("start", start)
-        zone = zone_of(tz) if isinstance(tz, str) else tz
+        zone = as_zone("tz", tz)
         # Through UTC: `astimezone` to the same zone would keep a nonexistent wall reading.
         local = start.astimezone(UTC).astimezone(zone)
         target = self.add_business_days_to_date(local.date(), n)

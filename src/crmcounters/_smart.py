@@ -16,10 +16,10 @@ from ._calendar import BusinessCalendar
 from ._cap import is_at_cap, open_activity_count
 from ._errors import ValidationError
 from ._settings import CalendarSettings
-from ._smart_settings import SMART_ACTIVITY_ENTITY_TYPES, SmartActivityOptOut
+from ._smart_settings import SMART_ACTIVITY_ENTITY_TYPES, OptOutPeriod, SmartActivityOptOut
 from ._smart_text import smart_activity_text
 from ._storage import Storage
-from ._users import zone_of
+from ._users import as_zone
 
 __all__ = [
     "NoSuggestion",
@@ -27,6 +27,7 @@ __all__ = [
     "SmartActivityDraft",
     "SmartSuggestion",
     "smart_activity_deadline",
+    "smart_activity_opt_out",
     "suggest_smart_activity",
 ]
 
@@ -121,12 +122,23 @@ def smart_activity_deadline(
     counting from the next day, at the same local time of day (DST-safe; a time
     in a gap moves forward by the gap). The result is in `time_zone`.
     """
+    v.check_aware("now", now)
+    zone = as_zone("time_zone", time_zone)
+    _check_calendar(calendar)
     if isinstance(business_days, bool) or not isinstance(business_days, int) or business_days < 1:
         raise ValidationError(
             "business_days", f"expected a whole number >= 1, got {business_days!r}"
         )
-    zone = zone_of(time_zone) if isinstance(time_zone, str) else time_zone
     return calendar.add_business_days(now, business_days, zone)
+
+
+def _check_calendar(calendar: object) -> None:
+    if not isinstance(calendar, BusinessCalendar):
+        raise ValidationError(
+            "calendar",
+            "expected a BusinessCalendar, such as BusinessCalendar.for_country('PL') "
+            f"or Settings.calendar.build(), got {calendar!r}",
+        )
 
 
 @functools.lru_cache(maxsize=32)
@@ -152,9 +164,13 @@ def suggest_smart_activity(
     not switched off by this user (`opt_outs`, the values the host stored), and
     the user is below the open-activity cap; otherwise a `NoSuggestion` saying
     why. `calendar` defaults to the portal's (`Settings.calendar`), built once
-    and cached; pass a prebuilt one to choose. Unknown ids raise `UnknownIdError`.
+    and cached; pass a prebuilt one to choose. `opt_outs` is any collection
+    (one opt-out goes in a list). Unknown ids raise `UnknownIdError`.
     """
     v.check_aware("now", now)
+    if calendar is not None:
+        _check_calendar(calendar)
+    checked_opt_outs = v.check_instances("opt_outs", opt_outs, SmartActivityOptOut)
     settings = storage.settings
     smart = settings.smart_activities
     item = storage.item(item_id)
@@ -175,7 +191,7 @@ def suggest_smart_activity(
             NoSuggestionReason.SWITCHED_OFF_FOR_SECTION,
             f"smart activities are switched off for the {item.entity_type} section (S3)",
         )
-    opt_out = _strongest(opt_outs, user.id, item.entity_type, now)
+    opt_out = _strongest(checked_opt_outs, user.id, item.entity_type, now)
     if opt_out is not None:
         ends = "for good" if opt_out.until is None else f"until {opt_out.until.isoformat()}"
         return refuse(
@@ -217,14 +233,32 @@ def suggest_smart_activity(
     )
 
 
+def smart_activity_opt_out(
+    storage: Storage, item_id: str, user_id: str, period: OptOutPeriod | str, now: datetime
+) -> SmartActivityOptOut:
+    """The "don't suggest again" `user_id` picks at `now` on the form of `item_id` (S3).
+
+    It silences the item's entity type (deal or lead) for that user; its end
+    is computed in the user's zone, and "this week" ends on the portal's
+    `Settings.week_start`. The host stores the value and passes it back to
+    `suggest_smart_activity` in `opt_outs`. Unknown ids raise `UnknownIdError`.
+    """
+    item = storage.item(item_id)
+    return SmartActivityOptOut.choose(
+        user=storage.user(user_id),
+        entity_type=item.entity_type,
+        period=period,
+        now=now,
+        week_start=storage.settings.week_start,
+    )
+
+
 def _strongest(
     opt_outs: Iterable[SmartActivityOptOut], user_id: str, entity_type: str, now: datetime
 ) -> SmartActivityOptOut | None:
     """The opt-out in force that lasts longest (for good beats any date), or None."""
     best: SmartActivityOptOut | None = None
     for one in opt_outs:
-        if not isinstance(one, SmartActivityOptOut):
-            raise ValidationError("opt_outs", f"expected SmartActivityOptOut values, got {one!r}")
         if not one.applies_to(user_id, entity_type, now):
             continue
         if best is None or _outlasts(one, best):

@@ -87,6 +87,15 @@ class OptOutPeriod(enum.StrEnum):
     FOR_GOOD = "for_good"
 
 
+def _check_user(value: object) -> User:
+    if not isinstance(value, User):
+        raise ValidationError(
+            "user",
+            f"expected the User who chooses (e.g. storage.user(user_id)), got {value!r}",
+        )
+    return value
+
+
 def _period(value: OptOutPeriod | str) -> OptOutPeriod:
     try:
         return OptOutPeriod(value)
@@ -102,8 +111,10 @@ def opt_out_until(
 
     Computed in the user's zone (G4), so "today" ends at the user's midnight; None
     for good. The instant is the first one of that local day, DST gaps included.
+    `week_start` (0 = Monday) should be the portal's `Settings.week_start`.
     """
     v.check_aware("now", now)
+    _check_user(user)
     if isinstance(week_start, bool) or not isinstance(week_start, int) or not 0 <= week_start <= 6:
         raise ValidationError("week_start", f"expected 0 (Monday) to 6, got {week_start!r}")
     period = _period(period)
@@ -164,8 +175,11 @@ class SmartActivityOptOut:
     ) -> SmartActivityOptOut:
         """The opt-out `user` picks at `now` on an item form of `entity_type`.
 
-        `week_start` (0 = Monday, as `Settings.week_start`) says when "this week" ends.
+        `week_start` (0 = Monday) says when "this week" ends: pass the portal's
+        `Settings.week_start`, or call `smart_activity_opt_out(storage, ...)`,
+        which reads it from the storage's settings.
         """
+        _check_user(user)
         period = _period(period)
         return cls(
             user_id=user.id,
@@ -178,7 +192,7 @@ class SmartActivityOptOut:
     def is_active(self, now: datetime) -> bool:
         """True while the opt-out holds: from `chosen_at` up to, not including, `until`."""
         v.check_aware("now", now)
-        return self.until is None or now < self.until
+        return self.chosen_at <= now and (self.until is None or now < self.until)
 
     def applies_to(self, user_id: str, entity_type: str, now: datetime) -> bool:
         """True when it silences suggestions for this user and entity type at `now`."""

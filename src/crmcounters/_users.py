@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -10,19 +11,31 @@ import attrs
 from . import _validate as v
 from ._errors import ValidationError
 
-__all__ = ["Department", "User", "zone_of"]
+__all__ = ["Department", "User", "as_zone", "zone_of"]
 
 
-def zone_of(time_zone: str) -> ZoneInfo:
-    """The `ZoneInfo` for an IANA name, or a `ValidationError` naming `time_zone`."""
+def zone_of(time_zone: str, field: str = "time_zone") -> ZoneInfo:
+    """The `ZoneInfo` for an IANA name, or a `ValidationError` naming `field`."""
     if not isinstance(time_zone, str) or not time_zone:
-        raise ValidationError("time_zone", f"expected an IANA zone name, got {time_zone!r}")
+        raise ValidationError(field, f"expected an IANA zone name, got {time_zone!r}")
     try:
         return ZoneInfo(time_zone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValidationError(
-            "time_zone", f"unknown IANA time zone {time_zone!r} (e.g. 'Europe/Warsaw')"
+            field, f"unknown IANA time zone {time_zone!r} (e.g. 'Europe/Warsaw')"
         ) from exc
+
+
+def as_zone(field: str, value: object) -> tzinfo:
+    """A zone given as a `tzinfo` or an IANA name; anything else is refused naming `field`."""
+    if isinstance(value, tzinfo):
+        return value
+    if isinstance(value, str):
+        return zone_of(value, field)
+    raise ValidationError(
+        field,
+        f"expected a tzinfo such as ZoneInfo('Europe/Warsaw') or an IANA zone name, got {value!r}",
+    )
 
 
 def _check_zone(_instance: Any, _attribute: Any, value: Any) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from ._errors import NaiveDatetimeError, ValidationError
+
+T = TypeVar("T")
 
 
 def is_aware(value: datetime) -> bool:
@@ -42,6 +44,33 @@ def check_offsets(field: str, values: Iterable[int]) -> tuple[int, ...]:
             raise ValidationError(field, f"offsets are minutes >= 0, got {value}")
         result.append(value)
     return tuple(sorted(set(result), reverse=True))
+
+
+def check_iterable(field: str, values: object, what: str) -> Iterable[Any]:
+    """Return `values` if it is a collection of `what`; refuse one bare value naming `field`.
+
+    A string or a mapping is iterable but is never the collection meant (its
+    characters or keys would be taken one by one), so it is refused too.
+    """
+    if isinstance(values, str | bytes | Mapping):
+        raise ValidationError(
+            field, f"expected a collection of {what}, got one {type(values).__name__}"
+        )
+    if not isinstance(values, Iterable):
+        raise ValidationError(
+            field,
+            f"expected a collection of {what}, got one {type(values).__name__}; wrap it in a list",
+        )
+    return values
+
+
+def check_instances(field: str, values: object, kind: type[T]) -> tuple[T, ...]:
+    """`values` as a tuple of `kind`; anything else is refused, naming `field[index]`."""
+    found = tuple(check_iterable(field, values, f"{kind.__name__} values"))
+    for index, one in enumerate(found):
+        if not isinstance(one, kind):
+            raise ValidationError(f"{field}[{index}]", f"expected a {kind.__name__}, got {one!r}")
+    return found
 
 
 # attrs validators have the signature (instance, attribute, value).

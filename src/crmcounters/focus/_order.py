@@ -132,23 +132,19 @@ def rank_by_focus(
 
     With `limit`, only the best `limit` are selected (a partial selection with
     `heapq.nlargest`, not a full sort): a page of 50 out of 100,000 items.
-    Duplicate item ids are refused. To rank the same items again and again
+    Anything but `FocusTimeline` values, and duplicate item ids, are refused
+    (a `ValidationError` naming `timelines[index]`). To rank the same items again and again
     (pages, refreshes), build a `FocusColumn` once instead.
     """
     now = v.check_aware("now", now).astimezone(UTC)
     _check_limit(limit)
-    listed = timelines if isinstance(timelines, list | tuple) else list(timelines)
-    _check_unique(listed)
+    listed = _checked_timelines(timelines)
     return _rank(now, limit, _entries(listed, now), listed)
 
 
-def _column_timelines(values: Iterable[FocusTimeline]) -> tuple[FocusTimeline, ...]:
-    if isinstance(values, str):
-        raise ValidationError("timelines", "expected focus timelines, got one string")
-    found = tuple(values)
-    for index, one in enumerate(found):
-        if not isinstance(one, FocusTimeline):
-            raise ValidationError(f"timelines[{index}]", f"expected a FocusTimeline, got {one!r}")
+def _checked_timelines(values: Iterable[FocusTimeline]) -> tuple[FocusTimeline, ...]:
+    """`values` as a tuple of timelines of distinct items; anything else is refused."""
+    found = v.check_instances("timelines", values, FocusTimeline)
     _check_unique(found)
     return found
 
@@ -166,7 +162,7 @@ class FocusColumn:
     item's timeline changes.
     """
 
-    timelines: tuple[FocusTimeline, ...] = attrs.field(converter=_column_timelines)
+    timelines: tuple[FocusTimeline, ...] = attrs.field(converter=_checked_timelines)
     # Every (instant, item id), creations included, ascending; and its instants alone.
     _all: tuple[tuple[datetime, str], ...] = attrs.field(init=False, repr=False, eq=False)
     _all_at: tuple[datetime, ...] = attrs.field(init=False, repr=False, eq=False)

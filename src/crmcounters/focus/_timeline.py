@@ -22,7 +22,7 @@ def _utc(value: datetime) -> datetime:
 
 def _instants(values: Iterable[datetime]) -> tuple[datetime, ...]:
     found = set()
-    for index, value in enumerate(values):
+    for index, value in enumerate(v.check_iterable("instants", values, "datetimes")):
         found.add(v.check_aware(f"instants[{index}]", value).astimezone(UTC))
     return tuple(sorted(found))
 
