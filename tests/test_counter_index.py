@@ -112,6 +112,18 @@ def test_c7_index_reads_follow_the_access_policy() -> None:
         index.counters("ghost")
 
 
+def test_c7_index_sums_for_a_viewer_who_may_see_nobody_are_refused_not_zero() -> None:
+    """C7: `CounterIndex.summed` refuses level `none` like `summed_counters`, never zero."""
+    storage = portal(("alice", "UTC"), ("bob", "UTC"))
+    planned(storage, item(storage, "bob"), MONDAY)
+    index = CounterIndex.build(storage, MONDAY)
+    nobody = AccessPolicy(default=AccessLevel.NONE)
+    with pytest.raises(AccessDeniedError, match=r"'alice'.*'none'.*C7"):
+        index.summed(viewer_id="alice", policy=nobody)
+    with pytest.raises(AccessDeniedError):
+        index.summed(viewer_id="alice", user_ids=["alice"], policy=nobody)
+
+
 # -- the stateful proof -----------------------------------------------------------
 
 _ZONES = [

@@ -351,6 +351,18 @@ def test_c7_level_none_refuses_even_the_viewers_own_counters() -> None:
         counters_of(storage, "head", MONDAY, policy=AccessPolicy(default=AccessLevel.NONE))
 
 
+def test_c7_summed_counters_of_a_viewer_who_may_see_nobody_are_refused_not_zero() -> None:
+    """C7: level `none` over every user is an access error, never an empty zero sum."""
+    storage = _team_portal()
+    nobody = AccessPolicy(default=AccessLevel.NONE)
+    with pytest.raises(AccessDeniedError, match=r"'head'.*'none'.*C7"):
+        summed_counters(storage, MONDAY, viewer_id="head", policy=nobody)
+    with pytest.raises(AccessDeniedError):
+        summed_counters(storage, MONDAY, viewer_id="head", user_ids=["head"], policy=nobody)
+    with pytest.raises(UnknownIdError):  # an unknown viewer is not "denied"
+        summed_counters(storage, MONDAY, viewer_id="ghost", policy=nobody)
+
+
 def test_c7_unknown_levels_and_users_are_errors() -> None:
     """C7, G5: a bad level is refused at construction; an unknown viewer is not 'denied'."""
     with pytest.raises(ValidationError, match="unknown access level"):

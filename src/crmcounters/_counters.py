@@ -11,7 +11,7 @@ from . import _validate as v
 from ._access import AccessPolicy
 from ._activities import Activity
 from ._cap import over_cap
-from ._errors import ValidationError
+from ._errors import AccessDeniedError, ValidationError
 from ._settings import CounterMode
 from ._storage import Storage
 
@@ -292,9 +292,10 @@ def summed_counters(
 ) -> CounterSum:
     """The counters of several users added up, as `viewer_id` may read them (C7).
 
-    With `user_ids` None: every user the policy lets the viewer see. With
-    explicit ids: each must be visible, or the whole call is refused with
-    `AccessDeniedError` (never a partial or zero answer).
+    With `user_ids` None: every user the policy lets the viewer see, and
+    `AccessDeniedError` when that is nobody. With explicit ids: each must be
+    visible, or the whole call is refused with `AccessDeniedError` (never a
+    partial or zero answer).
     """
     v.check_aware("now", now)
     chosen = resolve_users(storage, viewer_id, user_ids, policy)
@@ -311,7 +312,14 @@ def resolve_users(
     active = DEFAULT_POLICY if policy is None else policy
     if user_ids is None:
         storage.user(viewer_id)
-        return active.visible_users(storage, viewer_id)
+        visible = active.visible_users(storage, viewer_id)
+        if not visible:  # never an empty zero sum (C7)
+            level = active.level_of(viewer_id).value
+            raise AccessDeniedError(
+                f"user {viewer_id!r} (access level {level!r}) may not read anyone's counters, "
+                "so there is nothing to sum; grant a wider level in the AccessPolicy (C7)"
+            )
+        return visible
     if isinstance(user_ids, str):
         raise ValidationError("user_ids", "expected a collection of user ids, got one string")
     chosen = tuple(dict.fromkeys(user_ids))
