@@ -99,17 +99,8 @@ def lit_at(activity: Activity, default_offset: timedelta) -> datetime | None:
     own = activity._own_lit_utc  # precomputed when the activity has its own offsets
     if own is not None:
         return own
-    instant = activity._utc_deadline
-    if instant is not None:
-        return instant - default_offset
-    deadline = activity.deadline
-    if deadline is None or activity.incoming:
-        return None
-    instant = deadline.astimezone(UTC)  # no UTC twin: a deadline at the datetime range's edge
-    offsets = activity.reminder_offsets
-    if offsets is None:
-        return instant - default_offset
-    return instant - timedelta(minutes=offsets[0]) if offsets else instant
+    instant = activity._utc_deadline  # None without a deadline, so for every incoming one
+    return None if instant is None else instant - default_offset
 
 
 def counted_pairs(storage: Storage, user_id: str) -> Iterator[tuple[Activity, str]]:
@@ -200,17 +191,7 @@ def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
                     next_own = own
                 continue
             deadline = activity._utc_deadline
-            if deadline is None:
-                local = activity.deadline
-                if local is None:  # never lights
-                    continue
-                lit, lights = _at_range_edge(
-                    local, activity.reminder_offsets, now_utc, threshold, default_offset
-                )
-                if lit:
-                    item_planned += 1
-                elif next_own is None or lights < next_own:
-                    next_own = lights
+            if deadline is None:  # never lights
                 continue
             if deadline <= threshold:
                 item_planned += 1
@@ -242,27 +223,6 @@ def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
         cap=cap,
         valid_until=next_lit,
     )
-
-
-def _at_range_edge(
-    deadline: datetime,
-    offsets: tuple[int, ...] | None,
-    now_utc: datetime,
-    threshold: datetime,
-    default_offset: timedelta,
-) -> tuple[bool, datetime]:
-    """Lit or not, and the lit instant, of an activity whose deadline has no UTC twin.
-
-    Only a deadline at the very edge of the datetime range lacks one; this
-    compares the way the UTC fields would, straight from the deadline.
-    """
-    if offsets is None:
-        if deadline <= threshold:  # compared as instants: the zones differ
-            return True, threshold
-        return False, deadline.astimezone(UTC) - default_offset
-    base = deadline.astimezone(UTC)
-    lights = base - timedelta(minutes=offsets[0]) if offsets else base
-    return lights <= now_utc, lights
 
 
 def blocked_result(user_id: str, now: datetime, count: int, cap: int) -> CounterResult:
