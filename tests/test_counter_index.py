@@ -98,6 +98,50 @@ def test_g5_bad_changes_leave_the_index_unchanged() -> None:
     assert index.counters("alice") == before
 
 
+def test_g5_removing_an_item_forgets_its_closed_activities_like_the_storage() -> None:
+    """G5: after remove_item, a completed activity bound only to that item is unknown.
+
+    One bound to another item too stays, and goes when that item goes.
+    """
+    storage = portal(("alice", "UTC"))
+    deal, other = item(storage, "alice"), item(storage, "alice")
+    only = planned(storage, deal, MONDAY)
+    shared = planned(storage, (deal, other), MONDAY)
+    for activity in (only, shared):
+        storage.replace(attrs.evolve(activity, completed_at=MONDAY))
+    index = CounterIndex.build(storage, MONDAY)
+    storage.remove_item(deal)
+    index.remove_item(deal)
+    with pytest.raises(UnknownIdError):
+        storage.remove_activity(only.id)
+    with pytest.raises(UnknownIdError, match=only.id):
+        index.remove_activity(only.id)
+    storage.remove_item(other)
+    index.remove_item(other)
+    with pytest.raises(UnknownIdError, match=shared.id):
+        index.remove_activity(shared.id)
+    assert index.counters("alice") == counters_of(storage, "alice", MONDAY)
+
+
+def test_g5_an_item_whose_responsible_is_unknown_is_refused_and_changes_nothing() -> None:
+    """G5, C2: put_item refuses an unknown responsible like the storage, index unchanged."""
+    storage = portal(("alice", "UTC"))
+    deal = item(storage, "alice")
+    call = planned(storage, deal, MONDAY)
+    index = CounterIndex.build(storage, MONDAY)
+    before = index.counters("alice")
+    stray = attrs.evolve(storage.item(deal), responsible_id="ghost")
+    with pytest.raises(DanglingReferenceError, match="ghost"):
+        storage.replace(stray)
+    with pytest.raises(DanglingReferenceError, match="ghost"):
+        index.put_item(stray)
+    with pytest.raises(DanglingReferenceError, match="ghost"):
+        index.put_item(attrs.evolve(stray, id="new-deal"))
+    assert index.counters("alice") == before
+    with pytest.raises(DanglingReferenceError, match="new-deal"):  # not taken either
+        index.put_activity(attrs.evolve(call, id="x", item_ids=("new-deal",)))
+
+
 def test_c7_index_reads_follow_the_access_policy() -> None:
     """C7: the index refuses what the policy refuses, and sums what it allows."""
     storage = portal(("alice", "UTC"), ("bob", "UTC"))
