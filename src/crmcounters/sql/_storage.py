@@ -25,6 +25,7 @@ from ._counters import (
     CounterTotals,
     counter_sql,
     department_sql,
+    now_params,
     totals_of,
     view_boundaries,
     view_sql,
@@ -311,21 +312,23 @@ class SqlStorage:
     # -- counters pushed down to SQL ------------------------------------------
 
     def counter_totals(self, user_id: str, now: datetime) -> CounterTotals:
-        """The user's Incoming and Planned at `now`, with their distinct items (C2-C5).
+        """The user's Incoming and Planned at `now`, their distinct items and `valid_until` (C2-C9).
 
         Counter mode (C2) comes from the settings: by default the open
         activities of the items whose responsible is the user; in activity-
         responsible mode the user's own open activities. Either way an activity
         bound to two items counts once per item, as `counters_of` does. Planned
         counts the open, non-incoming activities whose stored lit time is at or
-        before `now`. A user above the open-activity cap is blocked (C8): the
-        numbers are zero and `blocked_user_ids` names them.
+        before `now`; `valid_until` is the earliest stored lit time after it (C9).
+        A user above the open-activity cap is blocked (C8): the numbers are zero,
+        `valid_until` None, `blocked_user_ids` names the user and
+        `open_activities` says how many they have. One query answers it all.
         """
         check_aware("now", now)
         self.user(user_id)  # an unknown user is an error, not zero
         at = instant_us(now)
         settings = self.settings
-        rows = self._query(counter_sql(settings.counter_mode), (at, at, user_id))
+        rows = self._query(counter_sql(settings.counter_mode), (*now_params(at), user_id))
         return totals_of(rows, settings.open_activity_cap)
 
     def view_columns(self, user_id: str, now: datetime) -> dict[str, str]:
@@ -345,15 +348,16 @@ class SqlStorage:
         """The summed counters of the department's members (and of its sub-departments').
 
         Each member counts as in `counter_totals`; the sums add up the members'
-        numbers, distinct items included; blocked members (C8) add nothing and
-        are listed in `blocked_user_ids`.
+        numbers, distinct items and open activities included, and `valid_until`
+        is the earliest member's; blocked members (C8) add nothing but their
+        open activities and are listed in `blocked_user_ids`.
         """
         check_aware("now", now)
         self.department(department_id)
         at = instant_us(now)
         settings = self.settings
         sql = department_sql(settings.counter_mode, include_subdepartments)
-        rows = self._query(sql, (department_id, at, at))
+        rows = self._query(sql, (department_id, *now_params(at)))
         return totals_of(rows, settings.open_activity_cap)
 
     # -- writes ---------------------------------------------------------------
