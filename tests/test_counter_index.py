@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -35,6 +36,7 @@ from crmcounters import (
     counters_of,
     summed_counters,
 )
+from crmcounters._calendar import day_start
 
 SEE_ALL = AccessPolicy(default=AccessLevel.ALL)
 
@@ -98,6 +100,50 @@ def test_g5_bad_changes_leave_the_index_unchanged() -> None:
     assert index.counters("alice") == before
 
 
+def test_g5_removing_an_item_forgets_its_closed_activities_like_the_storage() -> None:
+    """G5: after remove_item, a completed activity bound only to that item is unknown.
+
+    One bound to another item too stays, and goes when that item goes.
+    """
+    storage = portal(("alice", "UTC"))
+    deal, other = item(storage, "alice"), item(storage, "alice")
+    only = planned(storage, deal, MONDAY)
+    shared = planned(storage, (deal, other), MONDAY)
+    for activity in (only, shared):
+        storage.replace(attrs.evolve(activity, completed_at=MONDAY))
+    index = CounterIndex.build(storage, MONDAY)
+    storage.remove_item(deal)
+    index.remove_item(deal)
+    with pytest.raises(UnknownIdError):
+        storage.remove_activity(only.id)
+    with pytest.raises(UnknownIdError, match=only.id):
+        index.remove_activity(only.id)
+    storage.remove_item(other)
+    index.remove_item(other)
+    with pytest.raises(UnknownIdError, match=shared.id):
+        index.remove_activity(shared.id)
+    assert index.counters("alice") == counters_of(storage, "alice", MONDAY)
+
+
+def test_g5_an_item_whose_responsible_is_unknown_is_refused_and_changes_nothing() -> None:
+    """G5, C2: put_item refuses an unknown responsible like the storage, index unchanged."""
+    storage = portal(("alice", "UTC"))
+    deal = item(storage, "alice")
+    call = planned(storage, deal, MONDAY)
+    index = CounterIndex.build(storage, MONDAY)
+    before = index.counters("alice")
+    stray = attrs.evolve(storage.item(deal), responsible_id="ghost")
+    with pytest.raises(DanglingReferenceError, match="ghost"):
+        storage.replace(stray)
+    with pytest.raises(DanglingReferenceError, match="ghost"):
+        index.put_item(stray)
+    with pytest.raises(DanglingReferenceError, match="ghost"):
+        index.put_item(attrs.evolve(stray, id="new-deal"))
+    assert index.counters("alice") == before
+    with pytest.raises(DanglingReferenceError, match="new-deal"):  # not taken either
+        index.put_activity(attrs.evolve(call, id="x", item_ids=("new-deal",)))
+
+
 def test_c7_index_reads_follow_the_access_policy() -> None:
     """C7: the index refuses what the policy refuses, and sums what it allows."""
     storage = portal(("alice", "UTC"), ("bob", "UTC"))
@@ -110,6 +156,18 @@ def test_c7_index_reads_follow_the_access_policy() -> None:
     assert summed == summed_counters(storage, MONDAY, viewer_id="alice", policy=SEE_ALL)
     with pytest.raises(UnknownIdError):
         index.counters("ghost")
+
+
+def test_c7_index_sums_for_a_viewer_who_may_see_nobody_are_refused_not_zero() -> None:
+    """C7: `CounterIndex.summed` refuses level `none` like `summed_counters`, never zero."""
+    storage = portal(("alice", "UTC"), ("bob", "UTC"))
+    planned(storage, item(storage, "bob"), MONDAY)
+    index = CounterIndex.build(storage, MONDAY)
+    nobody = AccessPolicy(default=AccessLevel.NONE)
+    with pytest.raises(AccessDeniedError, match=r"'alice'.*'none'.*C7"):
+        index.summed(viewer_id="alice", policy=nobody)
+    with pytest.raises(AccessDeniedError):
+        index.summed(viewer_id="alice", user_ids=["alice"], policy=nobody)
 
 
 # -- the stateful proof -----------------------------------------------------------
@@ -126,8 +184,37 @@ _START = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
 _USERS = ("u0", "u1", "u2")
 
 
+def _next_offset_change(zone: ZoneInfo, after: datetime) -> datetime | None:
+    """The first instant after `after` at which `zone`'s UTC offset changes (DST), within a year."""
+    before = after.astimezone(zone).utcoffset()
+    low = after
+    for _ in range(366):
+        high = low + timedelta(days=1)
+        if high.astimezone(zone).utcoffset() != before:
+            while high - low > timedelta(seconds=1):  # zones change on whole seconds
+                middle = low + (high - low) / 2
+                if middle.astimezone(zone).utcoffset() == before:
+                    low = middle
+                else:
+                    high = middle
+            return high.replace(microsecond=0)
+        low = high
+    return None
+
+
 class CounterIndexMachine(RuleBasedStateMachine):
-    """Random changes and clock advances; after every step the index equals recomputation."""
+    """Random changes and clock advances; after every step the index equals recomputation.
+
+    Counters do not depend on time zones: an activity lights at an instant
+    (deadline - offset, in UTC, C4) and Planned compares instants only, so the
+    index serves no answer in a user's zone (the Activities view, which does,
+    is computed from storage). The zones still matter to what is checked:
+    deadlines are written in the responsible's zone (some at local midnight,
+    some in a repeated DST hour), and the clock lands on each user's local
+    midnights and DST changes, and a microsecond before them, where a
+    zone-dependent bug would show; there the index must still equal the
+    full recomputation.
+    """
 
     activities = Bundle("activities")
     items = Bundle("items")
@@ -138,6 +225,7 @@ class CounterIndexMachine(RuleBasedStateMachine):
         self.index: CounterIndex | None = None
         self.now = _START
         self.serial = 0
+        self.zones: dict[str, ZoneInfo] = {}
 
     def _next_id(self, prefix: str) -> str:
         self.serial += 1
@@ -151,6 +239,7 @@ class CounterIndexMachine(RuleBasedStateMachine):
         zones=st.lists(st.sampled_from(_ZONES), min_size=len(_USERS), max_size=len(_USERS)),
     )
     def setup(self, mode: CounterMode, offset: int, cap: int, zones: list[str]) -> str:
+        self.zones = {user: ZoneInfo(zone) for user, zone in zip(_USERS, zones, strict=True)}
         self.storage = portal(
             *zip(_USERS, zones, strict=True),
             settings=Settings(
@@ -194,6 +283,7 @@ class CounterIndexMachine(RuleBasedStateMachine):
         responsible=st.sampled_from(_USERS),
         is_incoming=st.booleans(),
         due_in=st.one_of(st.none(), st.integers(min_value=-3 * 24 * 60, max_value=3 * 24 * 60)),
+        at_local_midnight=st.booleans(),
         offsets=st.one_of(st.none(), st.lists(st.sampled_from([0, 15, 30, 120, 1440]), max_size=2)),
     )
     def add_activity(
@@ -202,12 +292,19 @@ class CounterIndexMachine(RuleBasedStateMachine):
         responsible: str,
         is_incoming: bool,
         due_in: int | None,
+        at_local_midnight: bool,
         offsets: list[int] | None,
     ) -> str:
         known = {one.id for one in self.storage.items()}
         bound = tuple(dict.fromkeys(deal for deal in deals if deal in known))
         if not bound:
             return ""
+        deadline = None
+        if not is_incoming and due_in is not None:
+            zone = self.zones[responsible]  # written in the responsible's zone (X3)
+            deadline = (self.now + minutes(due_in)).astimezone(zone)
+            if at_local_midnight:
+                deadline = day_start(deadline.date(), zone)
         activity = Activity(
             id=self._next_id("act"),
             item_ids=bound,
@@ -215,7 +312,7 @@ class CounterIndexMachine(RuleBasedStateMachine):
             responsible_id=responsible,
             created_at=_START,
             incoming=is_incoming,
-            deadline=None if is_incoming or due_in is None else self.now + minutes(due_in),
+            deadline=deadline,
             reminder_offsets=None if offsets is None else tuple(offsets),
         )
         self.storage.add(activity)
@@ -242,7 +339,8 @@ class CounterIndexMachine(RuleBasedStateMachine):
         activity = self._stored(activity_id)
         if activity is None or activity.incoming:
             return
-        moved = attrs.evolve(activity, deadline=self.now + minutes(shift))
+        zone = self.zones[activity.responsible_id]
+        moved = attrs.evolve(activity, deadline=(self.now + minutes(shift)).astimezone(zone))
         self.storage.replace(moved)
         self._index.put_activity(moved)
 
@@ -270,6 +368,28 @@ class CounterIndexMachine(RuleBasedStateMachine):
         if until is not None:
             self.now = until
             self._index.advance_to(self.now)
+
+    def _land_on(self, instant: datetime | None, just_before: bool) -> None:
+        """Move the clock to `instant` (or a microsecond before it), checking on the way."""
+        if instant is None:
+            return
+        if just_before:
+            instant -= timedelta(microseconds=1)
+        if instant > self.now:
+            self.now = instant
+            self._index.advance_to(self.now)
+
+    @rule(user=st.sampled_from(_USERS), just_before=st.booleans())
+    def advance_to_a_local_midnight(self, user: str, just_before: bool) -> None:
+        """Land on (or just before) the user's next local midnight (G4: their 'today' ends)."""
+        zone = self.zones[user]
+        tomorrow = self.now.astimezone(zone).date() + timedelta(days=1)
+        self._land_on(day_start(tomorrow, zone), just_before)
+
+    @rule(user=st.sampled_from(_USERS), just_before=st.booleans())
+    def advance_to_a_dst_change(self, user: str, just_before: bool) -> None:
+        """Land on (or just before) the next DST change of the user's zone, if any (G4)."""
+        self._land_on(_next_offset_change(self.zones[user], self.now), just_before)
 
     @invariant()
     def index_equals_full_recomputation(self) -> None:

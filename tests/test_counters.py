@@ -222,18 +222,17 @@ def test_c4_lit_at_agrees_with_activity_lit_at() -> None:
         assert lit_at(activity, timedelta(minutes=20)) == activity.lit_at(20)
 
 
-def test_c4_a_deadline_at_the_first_instant_of_the_datetime_range_still_counts() -> None:
-    """C4: a deadline whose UTC instant falls before year 1 (UTC+14) is overdue, hence lit.
+def test_g5_a_deadline_before_the_datetime_range_in_utc_never_reaches_the_calculator() -> None:
+    """G5, C4: a deadline whose UTC instant falls before year 1 (UTC+14) is refused up front.
 
-    Such an activity has no precomputed UTC deadline; the calculator compares it directly.
+    The calculator then needs no fallback for activities without a UTC deadline.
     """
     storage = portal(ALICE)
+    deal = item(storage, "alice")
     earliest = datetime.min.replace(tzinfo=ZoneInfo("Pacific/Kiritimati"))
-    planned(storage, item(storage, "alice"), earliest)
-    later = planned(storage, item(storage, "alice"), MONDAY + timedelta(hours=1))
-    result = counters_of(storage, "alice", MONDAY)
-    assert (result.planned, result.planned_items) == (1, 1)
-    assert result.valid_until == later.lit_at() == lit_at(later, timedelta(minutes=15))
+    with pytest.raises(ValidationError, match="deadline"):
+        planned(storage, deal, earliest)
+    assert counters_of(storage, "alice", MONDAY).planned == 0
 
 
 def test_c5_seed_three_deals_with_two_lit_activities_each_give_planned_6() -> None:
@@ -349,6 +348,18 @@ def test_c7_level_none_refuses_even_the_viewers_own_counters() -> None:
     storage = _team_portal()
     with pytest.raises(AccessDeniedError):
         counters_of(storage, "head", MONDAY, policy=AccessPolicy(default=AccessLevel.NONE))
+
+
+def test_c7_summed_counters_of_a_viewer_who_may_see_nobody_are_refused_not_zero() -> None:
+    """C7: level `none` over every user is an access error, never an empty zero sum."""
+    storage = _team_portal()
+    nobody = AccessPolicy(default=AccessLevel.NONE)
+    with pytest.raises(AccessDeniedError, match=r"'head'.*'none'.*C7"):
+        summed_counters(storage, MONDAY, viewer_id="head", policy=nobody)
+    with pytest.raises(AccessDeniedError):
+        summed_counters(storage, MONDAY, viewer_id="head", user_ids=["head"], policy=nobody)
+    with pytest.raises(UnknownIdError):  # an unknown viewer is not "denied"
+        summed_counters(storage, MONDAY, viewer_id="ghost", policy=nobody)
 
 
 def test_c7_unknown_levels_and_users_are_errors() -> None:

@@ -105,3 +105,22 @@ def test_x1_v2_reason_names_the_focus_order_not_the_id_order() -> None:
     assert "ordered by focus time, newest first" in position.text
     assert "its focus time 2026-12-14T08:55:00+00:00 comes from" in position.text
     assert position.at == MONDAY + timedelta(minutes=10) - timedelta(minutes=15)
+
+
+def test_x1_v2_valid_until_covers_a_column_neighbour_rising_above_the_item() -> None:
+    """X1, V2, F5: the explanation expires when a neighbour in its column rises above it.
+
+    deal-a's call is due 09:30, deal-b's 13:00, both Today: at 10:00 deal-a is on
+    top, and at 12:45 (deal-b's 15-minute reminder) deal-b rises above it.
+    """
+    storage = portal(("alice", "Europe/Warsaw"))
+    first = item(storage, "alice", "deal-a")
+    planned(storage, first, datetime(2026, 12, 14, 9, 30, tzinfo=WARSAW))
+    second = item(storage, "alice", "deal-b")
+    planned(storage, second, datetime(2026, 12, 14, 13, 0, tzinfo=WARSAW))
+    why = explain(storage, first, MONDAY)
+    assert (why.column, why.position) == (Column.TODAY, 0)
+    rises = datetime(2026, 12, 14, 12, 45, tzinfo=WARSAW)
+    assert why.valid_until is not None
+    assert why.valid_until <= rises
+    assert explain(storage, first, rises).position == 1

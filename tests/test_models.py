@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from _build import T0, deal, todo
 from crmcounters import (
     Activity,
+    Column,
     CommentAdded,
     CrmCountersError,
     Department,
@@ -18,14 +20,68 @@ from crmcounters import (
     ItemViewed,
     NaiveDatetimeError,
     Pipeline,
+    Settings,
     Stage,
     StageChanged,
     Task,
     User,
     ValidationError,
+    place_item,
 )
 
+MAX_OFFSET_MINUTES = 366 * 24 * 60  # the largest offset (C4): 366 days
+
 NAIVE = datetime(2026, 12, 14, 9, 0)  # deliberately naive
+
+
+@pytest.mark.parametrize(
+    "deadline",
+    [
+        datetime.max.replace(tzinfo=ZoneInfo("Pacific/Honolulu")),  # UTC instant after year 9999
+        datetime.min.replace(tzinfo=ZoneInfo("Pacific/Kiritimati")),  # UTC instant before year 1
+        datetime(1, 1, 1, 0, 10, tzinfo=UTC),  # lit_at would fall before year 1
+        datetime(9999, 12, 31, 12, 0, tzinfo=UTC),  # its next local midnight after year 9999
+    ],
+)
+def test_g5_a_deadline_at_the_edge_of_the_datetime_range_is_refused(deadline: datetime) -> None:
+    """G5: refused at construction, not a raw OverflowError later in lit_at or the view."""
+    with pytest.raises(ValidationError, match=r"deadline: .*edge of the datetime range") as raised:
+        todo("a", "d1", deadline=deadline)
+    assert raised.value.field == "deadline"
+    with pytest.raises(ValidationError, match="deadline"):
+        attrs.evolve(todo("a", "d1"), deadline=deadline)
+
+
+def test_g5_c4_the_first_and_last_deadlines_allowed_light_and_place_without_overflow() -> None:
+    """G5, C4, V1: at the allowed edges, the largest offsets still give an instant in range."""
+    first = datetime.min.replace(tzinfo=UTC) + timedelta(minutes=MAX_OFFSET_MINUTES)
+    last = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+    early = todo("a", "d1", deadline=first, reminder_offsets=[MAX_OFFSET_MINUTES])
+    assert early.lit_at() == datetime.min.replace(tzinfo=UTC)
+    assert todo("a", "d1", deadline=first).lit_at(MAX_OFFSET_MINUTES) == early.lit_at()
+    late = todo("a", "d1", deadline=last.astimezone(ZoneInfo("Pacific/Kiritimati")))
+    assert late.lit_at() == last - timedelta(minutes=15)
+    for activity in (early, late):
+        for zone in ("Pacific/Honolulu", "Pacific/Kiritimati"):
+            placed = place_item([activity], T0, zone=ZoneInfo(zone))
+            assert placed.column in (Column.OVERDUE, Column.LATER)
+    with pytest.raises(ValidationError, match="deadline"):
+        todo("a", "d1", deadline=first - timedelta(microseconds=1))
+    with pytest.raises(ValidationError, match="deadline"):
+        todo("a", "d1", deadline=last + timedelta(microseconds=1))
+
+
+@pytest.mark.parametrize("field", ["urgency_offset_minutes", "focus_reminder_offsets"])
+def test_c4_offsets_are_at_most_366_days(field: str) -> None:
+    """C4, F2, G5: a larger offset would light before the datetime range begins."""
+    with pytest.raises(ValidationError, match=r"reminder_offsets.*at most 527040"):
+        todo("a", "d1", reminder_offsets=[MAX_OFFSET_MINUTES + 1])
+    assert todo("a", "d1", reminder_offsets=[MAX_OFFSET_MINUTES]).reminder_offsets == (
+        MAX_OFFSET_MINUTES,
+    )
+    value = MAX_OFFSET_MINUTES + 1
+    with pytest.raises(ValidationError, match=field):
+        Settings(**{field: value if field == "urgency_offset_minutes" else [value]})
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Counters pushed down to SQL (C2-C5), the Activities view (V1) and department sums.
+"""Counters pushed down to SQL (C2-C5, C8, C9), the Activities view (V1) and department sums.
 
 Each query is checked against the in-memory calculator on the same portal
 (`counters_of`, `activities_view`, `summed_counters`), on generated portals and
@@ -82,11 +82,19 @@ def check_all(storage: SqlStorage, memory: InMemoryStorage, now: datetime) -> No
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=sql_examples())
-@given(portal=portals(), instants=st.lists(aware_datetimes(), min_size=1, max_size=3))
-def test_c2_c5_v1_c7_sql_counters_equal_the_calculator_on_generated_portals(
-    backend: str, portal: Portal, instants: list[datetime]
+@given(
+    portal=portals(),
+    instants=st.lists(aware_datetimes(), min_size=1, max_size=3),
+    cap=st.sampled_from([None, 2, 6]),
+)
+def test_c2_c5_c8_c9_v1_c7_sql_counters_equal_the_calculator_on_generated_portals(
+    backend: str, portal: Portal, instants: list[datetime], cap: int | None
 ) -> None:
-    """C2-C5, V1, C7: the SQL answers equal the in-memory calculator's, in both counter modes."""
+    """C2-C5, C8, C9, V1, C7: the SQL answers equal the calculator's, in both counter modes.
+
+    Every field is compared: the counters, their distinct items, `valid_until`,
+    the open-activity count and the blocked users (a small cap blocks some).
+    """
     with sql_storage(backend) as storage:
         try:
             copy_into(portal.storage, storage)
@@ -94,6 +102,10 @@ def test_c2_c5_v1_c7_sql_counters_equal_the_calculator_on_generated_portals(
             if backend == "sqlite":
                 raise
             return
+        if cap is not None:
+            capped = attrs.evolve(portal.storage.settings, open_activity_cap=cap)
+            storage.set_settings(capped)
+            portal.storage.set_settings(capped)
         for now in instants:
             check_all(storage, portal.storage, now)
 
@@ -139,11 +151,22 @@ def test_c2_counts_the_items_responsible_not_the_activitys(backend: str) -> None
         todo("a2", "d1", "d2", responsible_id="rep", deadline=T0),
     )
     now = T0 + timedelta(hours=1)
-    assert counted(backend, memory, "rep", now) == CounterTotals(planned=2, planned_items=1)
-    assert counted(backend, memory, "lead", now) == CounterTotals(planned=1, planned_items=1)
+    assert counted(backend, memory, "rep", now) == CounterTotals(
+        planned=2, planned_items=1, items=1, open_activities=2
+    )
+    assert counted(backend, memory, "lead", now) == CounterTotals(
+        planned=1, planned_items=1, items=1, open_activities=1
+    )
     memory.set_settings(Settings(counter_mode=CounterMode.ACTIVITY_RESPONSIBLE))
-    assert counted(backend, memory, "rep", now) == CounterTotals(planned=2, planned_items=2)
-    assert counted(backend, memory, "lead", now) == CounterTotals(planned=1, planned_items=1)
+    assert counted(backend, memory, "rep", now) == CounterTotals(
+        planned=2,
+        planned_items=2,
+        items=2,
+        open_activities=1,  # one activity, two items
+    )
+    assert counted(backend, memory, "lead", now) == CounterTotals(
+        planned=1, planned_items=1, items=1, open_activities=1
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -156,7 +179,7 @@ def test_c3_incoming_counts_open_incoming_activities_at_once(backend: str) -> No
         todo("done", "d1", kind="chat", incoming=True, completed_at=T0),
     )
     assert counted(backend, memory, "rep", T0 - timedelta(days=400)) == CounterTotals(
-        incoming=2, incoming_items=1
+        incoming=2, incoming_items=1, items=1, open_activities=2
     )
 
 
@@ -189,7 +212,46 @@ def test_c5_counts_activities_not_items(backend: str) -> None:
     memory.add(
         *(todo(f"a{d}{k}", d, deadline=T0) for d in ("d1", "d3", "d4") for k in range(2)),
     )
-    assert counted(backend, memory, "rep", T0) == CounterTotals(planned=6, planned_items=3)
+    assert counted(backend, memory, "rep", T0) == CounterTotals(
+        planned=6, planned_items=3, items=3, open_activities=6
+    )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_c5_items_counts_the_distinct_items_behind_either_counter(backend: str) -> None:
+    """C5: an item with both an incoming and a lit activity is one item, not two."""
+    memory = small_storage()
+    memory.add(
+        todo("call", "d1", kind="call", incoming=True),
+        todo("due", "d1", deadline=T0),
+        todo("later", "d1", deadline=T0 + timedelta(days=1)),
+    )
+    totals = counted(backend, memory, "rep", T0)
+    assert (totals.incoming_items, totals.planned_items, totals.items) == (1, 1, 1)
+    assert totals.open_activities == 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_c9_valid_until_is_the_next_instant_an_activity_lights(backend: str) -> None:
+    """C9: the earliest lit time after now of an open, non-incoming activity; None after the last.
+
+    Incoming and completed activities, and activities without a deadline, never light.
+    """
+    memory = small_storage()
+    deadline = datetime(2026, 12, 14, 12, 0, tzinfo=WARSAW)
+    memory.add(
+        todo("default", "d1", deadline=deadline),
+        todo("hour", "d1", deadline=deadline, reminder_offsets=[15, 60]),
+        todo("zero", "d1", deadline=deadline, reminder_offsets=[]),
+        todo("never", "d1"),
+        todo("call", "d1", kind="call", incoming=True),
+        todo("done", "d1", deadline=deadline, completed_at=T0, reminder_offsets=[300]),
+    )
+    at = deadline.replace
+    steps = [(at(hour=10), at(hour=11)), (at(hour=11), at(hour=11, minute=45))]
+    steps += [(at(hour=11, minute=45), deadline), (deadline, None)]
+    for now, until in steps:
+        assert counted(backend, memory, "rep", now).valid_until == until
 
 
 def columns(backend: str, memory: InMemoryStorage, user: str, now: datetime) -> dict[str, str]:
@@ -292,11 +354,20 @@ def test_c7_department_totals_sum_members_and_optionally_subdepartments(backend:
     with sql_storage(backend) as storage:
         copy_into(memory, storage)
         assert storage.department_totals("sales", T0) == CounterTotals(
-            incoming=1, planned=1, incoming_items=1, planned_items=1
+            incoming=1, planned=1, incoming_items=1, planned_items=1, items=2, open_activities=2
         )
-        assert storage.department_totals("hq", T0) == CounterTotals(planned=1, planned_items=1)
+        lights = T0 + timedelta(days=9) - timedelta(minutes=15)  # a4, boss's (C9)
+        assert storage.department_totals("hq", T0) == CounterTotals(
+            planned=1, planned_items=1, items=1, open_activities=2, valid_until=lights
+        )
         assert storage.department_totals("hq", T0, include_subdepartments=True) == CounterTotals(
-            incoming=1, planned=2, incoming_items=1, planned_items=2
+            incoming=1,
+            planned=2,
+            incoming_items=1,
+            planned_items=2,
+            items=3,
+            open_activities=4,
+            valid_until=lights,
         )
 
 
@@ -316,7 +387,9 @@ def test_c8_a_user_above_the_cap_is_blocked_in_sql_as_in_the_calculator(
             assert storage.counter_totals(user, T0) == expected_totals(memory, user, T0)
         blocked = storage.counter_totals(over, T0)
         assert blocked.blocked
-        assert blocked == CounterTotals(blocked_user_ids=(over,))
+        count = 2 if mode is CounterMode.ITEM_RESPONSIBLE else 4
+        # No numbers and no valid_until, but how many open activities block them (C8).
+        assert blocked == CounterTotals(open_activities=count, blocked_user_ids=(over,))
         deep = storage.department_totals("hq", T0, include_subdepartments=True)
         assert over in deep.blocked_user_ids
         assert deep == expected_department(memory, "hq", T0, True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import attrs
 import pytest
 
 from _build import deal, small_storage, todo
@@ -17,7 +18,7 @@ from crmcounters.sql import SqlStorage
 
 
 def inject_failure(storage: SqlStorage, event: str, table: str, when: str) -> list[str]:
-    """Make the database abort `event` (INSERT, DELETE) on `table` where `when` holds.
+    """Make the database abort `event` (INSERT, UPDATE, DELETE) on `table` where `when` holds.
 
     Returns the statements that remove the trigger again.
     """
@@ -79,6 +80,28 @@ def test_g5_a_batch_failing_midway_in_the_database_leaves_nothing_written(backen
             assert _state(storage) == before
             storage.add(deal("d3", "rep"), todo("a1", "d1", "d3"))  # the storage still works
             assert sorted(a.id for a in storage.open_activities_of_item("d3")) == ["a1"]
+        finally:
+            _run(storage, undo)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_g5_a_write_failing_in_its_replace_half_rolls_back_its_add_half(backend: str) -> None:
+    """G5: `write(add=..., replace=...)` is one transaction: added rows go with the failure."""
+    with sql_storage(backend) as storage:
+        copy_into(small_storage(), storage)
+        storage.add(todo("old", "d1"))
+        before = _state(storage)
+        undo = inject_failure(storage, "UPDATE", "crm_activities", "NEW.id = 'old'")
+        try:
+            old = storage.activity("old")
+            done = attrs.evolve(old, completed_at=old.created_at)
+            with pytest.raises(Exception, match="injected failure"):
+                storage.write(
+                    add=[deal("d3", "rep"), todo("a1", "d1", "d3")],
+                    replace=[attrs.evolve(storage.item("d1"), title="Renamed"), done],
+                )
+            assert _state(storage) == before
+            assert storage.item("d1").title != "Renamed"
         finally:
             _run(storage, undo)
 

@@ -79,8 +79,7 @@ class Activity:
     # no init argument, left out of eq, hash and repr (attrs.asdict still lists them);
     # attrs.evolve recomputes them. `_utc_deadline` is the deadline in UTC;
     # `_own_lit_utc` is `lit_at` in UTC when the activity has its own offsets (it does
-    # not depend on the portal's default). Both None when there is no deadline, or
-    # when the UTC instant would fall outside the datetime range (OverflowError).
+    # not depend on the portal's default). Both None when there is no deadline.
     _utc_deadline: datetime | None = attrs.field(init=False, eq=False, repr=False)
     _own_lit_utc: datetime | None = attrs.field(init=False, eq=False, repr=False)
 
@@ -100,14 +99,11 @@ class Activity:
                 f"before it was created at {self.created_at.isoformat()}",
             )
         utc_deadline = own_lit = None
-        try:
-            if self.deadline is not None:
-                utc_deadline = self.deadline.astimezone(UTC)
-                offsets = self.reminder_offsets
-                if offsets is not None:
-                    own_lit = utc_deadline - timedelta(minutes=offsets[0] if offsets else 0)
-        except OverflowError:  # a deadline at the edge of the datetime range: derive nothing,
-            utc_deadline = own_lit = None  # readers fall back to computing from `deadline`
+        if self.deadline is not None:  # G5: refuse what would overflow later, in lit_at or V1
+            utc_deadline = v.check_deadline_range("deadline", self.deadline)
+            offsets = self.reminder_offsets
+            if offsets is not None:
+                own_lit = utc_deadline - timedelta(minutes=offsets[0] if offsets else 0)
         object.__setattr__(self, "_utc_deadline", utc_deadline)  # frozen: set once, here
         object.__setattr__(self, "_own_lit_utc", own_lit)
 

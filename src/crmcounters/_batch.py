@@ -1,7 +1,8 @@
 """Checking a write batch before any of it is applied (G5), for every storage.
 
 `check_batch` refuses duplicate ids, replacements of unknown records, dangling
-references and department loops. It asks what is already stored through the
+references and department loops; `check_write` does the same for a write that
+adds some records and replaces others at once. It asks what is already stored through the
 small `StoredRecords` protocol, so `InMemoryStorage` and the SQL adapter share
 one set of rules.
 """
@@ -32,7 +33,15 @@ from ._pipelines import Pipeline
 from ._tasks import Task
 from ._users import Department, User
 
-__all__ = ["KINDS", "Record", "StoredRecords", "check_batch", "record_kind"]
+__all__ = [
+    "KINDS",
+    "Record",
+    "StoredRecords",
+    "check_batch",
+    "check_write",
+    "record_kind",
+    "records_of",
+]
 
 #: Anything a storage's `add` accepts.
 Record = User | Department | Pipeline | Item | Activity | Task | TimelineEvent
@@ -82,6 +91,15 @@ class StoredRecords(Protocol):
         ...
 
 
+def records_of(field: str, records: Iterable[Record]) -> tuple[Record, ...]:
+    """The records of a `write` argument as a tuple; one record or a string is refused."""
+    if isinstance(records, str) or not isinstance(records, Iterable):
+        raise ValidationError(
+            field, f"expected a collection of records, got {type(records).__name__}"
+        )
+    return tuple(records)
+
+
 def check_batch(records: tuple[Record, ...], stored: StoredRecords, *, replacing: bool) -> None:
     """Raise if the batch cannot be applied whole; check everything before anything is written.
 
@@ -89,23 +107,43 @@ def check_batch(records: tuple[Record, ...], stored: StoredRecords, *, replacing
     stored records. Every reference must resolve to what is stored or to the
     batch itself (users and departments refer to each other).
     """
+    if replacing:
+        check_write((), records, stored)
+    else:
+        check_write(records, (), stored)
+
+
+def check_write(
+    added: tuple[Record, ...], replaced: tuple[Record, ...], stored: StoredRecords
+) -> None:
+    """Raise unless `added` (fresh ids) and `replaced` (stored ids) can be written together.
+
+    One validation pass over both: an id may appear once in the whole write,
+    and references may resolve to what is stored or to either half.
+    """
     batch: dict[str, dict[str, Record]] = {}
-    for record in records:
-        kind = record_kind(record)
-        if record.id in batch.setdefault(kind, {}):
-            raise DuplicateIdError(kind, record.id)
-        if replacing and kind == "event":
-            raise ValidationError("record", "timeline events are history: add, never replace")
-        batch[kind][record.id] = record
+    fresh: dict[str, set[str]] = {}
+    for replacing, records in ((False, added), (True, replaced)):
+        for record in records:
+            kind = record_kind(record)
+            if record.id in batch.setdefault(kind, {}):
+                raise DuplicateIdError(kind, record.id)
+            if replacing and kind == "event":
+                raise ValidationError("record", "timeline events are history: add, never replace")
+            batch[kind][record.id] = record
+            if not replacing:
+                fresh.setdefault(kind, set()).add(record.id)
     for kind, pending in batch.items():
         found = stored.stored_ids(kind, tuple(pending))
+        new = fresh.get(kind, set())
         for record_id in pending:
-            if replacing and record_id not in found:
+            if record_id in new:
+                if record_id in found:
+                    raise DuplicateIdError(kind, record_id)
+            elif record_id not in found:
                 raise UnknownIdError(kind, record_id)
-            if not replacing and record_id in found:
-                raise DuplicateIdError(kind, record_id)
     view = _BatchView(stored, batch)
-    for record in records:
+    for record in (*added, *replaced):
         view.check(record)
     view.check_department_tree()
 

@@ -106,7 +106,10 @@ class CounterIndex:
         self._cap = settings.open_activity_cap
         self._owner_of_item: dict[str, str] = {}
         self._open: dict[str, _Open] = {}
-        self._closed: set[str] = set()  # completed activities the index knows by id
+        # Completed activities the index knows: id -> bound items, and item -> their ids,
+        # so deleting an item forgets those bound only to it, as the storage does.
+        self._closed: dict[str, tuple[str, ...]] = {}
+        self._closed_of_item: dict[str, dict[str, None]] = {}
         self._open_of_item: dict[str, dict[str, None]] = {}
         self._pair_counts: dict[tuple[str, str], list[int]] = {}  # (user, item) -> [in, lit]
         self._tallies: dict[str, _Tally] = {}
@@ -214,16 +217,26 @@ class CounterIndex:
     def remove_activity(self, activity_id: str) -> None:
         """An activity was deleted: it stops counting at once."""
         if activity_id in self._closed:
-            self._closed.discard(activity_id)
+            self._forget_closed(activity_id)
             return
         if activity_id not in self._open:
             raise UnknownIdError("activity", activity_id)
         self._drop(activity_id)
 
     def put_item(self, item: Item) -> None:
-        """An item was added, or changed (a new responsible moves its activities, C2)."""
+        """An item was added, or changed (a new responsible moves its activities, C2).
+
+        Like the storage, refuses an item whose responsible is not a stored user
+        (`DanglingReferenceError`), leaving the index unchanged (G5).
+        """
         if not isinstance(item, Item):
             raise ValidationError("item", f"expected an Item, got {type(item).__name__}")
+        try:
+            self._storage.user(item.responsible_id)
+        except UnknownIdError:
+            raise DanglingReferenceError(
+                "item", item.id, "responsible_id", "user", item.responsible_id
+            ) from None
         old = self._owner_of_item.get(item.id)
         if old == item.responsible_id:
             return
@@ -238,9 +251,14 @@ class CounterIndex:
             self._count(self._open[activity_id], item.id, +1, activity_id)
 
     def remove_item(self, item_id: str) -> None:
-        """An item was deleted; its activities bound to other items stay, unbound from it."""
+        """An item was deleted with its activities; those bound to other items stay, unbound."""
         if item_id not in self._owner_of_item:
             raise UnknownIdError("item", item_id)
+        for activity_id in tuple(self._closed_of_item.get(item_id, ())):
+            rest = tuple(i for i in self._closed[activity_id] if i != item_id)
+            self._forget_closed(activity_id)
+            if rest:
+                self._remember_closed(activity_id, rest)
         for activity_id in tuple(self._open_of_item.get(item_id, ())):
             entry = self._open[activity_id]
             rest = tuple(i for i in entry.item_ids if i != item_id)
@@ -281,9 +299,10 @@ class CounterIndex:
     def _put(self, activity: Activity) -> None:
         if activity.id in self._open:
             self._drop(activity.id)
-        self._closed.discard(activity.id)
+        if activity.id in self._closed:
+            self._forget_closed(activity.id)
         if not activity.is_open:
-            self._closed.add(activity.id)
+            self._remember_closed(activity.id, activity.item_ids)
             return
         lights = lit_at(activity, self._default_offset)
         self._sequence += 1
@@ -300,6 +319,18 @@ class CounterIndex:
         self._link(activity.id, entry)
         if lights is not None and not entry.lit:
             heapq.heappush(self._heap, (lights, self._sequence, activity.id, entry.version))
+
+    def _remember_closed(self, activity_id: str, item_ids: tuple[str, ...]) -> None:
+        self._closed[activity_id] = item_ids
+        for item_id in item_ids:
+            self._closed_of_item.setdefault(item_id, {})[activity_id] = None
+
+    def _forget_closed(self, activity_id: str) -> None:
+        for item_id in self._closed.pop(activity_id):
+            bucket = self._closed_of_item[item_id]
+            del bucket[activity_id]
+            if not bucket:
+                del self._closed_of_item[item_id]
 
     def _drop(self, activity_id: str) -> None:
         entry = self._open.pop(activity_id)

@@ -11,7 +11,7 @@ from . import _validate as v
 from ._access import AccessPolicy
 from ._activities import Activity
 from ._cap import over_cap
-from ._errors import ValidationError
+from ._errors import AccessDeniedError, ValidationError
 from ._settings import CounterMode
 from ._storage import Storage
 
@@ -99,17 +99,8 @@ def lit_at(activity: Activity, default_offset: timedelta) -> datetime | None:
     own = activity._own_lit_utc  # precomputed when the activity has its own offsets
     if own is not None:
         return own
-    instant = activity._utc_deadline
-    if instant is not None:
-        return instant - default_offset
-    deadline = activity.deadline
-    if deadline is None or activity.incoming:
-        return None
-    instant = deadline.astimezone(UTC)  # no UTC twin: a deadline at the datetime range's edge
-    offsets = activity.reminder_offsets
-    if offsets is None:
-        return instant - default_offset
-    return instant - timedelta(minutes=offsets[0]) if offsets else instant
+    instant = activity._utc_deadline  # None without a deadline, so for every incoming one
+    return None if instant is None else instant - default_offset
 
 
 def counted_pairs(storage: Storage, user_id: str) -> Iterator[tuple[Activity, str]]:
@@ -200,17 +191,7 @@ def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
                     next_own = own
                 continue
             deadline = activity._utc_deadline
-            if deadline is None:
-                local = activity.deadline
-                if local is None:  # never lights
-                    continue
-                lit, lights = _at_range_edge(
-                    local, activity.reminder_offsets, now_utc, threshold, default_offset
-                )
-                if lit:
-                    item_planned += 1
-                elif next_own is None or lights < next_own:
-                    next_own = lights
+            if deadline is None:  # never lights
                 continue
             if deadline <= threshold:
                 item_planned += 1
@@ -244,27 +225,6 @@ def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
     )
 
 
-def _at_range_edge(
-    deadline: datetime,
-    offsets: tuple[int, ...] | None,
-    now_utc: datetime,
-    threshold: datetime,
-    default_offset: timedelta,
-) -> tuple[bool, datetime]:
-    """Lit or not, and the lit instant, of an activity whose deadline has no UTC twin.
-
-    Only a deadline at the very edge of the datetime range lacks one; this
-    compares the way the UTC fields would, straight from the deadline.
-    """
-    if offsets is None:
-        if deadline <= threshold:  # compared as instants: the zones differ
-            return True, threshold
-        return False, deadline.astimezone(UTC) - default_offset
-    base = deadline.astimezone(UTC)
-    lights = base - timedelta(minutes=offsets[0]) if offsets else base
-    return lights <= now_utc, lights
-
-
 def blocked_result(user_id: str, now: datetime, count: int, cap: int) -> CounterResult:
     """The answer for a user above the cap: blocked, no numbers, no change by time (C8)."""
     return CounterResult(
@@ -292,9 +252,10 @@ def summed_counters(
 ) -> CounterSum:
     """The counters of several users added up, as `viewer_id` may read them (C7).
 
-    With `user_ids` None: every user the policy lets the viewer see. With
-    explicit ids: each must be visible, or the whole call is refused with
-    `AccessDeniedError` (never a partial or zero answer).
+    With `user_ids` None: every user the policy lets the viewer see, and
+    `AccessDeniedError` when that is nobody. With explicit ids: each must be
+    visible, or the whole call is refused with `AccessDeniedError` (never a
+    partial or zero answer).
     """
     v.check_aware("now", now)
     chosen = resolve_users(storage, viewer_id, user_ids, policy)
@@ -311,7 +272,14 @@ def resolve_users(
     active = DEFAULT_POLICY if policy is None else policy
     if user_ids is None:
         storage.user(viewer_id)
-        return active.visible_users(storage, viewer_id)
+        visible = active.visible_users(storage, viewer_id)
+        if not visible:  # never an empty zero sum (C7)
+            level = active.level_of(viewer_id).value
+            raise AccessDeniedError(
+                f"user {viewer_id!r} (access level {level!r}) may not read anyone's counters, "
+                "so there is nothing to sum; grant a wider level in the AccessPolicy (C7)"
+            )
+        return visible
     if isinstance(user_ids, str):
         raise ValidationError("user_ids", "expected a collection of user ids, got one string")
     chosen = tuple(dict.fromkeys(user_ids))

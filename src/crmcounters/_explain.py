@@ -46,6 +46,9 @@ class Explanation:
     (C2); `incoming` and `planned` what it adds to them; `badge` as the viewer
     sees it (C6); `column` and `position` (0 = top) its place in its
     responsible's Activities view (V1, V2). `reasons` say why, rule by rule.
+    `valid_until` is the earliest instant at which any of it may change by
+    itself (C9, F5): an activity lights, the item changes column, or its
+    position moves (an item of the view rises in focus or changes column).
     """
 
     item_id: str
@@ -203,7 +206,9 @@ def explain(
             at=focus.focus_time,
         )
     )
-    until = [t for t in (badge.valid_until, placement.moves_at) if t is not None]
+    # The position changes when a column neighbour rises in focus or an item changes column.
+    moments = (badge.valid_until, placement.moves_at, view.valid_until)
+    until = [t for t in moments if t is not None]
     return Explanation(
         item_id=item_id,
         at=now,

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ._activities import Activity
-from ._batch import Record, check_batch
+from ._batch import Record, check_batch, check_write, records_of
 from ._errors import UnknownIdError, ValidationError
 from ._events import TimelineEvent
 from ._items import Item
@@ -49,10 +49,11 @@ def _bucket(index: _Index[_V], key: str) -> list[_V]:
 class InMemoryStorage:
     """A portal held in memory, with indexes by responsible and by item.
 
-    Writes are batches: `add(*records)` and `replace(*records)` validate the
-    whole batch against what is stored plus the batch itself (duplicate ids,
-    dangling references, unknown users) and either apply all of it or raise and
-    change nothing (G5).
+    Writes are batches: `add(*records)`, `replace(*records)` and
+    `write(add=..., replace=...)` (both at once) validate the whole batch
+    against what is stored plus the batch itself (duplicate ids, dangling
+    references, unknown users) and either apply all of it or raise and change
+    nothing (G5).
     """
 
     def __init__(self, settings: Settings | None = None) -> None:
@@ -202,6 +203,19 @@ class InMemoryStorage:
     def replace(self, *records: Record) -> None:
         """Replace stored records that have the same ids (reassign, reschedule, complete…)."""
         self._write(records, replacing=True)
+
+    def write(self, *, add: Iterable[Record] = (), replace: Iterable[Record] = ()) -> None:
+        """Add new records and replace stored ones in one step: all of it or nothing (G5).
+
+        Both halves are checked in one pass before anything is applied, as if
+        the write were a single batch: an id appears once, `add` ids are new,
+        `replace` ids are stored, references resolve to either half or to
+        what is stored. A rule engine's outcome is written this way.
+        """
+        added, replaced = records_of("add", add), records_of("replace", replace)
+        check_write(added, replaced, _Stored(self))
+        for record in (*added, *replaced):  # every check passed: now apply
+            self._apply(record)
 
     def remove_activity(self, activity_id: str) -> Activity:
         """Delete an activity (it stops counting at once) and return it."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from ._errors import NaiveDatetimeError, ValidationError
@@ -34,14 +34,27 @@ def check_id(field: str, value: object) -> str:
     return value
 
 
+#: The largest reminder or urgency offset: 366 days, in minutes (C4, F2).
+MAX_OFFSET_MINUTES = 366 * 24 * 60
+#: A deadline lights up to the largest offset before it (C4, F2) and is placed by
+#: local days around it (V1): its UTC instant must leave room for both in the range.
+_FIRST_DEADLINE = datetime.min.replace(tzinfo=UTC) + timedelta(minutes=MAX_OFFSET_MINUTES)
+_LAST_DEADLINE = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
+
+
 def check_offsets(field: str, values: Iterable[int]) -> tuple[int, ...]:
-    """Reminder offsets: whole minutes >= 0, kept sorted, largest first, without repeats."""
+    """Reminder offsets: whole minutes 0 to 366 days, sorted, largest first, without repeats."""
     result = []
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(field, f"offsets are whole minutes, got {value!r}")
         if value < 0:
             raise ValidationError(field, f"offsets are minutes >= 0, got {value}")
+        if value > MAX_OFFSET_MINUTES:
+            raise ValidationError(
+                field,
+                f"offsets are at most {MAX_OFFSET_MINUTES} minutes (366 days), got {value}",
+            )
         result.append(value)
     return tuple(sorted(set(result), reverse=True))
 
@@ -71,6 +84,27 @@ def check_instances(field: str, values: object, kind: type[T]) -> tuple[T, ...]:
         if not isinstance(one, kind):
             raise ValidationError(f"{field}[{index}]", f"expected a {kind.__name__}, got {one!r}")
     return found
+
+
+def check_deadline_range(field: str, value: datetime) -> datetime:
+    """Return the aware `value` in UTC, if the instants derived from it stay in range (G5).
+
+    The UTC instant must lie at least `MAX_OFFSET_MINUTES` after the start of
+    the datetime range and a day before its end, so lit times, reminders and
+    local days computed from it never overflow.
+    """
+    try:
+        utc = value.astimezone(UTC)
+    except OverflowError:  # its UTC instant itself is out of range
+        utc = None
+    if utc is None or not _FIRST_DEADLINE <= utc <= _LAST_DEADLINE:
+        raise ValidationError(
+            field,
+            f"{value.isoformat()} is too near the edge of the datetime range for its "
+            "reminders and days to be computed; choose an instant from "
+            f"{_FIRST_DEADLINE.isoformat()} to {_LAST_DEADLINE.isoformat()}",
+        )
+    return utc
 
 
 # attrs validators have the signature (instance, attribute, value).

@@ -19,13 +19,14 @@ from .._calendar import day_start, week_start_of
 from .._cap import over_cap
 from .._counters import CounterResult, CounterSum
 from .._settings import CounterMode
-from ._rows import instant_us
+from ._rows import instant_us, utc_from_us
 
 __all__ = [
     "VIEW_COLUMNS",
     "CounterTotals",
     "counter_sql",
     "department_sql",
+    "now_params",
     "totals_of",
     "view_boundaries",
     "view_sql",
@@ -37,16 +38,24 @@ VIEW_COLUMNS = ("overdue", "today", "this_week", "next_week", "later", "no_activ
 
 @attrs.frozen(kw_only=True)
 class CounterTotals:
-    """Incoming and Planned (C3, C4), each with the number of distinct items beside it (C5).
+    """Incoming and Planned (C3, C4), the distinct items behind them (C5), and when they change.
 
-    A user above the open-activity cap (C8) is blocked: they add nothing to the
-    numbers and are listed, sorted, in `blocked_user_ids` (as `CounterSum` does).
+    `incoming_items` and `planned_items` count the distinct items behind each
+    counter, `items` those behind either. `valid_until` is the next instant an
+    activity lights (C9), or None. `open_activities` is the open-activity count
+    the cap is checked against (C8), summed over the users counted here,
+    blocked or not. A user above the cap is blocked: they add nothing to the
+    other numbers and are listed, sorted, in `blocked_user_ids` (as
+    `CounterSum` does).
     """
 
     incoming: int = 0
     planned: int = 0
     incoming_items: int = 0
     planned_items: int = 0
+    items: int = 0
+    open_activities: int = 0
+    valid_until: datetime | None = None
     blocked_user_ids: tuple[str, ...] = ()
 
     @property
@@ -59,18 +68,20 @@ class CounterTotals:
         """The in-memory calculator's answer in this shape, to compare the two."""
         if isinstance(result, CounterSum):
             blocked = tuple(sorted(result.blocked_user_ids))
+            open_activities = sum(part.open_activities for part in result.parts)
         else:
             blocked = (result.user_id,) if result.blocked else ()
+            open_activities = result.open_activities
         return cls(
             incoming=result.incoming or 0,
             planned=result.planned or 0,
             incoming_items=result.incoming_items or 0,
             planned_items=result.planned_items or 0,
+            items=result.items or 0,
+            open_activities=open_activities,
+            valid_until=result.valid_until,
             blocked_user_ids=blocked,
         )
-
-
-_LIT = "incoming = 0 AND lit_at_us <= ?"
 
 
 def _owner(mode: CounterMode) -> str:
@@ -80,13 +91,25 @@ def _owner(mode: CounterMode) -> str:
     return "item_responsible_id"
 
 
+_LIT = "incoming = 0 AND lit_at_us <= ?"
+
+#: How many times the aggregates ask for `now` (each `?` below, in order).
+_NOW_MARKS = 4
+
+
+def now_params(at_us: int) -> tuple[int, ...]:
+    """The query parameters that stand for `now` in the aggregates, in order."""
+    return (at_us,) * _NOW_MARKS
+
+
 def _aggregates(mode: CounterMode) -> list[str]:
-    """Incoming, Planned, their distinct items, and the open activities for the cap (C8).
+    """Incoming, Planned, their distinct items, the open activities (C8), the next lit time (C9).
 
     One binding row per (activity, item): an activity bound to two items counts
     once per item (C2), in either counter mode. The cap counts what
     `open_activity_count` counts: bindings of the user's items, or the user's
-    own activities once each. `now` is needed once where it says lit.
+    own activities once each. Lit means a stored lit time at or before `now`;
+    the next lit time is the earliest after it.
     """
     own_open = (
         "COUNT(DISTINCT activity_id)" if mode is CounterMode.ACTIVITY_RESPONSIBLE else "COUNT(*)"
@@ -96,12 +119,14 @@ def _aggregates(mode: CounterMode) -> list[str]:
         f"COALESCE(SUM(CASE WHEN {_LIT} THEN 1 ELSE 0 END), 0)",
         "COUNT(DISTINCT CASE WHEN incoming = 1 THEN item_id END)",
         f"COUNT(DISTINCT CASE WHEN {_LIT} THEN item_id END)",
+        f"COUNT(DISTINCT CASE WHEN incoming = 1 OR ({_LIT}) THEN item_id END)",
         own_open,
+        "MIN(CASE WHEN incoming = 0 AND lit_at_us > ? THEN lit_at_us END)",
     ]
 
 
 def counter_sql(mode: CounterMode) -> str:
-    """One user's counters and open activities; parameters: now (twice), user id."""
+    """One user's counters; parameters: `now_params(now)`, then the user id."""
     owner = _owner(mode)
     return (
         f"SELECT {owner}, {', '.join(_aggregates(mode))} FROM crm_activity_items "
@@ -110,7 +135,7 @@ def counter_sql(mode: CounterMode) -> str:
 
 
 def department_sql(mode: CounterMode, include_subdepartments: bool) -> str:
-    """Each member's counters and open activities; parameters: department id, now (twice)."""
+    """Each member's counters; parameters: the department id, then `now_params(now)`."""
     owner = _owner(mode)
     tree = "SELECT id FROM crm_departments WHERE id = ?"
     if include_subdepartments:
@@ -125,21 +150,34 @@ def department_sql(mode: CounterMode, include_subdepartments: bool) -> str:
 
 
 def totals_of(rows: Iterable[Sequence[Any]], cap: int) -> CounterTotals:
-    """Add up per-user rows (user, incoming, planned, their items, open); blocked add nothing."""
-    sums = [0, 0, 0, 0]
+    """Add up per-user rows (`_aggregates` after the user id); blocked users add nothing (C8).
+
+    The open-activity counts add up whatever the cap says; the next lit time
+    is the earliest among the users not blocked.
+    """
+    sums = [0, 0, 0, 0, 0]
+    open_activities = 0
+    next_lit: int | None = None
     blocked = []
     for row in rows:
-        if over_cap(int(row[5]), cap):
+        count = int(row[6])
+        open_activities += count
+        if over_cap(count, cap):
             blocked.append(str(row[0]))
             continue
-        for index in range(4):
+        for index in range(5):
             sums[index] += int(row[index + 1])
-    incoming, planned, incoming_items, planned_items = sums
+        if row[7] is not None and (next_lit is None or int(row[7]) < next_lit):
+            next_lit = int(row[7])
+    incoming, planned, incoming_items, planned_items, items = sums
     return CounterTotals(
         incoming=incoming,
         planned=planned,
         incoming_items=incoming_items,
         planned_items=planned_items,
+        items=items,
+        open_activities=open_activities,
+        valid_until=None if next_lit is None else utc_from_us(next_lit),
         blocked_user_ids=tuple(sorted(blocked)),
     )
 

@@ -41,6 +41,7 @@ __all__ = [
     "lit_at_us",
     "pipeline_from_rows",
     "stage_rows",
+    "utc_from_us",
 ]
 
 Row = Sequence[Any]
@@ -57,6 +58,11 @@ def dump_json(value: object) -> str:
 def instant_us(value: datetime) -> int:
     """Microseconds since the Unix epoch: the instant as the queries compare it."""
     return (value - _EPOCH) // _MICROSECOND
+
+
+def utc_from_us(us: int) -> datetime:
+    """The instant `us` microseconds after the Unix epoch, in UTC (`instant_us` reversed)."""
+    return _EPOCH + timedelta(microseconds=us)
 
 
 def _zone_label(value: datetime) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 
 from .._activities import Activity
-from .._batch import Record, check_batch, record_kind
+from .._batch import Record, check_write, record_kind, records_of
 from .._errors import UnknownIdError, ValidationError
 from .._events import TimelineEvent
 from .._items import Item
@@ -25,6 +25,7 @@ from ._counters import (
     CounterTotals,
     counter_sql,
     department_sql,
+    now_params,
     totals_of,
     view_boundaries,
     view_sql,
@@ -74,7 +75,8 @@ class SqlStorage:
     Open it over a connection whose schema exists (`SqlStorage.create` makes
     one). Reads build the library's immutable records from rows. Writes mirror
     `InMemoryStorage` (same checks, same errors) and each runs in one
-    transaction: a batch is written whole or not at all (G5). `counter_totals`,
+    transaction: a batch, or a `write(add=..., replace=...)` of both kinds, is
+    written whole or not at all (G5). `counter_totals`,
     `view_columns` and `department_totals` are answered by the database itself.
 
     sqlite3 connections work as they come; psycopg connections must be opened
@@ -316,21 +318,23 @@ class SqlStorage:
     # -- counters pushed down to SQL ------------------------------------------
 
     def counter_totals(self, user_id: str, now: datetime) -> CounterTotals:
-        """The user's Incoming and Planned at `now`, with their distinct items (C2-C5).
+        """The user's Incoming and Planned at `now`, their distinct items and `valid_until` (C2-C9).
 
         Counter mode (C2) comes from the settings: by default the open
         activities of the items whose responsible is the user; in activity-
         responsible mode the user's own open activities. Either way an activity
         bound to two items counts once per item, as `counters_of` does. Planned
         counts the open, non-incoming activities whose stored lit time is at or
-        before `now`. A user above the open-activity cap is blocked (C8): the
-        numbers are zero and `blocked_user_ids` names them.
+        before `now`; `valid_until` is the earliest stored lit time after it (C9).
+        A user above the open-activity cap is blocked (C8): the numbers are zero,
+        `valid_until` None, `blocked_user_ids` names the user and
+        `open_activities` says how many they have. One query answers it all.
         """
         check_aware("now", now)
         self.user(user_id)  # an unknown user is an error, not zero
         at = instant_us(now)
         settings = self.settings
-        rows = self._query(counter_sql(settings.counter_mode), (at, at, user_id))
+        rows = self._query(counter_sql(settings.counter_mode), (*now_params(at), user_id))
         return totals_of(rows, settings.open_activity_cap)
 
     def view_columns(self, user_id: str, now: datetime) -> dict[str, str]:
@@ -350,30 +354,40 @@ class SqlStorage:
         """The summed counters of the department's members (and of its sub-departments').
 
         Each member counts as in `counter_totals`; the sums add up the members'
-        numbers, distinct items included; blocked members (C8) add nothing and
-        are listed in `blocked_user_ids`.
+        numbers, distinct items and open activities included, and `valid_until`
+        is the earliest member's; blocked members (C8) add nothing but their
+        open activities and are listed in `blocked_user_ids`.
         """
         check_aware("now", now)
         self.department(department_id)
         at = instant_us(now)
         settings = self.settings
         sql = department_sql(settings.counter_mode, include_subdepartments)
-        rows = self._query(sql, (department_id, at, at))
+        rows = self._query(sql, (department_id, *now_params(at)))
         return totals_of(rows, settings.open_activity_cap)
 
     # -- writes ---------------------------------------------------------------
 
     def add(self, *records: Record) -> None:
         """Store new records in one transaction; all or nothing (G5)."""
-        self._write(records, replacing=False)
+        self._write(records, ())
 
     def add_all(self, records: Iterable[Record]) -> None:
         """Store new records from an iterable in one transaction; all or nothing (G5)."""
-        self._write(tuple(records), replacing=False)
+        self._write(tuple(records), ())
 
     def replace(self, *records: Record) -> None:
         """Replace stored records with the same ids (reassign, reschedule, complete…)."""
-        self._write(records, replacing=True)
+        self._write((), records)
+
+    def write(self, *, add: Iterable[Record] = (), replace: Iterable[Record] = ()) -> None:
+        """Add new records and replace stored ones in one transaction: all or nothing (G5).
+
+        Checked as `InMemoryStorage.write` checks it, in one pass inside the
+        transaction; a failure anywhere, the database's own included, rolls
+        back both halves. A rule engine's outcome is written this way.
+        """
+        self._write(records_of("add", add), records_of("replace", replace))
 
     def remove_activity(self, activity_id: str) -> Activity:
         """Delete an activity (it stops counting at once) and return it."""
@@ -409,33 +423,41 @@ class SqlStorage:
             self._execute("DELETE FROM crm_items WHERE id = ?", (item_id,))
         return item
 
-    def _write(self, records: tuple[Record, ...], *, replacing: bool) -> None:
+    def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
         with self._dialect.transaction(self._connection):
-            check_batch(records, _Stored(self), replacing=replacing)
-            by_kind: dict[str, list[Any]] = {kind: [] for kind in TABLES}
-            for record in records:
-                by_kind[record_kind(record)].append(record)
+            check_write(added, replaced, _Stored(self))
+            new: dict[str, list[Any]] = {kind: [] for kind in TABLES}
+            old: dict[str, list[Any]] = {kind: [] for kind in TABLES}
+            for record in added:
+                new[record_kind(record)].append(record)
+            for record in replaced:
+                old[record_kind(record)].append(record)
             offset = self.settings.urgency_offset_minutes
             for kind, table in TABLES.items():  # references before the records that use them
-                batch = by_kind[kind]
-                if not batch:
-                    continue
-                rows = [table.to_row(record, offset) for record in batch]
-                if not self._dialect.text_may_hold_nul:
-                    _refuse_nul(table, rows)
-                if replacing:
-                    self._many(table.update_sql, [table.update_params(row) for row in rows])
-                else:
-                    self._many(table.insert_sql, rows)
-                if kind == "pipeline":
-                    self._write_stages(batch)
-                elif kind == "item" and replacing:
-                    self._many(
-                        "UPDATE crm_activity_items SET item_responsible_id = ? WHERE item_id = ?",
-                        [(item.responsible_id, item.id) for item in batch],
-                    )
-                elif kind == "activity":
-                    self._write_bindings(batch, offset, replacing=replacing)
+                self._write_kind(kind, table, new[kind], offset, replacing=False)
+                self._write_kind(kind, table, old[kind], offset, replacing=True)
+
+    def _write_kind(
+        self, kind: str, table: Table, batch: list[Any], offset: int, *, replacing: bool
+    ) -> None:
+        if not batch:
+            return
+        rows = [table.to_row(record, offset) for record in batch]
+        if not self._dialect.text_may_hold_nul:
+            _refuse_nul(table, rows)
+        if replacing:
+            self._many(table.update_sql, [table.update_params(row) for row in rows])
+        else:
+            self._many(table.insert_sql, rows)
+        if kind == "pipeline":
+            self._write_stages(batch)
+        elif kind == "item" and replacing:
+            self._many(
+                "UPDATE crm_activity_items SET item_responsible_id = ? WHERE item_id = ?",
+                [(item.responsible_id, item.id) for item in batch],
+            )
+        elif kind == "activity":
+            self._write_bindings(batch, offset, replacing=replacing)
 
     def _write_stages(self, pipelines: list[Pipeline]) -> None:
         self._many("DELETE FROM crm_stages WHERE pipeline_id = ?", [(p.id,) for p in pipelines])

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 from .._errors import ValidationError
 from .._validate import check_aware
-from ._runtime import RuleRuntime
+from ._runtime import RuleRuntime, RuntimeStorage
 
-__all__ = ["FixedClock", "ManualClock", "RuleRuntime"]
+__all__ = ["FixedClock", "ManualClock", "RuleRuntime", "RuntimeStorage"]
 
 
 class FixedClock:
@@ -69,3 +69,4 @@ class ManualClock:
 
 
 RuleRuntime.__module__ = __name__  # show crmcounters.testing.RuleRuntime in reprs and docs
+RuntimeStorage.__module__ = __name__

@@ -1,23 +1,26 @@
-"""`RuleRuntime`: a reference host for the rule engine, over `InMemoryStorage` (R6).
+"""`RuleRuntime`: a reference host for the rule engine, over a writable storage (R6).
 
 It plays the part a CRM plays around the pure engine: it stores what users
-do, tells the engine, applies the outcome (records added or replaced, jobs
-kept or dropped) and moves a `ManualClock` through the due jobs, so tests and
-examples can simulate days of work.
+do, tells the engine, applies the outcome (records added or replaced in one
+all-or-nothing write, jobs kept or dropped) and moves a `ManualClock` through
+the due jobs, so tests and examples can simulate days of work, in memory
+(`InMemoryStorage`) or in a database (`crmcounters.sql.SqlStorage`).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
+from .._batch import Record
 from .._errors import ValidationError
 from .._events import StageChanged
 from .._items import Item
-from .._memory import InMemoryStorage, Record
+from .._storage import Storage
 from .._tasks import TaskStatus
 from .._validate import check_aware
 from ..rules._effects import (
@@ -38,22 +41,45 @@ from ..rules._jobs import PendingJobs
 if TYPE_CHECKING:
     from . import ManualClock
 
-__all__ = ["RuleRuntime"]
+__all__ = ["RuleRuntime", "RuntimeStorage"]
+
+
+@runtime_checkable
+class RuntimeStorage(Storage, Protocol):
+    """What `RuleRuntime` needs of a storage: the `Storage` reads plus all-or-nothing writes.
+
+    `InMemoryStorage` and `crmcounters.sql.SqlStorage` have them; each write
+    either stores all of its records or raises and stores nothing (G5).
+    """
+
+    def add(self, *records: Record) -> None:
+        """Store new records."""
+        ...
+
+    def replace(self, *records: Record) -> None:
+        """Replace stored records with the same ids."""
+        ...
+
+    def write(self, *, add: Iterable[Record] = (), replace: Iterable[Record] = ()) -> None:
+        """Add new records and replace stored ones together."""
+        ...
 
 
 class RuleRuntime:
-    """Apply a `RuleEngine`'s outcomes to an `InMemoryStorage` as a `ManualClock` moves.
+    """Apply a `RuleEngine`'s outcomes to a storage as a `ManualClock` moves.
 
-    User actions (`create_item`, `move`, `set_task_status`) are stored first,
-    then handed to the engine as events; `advance`/`advance_to` run every job
-    at its own due instant. `log` keeps every applied effect with its instant,
-    `outcomes` every outcome.
+    The storage is an `InMemoryStorage`, a `crmcounters.sql.SqlStorage`, or
+    anything else with their writes (`RuntimeStorage`). User actions
+    (`create_item`, `move`, `set_task_status`) are stored first, then handed
+    to the engine as events; each outcome is stored in one `write` (all or
+    nothing); `advance`/`advance_to` run every job at its own due instant.
+    `log` keeps every applied effect with its instant, `outcomes` every outcome.
     """
 
     def __init__(
         self,
         engine: RuleEngine,
-        storage: InMemoryStorage,
+        storage: RuntimeStorage,
         clock: ManualClock,
         pending: PendingJobs | None = None,
     ) -> None:
@@ -98,8 +124,7 @@ class RuleRuntime:
             from_stage_id=item.stage_id,
             to_stage_id=stage_id,
         )
-        self.storage.replace(attrs.evolve(item, stage_id=stage_id))
-        self.storage.add(event)
+        self.storage.write(add=(event,), replace=(attrs.evolve(item, stage_id=stage_id),))
         return self.handle(event)
 
     def set_task_status(
@@ -155,7 +180,11 @@ class RuleRuntime:
         return outcomes
 
     def apply(self, outcome: Outcome) -> None:
-        """Store the outcome's records (additions first, then replacements) and keep its jobs."""
+        """Store the outcome's records in one all-or-nothing write, then keep its jobs.
+
+        When the write is refused (G5), nothing of the outcome is stored, its
+        jobs are not kept and it is not logged: the error propagates.
+        """
         added: dict[tuple[str, str], Record] = {}
         replaced: dict[tuple[str, str], Record] = {}
 
@@ -184,8 +213,8 @@ class RuleRuntime:
                 put("event", effect.event, new=True)
             else:
                 assert isinstance(effect, NotifyEffect)  # noqa: S101 - the last kind
-        self.storage.add(*added.values())  # new ids first: a clash changes nothing (G5)
-        self.storage.replace(*replaced.values())
+        # One write: a clash in either half changes nothing (G5).
+        self.storage.write(add=tuple(added.values()), replace=tuple(replaced.values()))
         self.pending.apply(outcome)
         now = self.clock.now()
         self.log.extend((now, effect) for effect in outcome.effects)
