@@ -19,6 +19,7 @@ from _build_focus import (
     todo,
 )
 from crmcounters import (
+    Activity,
     FocusReason,
     IncomingChannel,
     NaiveDatetimeError,
@@ -383,3 +384,16 @@ def test_f2_only_open_planned_activities_are_rescheduled() -> None:
         reschedule(done, MONDAY + HOUR, MONDAY)
     with pytest.raises(ValidationError, match="no deadline to move"):
         reschedule(incoming_call("c1", "d1", MONDAY), MONDAY + HOUR, MONDAY)
+
+
+def test_g5_a_reminded_at_at_the_edge_of_the_datetime_range_is_refused() -> None:
+    with pytest.raises(ValidationError) as raised:
+        Activity(
+            id="a1",
+            item_ids=["d1"],
+            kind="todo",
+            responsible_id="anna",
+            created_at=MONDAY,
+            reminded_at=datetime.max.replace(tzinfo=UTC),
+        )
+    assert raised.value.field == "reminded_at"
