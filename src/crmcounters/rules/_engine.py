@@ -458,9 +458,15 @@ class _Run:
             trigger = compiled.trigger
             if trigger.status is not event.to_status or trigger.stage_id == item.stage_id:
                 continue
-            if not trigger.allow_backward and compiled.position <= current:
-                continue
             if not compiled.test(task):
+                continue
+            if not trigger.allow_backward and compiled.position <= current:
+                self.skip(
+                    trigger.id,
+                    item.id,
+                    f"moving backward is not allowed (R5): the item is in {item.stage_id!r}, "
+                    f"after {trigger.stage_id!r}; set allow_backward on the trigger to allow it",
+                )
                 continue
             moved = attrs.evolve(item, stage_id=trigger.stage_id)
             change = StageChanged(
