@@ -126,6 +126,19 @@ def test_r7_a_rule_set_round_trips_through_json() -> None:
     assert dump_rule_set(loaded) == text
 
 
+def test_r7_the_rule_sets_description_survives_the_round_trip() -> None:
+    """R7: the document's "description" is kept on the RuleSet and dumped again."""
+    text = _doc(_rule(), description="Sales follow-ups, reviewed by Marek")
+    loaded = load_rule_set(text)
+    assert loaded.description == "Sales follow-ups, reviewed by Marek"
+    again = dump_rule_set(loaded)
+    assert json.loads(again)["description"] == "Sales follow-ups, reviewed by Marek"
+    assert load_rule_set(again) == loaded
+    assert _problems(_doc(_rule(), description=5)) == {
+        "$.description": "expected a string, got a number"
+    }
+
+
 def test_r7_the_minimal_document_loads_with_defaults() -> None:
     loaded = load_rule_set('{"format": "crmcounters.rules", "version": 1}')
     assert loaded == RuleSet()

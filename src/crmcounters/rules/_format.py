@@ -80,6 +80,7 @@ def load_rule_set(
     except DataFormatError as exc:
         raise RuleSetError([Problem(path=exc.path, message=exc.problem)]) from None
     problems.attempt(_header, root)
+    description = problems.attempt(root.text, "description", "")
     fields = problems.attempt(_fields, root, problems) or {}
     hours = problems.attempt(lambda: _working_hours(root.object("working_hours")))
     unchecked: dict[str, frozenset[str]] = {}
@@ -99,13 +100,14 @@ def load_rule_set(
     found = problems.found + collect_problems(
         rules, triggers, fields, by_id, user_ids, unchecked=unchecked
     )
-    if found or hours is None:  # with no problem noted, no stand-in was used
+    if found or hours is None or description is None:  # no problem noted: no stand-in used
         raise RuleSetError(sorted(found, key=lambda p: _natural(p.path)))
     return RuleSet(
         rules=[rule for _, rule in rules],
         triggers=[trigger for _, trigger in triggers],
         fields=fields,
         working_hours=hours,
+        description=description,
     )
 
 
@@ -534,6 +536,7 @@ def rule_set_to_dict(rule_set: RuleSet) -> dict[str, Any]:
     return {
         "format": RULES_FORMAT,
         "version": RULES_FORMAT_VERSION,
+        "description": rule_set.description,
         "working_hours": {
             "start": rule_set.working_hours.start.isoformat("minutes"),
             "end": rule_set.working_hours.end.isoformat("minutes"),

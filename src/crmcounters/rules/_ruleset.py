@@ -120,12 +120,14 @@ def _tuple(values: Iterable[Any]) -> tuple[Any, ...]:
 class RuleSet:
     """A portal's rules and triggers, checked whole: construction raises `RuleSetError`
     listing every problem (R7). `fields` declares the custom fields that conditions and
-    ``{{Field:NAME}}`` placeholders may use, with their types."""
+    ``{{Field:NAME}}`` placeholders may use, with their types; `description` is free text
+    for people, kept through the JSON round trip."""
 
     rules: tuple[Rule, ...] = attrs.field(default=(), converter=_tuple)
     triggers: tuple[Trigger, ...] = attrs.field(default=(), converter=_tuple)
     fields: Mapping[str, FieldType] = attrs.field(factory=dict, converter=_fields, hash=False)
     working_hours: WorkingHours = attrs.field(factory=WorkingHours)
+    description: str = attrs.field(default="", validator=v.text)
 
     def __attrs_post_init__(self) -> None:
         problems: list[Problem] = []
