@@ -190,6 +190,43 @@ def test_r1_simulate_prints_the_timeline_of_effects() -> None:
     assert "has not moved" in out
 
 
+def _entered_proposal_rules(tmp_path: Path) -> str:
+    """An immediate rule on the sample's "proposal" stage (deal-022 entered it on 27 Nov)."""
+    rules = {
+        "format": "crmcounters.rules",
+        "version": 1,
+        "rules": [
+            {
+                "id": "r-imm",
+                "entity_type": "deal",
+                "pipeline_id": "p-sales",
+                "stage_id": "proposal",
+                "action": {"type": "notify_supervisor", "text": "{{Title}} entered proposal"},
+            }
+        ],
+    }
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(rules), encoding="utf-8")
+    return str(path)
+
+
+def test_r1_simulate_runs_rules_of_a_later_entry_when_it_happens(tmp_path: Path) -> None:
+    """R1: an entry after --from runs its rules at its own instant; one after --to not at all."""
+    rules = _entered_proposal_rules(tmp_path)
+    start, end = "2026-11-20T00:00:00+01:00", "2026-11-30T00:00:00+01:00"
+    data = run_json("simulate", SAMPLE, "--rules", rules, "--from", start, "--to", end)
+    when = {effect["item_id"]: effect["at"] for effect in data["effects"]}
+    assert when == {
+        "deal-034": start,  # entered in October: its rule runs at --from
+        "deal-032": start,
+        "deal-022": "2026-11-27T11:00:00+01:00",  # entered during the run
+    }
+    early = run_json(
+        "simulate", SAMPLE, "--rules", rules, "--from", start, "--to", "2026-11-25T00:00+01:00"
+    )
+    assert {effect["item_id"] for effect in early["effects"]} == {"deal-034", "deal-032"}
+
+
 def test_demo_walks_a_working_day() -> None:
     """The demo: 08:00 to 18:00, counters light, a client writes, a smart activity, rules."""
     code, out, err = run("demo", SAMPLE, "--rules", RULES)

@@ -76,7 +76,12 @@ def entry_events(storage: Storage) -> list[StageChanged]:
 
 
 def simulate(portal: Portal, rules_path: str | Path, start: datetime, end: datetime) -> RuleRuntime:
-    """Run the rules over the portal from `start` to `end`, job by job; return the runtime."""
+    """Run the rules over the portal from `start` to `end`, job by job; return the runtime.
+
+    Each item's entry into its current stage is handled in time order, with the
+    clock at the entry's instant (at `start` for entries before it), so its
+    immediate rules run when it entered; entries after `end` are left out.
+    """
     if end < start:
         raise ValidationError("end", f"{end.isoformat()} is before the start {start.isoformat()}")
     storage = portal.storage
@@ -87,6 +92,9 @@ def simulate(portal: Portal, rules_path: str | Path, start: datetime, end: datet
     )
     runtime = RuleRuntime(RuleEngine.for_storage(rule_set, storage), storage, ManualClock(start))
     for event in entry_events(storage):
+        if event.at > end:
+            break  # oldest first: every later entry is after the end too
+        runtime.advance_to(max(start, event.at))
         runtime.handle(event)
     runtime.advance_to(end)
     return runtime
