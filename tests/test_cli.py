@@ -256,6 +256,18 @@ def test_demo_walks_a_working_day() -> None:
             ["simulate", SAMPLE, "--rules", RULES, "--from", AT, "--to", "2026-12-13T10:00+01:00"],
             "before the start",
         ),
+        (
+            ["counters", SAMPLE, "--user", "u-piotr", "--at", "9999-12-31T23:59:00-05:00"],
+            "--at: '9999-12-31T23:59:00-05:00' is out of range; use an instant between",
+        ),
+        (
+            ["view", SAMPLE, "--user", "u-tama", "--at", "0001-01-01T00:00+01:00"],
+            "is out of range",
+        ),
+        (
+            ["simulate", SAMPLE, "--rules", RULES, "--from", AT, "--to", "9999-12-31T12:00Z"],
+            "--to: '9999-12-31T12:00Z' is out of range",
+        ),
     ],
 )
 def test_errors_are_one_clear_line_and_exit_1(argv: list[str], words: str) -> None:
@@ -277,7 +289,61 @@ def test_bad_json_reports_its_path(tmp_path: Path) -> None:
     broken.write_text(json.dumps(document), encoding="utf-8")
     code, _, err = run("counters", str(broken), "--user", "u-piotr", "--at", AT)
     assert code == 1
-    assert "$.activities[2].deadline: naive datetime" in err
+    assert err.startswith(f"crmcounters: error: portal {broken}: $.activities[2].deadline: naive")
+
+
+def test_a_date_at_the_end_of_the_calendar_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """Date arithmetic past datetime.max (a deadline on 9999-12-31) ends in one error line."""
+    document = json.loads(Path(SAMPLE).read_text(encoding="utf-8"))
+    [activity] = [a for a in document["activities"] if a["id"] == "act-187"]
+    activity["deadline"] = "9999-12-31T23:59:00-05:00"
+    far = tmp_path / "far.json"
+    far.write_text(json.dumps(document), encoding="utf-8")
+    code, out, err = run("explain", str(far), "--item", "deal-015", "--at", AT)
+    assert (code, out) == (1, "")
+    assert err.startswith("crmcounters: error: a date is out of range")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("which", ["portal", "rules"])
+def test_malformed_json_names_the_file(tmp_path: Path, which: str) -> None:
+    """A portal or rules file that is not JSON: one line naming the file, line and column."""
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "crmcounters.portal", "users": [1,\n', encoding="utf-8")
+    portal, rules = (str(broken), RULES) if which == "portal" else (SAMPLE, str(broken))
+    code, out, err = run(
+        "simulate", portal, "--rules", rules, "--from", AT, "--to", "2026-12-15T10:00+01:00"
+    )
+    assert (code, out) == (1, "")
+    shown = "1 problem: $: invalid JSON" if which == "rules" else "$: invalid JSON"
+    assert err.startswith(f"crmcounters: error: {which} {broken}: {shown} at line 2 column 1")
+    assert err.count("\n") == 1
+
+
+def test_r7_an_invalid_rules_file_is_one_line_listing_every_problem(tmp_path: Path) -> None:
+    """R7: every problem of the rule set, on the one error line docs/cli.md promises."""
+    rules = json.loads(Path(RULES).read_text(encoding="utf-8"))
+    rules["rules"][0]["stage_id"] = "nope"
+    rules["rules"][1]["timing"] = {"after": -5, "unit": "hours"}
+    rules["triggers"][0]["change_stage_as"] = "u-ghost"
+    bad = tmp_path / "bad_rules.json"
+    bad.write_text(json.dumps(rules), encoding="utf-8")
+    code, out, err = run(
+        "simulate", SAMPLE, "--rules", str(bad), "--from", AT, "--to", "2026-12-15T10:00+01:00"
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith(f"crmcounters: error: rules {bad}: 3 problems: $.rules[0].stage_id: ")
+    assert "; $.rules[1].timing.after: a delay cannot be negative" in err
+    assert "; $.triggers[0].change_stage_as: unknown user 'u-ghost'" in err
+    assert err.count("\n") == 1
+
+
+def test_demo_offers_no_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """`demo` is a show for people: --json is a usage mistake, not silently ignored."""
+    with pytest.raises(SystemExit) as caught:
+        run("demo", "--json")
+    assert caught.value.code == 2
+    assert "unrecognized arguments: --json" in capsys.readouterr().err
 
 
 def test_python_dash_m_and_usage_errors() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
@@ -165,15 +164,15 @@ def _deal_moves(storage: InMemoryStorage, rule_set: RuleSet) -> Happening | None
     return happen
 
 
-def run_demo(portal: Portal, rules_path: Path, out: Out, *, start: datetime | None = None) -> None:
-    """Print a simulated working day of `portal` with the rules in `rules_path`."""
+def run_demo(portal: Portal, rule_set: RuleSet, out: Out, *, start: datetime | None = None) -> None:
+    """Print a simulated working day of `portal` with `rule_set`."""
     storage = portal.storage
     users = [user for user in storage.users() if storage.items_of(user.id)]
     zone = (users[0] if users else next(iter(storage.users()))).zone
     anchor = start or portal.as_of or datetime.now(zone)
     day: date = anchor.astimezone(zone).date()
     clock_start = at_local_time(day, time(8, 0), zone)
-    runtime = simulate(portal, rules_path, clock_start, clock_start)
+    runtime = simulate(portal, rule_set, clock_start, clock_start)
     script: dict[int, Happening | None] = {
         9: _client_writes(storage, clock_start),
         11: _overdue_call_made(storage, clock_start),

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from ._errors import ValidationError
 from ._events import StageChanged
@@ -19,7 +18,7 @@ from .rules import (
     Effect,
     NotifyEffect,
     RuleEngine,
-    load_rule_set,
+    RuleSet,
 )
 from .testing import ManualClock, RuleRuntime
 
@@ -75,7 +74,7 @@ def entry_events(storage: Storage) -> list[StageChanged]:
     return sorted(events, key=lambda event: (event.at, event.item_id))
 
 
-def simulate(portal: Portal, rules_path: str | Path, start: datetime, end: datetime) -> RuleRuntime:
+def simulate(portal: Portal, rule_set: RuleSet, start: datetime, end: datetime) -> RuleRuntime:
     """Run the rules over the portal from `start` to `end`, job by job; return the runtime.
 
     Each item's entry into its current stage is handled in time order, with the
@@ -85,11 +84,6 @@ def simulate(portal: Portal, rules_path: str | Path, start: datetime, end: datet
     if end < start:
         raise ValidationError("end", f"{end.isoformat()} is before the start {start.isoformat()}")
     storage = portal.storage
-    rule_set = load_rule_set(
-        Path(rules_path).read_bytes(),
-        pipelines=storage.pipelines(),
-        user_ids={user.id for user in storage.users()},
-    )
     runtime = RuleRuntime(RuleEngine.for_storage(rule_set, storage), storage, ManualClock(start))
     for event in entry_events(storage):
         if event.at > end:
