@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,8 @@ import pytest
 from crmcounters._cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = str(ROOT / "examples" / "data" / "sample_portal.json")
-RULES = str(ROOT / "examples" / "data" / "sample_rules.json")
+SAMPLE = str(ROOT / "src" / "crmcounters" / "_sample" / "sample_portal.json")
+RULES = str(ROOT / "src" / "crmcounters" / "_sample" / "sample_rules.json")
 AT = "2026-12-14T10:00:00+01:00"
 
 
@@ -336,6 +337,21 @@ def test_r7_an_invalid_rules_file_is_one_line_listing_every_problem(tmp_path: Pa
     assert "; $.rules[1].timing.after: a delay cannot be negative" in err
     assert "; $.triggers[0].change_stage_as: unknown user 'u-ghost'" in err
     assert err.count("\n") == 1
+
+
+def test_demo_runs_from_any_directory_on_the_shipped_sample(tmp_path: Path) -> None:
+    """`crmcounters demo` needs no clone: the sample portal and rules are package data."""
+    done = subprocess.run(
+        [sys.executable, "-m", "crmcounters", "demo", "--at", AT],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("crmcounters demo — Sample portal")
+    assert "──────── 18:00 Europe/Warsaw ────────" in done.stdout
 
 
 def test_demo_offers_no_json(capsys: pytest.CaptureFixture[str]) -> None:

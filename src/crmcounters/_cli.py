@@ -24,7 +24,8 @@ from ._counters import CounterResult, counters_of
 from ._demo import run_demo
 from ._errors import CrmCountersError
 from ._explain import explain
-from ._portal import Portal, read_portal
+from ._portal import Portal, load_portal, read_portal
+from ._sample import SAMPLE_PORTAL, SAMPLE_RULES, sample_bytes
 from ._simulation import describe_effect, simulate
 from ._smart import NoSuggestion, suggest_smart_activity
 from ._validate import is_aware
@@ -359,9 +360,10 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
     out.line(f"  responsible {answer.responsible_id}")
 
 
-def read_rules(path: str, portal: Portal) -> RuleSet:
-    """The rule set in a file, checked against the portal; every problem on one line (R7)."""
-    source = Path(path).read_bytes()
+def read_rules(path: str | None, portal: Portal) -> RuleSet:
+    """The rule set in a file (None: the shipped sample), checked against the portal; every
+    problem on one line (R7)."""
+    source = sample_bytes(SAMPLE_RULES) if path is None else Path(path).read_bytes()
     storage = portal.storage
     try:
         return load_rule_set(
@@ -371,7 +373,7 @@ def read_rules(path: str, portal: Portal) -> RuleSet:
         count = len(error.problems)
         listed = "; ".join(str(problem) for problem in error.problems)
         raise CliError(
-            f"rules {path}: {count} problem{'s' if count != 1 else ''}: {listed}"
+            f"rules {path or SAMPLE_RULES}: {count} problem{'s' if count != 1 else ''}: {listed}"
         ) from None
 
 
@@ -410,8 +412,6 @@ def cmd_demo(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
 
 # -- the parser and main ---------------------------------------------------------
 
-_SAMPLE = Path("examples") / "data" / "sample_portal.json"
-_SAMPLE_RULES = Path("examples") / "data" / "sample_rules.json"
 Command = Callable[[argparse.Namespace, Portal, datetime, Out], None]
 
 
@@ -472,17 +472,22 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     simulate_.add_argument("--from", dest="start", required=True, metavar="ISO-DATETIME")
     simulate_.add_argument("--to", dest="end", required=True, metavar="ISO-DATETIME")
     demo = command("demo", cmd_demo, portal=False, json=False)  # a show for people only
-    demo.add_argument("portal", metavar="PORTAL", nargs="?", default=str(_SAMPLE))
-    demo.add_argument("--rules", default=str(_SAMPLE_RULES), metavar="RULES.json")
+    demo.add_argument(
+        "portal", metavar="PORTAL", nargs="?", help="default: the sample portal in the package"
+    )
+    demo.add_argument(
+        "--rules", metavar="RULES.json", help="default: the sample rule set in the package"
+    )
     return parser, handlers
 
 
-def _read_portal(path: str) -> Portal:
-    """The portal in a file; a fault in it names the file, then the JSON path."""
+def _read_portal(path: str | None) -> Portal:
+    """The portal in a file (None: the shipped sample); a fault in it names the file, then
+    the JSON path."""
     try:
-        return read_portal(path)
+        return load_portal(sample_bytes(SAMPLE_PORTAL)) if path is None else read_portal(path)
     except CrmCountersError as error:
-        raise CliError(f"portal {path}: {error}") from None
+        raise CliError(f"portal {path or SAMPLE_PORTAL}: {error}") from None
 
 
 def _one_line(text: str) -> str:
