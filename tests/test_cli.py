@@ -129,6 +129,111 @@ def test_c7_kanban_cards_the_viewer_may_not_read_carry_no_badge() -> None:
     assert by_owner["u-piotr"]["colour"] == "grey"
 
 
+def _kanban_lines(viewer: str, pipeline: str = "p-sales") -> list[str]:
+    code, out, err = run(
+        "kanban", SAMPLE, "--entity", "deal", "--pipeline", pipeline, "--viewer", viewer, "--at", AT
+    )
+    assert (code, err) == (0, "")
+    return out.splitlines()
+
+
+@pytest.mark.parametrize(("pipeline", "name"), [("p-sales", "Sales"), ("p-partners", "Partners")])
+def test_f1_c6_kanban_human_output_shows_stages_cards_in_focus_order_and_badges(
+    pipeline: str, name: str
+) -> None:
+    """F1, F3, F4, C6: a header, each stage with its total, then its cards in the order of
+    --json, each with its badge, and a dot before an unread card."""
+    lines = _kanban_lines("u-marek", pipeline)
+    assert lines[0] == f"{name} (deal) as seen by u-marek at {AT}"
+    board = run_json(
+        "kanban",
+        SAMPLE,
+        "--entity",
+        "deal",
+        "--pipeline",
+        pipeline,
+        "--viewer",
+        "u-marek",
+        "--at",
+        AT,
+    )
+    expected = [lines[0]]
+    for column in board["columns"]:
+        expected += ["", f"== {column['stage']} ({column['total']}) =="]
+        for card in column["cards"]:
+            badge = card["badge"]
+            shown = f"[{badge['colour']} {badge['number']}{'•' if badge['dot'] else ''}]"
+            mark = "● " if card["unread"] else "  "
+            expected.append(f"  {mark}{shown:<12} {card['item_id']:<14} {card['title']}")
+    assert lines == expected
+    unread = [card for column in board["columns"] for card in column["cards"] if card["unread"]]
+    assert sum(line.startswith("  ● ") for line in lines) == len(unread)
+    if pipeline == "p-partners":
+        assert unread  # the dot is checked, not only its absence
+
+
+def test_c7_kanban_human_output_hides_badges_the_viewer_may_not_read() -> None:
+    """C7: Piotr (level own) sees his cards' badges, and none on his colleagues' cards."""
+    owners = {
+        card["item_id"]: card["responsible_id"]
+        for column in run_json(
+            "kanban",
+            SAMPLE,
+            "--entity",
+            "deal",
+            "--pipeline",
+            "p-sales",
+            "--viewer",
+            "u-piotr",
+            "--at",
+            AT,
+        )["columns"]
+        for card in column["cards"]
+    }
+    cards = [line for line in _kanban_lines("u-piotr") if line.startswith("  ")]
+    assert len(cards) == len(owners)
+    for line in cards:
+        [item_id] = [word for word in line.split() if word in owners]
+        assert ("[" in line) == (owners[item_id] == "u-piotr"), line
+    assert any("[" in line for line in cards)
+    assert not all("[" in line for line in cards)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["view", SAMPLE, "--user", "u-anna", "--viewer", "u-piotr", "--at", AT],
+        ["view", SAMPLE, "--user", "u-anna", "--viewer", "u-piotr", "--at", AT, "--json"],
+        ["explain", SAMPLE, "--item", "deal-015", "--viewer", "u-keala", "--at", AT],
+    ],
+)
+def test_c7_view_and_explain_for_a_viewer_without_access_are_refused(argv: list[str]) -> None:
+    """C7: reading another user's items without access is an error line, never an empty view."""
+    code, out, err = run(*argv)
+    assert (code, out) == (1, "")
+    assert err.startswith("crmcounters: error: user ")
+    assert "may not read the counters or items of user" in err
+    assert err.count("\n") == 1
+
+
+def test_c7_kanban_for_an_unknown_viewer_is_refused() -> None:
+    """A --viewer that is not a user of the portal is an error, not a board without badges."""
+    code, out, err = run(
+        "kanban",
+        SAMPLE,
+        "--entity",
+        "deal",
+        "--pipeline",
+        "p-sales",
+        "--viewer",
+        "u-ghost",
+        "--at",
+        AT,
+    )
+    assert (code, out) == (1, "")
+    assert err == "crmcounters: error: unknown user id 'u-ghost'\n"
+
+
 def test_kanban_without_a_viewer_reads_as_the_portals_all_access_user() -> None:
     """The sample grants u-marek level all: he is the default board reader."""
     data = run_json("kanban", SAMPLE, "--entity", "deal", "--pipeline", "p-sales", "--at", AT)
