@@ -444,6 +444,25 @@ def test_r7_an_invalid_rules_file_is_one_line_listing_every_problem(tmp_path: Pa
     assert err.count("\n") == 1
 
 
+def test_r1_demo_runs_the_rules_of_an_item_entering_a_stage_during_the_day(
+    tmp_path: Path,
+) -> None:
+    """R1: a deal the data creates at 11:30 gets its immediate rule at 11:30, not at 08:00."""
+    document = json.loads(Path(SAMPLE).read_text(encoding="utf-8"))
+    [template] = [item for item in document["items"] if item["id"] == "deal-002"]
+    document["items"].append(
+        template | {"id": "deal-900", "stage_id": "new", "created_at": "2026-12-14T11:30:00+01:00"}
+    )
+    portal = tmp_path / "portal.json"
+    portal.write_text(json.dumps(document), encoding="utf-8")
+    code, out, err = run("demo", str(portal), "--rules", RULES, "--at", AT)
+    assert (code, err) == (0, "")
+    noon = out.index("──────── 12:00 Europe/Warsaw ────────")
+    line = "rule at 11:30: create activity on deal-900"
+    assert out.index(line) > noon
+    assert out.count("on deal-900") == 1
+
+
 def test_demo_runs_from_any_directory_on_the_shipped_sample(tmp_path: Path) -> None:
     """`crmcounters demo` needs no clone: the sample portal and rules are package data."""
     done = subprocess.run(

@@ -23,7 +23,7 @@ from ._counters import CounterResult, counters_of
 from ._events import IncomingChannel, IncomingMessage
 from ._memory import InMemoryStorage
 from ._portal import Portal
-from ._simulation import describe_effect, simulate
+from ._simulation import describe_effect, entry_events, replay_entries, start_rules
 from ._smart import SmartActivityDraft, suggest_smart_activity
 from .focus import is_unread, order_by_focus
 from .rules import RuleSet
@@ -172,7 +172,8 @@ def run_demo(portal: Portal, rule_set: RuleSet, out: Out, *, start: datetime | N
     anchor = start or portal.as_of or datetime.now(zone)
     day: date = anchor.astimezone(zone).date()
     clock_start = at_local_time(day, time(8, 0), zone)
-    runtime = simulate(portal, rule_set, clock_start, clock_start)
+    runtime = start_rules(portal, rule_set, clock_start)
+    later = replay_entries(runtime, entry_events(storage), clock_start)
     script: dict[int, Happening | None] = {
         9: _client_writes(storage, clock_start),
         11: _overdue_call_made(storage, clock_start),
@@ -187,6 +188,7 @@ def run_demo(portal: Portal, rule_set: RuleSet, out: Out, *, start: datetime | N
     logged = 0  # rules already due at 08:00 (items that waited over the weekend) show first
     for hour in range(8, 19):
         moment = at_local_time(day, time(hour, 0), zone)
+        later = replay_entries(runtime, later, moment)  # items the data has enter this hour
         runtime.advance_to(moment)
         out.line(f"\n──────── {hour:02d}:00 {zone} ────────")
         happening = script.get(hour)
