@@ -11,7 +11,13 @@ from pathlib import Path
 
 from crmcounters import read_portal
 
-SAMPLE = Path(__file__).resolve().parent / "data" / "sample_portal.json"
+SAMPLE = (
+    Path(__file__).resolve().parent.parent
+    / "src"
+    / "crmcounters"
+    / "_sample"
+    / "sample_portal.json"
+)
 
 
 def main(argv: list[str]) -> int:

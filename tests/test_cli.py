@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,8 @@ import pytest
 from crmcounters._cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = str(ROOT / "examples" / "data" / "sample_portal.json")
-RULES = str(ROOT / "examples" / "data" / "sample_rules.json")
+SAMPLE = str(ROOT / "src" / "crmcounters" / "_sample" / "sample_portal.json")
+RULES = str(ROOT / "src" / "crmcounters" / "_sample" / "sample_rules.json")
 AT = "2026-12-14T10:00:00+01:00"
 
 
@@ -128,6 +129,111 @@ def test_c7_kanban_cards_the_viewer_may_not_read_carry_no_badge() -> None:
     assert by_owner["u-piotr"]["colour"] == "grey"
 
 
+def _kanban_lines(viewer: str, pipeline: str = "p-sales") -> list[str]:
+    code, out, err = run(
+        "kanban", SAMPLE, "--entity", "deal", "--pipeline", pipeline, "--viewer", viewer, "--at", AT
+    )
+    assert (code, err) == (0, "")
+    return out.splitlines()
+
+
+@pytest.mark.parametrize(("pipeline", "name"), [("p-sales", "Sales"), ("p-partners", "Partners")])
+def test_f1_c6_kanban_human_output_shows_stages_cards_in_focus_order_and_badges(
+    pipeline: str, name: str
+) -> None:
+    """F1, F3, F4, C6: a header, each stage with its total, then its cards in the order of
+    --json, each with its badge, and a dot before an unread card."""
+    lines = _kanban_lines("u-marek", pipeline)
+    assert lines[0] == f"{name} (deal) as seen by u-marek at {AT}"
+    board = run_json(
+        "kanban",
+        SAMPLE,
+        "--entity",
+        "deal",
+        "--pipeline",
+        pipeline,
+        "--viewer",
+        "u-marek",
+        "--at",
+        AT,
+    )
+    expected = [lines[0]]
+    for column in board["columns"]:
+        expected += ["", f"== {column['stage']} ({column['total']}) =="]
+        for card in column["cards"]:
+            badge = card["badge"]
+            shown = f"[{badge['colour']} {badge['number']}{'•' if badge['dot'] else ''}]"
+            mark = "● " if card["unread"] else "  "
+            expected.append(f"  {mark}{shown:<12} {card['item_id']:<14} {card['title']}")
+    assert lines == expected
+    unread = [card for column in board["columns"] for card in column["cards"] if card["unread"]]
+    assert sum(line.startswith("  ● ") for line in lines) == len(unread)
+    if pipeline == "p-partners":
+        assert unread  # the dot is checked, not only its absence
+
+
+def test_c7_kanban_human_output_hides_badges_the_viewer_may_not_read() -> None:
+    """C7: Piotr (level own) sees his cards' badges, and none on his colleagues' cards."""
+    owners = {
+        card["item_id"]: card["responsible_id"]
+        for column in run_json(
+            "kanban",
+            SAMPLE,
+            "--entity",
+            "deal",
+            "--pipeline",
+            "p-sales",
+            "--viewer",
+            "u-piotr",
+            "--at",
+            AT,
+        )["columns"]
+        for card in column["cards"]
+    }
+    cards = [line for line in _kanban_lines("u-piotr") if line.startswith("  ")]
+    assert len(cards) == len(owners)
+    for line in cards:
+        [item_id] = [word for word in line.split() if word in owners]
+        assert ("[" in line) == (owners[item_id] == "u-piotr"), line
+    assert any("[" in line for line in cards)
+    assert not all("[" in line for line in cards)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["view", SAMPLE, "--user", "u-anna", "--viewer", "u-piotr", "--at", AT],
+        ["view", SAMPLE, "--user", "u-anna", "--viewer", "u-piotr", "--at", AT, "--json"],
+        ["explain", SAMPLE, "--item", "deal-015", "--viewer", "u-keala", "--at", AT],
+    ],
+)
+def test_c7_view_and_explain_for_a_viewer_without_access_are_refused(argv: list[str]) -> None:
+    """C7: reading another user's items without access is an error line, never an empty view."""
+    code, out, err = run(*argv)
+    assert (code, out) == (1, "")
+    assert err.startswith("crmcounters: error: user ")
+    assert "may not read the counters or items of user" in err
+    assert err.count("\n") == 1
+
+
+def test_c7_kanban_for_an_unknown_viewer_is_refused() -> None:
+    """A --viewer that is not a user of the portal is an error, not a board without badges."""
+    code, out, err = run(
+        "kanban",
+        SAMPLE,
+        "--entity",
+        "deal",
+        "--pipeline",
+        "p-sales",
+        "--viewer",
+        "u-ghost",
+        "--at",
+        AT,
+    )
+    assert (code, out) == (1, "")
+    assert err == "crmcounters: error: unknown user id 'u-ghost'\n"
+
+
 def test_kanban_without_a_viewer_reads_as_the_portals_all_access_user() -> None:
     """The sample grants u-marek level all: he is the default board reader."""
     data = run_json("kanban", SAMPLE, "--entity", "deal", "--pipeline", "p-sales", "--at", AT)
@@ -190,6 +296,43 @@ def test_r1_simulate_prints_the_timeline_of_effects() -> None:
     assert "has not moved" in out
 
 
+def _entered_proposal_rules(tmp_path: Path) -> str:
+    """An immediate rule on the sample's "proposal" stage (deal-022 entered it on 27 Nov)."""
+    rules = {
+        "format": "crmcounters.rules",
+        "version": 1,
+        "rules": [
+            {
+                "id": "r-imm",
+                "entity_type": "deal",
+                "pipeline_id": "p-sales",
+                "stage_id": "proposal",
+                "action": {"type": "notify_supervisor", "text": "{{Title}} entered proposal"},
+            }
+        ],
+    }
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps(rules), encoding="utf-8")
+    return str(path)
+
+
+def test_r1_simulate_runs_rules_of_a_later_entry_when_it_happens(tmp_path: Path) -> None:
+    """R1: an entry after --from runs its rules at its own instant; one after --to not at all."""
+    rules = _entered_proposal_rules(tmp_path)
+    start, end = "2026-11-20T00:00:00+01:00", "2026-11-30T00:00:00+01:00"
+    data = run_json("simulate", SAMPLE, "--rules", rules, "--from", start, "--to", end)
+    when = {effect["item_id"]: effect["at"] for effect in data["effects"]}
+    assert when == {
+        "deal-034": start,  # entered in October: its rule runs at --from
+        "deal-032": start,
+        "deal-022": "2026-11-27T11:00:00+01:00",  # entered during the run
+    }
+    early = run_json(
+        "simulate", SAMPLE, "--rules", rules, "--from", start, "--to", "2026-11-25T00:00+01:00"
+    )
+    assert {effect["item_id"] for effect in early["effects"]} == {"deal-034", "deal-032"}
+
+
 def test_demo_walks_a_working_day() -> None:
     """The demo: 08:00 to 18:00, counters light, a client writes, a smart activity, rules."""
     code, out, err = run("demo", SAMPLE, "--rules", RULES)
@@ -219,6 +362,18 @@ def test_demo_walks_a_working_day() -> None:
             ["simulate", SAMPLE, "--rules", RULES, "--from", AT, "--to", "2026-12-13T10:00+01:00"],
             "before the start",
         ),
+        (
+            ["counters", SAMPLE, "--user", "u-piotr", "--at", "9999-12-31T23:59:00-05:00"],
+            "--at: '9999-12-31T23:59:00-05:00' is out of range; use an instant between",
+        ),
+        (
+            ["view", SAMPLE, "--user", "u-tama", "--at", "0001-01-01T00:00+01:00"],
+            "is out of range",
+        ),
+        (
+            ["simulate", SAMPLE, "--rules", RULES, "--from", AT, "--to", "9999-12-31T12:00Z"],
+            "--to: '9999-12-31T12:00Z' is out of range",
+        ),
     ],
 )
 def test_errors_are_one_clear_line_and_exit_1(argv: list[str], words: str) -> None:
@@ -240,7 +395,96 @@ def test_bad_json_reports_its_path(tmp_path: Path) -> None:
     broken.write_text(json.dumps(document), encoding="utf-8")
     code, _, err = run("counters", str(broken), "--user", "u-piotr", "--at", AT)
     assert code == 1
-    assert "$.activities[2].deadline: naive datetime" in err
+    assert err.startswith(f"crmcounters: error: portal {broken}: $.activities[2].deadline: naive")
+
+
+def test_a_date_at_the_end_of_the_calendar_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    """A deadline on 9999-12-31 is refused when the portal is loaded (G5), in one line."""
+    document = json.loads(Path(SAMPLE).read_text(encoding="utf-8"))
+    [activity] = [a for a in document["activities"] if a["id"] == "act-187"]
+    activity["deadline"] = "9999-12-31T23:59:00-05:00"
+    far = tmp_path / "far.json"
+    far.write_text(json.dumps(document), encoding="utf-8")
+    code, out, err = run("explain", str(far), "--item", "deal-015", "--at", AT)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"crmcounters: error: portal {far}: $.activities[")
+    assert "].deadline: " in err and "too near the edge of the datetime range" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("which", ["portal", "rules"])
+def test_malformed_json_names_the_file(tmp_path: Path, which: str) -> None:
+    """A portal or rules file that is not JSON: one line naming the file, line and column."""
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"format": "crmcounters.portal", "users": [1,\n', encoding="utf-8")
+    portal, rules = (str(broken), RULES) if which == "portal" else (SAMPLE, str(broken))
+    code, out, err = run(
+        "simulate", portal, "--rules", rules, "--from", AT, "--to", "2026-12-15T10:00+01:00"
+    )
+    assert (code, out) == (1, "")
+    shown = "1 problem: $: invalid JSON" if which == "rules" else "$: invalid JSON"
+    assert err.startswith(f"crmcounters: error: {which} {broken}: {shown} at line 2 column 1")
+    assert err.count("\n") == 1
+
+
+def test_r7_an_invalid_rules_file_is_one_line_listing_every_problem(tmp_path: Path) -> None:
+    """R7: every problem of the rule set, on the one error line docs/cli.md promises."""
+    rules = json.loads(Path(RULES).read_text(encoding="utf-8"))
+    rules["rules"][0]["stage_id"] = "nope"
+    rules["rules"][1]["timing"] = {"after": -5, "unit": "hours"}
+    rules["triggers"][0]["change_stage_as"] = "u-ghost"
+    bad = tmp_path / "bad_rules.json"
+    bad.write_text(json.dumps(rules), encoding="utf-8")
+    code, out, err = run(
+        "simulate", SAMPLE, "--rules", str(bad), "--from", AT, "--to", "2026-12-15T10:00+01:00"
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith(f"crmcounters: error: rules {bad}: 3 problems: $.rules[0].stage_id: ")
+    assert "; $.rules[1].timing.after: a delay cannot be negative" in err
+    assert "; $.triggers[0].change_stage_as: unknown user 'u-ghost'" in err
+    assert err.count("\n") == 1
+
+
+def test_r1_demo_runs_the_rules_of_an_item_entering_a_stage_during_the_day(
+    tmp_path: Path,
+) -> None:
+    """R1: a deal the data creates at 11:30 gets its immediate rule at 11:30, not at 08:00."""
+    document = json.loads(Path(SAMPLE).read_text(encoding="utf-8"))
+    [template] = [item for item in document["items"] if item["id"] == "deal-002"]
+    document["items"].append(
+        template | {"id": "deal-900", "stage_id": "new", "created_at": "2026-12-14T11:30:00+01:00"}
+    )
+    portal = tmp_path / "portal.json"
+    portal.write_text(json.dumps(document), encoding="utf-8")
+    code, out, err = run("demo", str(portal), "--rules", RULES, "--at", AT)
+    assert (code, err) == (0, "")
+    noon = out.index("──────── 12:00 Europe/Warsaw ────────")
+    line = "rule at 11:30: create activity on deal-900"
+    assert out.index(line) > noon
+    assert out.count("on deal-900") == 1
+
+
+def test_demo_runs_from_any_directory_on_the_shipped_sample(tmp_path: Path) -> None:
+    """`crmcounters demo` needs no clone: the sample portal and rules are package data."""
+    done = subprocess.run(
+        [sys.executable, "-m", "crmcounters", "demo", "--at", AT],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": ""},
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("crmcounters demo — Sample portal")
+    assert "──────── 18:00 Europe/Warsaw ────────" in done.stdout
+
+
+def test_demo_offers_no_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """`demo` is a show for people: --json is a usage mistake, not silently ignored."""
+    with pytest.raises(SystemExit) as caught:
+        run("demo", "--json")
+    assert caught.value.code == 2
+    assert "unrecognized arguments: --json" in capsys.readouterr().err
 
 
 def test_python_dash_m_and_usage_errors() -> None:

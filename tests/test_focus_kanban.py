@@ -286,7 +286,7 @@ def test_f4_boards_exist_for_leads_invoices_and_smart_processes(entity: str) -> 
 
 
 def test_f4_the_sample_portal_boards_are_in_focus_order() -> None:
-    portal_ = read_portal(ROOT / "examples" / "data" / "sample_portal.json")
+    portal_ = read_portal(ROOT / "src" / "crmcounters" / "_sample" / "sample_portal.json")
     storage = portal_.storage
     assert portal_.as_of is not None
     for pipeline in storage.pipelines():

@@ -26,7 +26,7 @@ from crmcounters import (
 from crmcounters.testing.strategies import portals
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "examples" / "data" / "sample_portal.json"
+SAMPLE = ROOT / "src" / "crmcounters" / "_sample" / "sample_portal.json"
 
 
 def test_sample_portal_round_trips_unchanged() -> None:

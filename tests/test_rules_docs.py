@@ -48,5 +48,5 @@ def test_docs_rules_python_block_runs_and_prints_what_the_page_says(index: int) 
 
 def test_docs_rules_json_block_is_the_sample_rule_set_file() -> None:
     [doc_json] = [code for language, code in _blocks() if language == "json"]
-    sample = ROOT / "examples" / "data" / "sample_rules.json"
+    sample = ROOT / "src" / "crmcounters" / "_sample" / "sample_rules.json"
     assert json.loads(doc_json) == json.loads(sample.read_text(encoding="utf-8"))

@@ -357,3 +357,70 @@ def test_pending_jobs_memory_stays_linear_after_many_cancellations() -> None:
         pending.discard(job.id for job in jobs)
     assert len(pending) == 0
     assert len(pending._heap) <= 2048  # stale heap entries are compacted away
+
+
+def _looping_job_rules() -> tuple[list[object], list[object]]:
+    """The loop of `_loop_rules`, entered an hour after a deal reaches "proposal"."""
+    rules, triggers = _loop_rules()
+    rules += [
+        sales_rule("r-p", "proposal", action=CreateTask(title="a")),
+        sales_rule(
+            "r-p-done",
+            "proposal",
+            timing=Timing(delay=Delay(after=1, unit="hours")),
+            action=CompleteTasks(pipeline_id="p-sales", stage_ids=["proposal"]),
+        ),
+        sales_rule(
+            "r-late",
+            "send-invoice",
+            timing=Timing(delay=Delay(after=1, unit="hours")),
+            action=NotifySupervisor(text="{{Title}} waits"),
+        ),
+    ]
+    triggers = [attrs.evolve(t, allow_backward=True) for t in triggers]  # type: ignore[misc]
+    return rules, triggers
+
+
+def test_r6_a_job_whose_cascade_does_not_settle_is_skipped_and_other_due_jobs_run() -> None:
+    """R6: run_due isolates each job; the looping one is finished, its effects dropped."""
+    rules, triggers = _looping_job_rules()
+    rt = runtime(rules, triggers, max_depth=9)
+    rt.create_item(deal("deal-1", stage_id="proposal"))
+    rt.create_item(deal("deal-2", stage_id="send-invoice"))
+    assert len(rt.pending) == 2
+    [outcome] = rt.advance(HOUR)
+    assert [(type(e).__name__, e.item_id) for e in outcome.effects] == [("NotifyEffect", "deal-2")]
+    assert set(outcome.finished) == {job.id for job in rt.outcomes[0].scheduled} | {
+        job.id for job in rt.outcomes[1].scheduled
+    }
+    [skip] = [skip for skip in outcome.skipped if skip.item_id == "deal-1"]
+    assert skip.source_id == "r-p-done"
+    assert skip.job_id == rt.outcomes[0].scheduled[0].id
+    assert "did not settle within 9 steps" in skip.reason
+    assert "effects were dropped" in skip.reason
+    assert skip.chain[-1] in skip.reason
+    assert "deal-1: preparation -> new" in skip.chain
+    # Nothing of the loop was applied; the job is gone, so later runs are not blocked.
+    assert rt.storage.item("deal-1").stage_id == "proposal"
+    assert [t.title for t in rt.storage.tasks_of_item("deal-1") if t.is_open] == ["a"]
+    assert len(rt.pending) == 0
+    assert rt.advance(HOUR) == []
+
+
+def test_r6_handle_raises_for_a_cascade_that_does_not_settle_and_returns_nothing() -> None:
+    """R6: a direct event whose cascade loops raises `CascadeError`; nothing is applied."""
+    rules, triggers = _looping_job_rules()
+    rt = runtime(rules, triggers, max_depth=9)
+    storage, pending = rt.storage, rt.pending
+    storage.add(deal("deal-1"))
+    event = StageChanged(
+        id="e-1",
+        item_id="deal-1",
+        at=MONDAY,
+        by_user_id="u-piotr",
+        from_stage_id=None,
+        to_stage_id="new",
+    )
+    with pytest.raises(CascadeError):
+        rt.engine.handle(event, storage, MONDAY, pending)
+    assert storage.tasks_of_item("deal-1") == []

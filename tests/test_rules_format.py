@@ -126,6 +126,19 @@ def test_r7_a_rule_set_round_trips_through_json() -> None:
     assert dump_rule_set(loaded) == text
 
 
+def test_r7_the_rule_sets_description_survives_the_round_trip() -> None:
+    """R7: the document's "description" is kept on the RuleSet and dumped again."""
+    text = _doc(_rule(), description="Sales follow-ups, reviewed by Marek")
+    loaded = load_rule_set(text)
+    assert loaded.description == "Sales follow-ups, reviewed by Marek"
+    again = dump_rule_set(loaded)
+    assert json.loads(again)["description"] == "Sales follow-ups, reviewed by Marek"
+    assert load_rule_set(again) == loaded
+    assert _problems(_doc(_rule(), description=5)) == {
+        "$.description": "expected a string, got a number"
+    }
+
+
 def test_r7_the_minimal_document_loads_with_defaults() -> None:
     loaded = load_rule_set('{"format": "crmcounters.rules", "version": 1}')
     assert loaded == RuleSet()
@@ -202,6 +215,7 @@ def test_r7_every_problem_is_listed_with_its_json_path() -> None:
         "$.rules[7].action.author_id",
         "$.rules[8].entity_type",
         "$.triggers[0].status",
+        "$.triggers[0].stage_id",  # a bad status hides no other problem
         "$.triggers[1].filter.field",
     }
     assert "unknown stage 'nowhere'" in problems["$.rules[0].stage_id"]
@@ -213,6 +227,86 @@ def test_r7_every_problem_is_listed_with_its_json_path() -> None:
     assert "repeated rule id" in problems["$.rules[6].id"]
     assert "unknown user 'u-x'" in problems["$.rules[7].action.author_id"]
     assert "is for lead, not deal" in problems["$.rules[8].entity_type"]
+    assert "unknown stage 'gone'" in problems["$.triggers[0].stage_id"]
+
+
+def test_r7_an_unreadable_id_entity_type_or_status_hides_no_other_problem() -> None:
+    """R7: the stage, pipeline, user and field references are checked on their own."""
+    text = _doc(
+        _rule(id=None, stage_id="nope", action={"type": "notify_supervisor", "text": "{{Bogus}}"}),
+        _rule(
+            id="r-2",
+            entity_type="dael",
+            stage_id="nope2",
+            condition={"field": "colour", "op": "eq", "value": "x"},
+        ),
+        _rule(id=7, pipeline_id="p-gone"),
+        _rule(
+            id="r-4",
+            entity_type=5,
+            action={
+                "type": "create_task",
+                "title": "{{Nope}}",
+                "responsible_id": "u-ghost",
+                "observer_ids": ["u-nobody", 3],
+                "deadline": "tomorrow",
+            },
+        ),
+        _rule(id="r-5", stage_id=["new"]),
+        _rule(id="r-6", pipeline_id=None, stage_id="nope3"),
+        triggers=(
+            {
+                "id": "t-1",
+                "entity_type": "deal",
+                "pipeline_id": "p-sales",
+                "stage_id": "gone",
+                "status": "finished",
+                "change_stage_as": "u-ghost",
+            },
+            {
+                "entity_type": "lead",
+                "pipeline_id": "p-sales",
+                "stage_id": "gone2",
+                "allow_backward": "yes",
+                "filter": {"field": "colour", "op": "eq", "value": "x"},
+            },
+        ),
+    )
+    problems = _problems(text)
+    assert set(problems) == {
+        "$.rules[0].id",
+        "$.rules[0].stage_id",
+        "$.rules[0].action.text",
+        "$.rules[1].entity_type",
+        "$.rules[1].stage_id",
+        "$.rules[1].condition.field",
+        "$.rules[2].id",
+        "$.rules[2].pipeline_id",
+        "$.rules[3].entity_type",
+        "$.rules[3].action.title",
+        "$.rules[3].action.responsible_id",
+        "$.rules[3].action.observer_ids[1]",
+        "$.rules[3].action.deadline",
+        "$.rules[4].stage_id",
+        "$.rules[5].pipeline_id",
+        "$.triggers[0].status",
+        "$.triggers[0].stage_id",
+        "$.triggers[0].change_stage_as",
+        "$.triggers[1].id",
+        "$.triggers[1].entity_type",
+        "$.triggers[1].stage_id",
+        "$.triggers[1].allow_backward",
+        "$.triggers[1].filter.field",
+    }
+    assert "unknown stage 'nope'" in problems["$.rules[0].stage_id"]
+    assert "unknown stage 'nope2'" in problems["$.rules[1].stage_id"]
+    assert "unknown field 'colour'" in problems["$.rules[1].condition.field"]
+    assert "unknown pipeline 'p-gone'" in problems["$.rules[2].pipeline_id"]
+    assert "unknown user 'u-ghost'" in problems["$.rules[3].action.responsible_id"]
+    assert "missing" in problems["$.rules[5].pipeline_id"]
+    assert "unknown user 'u-ghost'" in problems["$.triggers[0].change_stage_as"]
+    assert "unknown stage 'gone2'" in problems["$.triggers[1].stage_id"]
+    assert "is for deal, not lead" in problems["$.triggers[1].entity_type"]
 
 
 def test_r7_the_error_message_lists_each_problem_on_its_own_line() -> None:

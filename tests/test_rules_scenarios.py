@@ -193,6 +193,24 @@ def test_r5_trigger_moves_only_forward_unless_allowed_backward() -> None:
     assert rt.storage.item("deal-1").stage_id == "new"
 
 
+def test_r5_a_refused_backward_move_is_listed_in_skipped() -> None:
+    """R5, X1: a trigger that matches but would move the item back leaves a Skip saying why."""
+    back = sales_trigger("t-back", "new", status="completed")
+    other = sales_trigger(
+        "t-other", "won", status="completed", filter=Comparison(field="title", op="eq", value="y")
+    )
+    rt = runtime([sales_rule("r-task", "proposal", action=CreateTask(title="x"))], [back, other])
+    rt.create_item(deal(stage_id="proposal"))
+    [task] = rt.storage.tasks_of_item("deal-1")
+    outcome = rt.set_task_status(task.id, "completed")
+    assert outcome.effects == ()
+    [skip] = outcome.skipped  # t-other's filter does not match: not a refusal
+    assert (skip.source_id, skip.item_id) == ("t-back", "deal-1")
+    assert skip.reason.startswith("moving backward is not allowed (R5)")
+    assert "'proposal'" in skip.reason
+    assert "allow_backward" in skip.reason
+
+
 def test_r4_complete_task_on_closed_won_completes_the_rule_created_tasks() -> None:
     rules = [
         sales_rule("r-new", "new", action=CreateTask(title="Qualify {{Client}}")),

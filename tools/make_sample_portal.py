@@ -1,7 +1,9 @@
-"""Write examples/data/sample_portal.json: a small, realistic, deterministic portal.
+"""Write src/crmcounters/_sample/sample_portal.json: a small, realistic, deterministic portal.
 
-Run: python tools/make_sample_portal.py [OUTPUT]. A test checks that the shipped
-file is exactly what this script writes, so change the script, not the file.
+The file is package data (`crmcounters demo` runs on it from any directory)
+and the one copy the docs and examples read. Run: python
+tools/make_sample_portal.py [OUTPUT]. A test checks that the shipped file is
+exactly what this script writes, so change the script, not the file.
 """
 
 from __future__ import annotations
@@ -41,7 +43,13 @@ from crmcounters import (
 WARSAW = ZoneInfo("Europe/Warsaw")
 #: Monday 2026-12-14, 10:00 in Warsaw: the instant the sample is written for.
 AS_OF = datetime(2026, 12, 14, 10, 0, tzinfo=WARSAW)
-OUTPUT = Path(__file__).resolve().parent.parent / "examples" / "data" / "sample_portal.json"
+OUTPUT = (
+    Path(__file__).resolve().parent.parent
+    / "src"
+    / "crmcounters"
+    / "_sample"
+    / "sample_portal.json"
+)
 
 USERS = [
     User(id="u-marek", name="Marek Nowak", time_zone="Europe/Warsaw", department_id="d-hq"),

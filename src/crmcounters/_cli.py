@@ -13,7 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -24,12 +24,14 @@ from ._counters import CounterResult, counters_of
 from ._demo import run_demo
 from ._errors import CrmCountersError
 from ._explain import explain
-from ._portal import Portal, read_portal
+from ._portal import Portal, load_portal, read_portal
+from ._sample import SAMPLE_PORTAL, SAMPLE_RULES, sample_bytes
 from ._simulation import describe_effect, simulate
 from ._smart import NoSuggestion, suggest_smart_activity
 from ._validate import is_aware
 from ._view import activities_view
 from .focus import explain_focus, kanban_board
+from .rules import RuleSet, RuleSetError, load_rule_set
 
 __all__ = ["main"]
 
@@ -113,8 +115,15 @@ def counters_json(result: CounterResult) -> dict[str, Any]:
 # -- arguments -----------------------------------------------------------------
 
 
+#: The instants the command line accepts: a year of room on each side of what `datetime`
+#: holds, so that days, weeks and deadlines around the instant can be computed in any zone.
+EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 1, 1, tzinfo=UTC)
+
+
 def parse_instant(text: str, option: str = "--at") -> datetime:
-    """An aware ISO 8601 instant; naive or malformed text is a `CliError` naming the option."""
+    """An aware ISO 8601 instant; naive, malformed or out-of-range text is a `CliError`
+    naming the option."""
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -122,6 +131,16 @@ def parse_instant(text: str, option: str = "--at") -> datetime:
     if not is_aware(value):
         raise CliError(
             f"{option}: naive datetime {text!r}; add a UTC offset, e.g. {text}+01:00 or {text}Z"
+        )
+    try:
+        in_range = EARLIEST <= value.astimezone(UTC) < LATEST
+    except OverflowError:  # 9999-12-31T23:59-05:00 is past datetime.max in UTC
+        in_range = False
+    if not in_range:
+        raise CliError(
+            f"{option}: {text!r} is out of range; use an instant between "
+            f"{EARLIEST.date().isoformat()} and {(LATEST - timedelta(days=1)).date().isoformat()}"
+            " (UTC)"
         )
     return value
 
@@ -341,11 +360,28 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
     out.line(f"  responsible {answer.responsible_id}")
 
 
+def read_rules(path: str | None, portal: Portal) -> RuleSet:
+    """The rule set in a file (None: the shipped sample), checked against the portal; every
+    problem on one line (R7)."""
+    source = sample_bytes(SAMPLE_RULES) if path is None else Path(path).read_bytes()
+    storage = portal.storage
+    try:
+        return load_rule_set(
+            source, pipelines=storage.pipelines(), user_ids={user.id for user in storage.users()}
+        )
+    except RuleSetError as error:
+        count = len(error.problems)
+        listed = "; ".join(str(problem) for problem in error.problems)
+        raise CliError(
+            f"rules {path or SAMPLE_RULES}: {count} problem{'s' if count != 1 else ''}: {listed}"
+        ) from None
+
+
 def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: Out) -> None:
     """The timeline of effects the rules produce between --from and --to (R1-R6)."""
     start = parse_instant(args.start, "--from")
     end = parse_instant(args.end, "--to")
-    runtime = simulate(portal, args.rules, start, end)
+    runtime = simulate(portal, read_rules(args.rules, portal), start, end)
     rows = [(at, effect.item_id, *describe_effect(effect)) for at, effect in runtime.log]
     next_due = runtime.pending.next_due()
     if args.json:
@@ -371,13 +407,11 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
 
 def cmd_demo(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """A simulated working day on the sample portal (see `crmcounters._demo`)."""
-    run_demo(portal, Path(args.rules), out, start=now if args.at else None)
+    run_demo(portal, read_rules(args.rules, portal), out, start=now if args.at else None)
 
 
 # -- the parser and main ---------------------------------------------------------
 
-_SAMPLE = Path("examples") / "data" / "sample_portal.json"
-_SAMPLE_RULES = Path("examples") / "data" / "sample_rules.json"
 Command = Callable[[argparse.Namespace, Portal, datetime, Out], None]
 
 
@@ -391,7 +425,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     handlers: dict[str, Command] = {}
 
-    def command(name: str, handler: Command, *, portal: bool = True) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Command, *, portal: bool = True, json: bool = True
+    ) -> argparse.ArgumentParser:
         one = sub.add_parser(name, help=(handler.__doc__ or "").splitlines()[0])
         if portal:
             one.add_argument(
@@ -400,7 +436,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         one.add_argument(
             "--at", metavar="ISO-DATETIME", help="answer for this instant (default: now)"
         )
-        one.add_argument("--json", action="store_true", help="print JSON (schemas in docs/cli.md)")
+        if json:
+            one.add_argument(
+                "--json", action="store_true", help="print JSON (schemas in docs/cli.md)"
+            )
         one.add_argument("--no-color", action="store_true", help="never colour badges")
         handlers[name] = handler
         return one
@@ -432,10 +471,28 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     simulate_.add_argument("--rules", required=True, metavar="RULES.json")
     simulate_.add_argument("--from", dest="start", required=True, metavar="ISO-DATETIME")
     simulate_.add_argument("--to", dest="end", required=True, metavar="ISO-DATETIME")
-    demo = command("demo", cmd_demo, portal=False)
-    demo.add_argument("portal", metavar="PORTAL", nargs="?", default=str(_SAMPLE))
-    demo.add_argument("--rules", default=str(_SAMPLE_RULES), metavar="RULES.json")
+    demo = command("demo", cmd_demo, portal=False, json=False)  # a show for people only
+    demo.add_argument(
+        "portal", metavar="PORTAL", nargs="?", help="default: the sample portal in the package"
+    )
+    demo.add_argument(
+        "--rules", metavar="RULES.json", help="default: the sample rule set in the package"
+    )
     return parser, handlers
+
+
+def _read_portal(path: str | None) -> Portal:
+    """The portal in a file (None: the shipped sample); a fault in it names the file, then
+    the JSON path."""
+    try:
+        return load_portal(sample_bytes(SAMPLE_PORTAL)) if path is None else read_portal(path)
+    except CrmCountersError as error:
+        raise CliError(f"portal {path or SAMPLE_PORTAL}: {error}") from None
+
+
+def _one_line(text: str) -> str:
+    """An error message on one line: its own lines joined with "; "."""
+    return "; ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
 def main(
@@ -446,13 +503,21 @@ def main(
     err_stream = sys.stderr if stderr is None else stderr
     parser, handlers = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
+    args.json = getattr(args, "json", False)  # `demo` has no --json
     out = Out(out_stream, colour=False if args.no_color or args.json else None)
     try:
         now = parse_instant(args.at) if args.at else SystemClock().now()
-        portal = read_portal(args.portal)
+        portal = _read_portal(args.portal)
         handlers[args.command](args, portal, now, out)
     except CrmCountersError as error:
-        err_stream.write(f"crmcounters: error: {error}\n")
+        err_stream.write(f"crmcounters: error: {_one_line(str(error))}\n")
+        return 1
+    except OverflowError as error:  # date arithmetic at the ends of what datetime holds
+        err_stream.write(
+            f"crmcounters: error: a date is out of range ({error}); keep the portal's instants "
+            f"between {EARLIEST.date().isoformat()} and "
+            f"{(LATEST - timedelta(days=1)).date().isoformat()}\n"
+        )
         return 1
     except FileNotFoundError as error:
         err_stream.write(f"crmcounters: error: no such file: {error.filename}\n")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import attrs
@@ -24,7 +23,7 @@ from ._counters import CounterResult, counters_of
 from ._events import IncomingChannel, IncomingMessage
 from ._memory import InMemoryStorage
 from ._portal import Portal
-from ._simulation import describe_effect, simulate
+from ._simulation import describe_effect, entry_events, replay_entries, start_rules
 from ._smart import SmartActivityDraft, suggest_smart_activity
 from .focus import is_unread, order_by_focus
 from .rules import RuleSet
@@ -165,15 +164,16 @@ def _deal_moves(storage: InMemoryStorage, rule_set: RuleSet) -> Happening | None
     return happen
 
 
-def run_demo(portal: Portal, rules_path: Path, out: Out, *, start: datetime | None = None) -> None:
-    """Print a simulated working day of `portal` with the rules in `rules_path`."""
+def run_demo(portal: Portal, rule_set: RuleSet, out: Out, *, start: datetime | None = None) -> None:
+    """Print a simulated working day of `portal` with `rule_set`."""
     storage = portal.storage
     users = [user for user in storage.users() if storage.items_of(user.id)]
     zone = (users[0] if users else next(iter(storage.users()))).zone
     anchor = start or portal.as_of or datetime.now(zone)
     day: date = anchor.astimezone(zone).date()
     clock_start = at_local_time(day, time(8, 0), zone)
-    runtime = simulate(portal, rules_path, clock_start, clock_start)
+    runtime = start_rules(portal, rule_set, clock_start)
+    later = replay_entries(runtime, entry_events(storage), clock_start)
     script: dict[int, Happening | None] = {
         9: _client_writes(storage, clock_start),
         11: _overdue_call_made(storage, clock_start),
@@ -188,6 +188,7 @@ def run_demo(portal: Portal, rules_path: Path, out: Out, *, start: datetime | No
     logged = 0  # rules already due at 08:00 (items that waited over the weekend) show first
     for hour in range(8, 19):
         moment = at_local_time(day, time(hour, 0), zone)
+        later = replay_entries(runtime, later, moment)  # items the data has enter this hour
         runtime.advance_to(moment)
         out.line(f"\n──────── {hour:02d}:00 {zone} ────────")
         happening = script.get(hour)

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 from ._errors import ValidationError
 from ._events import StageChanged
@@ -19,11 +18,11 @@ from .rules import (
     Effect,
     NotifyEffect,
     RuleEngine,
-    load_rule_set,
+    RuleSet,
 )
 from .testing import ManualClock, RuleRuntime
 
-__all__ = ["describe_effect", "entry_events", "simulate"]
+__all__ = ["describe_effect", "entry_events", "replay_entries", "simulate", "start_rules"]
 
 
 def describe_effect(effect: Effect) -> tuple[str, str]:
@@ -75,18 +74,39 @@ def entry_events(storage: Storage) -> list[StageChanged]:
     return sorted(events, key=lambda event: (event.at, event.item_id))
 
 
-def simulate(portal: Portal, rules_path: str | Path, start: datetime, end: datetime) -> RuleRuntime:
-    """Run the rules over the portal from `start` to `end`, job by job; return the runtime."""
+def replay_entries(
+    runtime: RuleRuntime, entries: list[StageChanged], until: datetime
+) -> list[StageChanged]:
+    """Handle the entries (oldest first) up to `until`; return those after it.
+
+    The clock moves to each entry's instant (it stays put for an entry in its
+    past), running the jobs due on the way, so that the entry's immediate rules
+    run when the item entered the stage.
+    """
+    for index, event in enumerate(entries):
+        if event.at > until:
+            return entries[index:]
+        runtime.advance_to(max(runtime.clock.now(), event.at))
+        runtime.handle(event)
+    return []
+
+
+def start_rules(portal: Portal, rule_set: RuleSet, start: datetime) -> RuleRuntime:
+    """A runtime for the rules over the portal, its clock at `start`, nothing handled yet."""
+    storage = portal.storage
+    return RuleRuntime(RuleEngine.for_storage(rule_set, storage), storage, ManualClock(start))
+
+
+def simulate(portal: Portal, rule_set: RuleSet, start: datetime, end: datetime) -> RuleRuntime:
+    """Run the rules over the portal from `start` to `end`, job by job; return the runtime.
+
+    Each item's entry into its current stage is handled in time order, with the
+    clock at the entry's instant (at `start` for entries before it), so its
+    immediate rules run when it entered; entries after `end` are left out.
+    """
     if end < start:
         raise ValidationError("end", f"{end.isoformat()} is before the start {start.isoformat()}")
-    storage = portal.storage
-    rule_set = load_rule_set(
-        Path(rules_path).read_bytes(),
-        pipelines=storage.pipelines(),
-        user_ids={user.id for user in storage.users()},
-    )
-    runtime = RuleRuntime(RuleEngine.for_storage(rule_set, storage), storage, ManualClock(start))
-    for event in entry_events(storage):
-        runtime.handle(event)
+    runtime = start_rules(portal, rule_set, start)
+    replay_entries(runtime, entry_events(portal.storage), end)
     runtime.advance_to(end)
     return runtime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
@@ -163,14 +164,23 @@ Effect = (
 )
 
 
+def _texts(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
 @attrs.frozen(kw_only=True)
 class Skip:
-    """A rule or trigger that did not act, and why (X1: nothing fails silently)."""
+    """A rule or trigger that did not act, and why (X1: nothing fails silently).
+
+    For a job whose cascade did not settle (R6), `chain` lists the events of
+    the cascade that went too deep, oldest first, as `CascadeError.chain` does.
+    """
 
     source_id: str
     item_id: str
     reason: str
     job_id: str | None = None
+    chain: tuple[str, ...] = attrs.field(default=(), converter=_texts)
 
 
 @attrs.frozen(kw_only=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, tzinfo
+from typing import Protocol
 
 import attrs
 
@@ -16,6 +17,7 @@ from .._items import Item
 from .._pipelines import Pipeline
 from .._storage import Storage
 from .._tasks import Task, TaskStatus
+from .._users import User
 from .._validate import check_aware
 from ._actions import (
     RECIPIENT_RESPONSIBLE,
@@ -153,8 +155,9 @@ class RuleEngine:
         runs the new stage's immediate rules (and delayed ones already due, such
         as "working time only" in working time) and schedules the others.
         A task status change fires the first matching trigger. Other events
-        change nothing. Raises `CascadeError` (and returns nothing) when rules
-        and triggers keep firing each other.
+        change nothing. Raises `CascadeError` (and returns nothing, so nothing
+        is applied) when rules and triggers keep firing each other: the event
+        came from the host, which can refuse the user's action.
         """
         run = _Run(self, storage, check_aware("now", now), pending)
         if isinstance(event, StageChanged | TaskStatusChanged):
@@ -165,11 +168,31 @@ class RuleEngine:
         """Run the pending jobs due at or before `now`, earliest first (R1, R2).
 
         A job whose item is no longer in the rule's stage is skipped; the
-        rule's condition is checked now, when the job runs.
+        rule's condition is checked now, when the job runs. Each job runs on
+        its own (R6): one whose cascade does not settle is finished with its
+        effects dropped and listed in `skipped` with the `CascadeError`
+        message and chain, and the other due jobs run as if it had not been.
         """
         run = _Run(self, storage, check_aware("now", now), pending)
         for job in pending.due(now):
-            run.run_job(job)
+            if job.id in run.cancelled:  # an earlier job's cascade moved the item
+                continue
+            attempt = _Run(self, run, run.now, run, run.zones)
+            try:
+                attempt.run_job(job)
+            except CascadeError as exc:
+                run.finished[job.id] = None
+                run.skipped.append(
+                    Skip(
+                        source_id=job.rule_id,
+                        item_id=job.item_id,
+                        reason=f"{exc}; the job is finished and its effects were dropped (R6)",
+                        job_id=job.id,
+                        chain=exc.chain,
+                    )
+                )
+            else:
+                run.merge(attempt)
         return run.outcome()
 
     def __repr__(self) -> str:
@@ -182,10 +205,36 @@ class RuleEngine:
 _Cause = tuple[str, ...]
 
 
-class _Run:
-    """One call's working state: storage seen through the effects decided so far."""
+class _Reads(Protocol):
+    """What a run reads: a `Storage`, or the run of a whole `run_due` call under one job's."""
 
-    def __init__(self, engine: RuleEngine, storage: Storage, now: datetime, pending: JobStore):
+    def user(self, user_id: str) -> User: ...
+    def supervisor_of(self, user_id: str) -> User | None: ...
+    def item(self, item_id: str) -> Item: ...
+    def task(self, task_id: str) -> Task: ...
+    def tasks_of_item(self, item_id: str) -> Collection[Task]: ...
+    def open_activities_of_item(self, item_id: str) -> Collection[Activity]: ...
+
+
+class _Pending(Protocol):
+    def pending_of_item(self, item_id: str) -> Collection[Job]: ...
+
+
+class _Run:
+    """One call's working state: storage seen through the effects decided so far.
+
+    `run_due` runs each job in a run of its own over the call's run, and merges
+    it only if its cascade settled, so a looping job leaves no trace but a skip.
+    """
+
+    def __init__(
+        self,
+        engine: RuleEngine,
+        storage: _Reads,
+        now: datetime,
+        pending: _Pending,
+        zones: dict[str, tzinfo] | None = None,
+    ) -> None:
         self.engine = engine
         self.storage = storage
         self.now = now
@@ -201,7 +250,7 @@ class _Run:
         self.finished: dict[str, None] = {}
         self.skipped: list[Skip] = []
         self.queue: deque[tuple[StageChanged | TaskStatusChanged, int, _Cause]] = deque()
-        self.zones: dict[str, tzinfo] = {}
+        self.zones: dict[str, tzinfo] = {} if zones is None else zones
 
     def outcome(self) -> Outcome:
         return Outcome(
@@ -212,7 +261,32 @@ class _Run:
             skipped=tuple(self.skipped),
         )
 
+    def merge(self, job_run: _Run) -> None:
+        """Take over what one job's run (over this one) decided."""
+        self.items.update(job_run.items)
+        self.tasks.update(job_run.tasks)
+        for item_id, task_ids in job_run.new_tasks.items():
+            self.new_tasks.setdefault(item_id, []).extend(task_ids)
+        self.activities.update(job_run.activities)
+        for item_id, activity_ids in job_run.new_activities.items():
+            self.new_activities.setdefault(item_id, []).extend(activity_ids)
+        self.effects += job_run.effects
+        for job_id in job_run.cancelled:
+            if job_id in self.scheduled:  # scheduled earlier in this call: never kept
+                del self.scheduled[job_id]
+            else:
+                self.cancelled[job_id] = None
+        self.scheduled.update(job_run.scheduled)
+        self.finished.update(job_run.finished)
+        self.skipped += job_run.skipped
+
     # -- reads through the overlay -------------------------------------------
+
+    def user(self, user_id: str) -> User:
+        return self.storage.user(user_id)
+
+    def supervisor_of(self, user_id: str) -> User | None:
+        return self.storage.supervisor_of(user_id)
 
     def item(self, item_id: str) -> Item:
         found = self.items.get(item_id)
@@ -271,8 +345,6 @@ class _Run:
         self.drain()
 
     def run_job(self, job: Job) -> None:
-        if job.id in self.cancelled:  # an earlier job's cascade moved the item
-            return
         self.finished[job.id] = None
         try:
             item = self.item(job.item_id)
@@ -386,9 +458,15 @@ class _Run:
             trigger = compiled.trigger
             if trigger.status is not event.to_status or trigger.stage_id == item.stage_id:
                 continue
-            if not trigger.allow_backward and compiled.position <= current:
-                continue
             if not compiled.test(task):
+                continue
+            if not trigger.allow_backward and compiled.position <= current:
+                self.skip(
+                    trigger.id,
+                    item.id,
+                    f"moving backward is not allowed (R5): the item is in {item.stage_id!r}, "
+                    f"after {trigger.stage_id!r}; set allow_backward on the trigger to allow it",
+                )
                 continue
             moved = attrs.evolve(item, stage_id=trigger.stage_id)
             change = StageChanged(

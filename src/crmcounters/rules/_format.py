@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime, time
 from typing import Any, TypeVar
+
+import attrs
 
 from .._activities import ActivityKind
 from .._errors import DataFormatError, ValidationError
@@ -78,27 +80,34 @@ def load_rule_set(
     except DataFormatError as exc:
         raise RuleSetError([Problem(path=exc.path, message=exc.problem)]) from None
     problems.attempt(_header, root)
+    description = problems.attempt(root.text, "description", "")
     fields = problems.attempt(_fields, root, problems) or {}
     hours = problems.attempt(lambda: _working_hours(root.object("working_hours")))
+    unchecked: dict[str, frozenset[str]] = {}
     rules: list[tuple[str, Rule]] = []
     for r in _objects(root, "rules", problems):
-        rule = _rule(r, problems)
-        if rule is not None:
-            rules.append((r.path, rule))
+        read_rule = _rule(r, problems)
+        if read_rule is not None:
+            rules.append((r.path, read_rule[0]))
+            unchecked[r.path] = read_rule[1]
     triggers: list[tuple[str, Trigger]] = []
     for r in _objects(root, "triggers", problems):
-        trigger = _trigger(r, problems)
-        if trigger is not None:
-            triggers.append((r.path, trigger))
+        read_trigger = _trigger(r, problems)
+        if read_trigger is not None:
+            triggers.append((r.path, read_trigger[0]))
+            unchecked[r.path] = read_trigger[1]
     by_id = None if pipelines is None else {p.id: p for p in pipelines}
-    found = problems.found + collect_problems(rules, triggers, fields, by_id, user_ids)
-    if found or hours is None:  # with no problem noted, no stand-in was used
+    found = problems.found + collect_problems(
+        rules, triggers, fields, by_id, user_ids, unchecked=unchecked
+    )
+    if found or hours is None or description is None:  # no problem noted: no stand-in used
         raise RuleSetError(sorted(found, key=lambda p: _natural(p.path)))
     return RuleSet(
         rules=[rule for _, rule in rules],
         triggers=[trigger for _, trigger in triggers],
         fields=fields,
         working_hours=hours,
+        description=description,
     )
 
 
@@ -183,32 +192,92 @@ def _template(r: Reader, key: str, required: bool = True) -> Template:
         raise DataFormatError(r.at(key), exc.problem) from None
 
 
-def _rule(r: Reader, problems: _Problems) -> Rule | None:
+_OMIT: Any = object()
+
+
+def _read_keys(
+    r: Reader, problems: _Problems, cls: type, readers: Mapping[str, Callable[[Reader], Any]]
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """Each key read and checked with `cls`'s validator on its own (R7).
+
+    One bad key hides no other problem: returns the values read (a reader's
+    `_OMIT` leaves the key to its default) and the keys that failed, whose
+    problems are noted.
+    """
+    fields = attrs.fields_dict(cls)
+    values: dict[str, Any] = {}
+    failed: set[str] = set()
+    for key, read in readers.items():
+        try:
+            value = read(r)
+            validator = fields[key].validator
+            if value is not _OMIT and validator is not None:
+                validator(None, fields[key], value)
+        except DataFormatError as exc:
+            problems.found.append(Problem(path=exc.path, message=exc.problem))
+            failed.add(key)
+        except ValidationError as exc:
+            problems.found.append(Problem(path=r.at(exc.field), message=exc.problem))
+            failed.add(key)
+        else:
+            if value is not _OMIT:
+                values[key] = value
+    return values, frozenset(failed)
+
+
+#: Stand-ins for the required keys of a rule or trigger that could not be read. The
+#: keys that failed are passed to `collect_problems` as unchecked: no stage, entity type
+#: or repeated id is checked against a stand-in.
+_HEAD_STAND_INS = {
+    "id": "unreadable",
+    "entity_type": "deal",
+    "pipeline_id": "unreadable",
+    "stage_id": "unreadable",
+}
+
+
+def _head(
+    r: Reader, problems: _Problems, cls: type, readers: Mapping[str, Callable[[Reader], Any]]
+) -> tuple[dict[str, Any], frozenset[str]]:
+    head, failed = _read_keys(r, problems, cls, readers)
+    for key in failed:
+        if key in _HEAD_STAND_INS:
+            head[key] = _HEAD_STAND_INS[key]
+    return head, failed
+
+
+_RULE_HEAD: dict[str, Callable[[Reader], Any]] = {
+    "id": lambda r: r.text("id", REQUIRED),
+    "name": lambda r: r.text("name", ""),
+    "entity_type": lambda r: r.text("entity_type", REQUIRED),
+    "pipeline_id": lambda r: r.text("pipeline_id", REQUIRED),
+    "stage_id": lambda r: r.text("stage_id", REQUIRED),
+}
+_TRIGGER_HEAD: dict[str, Callable[[Reader], Any]] = {
+    **_RULE_HEAD,
+    "status": lambda r: _choice(r, "status", tuple(s.value for s in TaskStatus), "completed"),
+    "change_stage_as": lambda r: r.text("change_stage_as"),
+    "allow_backward": lambda r: r.flag("allow_backward", False),
+}
+
+
+def _rule(r: Reader, problems: _Problems) -> tuple[Rule, frozenset[str]] | None:
+    """The rule, with stand-ins for unreadable parts, and its head keys that failed."""
     problems.attempt(
         r.reject_unknown,
         {"id", "name", "entity_type", "pipeline_id", "stage_id", "timing", "condition", "action"},
     )
-    head = problems.attempt(
-        lambda: {
-            "id": r.text("id", REQUIRED),
-            "name": r.text("name", ""),
-            "entity_type": r.text("entity_type", REQUIRED),
-            "pipeline_id": r.text("pipeline_id", REQUIRED),
-            "stage_id": r.text("stage_id", REQUIRED),
-        }
-    )
+    head, failed = _head(r, problems, Rule, _RULE_HEAD)
     timing = problems.attempt(lambda: _timing(r.object("timing"))) if r.has("timing") else Timing()
     condition = _condition(r.data.get("condition"), r.at("condition"), problems)
     action_reader = problems.attempt(r.object, "action") if r.has("action") else None
     action = None if action_reader is None else _action(action_reader, problems)
     if not r.has("action"):
         problems.found.append(Problem(path=r.at("action"), message="missing; expected an object"))
-    if head is None:
-        return None
     # A part that could not be read is replaced by a harmless stand-in, so that the
     # rest of the rule is still checked (stages, fields, users); the stand-in rule is
     # only ever checked, never loaded, since a problem was noted.
-    return problems.attempt(
+    rule = problems.attempt(
         build,
         r.path,
         Rule,
@@ -217,41 +286,18 @@ def _rule(r: Reader, problems: _Problems) -> Rule | None:
         condition=None if isinstance(condition, _Failed) else condition,
         action=NotifySupervisor(text="") if action is None else action,
     )
+    return None if rule is None else (rule, failed)
 
 
-def _trigger(r: Reader, problems: _Problems) -> Trigger | None:
-    problems.attempt(
-        r.reject_unknown,
-        {
-            "id",
-            "name",
-            "entity_type",
-            "pipeline_id",
-            "stage_id",
-            "status",
-            "filter",
-            "change_stage_as",
-            "allow_backward",
-        },
-    )
-    head = problems.attempt(
-        lambda: {
-            "id": r.text("id", REQUIRED),
-            "name": r.text("name", ""),
-            "entity_type": r.text("entity_type", REQUIRED),
-            "pipeline_id": r.text("pipeline_id", REQUIRED),
-            "stage_id": r.text("stage_id", REQUIRED),
-            "status": _choice(r, "status", tuple(s.value for s in TaskStatus), "completed"),
-            "change_stage_as": r.text("change_stage_as"),
-            "allow_backward": r.flag("allow_backward", False),
-        }
-    )
+def _trigger(r: Reader, problems: _Problems) -> tuple[Trigger, frozenset[str]] | None:
+    """The trigger, with stand-ins for unreadable parts, and its head keys that failed."""
+    problems.attempt(r.reject_unknown, {*_TRIGGER_HEAD, "filter"})
+    head, failed = _head(r, problems, Trigger, _TRIGGER_HEAD)
     condition = _condition(r.data.get("filter"), r.at("filter"), problems)
-    if head is None:
-        return None
-    return problems.attempt(
+    trigger = problems.attempt(
         build, r.path, Trigger, **head, filter=None if isinstance(condition, _Failed) else condition
     )
+    return None if trigger is None else (trigger, failed)
 
 
 def _delay(r: Reader) -> Delay:
@@ -340,83 +386,56 @@ def _deadline(r: Reader, key: str) -> Deadline | None:
 
 
 def _action(r: Reader, problems: _Problems) -> Action | None:
+    """The action, with stand-ins for unreadable keys so that its other references are
+    still checked; None when its type or its pipeline or stages could not be read."""
     kind = problems.attempt(_choice, r, "type", tuple(_ACTION_TYPES))
     if kind is None:
         return None
     cls = _ACTION_TYPES[kind]
-    keys = {"type", *_ACTION_KEYS[kind]}
-    problems.attempt(r.reject_unknown, keys)
-    templates = {
-        key: problems.attempt(_template, r, key, key != "description" or kind != "create_task")
-        for key in _TEMPLATE_KEYS[kind]
-    }
-    rest = problems.attempt(_ACTION_READERS[kind], r)
-    if rest is None or any(t is None for t in templates.values()):
-        return None
-    return problems.attempt(build, r.path, cls, **templates, **rest)
+    readers = _ACTION_READERS[kind]
+    problems.attempt(r.reject_unknown, {"type", *readers})
+    values, failed = _read_keys(r, problems, cls, readers)
+    fields = attrs.fields_dict(cls)
+    for key in failed:  # a key with a default keeps it; a required text is left empty
+        if fields[key].default is not attrs.NOTHING:
+            continue
+        if key not in _TEMPLATE_KEYS:
+            return None
+        values[key] = Template()
+    return problems.attempt(build, r.path, cls, **values)
 
 
-_ACTION_KEYS = {
-    "notify_supervisor": ("text", "recipients"),
-    "add_history_entry": ("text", "author_id"),
-    "create_task": (
-        "title",
-        "description",
-        "responsible_id",
-        "deadline",
-        "observer_ids",
-        "time_tracking",
-    ),
-    "complete_tasks": ("pipeline_id", "stage_ids"),
-    "schedule_activity": ("description", "kind", "deadline", "responsible_id", "auto_complete"),
-}
-_TEMPLATE_KEYS = {
-    "notify_supervisor": ("text",),
-    "add_history_entry": ("text",),
-    "create_task": ("title", "description"),
-    "complete_tasks": (),
-    "schedule_activity": ("description",),
-}
+_TEMPLATE_KEYS = {"text", "title", "description"}
 
 
-def _notify(r: Reader) -> dict[str, Any]:
-    if not r.has("recipients"):
-        return {}
-    return {"recipients": r.strings("recipients")}
-
-
-def _history(r: Reader) -> dict[str, Any]:
-    return {"author_id": r.text("author_id")}
-
-
-def _create_task(r: Reader) -> dict[str, Any]:
-    return {
-        "responsible_id": r.text("responsible_id"),
-        "deadline": _deadline(r, "deadline"),
-        "observer_ids": r.strings("observer_ids"),
-        "time_tracking": r.flag("time_tracking", False),
-    }
-
-
-def _complete_tasks(r: Reader) -> dict[str, Any]:
-    return {"pipeline_id": r.text("pipeline_id", REQUIRED), "stage_ids": r.strings("stage_ids")}
-
-
-def _schedule_activity(r: Reader) -> dict[str, Any]:
-    return {
-        "kind": _choice(r, "kind", tuple(k.value for k in ActivityKind), "todo"),
-        "deadline": _deadline(r, "deadline"),
-        "responsible_id": r.text("responsible_id"),
-        "auto_complete": r.flag("auto_complete", True),
-    }
-
-
-_ACTION_READERS: dict[str, Callable[[Reader], dict[str, Any]]] = {
-    "notify_supervisor": _notify,
-    "add_history_entry": _history,
-    "create_task": _create_task,
-    "complete_tasks": _complete_tasks,
-    "schedule_activity": _schedule_activity,
+_ACTION_READERS: dict[str, dict[str, Callable[[Reader], Any]]] = {
+    "notify_supervisor": {
+        "text": lambda r: _template(r, "text"),
+        "recipients": lambda r: r.strings("recipients") if r.has("recipients") else _OMIT,
+    },
+    "add_history_entry": {
+        "text": lambda r: _template(r, "text"),
+        "author_id": lambda r: r.text("author_id"),
+    },
+    "create_task": {
+        "title": lambda r: _template(r, "title"),
+        "description": lambda r: _template(r, "description", required=False),
+        "responsible_id": lambda r: r.text("responsible_id"),
+        "deadline": lambda r: _deadline(r, "deadline"),
+        "observer_ids": lambda r: r.strings("observer_ids"),
+        "time_tracking": lambda r: r.flag("time_tracking", False),
+    },
+    "complete_tasks": {
+        "pipeline_id": lambda r: r.text("pipeline_id", REQUIRED),
+        "stage_ids": lambda r: r.strings("stage_ids"),
+    },
+    "schedule_activity": {
+        "description": lambda r: _template(r, "description"),
+        "kind": lambda r: _choice(r, "kind", tuple(k.value for k in ActivityKind), "todo"),
+        "deadline": lambda r: _deadline(r, "deadline"),
+        "responsible_id": lambda r: r.text("responsible_id"),
+        "auto_complete": lambda r: r.flag("auto_complete", True),
+    },
 }
 
 
@@ -517,6 +536,7 @@ def rule_set_to_dict(rule_set: RuleSet) -> dict[str, Any]:
     return {
         "format": RULES_FORMAT,
         "version": RULES_FORMAT_VERSION,
+        "description": rule_set.description,
         "working_hours": {
             "start": rule_set.working_hours.start.isoformat("minutes"),
             "end": rule_set.working_hours.end.isoformat("minutes"),

@@ -120,12 +120,14 @@ def _tuple(values: Iterable[Any]) -> tuple[Any, ...]:
 class RuleSet:
     """A portal's rules and triggers, checked whole: construction raises `RuleSetError`
     listing every problem (R7). `fields` declares the custom fields that conditions and
-    ``{{Field:NAME}}`` placeholders may use, with their types."""
+    ``{{Field:NAME}}`` placeholders may use, with their types; `description` is free text
+    for people, kept through the JSON round trip."""
 
     rules: tuple[Rule, ...] = attrs.field(default=(), converter=_tuple)
     triggers: tuple[Trigger, ...] = attrs.field(default=(), converter=_tuple)
     fields: Mapping[str, FieldType] = attrs.field(factory=dict, converter=_fields, hash=False)
     working_hours: WorkingHours = attrs.field(factory=WorkingHours)
+    description: str = attrs.field(default="", validator=v.text)
 
     def __attrs_post_init__(self) -> None:
         problems: list[Problem] = []
@@ -172,32 +174,68 @@ def collect_problems(
     custom: Mapping[str, FieldType],
     pipelines: Mapping[str, Pipeline] | None,
     user_ids: Collection[str] | None,
+    *,
+    unchecked: Mapping[str, Collection[str]] | None = None,
 ) -> list[Problem]:
-    """Every problem of rules and triggers given with their JSON paths (R7)."""
+    """Every problem of rules and triggers given with their JSON paths (R7).
+
+    `unchecked` maps a path to the keys (id, entity_type, pipeline_id,
+    stage_id, change_stage_as) that hold stand-ins for unreadable JSON: what
+    depends on them is not checked, everything else is.
+    """
     problems: list[Problem] = []
     seen: dict[str, str] = {}
+    skip: Collection[str]
     for path, rule in rules:
-        if rule.id in seen:
+        skip = () if unchecked is None else unchecked.get(path, ())
+        if "id" in skip:
+            pass
+        elif rule.id in seen:
             problems.append(
                 Problem(
                     path=f"{path}.id",
                     message=f"repeated rule id {rule.id!r} (first at {seen[rule.id]})",
                 )
             )
-        seen.setdefault(rule.id, path)
-        problems += _rule_problems(rule, path, custom, pipelines, user_ids)
+        else:
+            seen.setdefault(rule.id, path)
+        problems += _rule_problems(rule, path, custom, pipelines, user_ids, skip)
     seen = {}
     for path, trigger in triggers:
-        if trigger.id in seen:
+        skip = () if unchecked is None else unchecked.get(path, ())
+        if "id" in skip:
+            pass
+        elif trigger.id in seen:
             problems.append(
                 Problem(
                     path=f"{path}.id",
                     message=f"repeated trigger id {trigger.id!r} (first at {seen[trigger.id]})",
                 )
             )
-        seen.setdefault(trigger.id, path)
-        problems += _trigger_problems(trigger, path, pipelines, user_ids)
+        else:
+            seen.setdefault(trigger.id, path)
+        problems += _trigger_problems(trigger, path, pipelines, user_ids, skip)
     return problems
+
+
+def _head_stage_problems(
+    path: str,
+    entity_type: str,
+    pipeline_id: str,
+    stage_id: str,
+    pipelines: Mapping[str, Pipeline] | None,
+    skip: Collection[str],
+) -> list[Problem]:
+    """The problems of a rule's or trigger's own pipeline, entity type and stage."""
+    if "pipeline_id" in skip:
+        return []
+    return _stage_problems(
+        path,
+        None if "entity_type" in skip else entity_type,
+        pipeline_id,
+        [] if "stage_id" in skip else [(f"{path}.stage_id", stage_id)],
+        pipelines,
+    )
 
 
 def _stage_problems(
@@ -269,9 +307,10 @@ def _rule_problems(
     custom: Mapping[str, FieldType],
     pipelines: Mapping[str, Pipeline] | None,
     user_ids: Collection[str] | None,
+    skip: Collection[str] = (),
 ) -> list[Problem]:
-    problems = _stage_problems(
-        path, rule.entity_type, rule.pipeline_id, [(f"{path}.stage_id", rule.stage_id)], pipelines
+    problems = _head_stage_problems(
+        path, rule.entity_type, rule.pipeline_id, rule.stage_id, pipelines, skip
     )
     if rule.condition is not None:
         problems += [
@@ -316,13 +355,10 @@ def _trigger_problems(
     path: str,
     pipelines: Mapping[str, Pipeline] | None,
     user_ids: Collection[str] | None,
+    skip: Collection[str] = (),
 ) -> list[Problem]:
-    problems = _stage_problems(
-        path,
-        trigger.entity_type,
-        trigger.pipeline_id,
-        [(f"{path}.stage_id", trigger.stage_id)],
-        pipelines,
+    problems = _head_stage_problems(
+        path, trigger.entity_type, trigger.pipeline_id, trigger.stage_id, pipelines, skip
     )
     if trigger.filter is not None:
         problems += [
