@@ -217,6 +217,6 @@ def run_demo(portal: Portal, rule_set: RuleSet, out: Out, *, start: datetime | N
                     )
     pending = runtime.pending.next_due()
     out.line(
-        f"\nEnd of day: {len(runtime.log)} rule effects; next rule job due "
-        f"{pending.isoformat() if pending else 'never'}."
+        f"\nEnd of day: {len(runtime.log)} rule effects; "
+        + (f"next rule job due {pending.isoformat()}." if pending else "no rule job pending.")
     )
