@@ -116,7 +116,7 @@ from .rules import (
     load_rule_set,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "DEFAULT_HOLIDAY_YEARS",
