@@ -52,6 +52,32 @@ def test_g5_a_deadline_at_the_edge_of_the_datetime_range_is_refused(deadline: da
         attrs.evolve(todo("a", "d1"), deadline=deadline)
 
 
+EDGE = datetime.max.replace(tzinfo=ZoneInfo("Pacific/Honolulu"))  # UTC after year 9999
+
+
+@pytest.mark.parametrize(
+    ("make", "field"),
+    [
+        (lambda: todo("a", "d1", created_at=EDGE), "created_at"),
+        (lambda: todo("a", "d1", completed_at=EDGE), "completed_at"),
+        (lambda: deal("d", "u", created_at=EDGE), "created_at"),
+        (
+            lambda: Task(id="t", item_id="d", title="x", responsible_id="u", created_at=EDGE),
+            "created_at",
+        ),
+        (lambda: CommentAdded(id="e", item_id="d", at=EDGE, author_id="u"), "at"),
+        (lambda: ItemViewed(id="e", item_id="d", at=EDGE, user_id="u"), "at"),
+    ],
+)
+def test_g5_every_stored_instant_at_the_edge_of_the_range_is_refused(
+    make: object, field: str
+) -> None:
+    """G5: not only deadlines: any instant the library would compute days around."""
+    with pytest.raises(ValidationError, match="edge of the datetime range") as raised:
+        make()  # type: ignore[operator]
+    assert raised.value.field == field
+
+
 def test_g5_c4_the_first_and_last_deadlines_allowed_light_and_place_without_overflow() -> None:
     """G5, C4, V1: at the allowed edges, the largest offsets still give an instant in range."""
     first = datetime.min.replace(tzinfo=UTC) + timedelta(minutes=MAX_OFFSET_MINUTES)

@@ -86,7 +86,7 @@ def check_instances(field: str, values: object, kind: type[T]) -> tuple[T, ...]:
     return found
 
 
-def check_deadline_range(field: str, value: datetime) -> datetime:
+def check_in_range(field: str, value: datetime) -> datetime:
     """Return the aware `value` in UTC, if the instants derived from it stay in range (G5).
 
     The UTC instant must lie at least `MAX_OFFSET_MINUTES` after the start of
@@ -100,8 +100,8 @@ def check_deadline_range(field: str, value: datetime) -> datetime:
     if utc is None or not _FIRST_DEADLINE <= utc <= _LAST_DEADLINE:
         raise ValidationError(
             field,
-            f"{value.isoformat()} is too near the edge of the datetime range for its "
-            "reminders and days to be computed; choose an instant from "
+            f"{value.isoformat()} is too near the edge of the datetime range for the "
+            "reminders and days around it to be computed; choose an instant from "
             f"{_FIRST_DEADLINE.isoformat()} to {_LAST_DEADLINE.isoformat()}",
         )
     return utc
@@ -111,14 +111,14 @@ def check_deadline_range(field: str, value: datetime) -> datetime:
 
 
 def aware(_instance: Any, attribute: Any, value: Any) -> None:
-    """attrs validator: an aware datetime."""
-    check_aware(attribute.name, value)
+    """attrs validator: an aware datetime, in the range the library computes with (G5)."""
+    check_in_range(attribute.name, check_aware(attribute.name, value))
 
 
 def optional_aware(_instance: Any, attribute: Any, value: Any) -> None:
-    """attrs validator: None or an aware datetime."""
+    """attrs validator: None or an aware datetime, in the range the library computes with."""
     if value is not None:
-        check_aware(attribute.name, value)
+        check_in_range(attribute.name, check_aware(attribute.name, value))
 
 
 def an_id(_instance: Any, attribute: Any, value: Any) -> None:
