@@ -178,10 +178,14 @@ def simulate(ops: list[tuple[Any, ...]], *, settle: bool = True) -> tuple[RuleRu
         elif kind == "advance":
             rt.advance(timedelta(minutes=args[0]))
         else:
+            # Complete one of the portal's open tasks (any item's), so that triggers fire
+            # in most examples, not only when the drawn item happens to have a task.
             index, which = args
-            open_tasks = [t for t in storage.tasks_of_item(f"deal-{index}") if t.is_open]
+            open_tasks = sorted(
+                (t for t in storage.tasks() if t.is_open), key=lambda task: (task.item_id, task.id)
+            )
             if open_tasks:
-                rt.set_task_status(open_tasks[which % len(open_tasks)].id, "completed")
+                rt.set_task_status(open_tasks[(index + which) % len(open_tasks)].id, "completed")
     if settle:
         rt.advance(timedelta(days=3))
     return rt, recorder
