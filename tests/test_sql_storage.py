@@ -5,6 +5,7 @@ SPEC G1 (storage is a protocol), G2 (instants stay aware), G5 (bad writes change
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ import pytest
 from hypothesis import given, settings
 
 from _build import T0, deal, small_storage, todo
-from _sql_backends import BACKENDS, copy_into, sql_examples, sql_storage
+from _sql_backends import BACKENDS, PG_DSN, PG_SKIP_REASON, copy_into, sql_examples, sql_storage
 from crmcounters import (
     Activity,
     CommentAdded,
@@ -301,6 +302,32 @@ def test_f2_migrate_schema_adds_reminded_at_and_keeps_the_data() -> None:
         ),
     )
     assert storage.activity("a").reminded_at == T0 + timedelta(hours=1)
+
+
+@pytest.mark.skipif(not PG_DSN, reason=PG_SKIP_REASON)
+def test_f2_migrate_schema_on_postgresql() -> None:
+    """The same migration on PostgreSQL, in a schema of its own, dropped afterwards."""
+    import psycopg
+
+    connection = psycopg.connect(PG_DSN, autocommit=True)
+    schema = f"crmcounters_migrate_{os.getpid()}"
+    try:
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.execute(f"CREATE SCHEMA {schema}")
+        connection.execute(f"SET search_path TO {schema}")
+        create_schema(connection)
+        for column in ("reminded_at_us", "reminded_at_tz"):
+            connection.execute(f"ALTER TABLE crm_activities DROP COLUMN {column}")
+        connection.execute("UPDATE crm_settings SET schema_version = 1")
+        with pytest.raises(ValidationError, match="migrate_schema"):
+            SqlStorage(connection)
+        assert migrate_schema(connection) == 1
+        storage = SqlStorage(connection)
+        storage.add(User(id="u", name="U", time_zone="UTC"))
+        assert [user.id for user in storage.users()] == ["u"]
+    finally:
+        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        connection.close()
 
 
 def test_migrate_schema_refuses_a_newer_schema_and_a_missing_one() -> None:
