@@ -410,13 +410,17 @@ class SqlStorage:
         """
         with self._dialect.transaction(self._connection):
             item = self.item(item_id)
+            kept: list[Activity] = []
             gone: list[str] = []
             for activity in self.activities_of_item(item_id):
                 rest = tuple(i for i in activity.item_ids if i != item_id)
                 if rest:
-                    self._update_activity(attrs.evolve(activity, item_ids=rest))
+                    kept.append(attrs.evolve(activity, item_ids=rest))
                 else:
                     gone.append(activity.id)
+            if kept:
+                offset = self.settings.urgency_offset_minutes
+                self._write_kind("activity", ACTIVITIES, kept, offset, replacing=True)
             self._delete_activities(gone)
             self._execute("DELETE FROM crm_tasks WHERE item_id = ?", (item_id,))
             self._execute("DELETE FROM crm_events WHERE item_id = ?", (item_id,))
@@ -482,13 +486,6 @@ class SqlStorage:
             _BINDING_INSERT,
             [row for a in activities for row in binding_rows(a, responsibles, offset)],
         )
-
-    def _update_activity(self, activity: Activity) -> None:
-        offset = self.settings.urgency_offset_minutes
-        self._execute(
-            ACTIVITIES.update_sql, ACTIVITIES.update_params(ACTIVITIES.to_row(activity, offset))
-        )
-        self._write_bindings([activity], offset, replacing=True)
 
     def _delete_activities(self, activity_ids: list[str]) -> None:
         pairs = [(activity_id,) for activity_id in activity_ids]
