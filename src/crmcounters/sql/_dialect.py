@@ -11,7 +11,7 @@ import attrs
 
 from .._errors import ValidationError
 
-__all__ = ["DIALECTS", "Connection", "Dialect", "dialect_named", "dialect_of"]
+__all__ = ["DIALECTS", "Connection", "Dialect", "dialect_for", "dialect_named", "dialect_of"]
 
 #: A DB-API 2.0 connection (sqlite3.Connection or psycopg.Connection).
 Connection = Any
@@ -135,3 +135,10 @@ def dialect_of(connection: Connection) -> Dialect:
         f"cannot tell the SQL dialect of a {type(connection).__qualname__} from {module}; "
         "pass dialect='sqlite' or dialect='postgres'",
     )
+
+
+def dialect_for(connection: Connection, dialect: str | None) -> Dialect:
+    """The dialect named `dialect`, else the connection's; refuses a connection it cannot drive."""
+    chosen = dialect_named(dialect) if dialect is not None else dialect_of(connection)
+    chosen.check_connection(connection)
+    return chosen

@@ -15,7 +15,7 @@ from typing import Any
 from .._errors import ValidationError
 from .._portal import settings_to_dict
 from .._settings import Settings
-from ._dialect import Connection, Dialect, dialect_named, dialect_of
+from ._dialect import Connection, Dialect, dialect_for, dialect_named
 from ._rows import dump_json
 
 __all__ = [
@@ -198,8 +198,7 @@ def create_schema(
 
     Runs in one transaction; committed unless the caller has one open.
     """
-    chosen = dialect_named(dialect) if dialect is not None else dialect_of(connection)
-    chosen.check_connection(connection)
+    chosen = dialect_for(connection, dialect)
     document = dump_json(settings_to_dict(settings if settings is not None else Settings()))
     with chosen.transaction(connection):
         for statement in schema_statements(chosen):
@@ -220,8 +219,7 @@ def migrate_schema(connection: Connection, *, dialect: str | None = None) -> int
     that is already current is left alone; one newer than this library is
     refused (upgrade the library instead).
     """
-    chosen = dialect_named(dialect) if dialect is not None else dialect_of(connection)
-    chosen.check_connection(connection)
+    chosen = dialect_for(connection, dialect)
     with chosen.transaction(connection):
         found: list[Any] = chosen.query(connection, "SELECT schema_version FROM crm_settings")
         if not found:

@@ -30,7 +30,7 @@ from ._counters import (
     view_boundaries,
     view_sql,
 )
-from ._dialect import Connection, Dialect, dialect_named, dialect_of
+from ._dialect import Connection, Dialect, dialect_for
 from ._rows import (
     ACTIVITIES,
     DEPARTMENTS,
@@ -85,10 +85,7 @@ class SqlStorage:
 
     def __init__(self, connection: Connection, *, dialect: str | None = None) -> None:
         self._connection = connection
-        self._dialect: Dialect = (
-            dialect_named(dialect) if dialect is not None else dialect_of(connection)
-        )
-        self._dialect.check_connection(connection)
+        self._dialect: Dialect = dialect_for(connection, dialect)
         self._settings_cache: tuple[str, Settings] | None = None
         try:
             found = self._query("SELECT schema_version FROM crm_settings WHERE id = 1")
