@@ -95,11 +95,11 @@ def _put(value: datetime | None) -> tuple[int | None, str | None]:
 def _get(us: int | None, label: str | None) -> datetime | None:
     if us is None or label is None:
         return None
-    return (_EPOCH + timedelta(microseconds=us)).astimezone(_zone(label))
+    return _got(us, label)
 
 
 def _got(us: int, label: str) -> datetime:
-    return (_EPOCH + timedelta(microseconds=us)).astimezone(_zone(label))
+    return utc_from_us(us).astimezone(_zone(label))
 
 
 def lit_at_us(activity: Activity, urgency_offset_minutes: int) -> int | None:
