@@ -120,10 +120,11 @@ class CounterIndex:
     def build(cls, storage: Storage, now: datetime) -> CounterIndex:
         """An index of every item and activity in `storage`, at instant `now`."""
         index = cls(storage, now)
-        for item in storage.items():
+        items = tuple(storage.items())  # read once: a SQL storage queries and builds each item
+        for item in items:
             index._owner_of_item[item.id] = item.responsible_id
         seen: set[str] = set()
-        for item in storage.items():
+        for item in items:
             for activity in storage.activities_of_item(item.id):
                 if activity.id not in seen:
                     seen.add(activity.id)
