@@ -1,8 +1,8 @@
 """Checking a write batch before any of it is applied (G5), for every storage.
 
-`check_batch` refuses duplicate ids, replacements of unknown records, dangling
-references and department loops; `check_write` does the same for a write that
-adds some records and replaces others at once. It asks what is already stored through the
+`check_write` refuses duplicate ids, replacements of unknown records, dangling
+references and department loops, for a write that adds some records, replaces
+others, or both at once. It asks what is already stored through the
 small `StoredRecords` protocol, so `InMemoryStorage` and the SQL adapter share
 one set of rules.
 """
@@ -37,7 +37,6 @@ __all__ = [
     "KINDS",
     "Record",
     "StoredRecords",
-    "check_batch",
     "check_write",
     "record_kind",
     "records_of",
@@ -100,26 +99,14 @@ def records_of(field: str, records: Iterable[Record]) -> tuple[Record, ...]:
     return tuple(records)
 
 
-def check_batch(records: tuple[Record, ...], stored: StoredRecords, *, replacing: bool) -> None:
-    """Raise if the batch cannot be applied whole; check everything before anything is written.
-
-    New records (`replacing` false) must have fresh ids; replacements must name
-    stored records. Every reference must resolve to what is stored or to the
-    batch itself (users and departments refer to each other).
-    """
-    if replacing:
-        check_write((), records, stored)
-    else:
-        check_write(records, (), stored)
-
-
 def check_write(
     added: tuple[Record, ...], replaced: tuple[Record, ...], stored: StoredRecords
 ) -> None:
     """Raise unless `added` (fresh ids) and `replaced` (stored ids) can be written together.
 
-    One validation pass over both: an id may appear once in the whole write,
-    and references may resolve to what is stored or to either half.
+    One validation pass over both, before anything is written: an id may
+    appear once in the whole write, and every reference must resolve to what
+    is stored or to either half (users and departments refer to each other).
     """
     batch: dict[str, dict[str, Record]] = {}
     fresh: dict[str, set[str]] = {}

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import attrs
 
 from ._activities import Activity
-from ._batch import Record, check_batch, check_write, records_of
+from ._batch import Record, check_write, records_of
 from ._errors import UnknownIdError, ValidationError
 from ._events import TimelineEvent
 from ._items import Item
@@ -194,15 +194,15 @@ class InMemoryStorage:
 
     def add(self, *records: Record) -> None:
         """Store new records; all or nothing (G5)."""
-        self._write(records, replacing=False)
+        self._write(records, ())
 
     def add_all(self, records: Iterable[Record]) -> None:
         """Store new records from an iterable; all or nothing (G5)."""
-        self._write(tuple(records), replacing=False)
+        self._write(tuple(records), ())
 
     def replace(self, *records: Record) -> None:
         """Replace stored records that have the same ids (reassign, reschedule, complete…)."""
-        self._write(records, replacing=True)
+        self._write((), records)
 
     def write(self, *, add: Iterable[Record] = (), replace: Iterable[Record] = ()) -> None:
         """Add new records and replace stored ones in one step: all of it or nothing (G5).
@@ -212,10 +212,7 @@ class InMemoryStorage:
         `replace` ids are stored, references resolve to either half or to
         what is stored. A rule engine's outcome is written this way.
         """
-        added, replaced = records_of("add", add), records_of("replace", replace)
-        check_write(added, replaced, _Stored(self))
-        for record in (*added, *replaced):  # every check passed: now apply
-            self._apply(record)
+        self._write(records_of("add", add), records_of("replace", replace))
 
     def remove_activity(self, activity_id: str) -> Activity:
         """Delete an activity (it stops counting at once) and return it."""
@@ -258,9 +255,9 @@ class InMemoryStorage:
 
     # -- the batch machinery --------------------------------------------------
 
-    def _write(self, records: tuple[Record, ...], *, replacing: bool) -> None:
-        check_batch(records, _Stored(self), replacing=replacing)
-        for record in records:  # every check passed: now apply
+    def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
+        check_write(added, replaced, _Stored(self))
+        for record in (*added, *replaced):  # every check passed: now apply
             self._apply(record)
 
     def _table(self, kind: str) -> Mapping[str, Record]:
@@ -327,7 +324,7 @@ def _get(table: Mapping[str, _V], kind: str, record_id: str) -> _V:
 
 
 class _Stored:
-    """What `check_batch` asks of an `InMemoryStorage` (same module: reads its tables)."""
+    """What `check_write` asks of an `InMemoryStorage` (same module: reads its tables)."""
 
     def __init__(self, storage: InMemoryStorage) -> None:
         self._storage = storage

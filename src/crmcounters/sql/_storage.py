@@ -523,7 +523,7 @@ class _Lookup(Mapping[str, Any]):
 
 
 class _Stored:
-    """What `check_batch` asks of a `SqlStorage`, answered by queries inside the write."""
+    """What `check_write` asks of a `SqlStorage`, answered by queries inside the write."""
 
     def __init__(self, storage: SqlStorage) -> None:
         self._storage = storage
