@@ -146,9 +146,9 @@ def _deal_moves(storage: InMemoryStorage, rule_set: RuleSet) -> Happening | None
     with_rules = {(rule.pipeline_id, rule.stage_id) for rule in rule_set.rules}
     moves = []
     for item in sorted(storage.items(), key=lambda item: item.id):
-        stages = storage.pipeline(item.pipeline_id).stages
-        ids = [stage.id for stage in stages]
-        index = ids.index(item.stage_id)
+        pipeline = storage.pipeline(item.pipeline_id)
+        stages = pipeline.stages
+        index = pipeline.position(item.stage_id)
         if item.entity_type != "deal" or index + 1 >= len(stages) or stages[index + 1].is_final:
             continue
         target = stages[index + 1]
