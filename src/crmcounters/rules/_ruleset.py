@@ -184,38 +184,35 @@ def collect_problems(
     depends on them is not checked, everything else is.
     """
     problems: list[Problem] = []
-    seen: dict[str, str] = {}
     skip: Collection[str]
+    rule_ids: dict[str, str] = {}
     for path, rule in rules:
         skip = () if unchecked is None else unchecked.get(path, ())
-        if "id" in skip:
-            pass
-        elif rule.id in seen:
-            problems.append(
-                Problem(
-                    path=f"{path}.id",
-                    message=f"repeated rule id {rule.id!r} (first at {seen[rule.id]})",
-                )
-            )
-        else:
-            seen.setdefault(rule.id, path)
+        problems += _repeated_id("rule", rule.id, path, rule_ids, skip)
         problems += _rule_problems(rule, path, custom, pipelines, user_ids, skip)
-    seen = {}
+    trigger_ids: dict[str, str] = {}
     for path, trigger in triggers:
         skip = () if unchecked is None else unchecked.get(path, ())
-        if "id" in skip:
-            pass
-        elif trigger.id in seen:
-            problems.append(
-                Problem(
-                    path=f"{path}.id",
-                    message=f"repeated trigger id {trigger.id!r} (first at {seen[trigger.id]})",
-                )
-            )
-        else:
-            seen.setdefault(trigger.id, path)
+        problems += _repeated_id("trigger", trigger.id, path, trigger_ids, skip)
         problems += _trigger_problems(trigger, path, pipelines, user_ids, skip)
     return problems
+
+
+def _repeated_id(
+    kind: str, ident: str, path: str, seen: dict[str, str], skip: Collection[str]
+) -> list[Problem]:
+    """The problem of an id met before (`seen` maps each id to its first path, and learns
+    this one); none for an id that could not be read."""
+    if "id" in skip:
+        return []
+    if ident in seen:
+        return [
+            Problem(
+                path=f"{path}.id", message=f"repeated {kind} id {ident!r} (first at {seen[ident]})"
+            )
+        ]
+    seen[ident] = path
+    return []
 
 
 def _head_stage_problems(
