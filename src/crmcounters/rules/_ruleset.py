@@ -74,11 +74,6 @@ class Rule:
     name: str = attrs.field(default="", validator=v.text)
 
 
-def _flag(_instance: Any, attribute: Any, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValidationError(attribute.name, f"expected true or false, got {value!r}")
-
-
 @attrs.frozen(kw_only=True)
 class Trigger:
     """Task status trigger (R5): when a task of the item reaches `status` and matches
@@ -92,7 +87,7 @@ class Trigger:
     status: TaskStatus = attrs.field(default=TaskStatus.COMPLETED, converter=TaskStatus)
     filter: Condition | None = attrs.field(default=None, validator=_condition)
     change_stage_as: str | None = attrs.field(default=None, validator=v.optional_id)
-    allow_backward: bool = attrs.field(default=False, validator=_flag)
+    allow_backward: bool = attrs.field(default=False, validator=v.flag)
     name: str = attrs.field(default="", validator=v.text)
 
 
