@@ -54,7 +54,7 @@ def _counters_line(result: CounterResult, before: CounterResult | None) -> str:
     )
 
 
-def _client_writes(storage: InMemoryStorage, at: datetime) -> Happening | None:
+def _client_writes(storage: InMemoryStorage) -> Happening | None:
     """A client e-mails about the seller's item that waited longest (F2, F3, C3)."""
     items = sorted(storage.items(), key=lambda item: item.created_at)
     if not items:
@@ -112,7 +112,7 @@ def _overdue_call_made(storage: InMemoryStorage, at: datetime) -> Happening | No
     return happen
 
 
-def _form_closed(storage: InMemoryStorage, at: datetime) -> Happening | None:
+def _form_closed(storage: InMemoryStorage) -> Happening | None:
     """A seller closes the form of a deal without activities: smart activity (S1, S2)."""
     for item in sorted(storage.items(), key=lambda item: item.id):
         if item.entity_type not in ("deal", "lead") or storage.open_activities_of_item(item.id):
@@ -146,9 +146,9 @@ def _deal_moves(storage: InMemoryStorage, rule_set: RuleSet) -> Happening | None
     with_rules = {(rule.pipeline_id, rule.stage_id) for rule in rule_set.rules}
     moves = []
     for item in sorted(storage.items(), key=lambda item: item.id):
-        stages = storage.pipeline(item.pipeline_id).stages
-        ids = [stage.id for stage in stages]
-        index = ids.index(item.stage_id)
+        pipeline = storage.pipeline(item.pipeline_id)
+        stages = pipeline.stages
+        index = pipeline.position(item.stage_id)
         if item.entity_type != "deal" or index + 1 >= len(stages) or stages[index + 1].is_final:
             continue
         target = stages[index + 1]
@@ -175,9 +175,9 @@ def run_demo(portal: Portal, rule_set: RuleSet, out: Out, *, start: datetime | N
     runtime = start_rules(portal, rule_set, clock_start)
     later = replay_entries(runtime, entry_events(storage), clock_start)
     script: dict[int, Happening | None] = {
-        9: _client_writes(storage, clock_start),
+        9: _client_writes(storage),
         11: _overdue_call_made(storage, clock_start),
-        13: _form_closed(storage, clock_start),
+        13: _form_closed(storage),
         15: _deal_moves(storage, runtime.engine.rule_set),
     }
     out.line(f"crmcounters demo — {portal.description or 'portal'}")

@@ -144,3 +144,9 @@ def text(_instance: Any, attribute: Any, value: Any) -> None:
     """attrs validator: a string (may be empty)."""
     if not isinstance(value, str):
         raise ValidationError(attribute.name, f"expected text, got {type(value).__name__}")
+
+
+def flag(_instance: Any, attribute: Any, value: Any) -> None:
+    """attrs validator: True or False, not a truthy stand-in."""
+    if not isinstance(value, bool):
+        raise ValidationError(attribute.name, f"expected true or false, got {value!r}")

@@ -75,11 +75,6 @@ def recipient_user_id(recipient: str) -> str | None:
     return recipient[len(_USER_PREFIX) :] if recipient.startswith(_USER_PREFIX) else None
 
 
-def _flag(_instance: Any, attribute: Any, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValidationError(attribute.name, f"expected true or false, got {value!r}")
-
-
 @attrs.frozen(kw_only=True)
 class NotifySupervisor:
     """Notify the supervisor of the item's responsible (R4); `recipients` may add or replace
@@ -113,7 +108,7 @@ class CreateTask:
     responsible_id: str | None = attrs.field(default=None, validator=v.optional_id)
     deadline: Deadline | None = attrs.field(default=None, validator=_deadline)
     observer_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=v.ids)
-    time_tracking: bool = attrs.field(default=False, validator=_flag)
+    time_tracking: bool = attrs.field(default=False, validator=v.flag)
 
 
 @attrs.frozen(kw_only=True)
@@ -137,7 +132,7 @@ class ScheduleActivity:
     kind: ActivityKind = attrs.field(default=ActivityKind.TODO, converter=ActivityKind)
     deadline: Deadline | None = attrs.field(default=None, validator=_deadline)
     responsible_id: str | None = attrs.field(default=None, validator=v.optional_id)
-    auto_complete: bool = attrs.field(default=True, validator=_flag)
+    auto_complete: bool = attrs.field(default=True, validator=v.flag)
 
 
 #: Any rule action.

@@ -16,7 +16,7 @@ from typing import Any
 import attrs
 
 from .._errors import ValidationError
-from .._items import FieldValue, Item
+from .._items import Item
 from .._tasks import Task
 
 __all__ = [
@@ -336,8 +336,3 @@ def compile_task_condition(condition: Condition | None) -> Callable[[Task], bool
     if condition is None:
         return lambda _task: True
     return _compile(condition, _TASK_GETTERS.__getitem__)
-
-
-def field_value_type(value: FieldValue) -> FieldType | None:
-    """The `FieldType` a stored custom value has, None for None."""
-    return None if value is None else _type_of(value)

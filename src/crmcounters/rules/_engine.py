@@ -272,13 +272,18 @@ class _Run:
             self.new_activities.setdefault(item_id, []).extend(activity_ids)
         self.effects += job_run.effects
         for job_id in job_run.cancelled:
-            if job_id in self.scheduled:  # scheduled earlier in this call: never kept
-                del self.scheduled[job_id]
-            else:
-                self.cancelled[job_id] = None
+            self.cancel(job_id)
         self.scheduled.update(job_run.scheduled)
         self.finished.update(job_run.finished)
         self.skipped += job_run.skipped
+
+    def cancel(self, job_id: str) -> None:
+        """Drop a job: one scheduled earlier in this call is never kept, a stored one is
+        cancelled."""
+        if job_id in self.scheduled:
+            del self.scheduled[job_id]
+        else:
+            self.cancelled[job_id] = None
 
     # -- reads through the overlay -------------------------------------------
 
@@ -388,10 +393,7 @@ class _Run:
         key = (item.pipeline_id, item.stage_id)
         for job in self.pending_of_item(item.id):  # R1: leaving (or re-entering) cancels
             if job.entry_id != event.id:
-                if job.id in self.scheduled:
-                    del self.scheduled[job.id]
-                else:
-                    self.cancelled[job.id] = None
+                self.cancel(job.id)
         auto = self.engine._auto_complete  # same module
         closing = [
             attrs.evolve(activity, completed_at=max(self.now, activity.created_at))

@@ -74,11 +74,6 @@ class Rule:
     name: str = attrs.field(default="", validator=v.text)
 
 
-def _flag(_instance: Any, attribute: Any, value: object) -> None:
-    if not isinstance(value, bool):
-        raise ValidationError(attribute.name, f"expected true or false, got {value!r}")
-
-
 @attrs.frozen(kw_only=True)
 class Trigger:
     """Task status trigger (R5): when a task of the item reaches `status` and matches
@@ -92,7 +87,7 @@ class Trigger:
     status: TaskStatus = attrs.field(default=TaskStatus.COMPLETED, converter=TaskStatus)
     filter: Condition | None = attrs.field(default=None, validator=_condition)
     change_stage_as: str | None = attrs.field(default=None, validator=v.optional_id)
-    allow_backward: bool = attrs.field(default=False, validator=_flag)
+    allow_backward: bool = attrs.field(default=False, validator=v.flag)
     name: str = attrs.field(default="", validator=v.text)
 
 
@@ -184,38 +179,35 @@ def collect_problems(
     depends on them is not checked, everything else is.
     """
     problems: list[Problem] = []
-    seen: dict[str, str] = {}
     skip: Collection[str]
+    rule_ids: dict[str, str] = {}
     for path, rule in rules:
         skip = () if unchecked is None else unchecked.get(path, ())
-        if "id" in skip:
-            pass
-        elif rule.id in seen:
-            problems.append(
-                Problem(
-                    path=f"{path}.id",
-                    message=f"repeated rule id {rule.id!r} (first at {seen[rule.id]})",
-                )
-            )
-        else:
-            seen.setdefault(rule.id, path)
+        problems += _repeated_id("rule", rule.id, path, rule_ids, skip)
         problems += _rule_problems(rule, path, custom, pipelines, user_ids, skip)
-    seen = {}
+    trigger_ids: dict[str, str] = {}
     for path, trigger in triggers:
         skip = () if unchecked is None else unchecked.get(path, ())
-        if "id" in skip:
-            pass
-        elif trigger.id in seen:
-            problems.append(
-                Problem(
-                    path=f"{path}.id",
-                    message=f"repeated trigger id {trigger.id!r} (first at {seen[trigger.id]})",
-                )
-            )
-        else:
-            seen.setdefault(trigger.id, path)
+        problems += _repeated_id("trigger", trigger.id, path, trigger_ids, skip)
         problems += _trigger_problems(trigger, path, pipelines, user_ids, skip)
     return problems
+
+
+def _repeated_id(
+    kind: str, ident: str, path: str, seen: dict[str, str], skip: Collection[str]
+) -> list[Problem]:
+    """The problem of an id met before (`seen` maps each id to its first path, and learns
+    this one); none for an id that could not be read."""
+    if "id" in skip:
+        return []
+    if ident in seen:
+        return [
+            Problem(
+                path=f"{path}.id", message=f"repeated {kind} id {ident!r} (first at {seen[ident]})"
+            )
+        ]
+    seen[ident] = path
+    return []
 
 
 def _head_stage_problems(
