@@ -119,6 +119,8 @@ def counters_json(result: CounterResult) -> dict[str, Any]:
 #: holds, so that days, weeks and deadlines around the instant can be computed in any zone.
 EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
 LATEST = datetime(9998, 1, 1, tzinfo=UTC)
+#: How the accepted range reads in an error (LATEST itself is excluded).
+_RANGE_TEXT = f"{EARLIEST.date().isoformat()} and {(LATEST - timedelta(days=1)).date().isoformat()}"
 
 
 def parse_instant(text: str, option: str = "--at") -> datetime:
@@ -138,9 +140,7 @@ def parse_instant(text: str, option: str = "--at") -> datetime:
         in_range = False
     if not in_range:
         raise CliError(
-            f"{option}: {text!r} is out of range; use an instant between "
-            f"{EARLIEST.date().isoformat()} and {(LATEST - timedelta(days=1)).date().isoformat()}"
-            " (UTC)"
+            f"{option}: {text!r} is out of range; use an instant between {_RANGE_TEXT} (UTC)"
         )
     return value
 
@@ -515,8 +515,7 @@ def main(
     except OverflowError as error:  # date arithmetic at the ends of what datetime holds
         err_stream.write(
             f"crmcounters: error: a date is out of range ({error}); keep the portal's instants "
-            f"between {EARLIEST.date().isoformat()} and "
-            f"{(LATEST - timedelta(days=1)).date().isoformat()}\n"
+            f"between {_RANGE_TEXT}\n"
         )
         return 1
     except FileNotFoundError as error:

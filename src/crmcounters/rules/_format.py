@@ -59,8 +59,12 @@ class _Problems:
         try:
             return fn(*args, **kwargs)
         except DataFormatError as exc:
-            self.found.append(Problem(path=exc.path, message=exc.problem))
+            self.note(exc)
             return None
+
+    def note(self, exc: DataFormatError) -> None:
+        """Keep the fault `exc` reports, with its JSON path."""
+        self.found.append(Problem(path=exc.path, message=exc.problem))
 
 
 def load_rule_set(
@@ -214,7 +218,7 @@ def _read_keys(
             if value is not _OMIT and validator is not None:
                 validator(None, fields[key], value)
         except DataFormatError as exc:
-            problems.found.append(Problem(path=exc.path, message=exc.problem))
+            problems.note(exc)
             failed.add(key)
         except ValidationError as exc:
             problems.found.append(Problem(path=r.at(exc.field), message=exc.problem))
@@ -329,7 +333,7 @@ def _condition(data: object, path: str, problems: _Problems) -> Condition | _Fai
     try:
         r = Reader(data, path)
     except DataFormatError as exc:
-        problems.found.append(Problem(path=exc.path, message=exc.problem))
+        problems.note(exc)
         return _FAILED
     for key, group in (("all", AllOf), ("any", AnyOf)):
         if key not in r.data:
