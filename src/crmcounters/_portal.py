@@ -111,8 +111,9 @@ def load_portal(source: str | bytes) -> Portal:
 def _access(r: Reader, storage: InMemoryStorage) -> AccessPolicy:
     r.reject_unknown({"default", "levels"})
     levels = r.object("levels")
+    known = {user.id for user in storage.users()}
     for user_id, level in levels.data.items():
-        if user_id not in {user.id for user in storage.users()}:
+        if user_id not in known:
             levels.fail(user_id, f"unknown user id {user_id!r}")
         if not isinstance(level, str):
             levels.fail(user_id, "expected an access level string")
