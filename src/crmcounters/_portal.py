@@ -15,6 +15,7 @@ from ._access import AccessPolicy
 from ._activities import Activity, ActivityKind
 from ._errors import DataFormatError, DuplicateIdError, IntegrityError
 from ._events import (
+    HISTORY_INFORMATION,
     CommentAdded,
     HistoryEntryAdded,
     IncomingMessage,
@@ -454,7 +455,7 @@ def _event(r: Reader) -> TimelineEvent:
             **common,
             author_id=r.text("author_id", REQUIRED),
             text=r.text("text", ""),
-            entry_type=r.text("entry_type", "information"),
+            entry_type=r.text("entry_type", HISTORY_INFORMATION),
             rule_id=r.text("rule_id"),
         )
     r.reject_unknown(base | {"user_id"})
