@@ -13,8 +13,7 @@ from .._errors import ValidationError
 from .._items import Item
 from .._pipelines import Stage, check_entity_type
 from .._storage import Storage
-from ._order import rank_by_focus
-from ._timeline import focus_timeline
+from ._order import order_by_focus
 from ._unread import next_unread_change, unread_of
 
 __all__ = ["KanbanBoard", "KanbanCard", "KanbanColumn", "kanban_board"]
@@ -122,9 +121,7 @@ def kanban_board(
     columns = []
     for stage in pipeline.stages:
         items = {item.id: item for item in by_stage[stage.id]}
-        order = rank_by_focus(
-            [focus_timeline(storage, item_id) for item_id in items], now, limit=limit
-        )
+        order = order_by_focus(storage, items, now, limit=limit)
         cards = []
         unread_changes = []
         for item_id, focus in order:
