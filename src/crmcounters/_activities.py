@@ -99,13 +99,11 @@ class Activity:
                 f"before it was created at {self.created_at.isoformat()}",
             )
         utc_deadline = own_lit = None
-        if self.deadline is not None:  # G5: refuse what would overflow later, in lit_at or V1
-            utc_deadline = v.check_in_range("deadline", self.deadline)
+        if self.deadline is not None:  # its validator checked the range (G5): no overflow here
+            utc_deadline = self.deadline.astimezone(UTC)
             offsets = self.reminder_offsets
             if offsets is not None:
                 own_lit = utc_deadline - timedelta(minutes=offsets[0] if offsets else 0)
-        if self.reminded_at is not None:  # a past reminder instant: the same range (F2, G5)
-            v.check_in_range("reminded_at", self.reminded_at)
         object.__setattr__(self, "_utc_deadline", utc_deadline)  # frozen: set once, here
         object.__setattr__(self, "_own_lit_utc", own_lit)
 

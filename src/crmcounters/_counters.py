@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -103,23 +103,6 @@ def lit_at(activity: Activity, default_offset: timedelta) -> datetime | None:
     return None if instant is None else instant - default_offset
 
 
-def counted_pairs(storage: Storage, user_id: str) -> Iterator[tuple[Activity, str]]:
-    """The (open activity, item id) pairs that feed `user_id`'s counters (C2).
-
-    Item-responsible mode: the open activities of the user's items. Activity-
-    responsible mode: the user's own open activities, once per bound item.
-    """
-    if storage.settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
-        for activity in storage.open_activities_of_user(user_id):
-            for item_id in activity.item_ids:
-                yield activity, item_id
-        return
-    for item in storage.items_of(user_id):
-        item_id = item.id
-        for activity in storage.open_activities_of_item(item_id):
-            yield activity, item_id
-
-
 def counters_of(
     storage: Storage,
     user_id: str,
@@ -148,8 +131,10 @@ _Groups = Iterable[tuple[str, Collection[Activity]]]
 def _groups(storage: Storage, user_id: str) -> tuple[int, _Groups]:
     """The open activities feeding `user_id`'s counters, grouped by item, and their count.
 
-    The same activities as `counted_pairs`; the count is `open_activity_count`'s
-    (C8), computed on the way (a test holds the two definitions together).
+    Item-responsible mode: the open activities of the user's items. Activity-
+    responsible mode: the user's own open activities, once per bound item (C2).
+    The count is `open_activity_count`'s (C8), computed on the way (a test
+    holds the two definitions together).
     """
     if storage.settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
         own = storage.open_activities_of_user(user_id)

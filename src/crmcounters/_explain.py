@@ -93,7 +93,8 @@ def explain(
     settings = storage.settings
     default_offset = timedelta(minutes=settings.urgency_offset_minutes)
     open_activities = storage.open_activities_of_item(item_id)
-    zone = storage.user(item.responsible_id).zone  # instants are shown in the responsible's zone
+    responsible = storage.user(item.responsible_id)
+    zone = responsible.zone  # instants are shown in the responsible's zone
     reasons: list[Reason] = []
 
     if settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
@@ -181,10 +182,7 @@ def explain(
     )
     reasons.append(Reason(rule="C6", text=_badge_text(badge, viewer, item.responsible_id)))
 
-    responsible = storage.user(item.responsible_id)
-    placement = place_item(
-        open_activities, now, zone=responsible.zone, week_start=settings.week_start
-    )
+    placement = place_item(open_activities, now, zone=zone, week_start=settings.week_start)
     reasons.append(
         Reason(
             rule="V1",

@@ -15,6 +15,7 @@ from ._access import AccessPolicy
 from ._activities import Activity, ActivityKind
 from ._errors import DataFormatError, DuplicateIdError, IntegrityError
 from ._events import (
+    HISTORY_INFORMATION,
     CommentAdded,
     HistoryEntryAdded,
     IncomingMessage,
@@ -111,8 +112,9 @@ def load_portal(source: str | bytes) -> Portal:
 def _access(r: Reader, storage: InMemoryStorage) -> AccessPolicy:
     r.reject_unknown({"default", "levels"})
     levels = r.object("levels")
+    known = {user.id for user in storage.users()}
     for user_id, level in levels.data.items():
-        if user_id not in {user.id for user in storage.users()}:
+        if user_id not in known:
             levels.fail(user_id, f"unknown user id {user_id!r}")
         if not isinstance(level, str):
             levels.fail(user_id, "expected an access level string")
@@ -453,7 +455,7 @@ def _event(r: Reader) -> TimelineEvent:
             **common,
             author_id=r.text("author_id", REQUIRED),
             text=r.text("text", ""),
-            entry_type=r.text("entry_type", "information"),
+            entry_type=r.text("entry_type", HISTORY_INFORMATION),
             rule_id=r.text("rule_id"),
         )
     r.reject_unknown(base | {"user_id"})

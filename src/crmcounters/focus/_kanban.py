@@ -13,9 +13,8 @@ from .._errors import ValidationError
 from .._items import Item
 from .._pipelines import Stage, check_entity_type
 from .._storage import Storage
-from ._order import rank_by_focus
-from ._timeline import focus_timeline
-from ._unread import is_unread, next_unread_change
+from ._order import order_by_focus
+from ._unread import next_unread_change, unread_of
 
 __all__ = ["KanbanBoard", "KanbanCard", "KanbanColumn", "kanban_board"]
 
@@ -122,39 +121,36 @@ def kanban_board(
     columns = []
     for stage in pipeline.stages:
         items = {item.id: item for item in by_stage[stage.id]}
-        order = rank_by_focus(
-            [focus_timeline(storage, item_id) for item_id in items], now, limit=limit
-        )
-        cards = tuple(
-            KanbanCard(
-                item=items[item_id],
-                focus_time=focus,
-                unread=is_unread(storage, item_id, now),
-                badge=badge_of(items[item_id]),
+        order = order_by_focus(storage, items, now, limit=limit)
+        cards = []
+        unread_changes = []
+        for item_id, focus in order:
+            item = items[item_id]
+            # Read once per card: both the Unread flag and its next change need them (F3).
+            activities = storage.activities_of_item(item_id)
+            events = storage.events_of_item(item_id)
+            cards.append(
+                KanbanCard(
+                    item=item,
+                    focus_time=focus,
+                    unread=unread_of(item, activities, events, now),
+                    badge=badge_of(item),
+                )
             )
-            for item_id, focus in order
-        )
+            unread_changes.append(next_unread_change(item, activities, events, now))
         column_changes = [
             change
             for change in (
                 order.valid_until,
                 *(card.badge.valid_until for card in cards if card.badge is not None),
-                *(
-                    next_unread_change(
-                        card.item,
-                        storage.activities_of_item(card.item.id),
-                        storage.events_of_item(card.item.id),
-                        now,
-                    )
-                    for card in cards
-                ),
+                *unread_changes,
             )
             if change is not None
         ]
         columns.append(
             KanbanColumn(
                 stage=stage,
-                cards=cards,
+                cards=tuple(cards),
                 total=order.total,
                 valid_until=min(column_changes) if column_changes else None,
             )

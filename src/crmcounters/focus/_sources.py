@@ -145,8 +145,6 @@ def raw_sources(
         if activity.reminded_at is not None:  # reached before a reschedule: stays (F2)
             at = activity.reminded_at.astimezone(UTC)
             yield (at, FocusReason.EARLIER_REMINDER, None, activity, None)
-        if activity.deadline is None or activity.incoming:
-            continue
         for at, offset in reminder_instants(activity, default_offsets):
             yield (at, FocusReason.REMINDER, None, activity, offset)
 

@@ -140,6 +140,24 @@ def unread_activities(storage: Storage, item_id: str, now: datetime) -> tuple[Ac
     )
 
 
+def unread_of(
+    item: Item,
+    activities: Collection[Activity],
+    events: Collection[TimelineEvent],
+    now: datetime,
+) -> bool:
+    """`is_unread` from plain values: the item's activities and timeline events (F3)."""
+    return bool(
+        unread_messages_of(item, events, now) or unread_activities_of(item, activities, events, now)
+    )
+
+
 def is_unread(storage: Storage, item_id: str, now: datetime) -> bool:
     """True when a client message or incoming activity waits for the responsible to view it (F3)."""
-    return bool(unread_messages(storage, item_id, now) or unread_activities(storage, item_id, now))
+    v.check_aware("now", now)
+    return unread_of(
+        storage.item(item_id),
+        storage.activities_of_item(item_id),
+        storage.events_of_item(item_id),
+        now,
+    )
