@@ -12,7 +12,7 @@ from . import _validate as v
 from ._errors import AccessDeniedError, ValidationError
 from ._storage import Storage
 
-__all__ = ["AccessLevel", "AccessPolicy"]
+__all__ = ["DEFAULT_POLICY", "AccessLevel", "AccessPolicy", "check_access"]
 
 
 class AccessLevel(enum.StrEnum):
@@ -120,3 +120,14 @@ def _under_any(storage: Storage, department_id: str, roots: Iterable[str]) -> bo
         seen.add(current)
         current = storage.department(current).parent_id
     return False
+
+
+#: Everyone reads their own counters and no one else's (C7) unless told otherwise.
+DEFAULT_POLICY = AccessPolicy()
+
+
+def check_access(
+    storage: Storage, viewer_id: str, user_id: str, policy: AccessPolicy | None
+) -> None:
+    """Raise `AccessDeniedError` unless `policy` (default: own only) lets the viewer read (C7)."""
+    (DEFAULT_POLICY if policy is None else policy).check(storage, viewer_id, user_id)

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 import attrs
 
 from . import _validate as v
-from ._access import AccessPolicy
+from ._access import AccessPolicy, check_access
 from ._activities import Activity
-from ._counters import DEFAULT_POLICY, lit_at
+from ._counters import lit_at
 from ._items import Item
 from ._storage import Storage
 
@@ -66,7 +66,7 @@ def item_badge(
     """
     v.check_aware("now", now)
     item = storage.item(item_id)
-    (DEFAULT_POLICY if policy is None else policy).check(storage, viewer_id, item.responsible_id)
+    check_access(storage, viewer_id, item.responsible_id, policy)
     return unchecked_badge(storage, item, viewer_id, now)
 
 

@@ -13,11 +13,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from . import _validate as v
-from ._access import AccessPolicy
+from ._access import AccessPolicy, check_access
 from ._activities import Activity
 from ._cap import over_cap
 from ._counters import (
-    DEFAULT_POLICY,
     CounterResult,
     CounterSum,
     blocked_result,
@@ -149,8 +148,8 @@ class CounterIndex:
         if policy is None and (viewer_id is None or viewer_id == user_id):
             self._storage.user(user_id)  # own counters: the default policy allows them
         else:
-            (DEFAULT_POLICY if policy is None else policy).check(
-                self._storage, user_id if viewer_id is None else viewer_id, user_id
+            check_access(
+                self._storage, user_id if viewer_id is None else viewer_id, user_id, policy
             )
         return self._result(user_id)
 

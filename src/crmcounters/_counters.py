@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from . import _validate as v
-from ._access import AccessPolicy
+from ._access import DEFAULT_POLICY, AccessPolicy, check_access
 from ._activities import Activity
 from ._cap import over_cap
 from ._errors import AccessDeniedError, ValidationError
@@ -16,9 +16,6 @@ from ._settings import CounterMode
 from ._storage import Storage
 
 __all__ = ["CounterResult", "CounterSum", "counters_of", "lit_at", "summed_counters"]
-
-#: Everyone reads their own counters and no one else's (C7) unless told otherwise.
-DEFAULT_POLICY = AccessPolicy()
 
 
 @attrs.frozen(kw_only=True)
@@ -119,9 +116,7 @@ def counters_of(
     a `CounterIndex` instead.
     """
     v.check_aware("now", now)
-    (DEFAULT_POLICY if policy is None else policy).check(
-        storage, user_id if viewer_id is None else viewer_id, user_id
-    )
+    check_access(storage, user_id if viewer_id is None else viewer_id, user_id, policy)
     return _compute(storage, user_id, now)
 
 

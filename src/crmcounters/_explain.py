@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import attrs
 
 from . import _validate as v
-from ._access import AccessLevel, AccessPolicy
+from ._access import AccessLevel, AccessPolicy, check_access
 from ._badges import Badge, badge_from
 from ._cap import open_activity_count, over_cap
-from ._counters import DEFAULT_POLICY, lit_at
+from ._counters import lit_at
 from ._settings import CounterMode
 from ._storage import Storage
 from ._view import Column, activities_view, place_item
@@ -89,7 +89,7 @@ def explain(
     v.check_aware("now", now)
     item = storage.item(item_id)
     viewer = item.responsible_id if viewer_id is None else viewer_id
-    (DEFAULT_POLICY if policy is None else policy).check(storage, viewer, item.responsible_id)
+    check_access(storage, viewer, item.responsible_id, policy)
     settings = storage.settings
     default_offset = timedelta(minutes=settings.urgency_offset_minutes)
     open_activities = storage.open_activities_of_item(item_id)

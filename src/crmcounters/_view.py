@@ -10,10 +10,9 @@ from types import MappingProxyType
 import attrs
 
 from . import _validate as v
-from ._access import AccessPolicy
+from ._access import AccessPolicy, check_access
 from ._activities import Activity
 from ._calendar import day_start, week_start_of
-from ._counters import DEFAULT_POLICY
 from ._storage import Storage
 from .focus._order import order_by_focus
 
@@ -89,9 +88,7 @@ def activities_view(
     other than the user needs the `policy` to allow it (C7).
     """
     v.check_aware("now", now)
-    (DEFAULT_POLICY if policy is None else policy).check(
-        storage, user_id if viewer_id is None else viewer_id, user_id
-    )
+    check_access(storage, user_id if viewer_id is None else viewer_id, user_id, policy)
     user = storage.user(user_id)
     zone = user.zone
     today = now.astimezone(zone).date()
