@@ -88,9 +88,7 @@ def _weekday(_instance: object, attribute: attrs.Attribute[int], value: int) -> 
 
 def _focus_offsets(values: Iterable[int]) -> tuple[int, ...]:
     # The deadline itself is always a focus instant (F2), as for an activity's own offsets.
-    return v.check_offsets(
-        "focus_reminder_offsets", (*v.check_offsets("focus_reminder_offsets", values), 0)
-    )
+    return v.with_deadline(v.check_offsets("focus_reminder_offsets", values))
 
 
 @attrs.frozen(kw_only=True)

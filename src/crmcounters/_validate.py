@@ -107,6 +107,13 @@ def check_in_range(field: str, value: datetime) -> datetime:
     return utc
 
 
+def with_deadline(offsets: tuple[int, ...]) -> tuple[int, ...]:
+    """Checked focus offsets, largest first, with 0 added: the deadline always reminds (F2)."""
+    if offsets and offsets[-1] == 0:  # already sorted, largest first, with the deadline
+        return offsets
+    return tuple(sorted({*offsets, 0}, reverse=True))
+
+
 # attrs validators have the signature (instance, attribute, value).
 
 

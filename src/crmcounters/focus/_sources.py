@@ -105,10 +105,9 @@ def reminder_offsets(activity: Activity, default: tuple[int, ...]) -> tuple[int,
     **and** at the deadline itself (offset 0): the deadline is always a focus
     instant.
     """
-    offsets = default if activity.reminder_offsets is None else activity.reminder_offsets
-    if offsets and offsets[-1] == 0:  # already sorted, largest first, with the deadline
-        return offsets
-    return tuple(sorted({*offsets, 0}, reverse=True))
+    return v.with_deadline(
+        default if activity.reminder_offsets is None else activity.reminder_offsets
+    )
 
 
 #: One source as plain data: (instant in UTC, reason, event, activity, offset in minutes).
