@@ -9,6 +9,7 @@ on a connection no other thread is using.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import threading
 import time
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 from .._errors import StorageBusyError, ValidationError
 from ._dialect import Connection
 
-__all__ = ["Connections", "Pool", "Single"]
+__all__ = ["Connections", "Pool", "Single", "Turns"]
 
 
 def _closed() -> ValidationError:
@@ -154,6 +155,45 @@ class Pool:
             self._ready.notify_all()
         for connection in idle:
             _close_quietly(connection)
+
+
+class Turns:
+    """A lock handed to waiting threads in the order they came (first come, first served).
+
+    A SQLite file has one writer at a time; SQLite's own busy wait polls, so a
+    thread that writes in a loop could starve the others. Writer threads of
+    one storage queue here instead, and only the head of the queue waits for
+    the file's lock.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiting: collections.deque[threading.Event] = collections.deque()
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait up to `timeout` seconds for the turn; False if it did not come."""
+        with self._guard:
+            if not self._held and not self._waiting:
+                self._held = True
+                return True
+            turn = threading.Event()
+            self._waiting.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self._guard:
+            if turn.is_set():  # handed over just as the wait ran out
+                return True
+            self._waiting.remove(turn)
+            return False
+
+    def release(self) -> None:
+        """Hand the turn to the thread that has waited longest, if any."""
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().set()  # stays held: ownership passes directly
+            else:
+                self._held = False
 
 
 def _close_quietly(connection: Any) -> None:

@@ -14,7 +14,13 @@ import attrs
 
 from .._activities import Activity
 from .._batch import NOTHING_STORED, Record, check_write, record_kind, records_of
-from .._errors import CrmCountersError, DanglingReferenceError, UnknownIdError, ValidationError
+from .._errors import (
+    CrmCountersError,
+    DanglingReferenceError,
+    StorageBusyError,
+    UnknownIdError,
+    ValidationError,
+)
 from .._events import TimelineEvent
 from .._items import Item
 from .._pipelines import Pipeline
@@ -30,7 +36,7 @@ from .._storage import find_supervisor
 from .._tasks import Task
 from .._users import Department, User
 from .._validate import check_aware, check_id
-from ._connections import Connections, Pool, Single
+from ._connections import Connections, Pool, Single, Turns
 from ._counters import (
     CounterTotals,
     counter_sql,
@@ -137,15 +143,20 @@ class SqlStorage:
         pool.usable = chosen.reusable
         storage = cls.__new__(cls)
         try:
-            storage._setup(pool, chosen)
+            storage._setup(pool, chosen, timeout=timeout)
         except BaseException:
             pool.close()
             raise
         return storage
 
-    def _setup(self, connections: Connections, dialect: Dialect) -> None:
+    def _setup(self, connections: Connections, dialect: Dialect, *, timeout: float = 0) -> None:
         self._connections = connections
         self._dialect = dialect
+        # Pooled SQLite: this storage's writer threads queue for the one write lock in turn.
+        self._turns = (
+            Turns() if dialect.name == "sqlite" and isinstance(connections, Pool) else None
+        )
+        self._timeout = timeout
         self._local = threading.local()  # the connection this thread's operation is using
         self._settings_cache: tuple[str, Settings] | None = None
         try:
@@ -226,8 +237,29 @@ class SqlStorage:
         yielded connection: all of it commits when the block ends, or rolls back
         if it raises. On SQLite the write lock is taken at the start (P5).
         """
-        with self._session() as connection, self._dialect.transaction(connection):
+        with (
+            self._session() as connection,
+            self._turn(connection),
+            self._dialect.transaction(connection),
+        ):
             yield connection
+
+    @contextmanager
+    def _turn(self, connection: Connection) -> Iterator[None]:
+        """On pooled SQLite, wait for this storage's write turn (first come, first served)."""
+        turns = self._turns
+        if turns is None or connection.in_transaction:  # not queued, or a nested transaction
+            yield
+            return
+        if not turns.acquire(self._timeout):
+            raise StorageBusyError(
+                f"the database is busy: other threads kept writing for {self._timeout:g} s; "
+                "nothing was written, try again"
+            )
+        try:
+            yield
+        finally:
+            turns.release()
 
     @contextmanager
     def _snapshot(self) -> Iterator[None]:
