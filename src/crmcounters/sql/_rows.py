@@ -50,9 +50,12 @@ _MICROSECOND = timedelta(microseconds=1)
 _MINUTE_US = 60_000_000
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: bulk loads
+
+
 def dump_json(value: object) -> str:
     """Compact JSON text for the columns that hold lists and mappings."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return _JSON.encode(value)
 
 
 def instant_us(value: datetime) -> int:
@@ -69,7 +72,17 @@ def _zone_label(value: datetime) -> str:
     zone = value.tzinfo
     if isinstance(zone, ZoneInfo) and zone.key:
         return zone.key
-    offset = value.utcoffset() or timedelta(0)
+    if type(zone) is timezone:  # a fixed offset: one label per zone object
+        return _offset_label(zone)
+    return _label_of(value.utcoffset() or timedelta(0))
+
+
+@functools.lru_cache(maxsize=256)
+def _offset_label(zone: timezone) -> str:
+    return _label_of(zone.utcoffset(None))
+
+
+def _label_of(offset: timedelta) -> str:
     sign = "-" if offset < timedelta(0) else "+"
     seconds = abs(offset) // timedelta(seconds=1)
     hours, rest = divmod(seconds, 3600)
@@ -255,20 +268,25 @@ def _activity(row: Row) -> Activity:
 
 
 def binding_rows(
-    activity: Activity, item_responsibles: Mapping[str, str], offset: int
+    activity: Activity, row: Row, item_responsibles: Mapping[str, str]
 ) -> list[tuple[Any, ...]]:
-    """The `crm_activity_items` rows of an activity: one per bound item, with query copies."""
-    lit = lit_at_us(activity, offset)
-    deadline = None if activity.deadline is None else instant_us(activity.deadline)
+    """The `crm_activity_items` rows of an activity: one per bound item, with query copies.
+
+    `row` is the activity's own row (`ACTIVITIES.to_row`): the deadline, open
+    and incoming flags and lit time are copied from it, computed once.
+    """
+    activity_id, responsible = row[0], row[4]
+    is_open = int(row[_COMPLETED] is None)
+    incoming, deadline, lit = row[_INCOMING], row[_DEADLINE], row[_LIT]
     return [
         (
-            activity.id,
+            activity_id,
             item_id,
             position,
             item_responsibles[item_id],
-            activity.responsible_id,
-            int(activity.is_open),
-            int(activity.incoming),
+            responsible,
+            is_open,
+            incoming,
             deadline,
             lit,
         )
@@ -475,6 +493,11 @@ EVENTS = Table(
     ),
     to_row=_event_row,
     from_row=_event,
+)
+#: Where `binding_rows` finds its copies in an activity's row.
+_DEADLINE, _COMPLETED, _INCOMING, _LIT = (
+    ACTIVITIES.columns.index(name)
+    for name in ("deadline_us", "completed_at_us", "incoming", "lit_at_us")
 )
 #: The tables by record kind, in the order a batch is applied (references first).
 TABLES = {t.kind: t for t in (USERS, DEPARTMENTS, PIPELINES, ITEMS, ACTIVITIES, TASKS, EVENTS)}

@@ -21,6 +21,7 @@ from ._rows import dump_json
 __all__ = [
     "SCHEMA_VERSION",
     "create_schema",
+    "index_statements",
     "migrate_schema",
     "schema_script",
     "schema_statements",
@@ -184,6 +185,15 @@ def schema_statements(dialect: str | Dialect = "sqlite") -> list[str]:
     chosen = dialect_named(dialect) if isinstance(dialect, str) else dialect
     text = _TABLES.format(serial=chosen.serial)
     return [statement.strip() for statement in text.split(";") if statement.strip()]
+
+
+def index_statements(dialect: str | Dialect = "sqlite") -> list[tuple[str, str]]:
+    """(name, statement) of each secondary index: a bulk load drops them, then builds them."""
+    return [
+        (statement.split()[5], statement)
+        for statement in schema_statements(dialect)
+        if statement.startswith("CREATE INDEX IF NOT EXISTS ")
+    ]
 
 
 def schema_script(dialect: str = "sqlite") -> str:

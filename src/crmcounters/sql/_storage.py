@@ -62,7 +62,7 @@ from ._rows import (
     pipeline_from_rows,
     stage_rows,
 )
-from ._schema import SCHEMA_VERSION, create_schema
+from ._schema import SCHEMA_VERSION, create_schema, index_statements
 
 __all__ = ["SqlStorage"]
 
@@ -621,14 +621,25 @@ class SqlStorage:
                 self._write_kind(kind, table, new[kind], offset, replacing=False)
                 self._write_kind(kind, table, old[kind], offset, replacing=True)
 
-    def _load(self, records: Sequence[Record], progress: Callable[[int, int], None] | None) -> None:
+    def _load(
+        self,
+        records: Sequence[Record],
+        progress: Callable[[int, int], None] | None,
+        *,
+        checked: bool = False,
+    ) -> None:
         """Add a whole portal to this empty database inside the open transaction (import).
 
-        One check of the whole portal against itself (nothing is stored yet),
-        then each kind in chunks, bulk-inserted (COPY on PostgreSQL); the
-        bindings take the item responsibles from the portal, not from queries.
+        One check of the whole portal against itself (nothing is stored yet;
+        skipped when `checked`: the records come from a storage that checked
+        every write), then each kind in chunks, bulk-inserted (COPY on
+        PostgreSQL); the bindings take the item responsibles from the portal.
         """
-        check_write(tuple(records), (), NOTHING_STORED)
+        if not checked:
+            check_write(tuple(records), (), NOTHING_STORED)
+        indexes = index_statements(self._dialect)  # built once at the end: much faster
+        for name, _ in indexes:
+            self._execute(f"DROP INDEX IF EXISTS {name}")
         by_kind: dict[str, list[Any]] = {kind: [] for kind in TABLES}
         for record in records:
             by_kind[record_kind(record)].append(record)
@@ -643,6 +654,8 @@ class SqlStorage:
                 done += len(chunk)
                 if progress is not None:
                     progress(done, len(records))
+        for _, statement in indexes:
+            self._execute(statement)
 
     def _write_kind(
         self,
@@ -671,7 +684,7 @@ class SqlStorage:
                 [(item.responsible_id, item.id) for item in batch],
             )
         elif kind == "activity":
-            self._write_bindings(batch, offset, replacing=replacing, known=known)
+            self._write_bindings(batch, rows, replacing=replacing, known=known)
 
     def _write_stages(self, pipelines: list[Pipeline]) -> None:
         rows = [row for pipeline in pipelines for row in stage_rows(pipeline)]
@@ -683,7 +696,7 @@ class SqlStorage:
     def _write_bindings(
         self,
         activities: list[Activity],
-        offset: int,
+        rows: list[tuple[Any, ...]],
         *,
         replacing: bool,
         known: Mapping[str, str] | None = None,
@@ -701,7 +714,11 @@ class SqlStorage:
             self._insert(
                 "crm_activity_items",
                 _BINDING_COLUMNS,
-                [row for a in activities for row in binding_rows(a, known, offset)],
+                [
+                    b
+                    for a, row in zip(activities, rows, strict=True)
+                    for b in binding_rows(a, row, known)
+                ],
             )
             return
         wanted = sorted({item_id for a in activities for item_id in a.item_ids})
@@ -723,7 +740,11 @@ class SqlStorage:
         self._insert(
             "crm_activity_items",
             _BINDING_COLUMNS,
-            [row for a in activities for row in binding_rows(a, responsibles, offset)],
+            [
+                b
+                for a, row in zip(activities, rows, strict=True)
+                for b in binding_rows(a, row, responsibles)
+            ],
         )
 
     def _delete_activities(self, activity_ids: list[str]) -> None:
