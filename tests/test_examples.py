@@ -45,6 +45,16 @@ EXPECTED: dict[str, list[str]] = {
         "Closing deal-3 suggests nothing: open_activity_exists",
         "Same answers as InMemoryStorage: True",
     ],
+    "own_tables.py": [
+        "Piotr's counters from app_* tables: Incoming 1, Planned 2 on 2 deals, "
+        "valid until Thu 17 Dec 09:45",  # C3, C4, C9 over the host's rows
+        "  deal 1 Fleet of 12 vans  today",  # V1: a deadline passed earlier today is Today
+        "  deal 3 Support plan      this_week",
+        "Sales department: Incoming 1, Planned 2 on 2 deals",  # C7 department sum
+        "Same answer as the pure calculator over the same rows: True",  # G1
+        "After the host completes activity 1: Incoming 1, Planned 1 on 2 deals",
+        "Writing through the library: storage: this database shows your own tables",
+    ],
     "portal_tour.py": [
         "Sample portal: 8 users in 4 departments",
         "As of 2026-12-14T10:00:00+01:00",
@@ -101,7 +111,13 @@ def test_example_runs_and_prints_its_promise(script: Path) -> None:
         assert line in result.stdout, f"{script.name} did not print {line!r}:\n{result.stdout}"
 
 
-PUBLIC_MODULES = {"crmcounters", "crmcounters.focus", "crmcounters.rules", "crmcounters.testing"}
+PUBLIC_MODULES = {
+    "crmcounters",
+    "crmcounters.focus",
+    "crmcounters.rules",
+    "crmcounters.sql",
+    "crmcounters.testing",
+}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)

@@ -15,20 +15,27 @@ from ._counters import VIEW_COLUMNS, CounterTotals
 from ._open import JOURNAL_MODES, open_storage
 from ._schema import SCHEMA_VERSION, create_schema, migrate_schema, schema_script
 from ._storage import SqlStorage
+from ._views import VIEWS, OwnTables, TableMapping, Timestamp, create_views, views_script
 
 __all__ = [
     "JOURNAL_MODES",
     "SCHEMA_VERSION",
+    "VIEWS",
     "VIEW_COLUMNS",
     "CounterTotals",
+    "OwnTables",
     "Progress",
     "SqlStorage",
+    "TableMapping",
+    "Timestamp",
     "create_schema",
+    "create_views",
     "export_portal",
     "import_portal",
     "migrate_schema",
     "open_storage",
     "schema_script",
+    "views_script",
 ]
 
 show_public_paths(__name__, globals(), __all__)

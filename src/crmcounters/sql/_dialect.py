@@ -74,6 +74,7 @@ class Dialect:
     qmark: bool
     text_may_hold_nul: bool  # PostgreSQL text cannot hold a NUL character
     share_lock: str  # appended to a SELECT that must keep its rows from changing until commit
+    is_view_sql: str  # one row when the relation named by the parameter is a view
 
     def sql(self, text: str) -> str:
         """`text` (written with `?` placeholders) in this dialect's placeholder style."""
@@ -223,6 +224,7 @@ SQLITE = Dialect(
     qmark=True,
     text_may_hold_nul=True,
     share_lock="",  # a SQLite writer holds the whole database already (BEGIN IMMEDIATE)
+    is_view_sql="SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?",
 )
 POSTGRES = Dialect(
     name="postgres",
@@ -230,6 +232,9 @@ POSTGRES = Dialect(
     qmark=False,
     text_may_hold_nul=False,
     share_lock=" FOR SHARE",
+    is_view_sql=(
+        "SELECT 1 FROM pg_views WHERE viewname = ? AND schemaname = ANY(current_schemas(false))"
+    ),
 )
 #: The dialects by name.
 DIALECTS = {"sqlite": SQLITE, "postgres": POSTGRES}

@@ -169,6 +169,8 @@ class SqlStorage:
                 "no crmcounters schema here; create it first with SqlStorage.create(connection) "
                 f"or create_schema(connection) ({type(exc).__name__}: {exc})",
             ) from exc
+        # Over your own tables (create_views) the records are views: reads only.
+        self._read_only = bool(self._query(dialect.is_view_sql, ("crm_activities",)))
         if not found or found[0][0] != SCHEMA_VERSION:
             version = found[0][0] if found else None
             raise ValidationError(
@@ -204,6 +206,19 @@ class SqlStorage:
         raise ValidationError(
             "connection", "a pooled SqlStorage lends a connection only inside transaction()"
         )
+
+    @property
+    def read_only(self) -> bool:
+        """True over your own tables (`create_views`): the host writes its tables, not this."""
+        return self._read_only
+
+    def _check_writable(self) -> None:
+        if self._read_only:
+            raise ValidationError(
+                "storage",
+                "this database shows your own tables through views (create_views): write to "
+                "your tables; the counters read them as they change",
+            )
 
     @property
     def dialect(self) -> str:
@@ -327,6 +342,7 @@ class SqlStorage:
         """Replace the portal's settings; lit times that follow the default offset move with it."""
         if not isinstance(settings, Settings):
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
+        self._check_writable()
         offset_us = settings.urgency_offset_minutes * 60_000_000
         default_lit = (
             "deadline_us IS NOT NULL AND incoming = 0 AND reminder_offsets IS NULL"  # C4 default
@@ -571,6 +587,7 @@ class SqlStorage:
 
     def remove_activity(self, activity_id: str) -> Activity:
         """Delete an activity (it stops counting at once) and return it."""
+        self._check_writable()
         with self.transaction():
             activity = self.activity(activity_id)
             self._delete_activities([activity_id])
@@ -578,6 +595,7 @@ class SqlStorage:
 
     def remove_task(self, task_id: str) -> Task:
         """Delete a task and return it."""
+        self._check_writable()
         with self.transaction():
             task = self.task(task_id)
             self._execute("DELETE FROM crm_tasks WHERE id = ?", (task_id,))
@@ -588,6 +606,7 @@ class SqlStorage:
 
         An activity bound to other items too is kept, unbound from this one.
         """
+        self._check_writable()
         with self.transaction():
             item = self.item(item_id)
             kept: list[Activity] = []
@@ -608,6 +627,7 @@ class SqlStorage:
         return item
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
+        self._check_writable()
         with self.transaction():
             check_write(added, replaced, _Stored(self))
             new: dict[str, list[Any]] = {kind: [] for kind in TABLES}
