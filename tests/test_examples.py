@@ -27,6 +27,17 @@ EXPECTED: dict[str, list[str]] = {
         "   cap 5, 5 open: Planned 5",
         "   cap 5, 6 open: blocked, complete or delete 1 to see the numbers again",
     ],
+    "fastapi_app.py": [
+        "GET /users/u-piotr/counters -> 200",
+        "  Incoming 3, Planned 5",  # C3, C4 from the database
+        "  Cache-Control: private, max-age=900",  # C9: valid until 10:15, 15 minutes away
+        "GET /pipelines/p-sales/kanban -> new: ['deal-014', 'deal-016'] of 3",  # F1, F4
+        "POST /activities -> 201, lit at 2026-12-14T09:50:00+01:00",
+        "  Planned now 6",
+        "  again -> 409: activity 'web-call' is already completed",
+        "  Planned back to 5",
+        "GET /users/u-anna/counters as u-piotr -> 403 (C7)",
+    ],
     "focus_day.py": [
         "       deal-1* 09:12 | deal-4 Mon 14 Dec 16:00 | deal-3 Sun 13 Dec 08:00 "
         "| deal-2 Sat 12 Dec 08:00",  # F2, F3: the client writes
