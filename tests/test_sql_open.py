@@ -6,11 +6,14 @@ nothing), C7 (the access policy travels with the portal), P5 (WAL and timeouts).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from _sql_backends import BACKENDS, fresh_database
 from crmcounters import (
@@ -26,6 +29,7 @@ from crmcounters import (
     sample_rules,
 )
 from crmcounters.sql import SqlStorage, export_portal, import_portal, open_storage
+from crmcounters.sql._rows import _id_list, dump_json
 
 AT = sample_portal().as_of
 
@@ -233,8 +237,15 @@ def test_in_memory_copy_of_any_portal_storage_keeps_order_and_reports_progress(
 def test_a_portal_is_any_portal_storage() -> None:
     """Portal.storage may be a database: a Portal over SqlStorage dumps like the file."""
     portal = sample_portal()
-    storage = open_storage(":memory:")
-    import_portal(portal, storage)
-    assert dump_portal(Portal(storage=storage, as_of=portal.as_of, access=portal.access)) == (
-        dump_portal(attrs.evolve(portal, description=""))
-    )
+    with open_storage(":memory:") as storage:
+        import_portal(portal, storage)
+        assert dump_portal(Portal(storage=storage, as_of=portal.as_of, access=portal.access)) == (
+            dump_portal(attrs.evolve(portal, description=""))
+        )
+
+
+@given(ids=st.lists(st.text(min_size=1), max_size=4))
+def test_g5_id_lists_are_written_as_the_json_encoder_writes_them(ids: list[str]) -> None:
+    """The bulk writer's list of item ids is byte for byte json.dumps' (quotes, NUL, U+2028)."""
+    assert _id_list(ids) == dump_json(ids)
+    assert json.loads(_id_list(ids)) == ids

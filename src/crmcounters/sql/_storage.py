@@ -657,6 +657,12 @@ class SqlStorage:
         """
         if not checked:
             check_write(tuple(records), (), NOTHING_STORED)
+        with self._session() as connection, self._dialect.bulk_load(connection):
+            self._load_rows(records, progress)
+
+    def _load_rows(
+        self, records: Sequence[Record], progress: Callable[[int, int], None] | None
+    ) -> None:
         indexes = index_statements(self._dialect)  # built once at the end: much faster
         for name, _ in indexes:
             self._execute(f"DROP INDEX IF EXISTS {name}")
