@@ -157,7 +157,7 @@ def test_x3_kiritimati_user_through_the_suggester() -> None:
     now = datetime(2026, 12, 18, 19, 0, tzinfo=UTC)  # Saturday 09:00 in Kiritimati
     draft = suggest_smart_activity(storage, "i1", "u1", now)
     assert isinstance(draft, SmartActivityDraft)
-    assert draft.deadline.isoformat() == "2026-12-23T09:00:00+14:00"
+    assert draft.deadline.astimezone(KIRITIMATI).isoformat() == "2026-12-23T09:00:00+14:00"
 
 
 def test_x3_honolulu_user_with_a_us_subdivision_calendar() -> None:

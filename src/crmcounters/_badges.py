@@ -64,7 +64,7 @@ def item_badge(
     open activities none lit yet; grey zero: no open activity. The badge
     counts every open activity bound to the item, whatever the counter mode.
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     item = storage.item(item_id)
     check_access(storage, viewer_id, item.responsible_id, policy)
     return unchecked_badge(storage, item, viewer_id, now)

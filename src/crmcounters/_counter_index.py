@@ -98,7 +98,7 @@ class CounterIndex:
 
     def __init__(self, storage: Storage, now: datetime) -> None:
         self._storage = storage
-        self._now = v.check_aware("now", now)
+        self._now = v.instant("now", now)
         settings = storage.settings
         self._by_activity = settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE
         self._default_offset = timedelta(minutes=settings.urgency_offset_minutes)
@@ -274,7 +274,7 @@ class CounterIndex:
 
     def advance_to(self, now: datetime) -> None:
         """Move the index's clock forward to `now`, lighting every activity due by then (C9)."""
-        v.check_aware("now", now)
+        now = v.instant("now", now)
         if now < self._now:
             raise ValidationError(
                 "now",

@@ -115,7 +115,7 @@ def counters_of(
     (O(open activities of the user)); hosts that read on every page view keep
     a `CounterIndex` instead.
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     check_access(storage, user_id if viewer_id is None else viewer_id, user_id, policy)
     return _compute(storage, user_id, now)
 
@@ -237,7 +237,7 @@ def summed_counters(
     visible, or the whole call is refused with `AccessDeniedError` (never a
     partial or zero answer).
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     chosen = resolve_users(storage, viewer_id, user_ids, policy)
     return CounterSum.of(now, [_compute(storage, one, now) for one in chosen])
 

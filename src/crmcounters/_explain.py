@@ -13,6 +13,7 @@ from ._cap import open_activity_count, over_cap
 from ._counters import lit_at
 from ._settings import CounterMode
 from ._storage import Storage
+from ._users import zone_of
 from ._view import Column, activities_view, place_item
 from .focus._explain import explain_focus
 
@@ -49,11 +50,14 @@ class Explanation:
     `valid_until` is the earliest instant at which any of it may change by
     itself (C9, F5): an activity lights, the item changes column, or its
     position moves (an item of the view rises in focus or changes column).
+    Instants are in UTC; `time_zone` is the responsible's, in which the texts
+    show them (X3).
     """
 
     item_id: str
     at: datetime
     responsible_id: str
+    time_zone: str
     counted_for: tuple[str, ...]
     incoming: int
     planned: int
@@ -65,7 +69,8 @@ class Explanation:
 
     def __str__(self) -> str:
         head = (
-            f"item {self.item_id!r} at {self.at.isoformat()}: incoming {self.incoming}, "
+            f"item {self.item_id!r} at {self.at.astimezone(zone_of(self.time_zone)).isoformat()}: "
+            f"incoming {self.incoming}, "
             f"planned {self.planned}, badge {self.badge.colour.value} {self.badge.number}"
             f"{' with a dot' if self.badge.dot else ''}, column {self.column.value} "
             f"#{self.position + 1}"
@@ -86,7 +91,7 @@ def explain(
     The viewer defaults to the item's responsible; anyone else needs the
     `policy` to reach the responsible (C7).
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     item = storage.item(item_id)
     viewer = item.responsible_id if viewer_id is None else viewer_id
     check_access(storage, viewer, item.responsible_id, policy)
@@ -211,6 +216,7 @@ def explain(
         item_id=item_id,
         at=now,
         responsible_id=item.responsible_id,
+        time_zone=responsible.time_zone,
         counted_for=counted_for,
         incoming=badge.incoming,
         planned=badge.planned,

@@ -63,7 +63,7 @@ class Item:
     pipeline_id: str = attrs.field(validator=v.an_id)
     stage_id: str = attrs.field(validator=v.an_id)
     responsible_id: str = attrs.field(validator=v.an_id)
-    created_at: datetime = attrs.field(validator=v.aware)
+    created_at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     title: str = attrs.field(default="", validator=v.text)
     amount: Decimal | None = attrs.field(default=None, converter=_amount)
     currency: str = attrs.field(default="", validator=v.text)

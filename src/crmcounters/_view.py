@@ -87,7 +87,7 @@ def activities_view(
     mode; each lands in exactly one column by all its open activities. A viewer
     other than the user needs the `policy` to allow it (C7).
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     check_access(storage, user_id if viewer_id is None else viewer_id, user_id, policy)
     user = storage.user(user_id)
     zone = user.zone

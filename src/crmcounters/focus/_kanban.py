@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import attrs
 
@@ -29,7 +29,7 @@ class KanbanCard:
     """
 
     item: Item
-    focus_time: datetime = attrs.field(validator=v.aware)
+    focus_time: datetime = attrs.field(converter=v.utc, validator=v.aware)
     unread: bool
     badge: Badge | None
 
@@ -46,7 +46,7 @@ class KanbanColumn:
     stage: Stage
     cards: tuple[KanbanCard, ...]
     total: int
-    valid_until: datetime | None = attrs.field(validator=v.optional_aware)
+    valid_until: datetime | None = attrs.field(converter=v.optional_utc, validator=v.optional_aware)
 
 
 @attrs.frozen(kw_only=True)
@@ -61,9 +61,9 @@ class KanbanBoard:
     entity_type: str
     pipeline_id: str
     viewer_id: str
-    at: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     columns: tuple[KanbanColumn, ...]
-    valid_until: datetime | None = attrs.field(validator=v.optional_aware)
+    valid_until: datetime | None = attrs.field(converter=v.optional_utc, validator=v.optional_aware)
 
     def column(self, stage_id: str) -> KanbanColumn:
         """The column of that stage, or `KeyError`."""
@@ -94,7 +94,7 @@ def kanban_board(
     Unknown pipeline or viewer ids raise `UnknownIdError`; a pipeline of
     another entity type is a `ValidationError`.
     """
-    now = v.check_aware("now", now).astimezone(UTC)
+    now = v.instant("now", now)
     check_entity_type("entity_type", entity_type)
     pipeline = storage.pipeline(pipeline_id)
     if pipeline.entity_type != entity_type:

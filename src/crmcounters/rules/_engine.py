@@ -18,7 +18,7 @@ from .._pipelines import Pipeline
 from .._storage import Storage
 from .._tasks import Task, TaskStatus
 from .._users import User
-from .._validate import check_aware
+from .._validate import instant
 from ._actions import (
     RECIPIENT_RESPONSIBLE,
     RECIPIENT_SUPERVISOR,
@@ -159,7 +159,7 @@ class RuleEngine:
         is applied) when rules and triggers keep firing each other: the event
         came from the host, which can refuse the user's action.
         """
-        run = _Run(self, storage, check_aware("now", now), pending)
+        run = _Run(self, storage, instant("now", now), pending)
         if isinstance(event, StageChanged | TaskStatusChanged):
             run.process(event, 0, ())
         return run.outcome()
@@ -173,7 +173,7 @@ class RuleEngine:
         effects dropped and listed in `skipped` with the `CascadeError`
         message and chain, and the other due jobs run as if it had not been.
         """
-        run = _Run(self, storage, check_aware("now", now), pending)
+        run = _Run(self, storage, instant("now", now), pending)
         for job in pending.due(now):
             if job.id in run.cancelled:  # an earlier job's cascade moved the item
                 continue

@@ -20,7 +20,7 @@ from .._settings import Settings
 from .._storage import find_supervisor
 from .._tasks import Task
 from .._users import Department, User
-from .._validate import check_aware, check_id
+from .._validate import check_id, instant
 from ._counters import (
     CounterTotals,
     counter_sql,
@@ -327,7 +327,7 @@ class SqlStorage:
         `valid_until` None, `blocked_user_ids` names the user and
         `open_activities` says how many they have. One query answers it all.
         """
-        check_aware("now", now)
+        now = instant("now", now)
         self.user(user_id)  # an unknown user is an error, not zero
         at = instant_us(now)
         settings = self.settings
@@ -340,7 +340,7 @@ class SqlStorage:
         Columns are named as in `VIEW_COLUMNS`; days and weeks are those of the
         user's time zone (G4), weeks starting on `Settings.week_start`.
         """
-        check_aware("now", now)
+        now = instant("now", now)
         user = self.user(user_id)
         bounds = view_boundaries(now, user.zone, self.settings.week_start)
         return {row[0]: row[1] for row in self._query(view_sql, (*bounds, user_id))}
@@ -355,7 +355,7 @@ class SqlStorage:
         is the earliest member's; blocked members (C8) add nothing but their
         open activities and are listed in `blocked_user_ids`.
         """
-        check_aware("now", now)
+        now = instant("now", now)
         self.department(department_id)
         at = instant_us(now)
         settings = self.settings

@@ -22,7 +22,7 @@ from .._events import StageChanged
 from .._items import Item
 from .._storage import Storage
 from .._tasks import TaskStatus
-from .._validate import check_aware
+from .._validate import instant
 from ..rules._effects import (
     AddHistoryEffect,
     ChangeStageEffect,
@@ -167,11 +167,11 @@ class RuleRuntime:
 
     def advance_to(self, at: datetime) -> list[Outcome]:
         """Move the clock to `at`, running each job at its due instant on the way."""
-        check_aware("at", at)
+        until = instant("at", at)  # compared as an instant: a local `at` may repeat (G4)
         outcomes = []
         while True:
             due = self.pending.next_due()
-            if due is None or due > at:
+            if due is None or due > until:
                 break
             if due > self.clock.now():
                 self.clock.set(due)
