@@ -7,7 +7,7 @@ completed, overdue, future, incoming, without deadline), tasks and events.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
@@ -81,8 +81,14 @@ def portals(
     max_users: int = 5,
     max_items: int = 12,
     max_activities: int = 30,
+    instants: st.SearchStrategy[datetime] | None = None,
 ) -> Portal:
-    """A valid portal; every reference resolves and every record validates."""
+    """A valid portal; every reference resolves and every record validates.
+
+    `instants` draws its datetimes (default `aware_datetimes()`): pass one that
+    clusters around a DST change to stress "today" and the repeated hour.
+    """
+    when = aware_datetimes() if instants is None else instants
     settings = Settings(
         urgency_offset_minutes=draw(st.sampled_from([0, 15, 30, 60])),
         counter_mode=draw(st.sampled_from(list(CounterMode))),
@@ -138,7 +144,7 @@ def portals(
                 pipeline_id=pipeline.id,
                 stage_id=draw(st.sampled_from([s.id for s in pipeline.stages])),
                 responsible_id=draw(st.sampled_from(user_ids)),
-                created_at=draw(aware_datetimes()),
+                created_at=draw(when),
                 title=draw(st.text(max_size=10)),
                 amount=draw(st.none() | st.integers(0, 10**6).map(str)),
                 currency=draw(st.sampled_from(["", "PLN", "EUR"])),
@@ -157,7 +163,7 @@ def portals(
     if items:
         item_ids = [i.id for i in items]
         for index in range(draw(st.integers(0, max_activities))):
-            records.append(draw(_activities(f"a{index}", item_ids, user_ids)))
+            records.append(draw(_activities(f"a{index}", item_ids, user_ids, when)))
         for index in range(draw(st.integers(0, 4))):
             records.append(
                 Task(
@@ -165,27 +171,33 @@ def portals(
                     item_id=draw(st.sampled_from(item_ids)),
                     title=draw(st.text(max_size=10)),
                     responsible_id=draw(st.sampled_from(user_ids)),
-                    created_at=draw(aware_datetimes()),
+                    created_at=draw(when),
                     status=draw(st.sampled_from(list(TaskStatus))),
                     observer_ids=tuple(draw(st.sets(st.sampled_from(user_ids), max_size=2))),
-                    deadline=draw(st.none() | aware_datetimes()),
+                    deadline=draw(st.none() | when),
                 )
             )
         for index in range(draw(st.integers(0, 6))):
-            records.append(draw(_events(f"e{index}", item_ids, user_ids)))
+            records.append(draw(_events(f"e{index}", item_ids, user_ids, when)))
     storage.add_all(records)
     return Portal(storage=storage, description=draw(st.text(max_size=20)))
 
 
 @st.composite
 def _activities(
-    draw: st.DrawFn, activity_id: str, item_ids: list[str], user_ids: list[str]
+    draw: st.DrawFn,
+    activity_id: str,
+    item_ids: list[str],
+    user_ids: list[str],
+    when: st.SearchStrategy[datetime],
 ) -> Activity:
-    created = draw(aware_datetimes())
+    created = draw(when)
     incoming = draw(st.booleans())
     bound = draw(st.lists(st.sampled_from(item_ids), min_size=1, max_size=2, unique=True))
+    # Elapsed time is added in UTC: local arithmetic would move the wall clock (G4).
     completed = draw(
-        st.none() | st.integers(0, 60 * 24 * 30).map(lambda m: created + timedelta(minutes=m))
+        st.none()
+        | st.integers(0, 60 * 24 * 30).map(lambda m: created.astimezone(UTC) + timedelta(minutes=m))
     )
     return Activity(
         id=activity_id,
@@ -195,20 +207,26 @@ def _activities(
         responsible_id=draw(st.sampled_from(user_ids)),
         author_id=draw(st.none() | st.sampled_from(user_ids)),
         created_at=created,
-        deadline=None if incoming else draw(st.none() | aware_datetimes()),
+        deadline=None if incoming else draw(st.none() | when),
         completed_at=completed,
         reminder_offsets=draw(
             st.none() | st.lists(st.sampled_from([0, 15, 30, 60, 1440]), max_size=3)
         ),
         incoming=incoming,
-        reminded_at=None if incoming else draw(st.none() | aware_datetimes()),
+        reminded_at=None if incoming else draw(st.none() | when),
     )
 
 
 @st.composite
-def _events(draw: st.DrawFn, event_id: str, item_ids: list[str], user_ids: list[str]) -> Record:
+def _events(
+    draw: st.DrawFn,
+    event_id: str,
+    item_ids: list[str],
+    user_ids: list[str],
+    when: st.SearchStrategy[datetime],
+) -> Record:
     item_id = draw(st.sampled_from(item_ids))
-    at = draw(aware_datetimes())
+    at = draw(when)
     kind = draw(st.sampled_from(["comment", "incoming", "stage", "viewed", "history"]))
     if kind == "comment":
         return CommentAdded(
