@@ -99,13 +99,13 @@ class WorkingHours:
         """`moment` itself when it is working time, else the start of the next working period."""
         local = moment.astimezone(zone)
         day: date = local.date()
-        if calendar.is_working_day(day):
+        if calendar.is_working_day(day, zone):
             wall = local.time()
             if self.start <= wall < self.end:
                 return moment
             if wall < self.start:
                 return at_local_time(day, self.start, zone)
-        return at_local_time(calendar.next_working_day(day), self.start, zone)
+        return at_local_time(calendar.next_working_day(day, zone), self.start, zone)
 
 
 def add_delay(start: datetime, delay: Delay, zone: tzinfo, calendar: BusinessCalendar) -> datetime:
