@@ -37,10 +37,11 @@ _HeapEntry = tuple[datetime, int, str, int]
 class _Open:
     """What the index remembers of one open activity."""
 
-    __slots__ = ("incoming", "item_ids", "lit", "lit_at", "responsible_id", "version")
+    __slots__ = ("id", "incoming", "item_ids", "lit", "lit_at", "responsible_id", "version")
 
     def __init__(
         self,
+        activity_id: str,
         item_ids: tuple[str, ...],
         responsible_id: str,
         incoming: bool,
@@ -48,6 +49,7 @@ class _Open:
         lit: bool,
         version: int,
     ) -> None:
+        self.id = activity_id
         self.item_ids = item_ids
         self.responsible_id = responsible_id
         self.incoming = incoming
@@ -63,8 +65,8 @@ class _Tally:
         "incoming",
         "incoming_items",
         "items",
+        "open_once",
         "open_own",
-        "open_pairs",
         "pending",
         "planned",
         "planned_items",
@@ -76,7 +78,7 @@ class _Tally:
         self.incoming_items = 0  # items with at least one counted incoming activity
         self.planned_items = 0  # items with at least one counted lit activity
         self.items = 0  # items with either
-        self.open_pairs = 0  # open (activity, item) pairs counted for the user (C8, item mode)
+        self.open_once = 0  # open activities of the user's items, each once (C8, item mode)
         self.open_own = 0  # open activities whose own responsible is the user (C8, activity mode)
         self.pending: list[_HeapEntry] = []  # lit times still to come, lazily cleaned
 
@@ -111,6 +113,8 @@ class CounterIndex:
         self._closed_of_item: dict[str, dict[str, None]] = {}
         self._open_of_item: dict[str, dict[str, None]] = {}
         self._pair_counts: dict[tuple[str, str], list[int]] = {}  # (user, item) -> [in, lit]
+        # (user, activity) -> how many of the user's items an open multi-item activity is bound to
+        self._shared: dict[tuple[str, str], int] = {}
         self._tallies: dict[str, _Tally] = {}
         self._heap: list[_HeapEntry] = []
         self._sequence = 0
@@ -168,7 +172,7 @@ class CounterIndex:
         tally = self._tallies.get(user_id)
         if tally is None:
             tally = _Tally()
-        count = tally.open_own if self._by_activity else tally.open_pairs
+        count = tally.open_own if self._by_activity else tally.open_once
         if over_cap(count, self._cap):
             return blocked_result(user_id, self._now, count, self._cap)
         return CounterResult(
@@ -307,6 +311,7 @@ class CounterIndex:
         lights = lit_at(activity, self._default_offset)
         self._sequence += 1
         entry = _Open(
+            activity_id=activity.id,
             item_ids=activity.item_ids,
             responsible_id=activity.responsible_id,
             incoming=activity.incoming,
@@ -370,7 +375,19 @@ class CounterIndex:
         """
         user_id = entry.responsible_id if self._by_activity else self._owner_of_item[item_id]
         tally = self._tally(user_id)
-        tally.open_pairs += sign
+        if len(entry.item_ids) == 1:
+            tally.open_once += sign
+        else:  # bound to several items, maybe several of this user's: count it once (C8)
+            shared = self._shared
+            key = (user_id, entry.id)
+            before = shared.get(key, 0)
+            after = before + sign
+            if after:
+                shared[key] = after
+            else:
+                del shared[key]
+            if (before == 0) != (after == 0):
+                tally.open_once += sign
         if entry.incoming:
             slot = 0
             tally.incoming += sign

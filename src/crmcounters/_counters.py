@@ -10,7 +10,7 @@ import attrs
 from . import _validate as v
 from ._access import DEFAULT_POLICY, AccessPolicy, check_access
 from ._activities import Activity
-from ._cap import over_cap
+from ._cap import count_once, over_cap
 from ._errors import AccessDeniedError, ValidationError
 from ._settings import CounterMode
 from ._storage import Storage
@@ -140,7 +140,7 @@ def _groups(storage: Storage, user_id: str) -> tuple[int, _Groups]:
         return len(own), by_item.items()
     of_item = storage.open_activities_of_item
     groups = [(item.id, of_item(item.id)) for item in storage.items_of(user_id)]
-    return sum(len(group) for _, group in groups), groups
+    return count_once(group for _, group in groups), groups
 
 
 def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:

@@ -107,20 +107,17 @@ def _aggregates(mode: CounterMode) -> list[str]:
 
     One binding row per (activity, item): an activity bound to two items counts
     once per item (C2), in either counter mode. The cap counts what
-    `open_activity_count` counts: bindings of the user's items, or the user's
-    own activities once each. Lit means a stored lit time at or before `now`;
+    `open_activity_count` counts: each open activity once, however many of the
+    user's items it is bound to (C8). Lit means a stored lit time at or before `now`;
     the next lit time is the earliest after it.
     """
-    own_open = (
-        "COUNT(DISTINCT activity_id)" if mode is CounterMode.ACTIVITY_RESPONSIBLE else "COUNT(*)"
-    )
     return [
         "COALESCE(SUM(incoming), 0)",
         f"COALESCE(SUM(CASE WHEN {_LIT} THEN 1 ELSE 0 END), 0)",
         "COUNT(DISTINCT CASE WHEN incoming = 1 THEN item_id END)",
         f"COUNT(DISTINCT CASE WHEN {_LIT} THEN item_id END)",
         f"COUNT(DISTINCT CASE WHEN incoming = 1 OR ({_LIT}) THEN item_id END)",
-        own_open,
+        "COUNT(DISTINCT activity_id)",  # an open activity counts once toward the cap (C8)
         "MIN(CASE WHEN incoming = 0 AND lit_at_us > ? THEN lit_at_us END)",
     ]
 
