@@ -325,8 +325,8 @@ def _item(r: Reader) -> Item:
         Item,
         id=r.text("id", REQUIRED),
         entity_type=r.text("entity_type", REQUIRED),
-        pipeline_id=r.text("pipeline_id", REQUIRED),
-        stage_id=r.text("stage_id", REQUIRED),
+        pipeline_id=r.text("pipeline_id"),  # none for contacts and companies
+        stage_id=r.text("stage_id"),
         responsible_id=r.text("responsible_id", REQUIRED),
         created_at=r.instant("created_at", REQUIRED),
         title=r.text("title", ""),

@@ -18,7 +18,7 @@ from ._errors import ValidationError
 from ._settings import CalendarSettings
 from ._smart_settings import SMART_ACTIVITY_ENTITY_TYPES, OptOutPeriod, SmartActivityOptOut
 from ._smart_text import smart_activity_text
-from ._storage import Storage
+from ._storage import Storage, stage_of
 from ._users import as_zone
 
 __all__ = [
@@ -205,8 +205,8 @@ def suggest_smart_activity(
             f"user {user.id!r} switched smart activities off for {item.entity_type}s {ends} (S3)",
             until=opt_out.until,
         )
-    stage = storage.pipeline(item.pipeline_id).stage(item.stage_id)
-    if stage.is_final:
+    stage = stage_of(storage, item)
+    if stage is not None and stage.is_final:
         return refuse(
             NoSuggestionReason.FINAL_STAGE,
             f"the item is in the final stage {stage.id!r} ({stage.semantics.value}) (S1)",

@@ -105,7 +105,7 @@ def kanban_board(
     storage.user(viewer_id)  # an unknown viewer is an error, not an empty board
     by_stage: dict[str, list[Item]] = {stage.id: [] for stage in pipeline.stages}
     for item in storage.items():
-        if item.pipeline_id == pipeline_id and item.entity_type == entity_type:
+        if item.pipeline_id == pipeline_id and item.entity_type == entity_type and item.stage_id:
             by_stage.setdefault(item.stage_id, []).append(item)
     readable: dict[str, bool] = {}  # responsible id -> may the viewer read them (C7)
 

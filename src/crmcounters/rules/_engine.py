@@ -382,6 +382,11 @@ class _Run:
         except UnknownIdError:
             self.skip("stage_changed", event.item_id, f"event {event.id}: unknown item")
             return
+        if item.pipeline_id is None or item.stage_id is None:
+            self.skip(
+                "stage_changed", item.id, f"event {event.id}: a {item.entity_type} has no stages"
+            )
+            return
         if item.stage_id != event.to_stage_id or event.from_stage_id == event.to_stage_id:
             self.skip(
                 "stage_changed",
@@ -445,6 +450,13 @@ class _Run:
             item = self.item(task.item_id)
         except UnknownIdError as exc:
             self.skip("task_status_changed", event.item_id, f"event {event.id}: {exc}")
+            return
+        if item.pipeline_id is None or item.stage_id is None:
+            self.skip(
+                "task_status_changed",
+                item.id,
+                f"event {event.id}: a {item.entity_type} has no stages to move to",
+            )
             return
         if task.status is not event.to_status:
             self.skip(
@@ -659,6 +671,8 @@ class _Run:
             return item.client
         if name == "Responsible":
             return self.storage.user(item.responsible_id).name
+        if item.pipeline_id is None or item.stage_id is None:
+            return ""  # contacts and companies have no stage
         return self.engine._stage_names.get(  # same module
             (item.pipeline_id, item.stage_id), item.stage_id
         )

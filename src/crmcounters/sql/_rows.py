@@ -186,8 +186,8 @@ def _item_row(item: Item, _offset: int) -> tuple[Any, ...]:
     return (
         item.id,
         item.entity_type,
-        item.pipeline_id,
-        item.stage_id,
+        item.pipeline_id or "",  # the columns are NOT NULL: "" for contacts and companies
+        item.stage_id or "",
         item.responsible_id,
         *_put(item.created_at),
         item.title,
@@ -202,8 +202,8 @@ def _item(row: Row) -> Item:
     return Item(
         id=row[0],
         entity_type=row[1],
-        pipeline_id=row[2],
-        stage_id=row[3],
+        pipeline_id=row[2] or None,
+        stage_id=row[3] or None,
         responsible_id=row[4],
         created_at=_got(row[5], row[6]),
         title=row[7],

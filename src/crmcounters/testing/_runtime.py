@@ -97,7 +97,13 @@ class RuleRuntime:
     # -- what users do ------------------------------------------------------
 
     def create_item(self, item: Item, *, by_user_id: str | None = None) -> Outcome:
-        """Store a new item; its stage's rules run as if it had just entered it (R1)."""
+        """Store a new item; its stage's rules run as if it had just entered it (R1).
+
+        A contact or company has no stage: it is stored, and nothing runs.
+        """
+        if item.stage_id is None:
+            self.storage.add(item)
+            return Outcome()
         event = StageChanged(
             id=self._next_id("enter"),
             item_id=item.id,
@@ -112,7 +118,9 @@ class RuleRuntime:
     def move(self, item_id: str, stage_id: str, *, by_user_id: str | None = None) -> Outcome:
         """A user moves the item to another stage of its pipeline."""
         item = self.storage.item(item_id)
-        if not self.storage.pipeline(item.pipeline_id).has_stage(stage_id):
+        if item.pipeline_id is None or not self.storage.pipeline(item.pipeline_id).has_stage(
+            stage_id
+        ):
             raise ValidationError(
                 "stage_id", f"pipeline {item.pipeline_id!r} has no stage {stage_id!r}"
             )
