@@ -376,7 +376,7 @@ class CounterIndexMachine(RuleBasedStateMachine):
         if just_before:
             instant -= timedelta(microseconds=1)
         if instant > self.now:
-            self.now = instant
+            self.now = instant.astimezone(UTC)  # elapsed time adds in UTC (G4)
             self._index.advance_to(self.now)
 
     @rule(user=st.sampled_from(_USERS), just_before=st.booleans())

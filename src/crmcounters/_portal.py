@@ -27,7 +27,7 @@ from ._items import Item
 from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_document
 from ._memory import InMemoryStorage, Record
 from ._pipelines import Pipeline, Stage
-from ._settings import CalendarSettings, Settings
+from ._settings import CalendarSettings, PlannedRule, Settings
 from ._smart_settings import SmartActivitySettings
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
@@ -165,6 +165,7 @@ def _settings(r: Reader) -> Settings:
             "focus_reminder_offsets",
             "open_activity_cap",
             "counter_mode",
+            "planned_rule",
             "week_start",
             "calendar",
             "smart_activities",
@@ -195,6 +196,9 @@ def _settings(r: Reader) -> Settings:
             "counter_mode",
             defaults.counter_mode.value,
             ("item_responsible", "activity_responsible"),
+        ),
+        planned_rule=_choice(
+            r, "planned_rule", defaults.planned_rule.value, tuple(p.value for p in PlannedRule)
         ),
         week_start=r.whole("week_start", defaults.week_start),
         calendar=calendar_settings,
@@ -227,6 +231,7 @@ def settings_to_dict(settings: Settings) -> dict[str, Any]:
         "focus_reminder_offsets": list(settings.focus_reminder_offsets),
         "open_activity_cap": settings.open_activity_cap,
         "counter_mode": settings.counter_mode.value,
+        "planned_rule": settings.planned_rule.value,
         "week_start": settings.week_start,
         "calendar": {
             "country": calendar.country,

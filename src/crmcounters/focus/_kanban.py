@@ -90,7 +90,8 @@ def kanban_board(
     column; who may open a board is the host's business. Each shown card
     carries its C6 badge as the viewer sees it (grey for other employees'
     items). With a `policy`, cards of responsibles the viewer may not read
-    (C7) get `badge=None` instead; without one, every card gets its badge.
+    (C7) in this pipeline's section get `badge=None` instead; without one,
+    every card gets its badge.
     Unknown pipeline or viewer ids raise `UnknownIdError`; a pipeline of
     another entity type is a `ValidationError`.
     """
@@ -113,7 +114,9 @@ def kanban_board(
         if policy is not None:
             who = item.responsible_id
             if who not in readable:
-                readable[who] = policy.can_view(storage, viewer_id, who)
+                readable[who] = policy.can_view(
+                    storage, viewer_id, who, entity_type=entity_type, pipeline_id=pipeline_id
+                )
             if not readable[who]:
                 return None
         return unchecked_badge(storage, item, viewer_id, now)
