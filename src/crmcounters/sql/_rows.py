@@ -34,6 +34,7 @@ __all__ = [
     "TABLES",
     "TASKS",
     "USERS",
+    "ItemCopy",
     "Table",
     "binding_rows",
     "dump_json",
@@ -254,8 +255,12 @@ def _activity(row: Row) -> Activity:
     )
 
 
+#: What a binding copies from its item: (responsible id, entity type, pipeline id or None).
+ItemCopy = tuple[str, str, str | None]
+
+
 def binding_rows(
-    activity: Activity, item_responsibles: dict[str, str], offset: int
+    activity: Activity, items: dict[str, ItemCopy], offset: int
 ) -> list[tuple[Any, ...]]:
     """The `crm_activity_items` rows of an activity: one per bound item, with query copies."""
     lit = lit_at_us(activity, offset)
@@ -265,12 +270,14 @@ def binding_rows(
             activity.id,
             item_id,
             position,
-            item_responsibles[item_id],
+            items[item_id][0],
             activity.responsible_id,
             int(activity.is_open),
             int(activity.incoming),
             deadline,
             lit,
+            items[item_id][1],
+            items[item_id][2],
         )
         for position, item_id in enumerate(activity.item_ids)
     ]

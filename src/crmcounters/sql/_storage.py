@@ -16,16 +16,21 @@ from .._events import TimelineEvent
 from .._items import Item
 from .._pipelines import Pipeline
 from .._portal import settings_from_dict, settings_to_dict
-from .._settings import Settings
+from .._sections import EVERY_SECTION, section_scope
+from .._settings import PlannedRule, Settings
 from .._storage import find_supervisor
 from .._tasks import Task
-from .._users import Department, User
+from .._users import Department, User, zone_of
 from .._validate import check_id, instant
 from ._counters import (
     CounterTotals,
     counter_sql,
     department_sql,
+    members_sql,
     now_params,
+    open_sql,
+    section_params,
+    tomorrow_us,
     totals_of,
     view_boundaries,
     view_sql,
@@ -39,6 +44,7 @@ from ._rows import (
     TABLES,
     TASKS,
     USERS,
+    ItemCopy,
     Table,
     binding_rows,
     dump_json,
@@ -53,8 +59,8 @@ __all__ = ["SqlStorage"]
 _CHUNK = 500  # ids per IN (...) list: well under every database's parameter limit
 _BINDING_INSERT = (
     "INSERT INTO crm_activity_items (activity_id, item_id, position, item_responsible_id, "
-    "activity_responsible_id, is_open, incoming, deadline_us, lit_at_us) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "activity_responsible_id, is_open, incoming, deadline_us, lit_at_us, item_entity_type, "
+    "item_pipeline_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _PIPELINE_SELECT = "SELECT id, entity_type, name FROM crm_pipelines"
 _STAGE_SELECT = "SELECT pipeline_id, position, id, name, semantics FROM crm_stages"
@@ -314,25 +320,44 @@ class SqlStorage:
 
     # -- counters pushed down to SQL ------------------------------------------
 
-    def counter_totals(self, user_id: str, now: datetime) -> CounterTotals:
-        """The user's Incoming and Planned at `now`, their distinct items and `valid_until` (C2-C9).
+    def counter_totals(
+        self,
+        user_id: str,
+        now: datetime,
+        *,
+        entity_type: str | None = None,
+        pipeline_id: str | None = None,
+    ) -> CounterTotals:
+        """The user's Incoming and Planned at `now`, their distinct items and `valid_until`.
 
         Counter mode (C2) comes from the settings: by default the open
         activities of the items whose responsible is the user; in activity-
         responsible mode the user's own open activities. Either way an activity
         bound to two items counts once per item, as `counters_of` does. Planned
         counts the open, non-incoming activities whose stored lit time is at or
-        before `now`; `valid_until` is the earliest stored lit time after it (C9).
-        A user above the open-activity cap is blocked (C8): the numbers are zero,
-        `valid_until` None, `blocked_user_ids` names the user and
-        `open_activities` says how many they have. One query answers it all.
+        before `now`, and with the "due today" rule those due before the end of
+        the user's today (C11); `valid_until` is the next instant one starts to
+        count (C9). `entity_type` and `pipeline_id` read one section (C10).
+        A user above the open-activity cap (over every section) is blocked
+        (C8): the numbers are zero, `valid_until` None, `blocked_user_ids` names
+        the user and `open_activities` says how many they have. One query
+        answers it all (two for a section).
         """
         now = instant("now", now)
-        self.user(user_id)  # an unknown user is an error, not zero
-        at = instant_us(now)
+        user = self.user(user_id)  # an unknown user is an error, not zero
+        scope = section_scope(self, entity_type, pipeline_id)
         settings = self.settings
-        rows = self._query(counter_sql(settings.counter_mode), (*now_params(at), user_id))
-        return totals_of(rows, settings.open_activity_cap)
+        mode = settings.counter_mode
+        zones = {user.id: user.zone} if settings.planned_rule is PlannedRule.DUE_TODAY else None
+        tomorrow = None if zones is None else tomorrow_us(now, user.zone)
+        params = (*now_params(instant_us(now), tomorrow), user_id, *section_params(*scope))
+        rows = self._query(counter_sql(mode, *scope), params)
+        counts = None
+        if scope != EVERY_SECTION:
+            counts = {user_id: 0} | {
+                row[0]: int(row[1]) for row in self._query(open_sql(mode, False), (user_id,))
+            }
+        return totals_of(rows, settings.open_activity_cap, zones, counts)
 
     def view_columns(self, user_id: str, now: datetime) -> dict[str, str]:
         """The Activities-view column of each of the user's items at `now` (V1).
@@ -346,22 +371,45 @@ class SqlStorage:
         return {row[0]: row[1] for row in self._query(view_sql, (*bounds, user_id))}
 
     def department_totals(
-        self, department_id: str, now: datetime, *, include_subdepartments: bool = False
+        self,
+        department_id: str,
+        now: datetime,
+        *,
+        include_subdepartments: bool = False,
+        entity_type: str | None = None,
+        pipeline_id: str | None = None,
     ) -> CounterTotals:
         """The summed counters of the department's members (and of its sub-departments').
 
-        Each member counts as in `counter_totals`; the sums add up the members'
+        Each member counts as in `counter_totals` (in one section, with
+        `entity_type` and `pipeline_id`); the sums add up the members'
         numbers, distinct items and open activities included, and `valid_until`
         is the earliest member's; blocked members (C8) add nothing but their
-        open activities and are listed in `blocked_user_ids`.
+        open activities and are listed in `blocked_user_ids`. One query, or one
+        per member under the "due today" rule, whose days are each member's.
         """
         now = instant("now", now)
         self.department(department_id)
+        scope = section_scope(self, entity_type, pipeline_id)
         at = instant_us(now)
         settings = self.settings
-        sql = department_sql(settings.counter_mode, include_subdepartments)
-        rows = self._query(sql, (department_id, *now_params(at)))
-        return totals_of(rows, settings.open_activity_cap)
+        mode, deep = settings.counter_mode, include_subdepartments
+        zones = None
+        if settings.planned_rule is PlannedRule.DUE_TODAY:
+            members = self._query(members_sql(deep), (department_id,))
+            zones = {row[0]: zone_of(row[1]) for row in members}
+            rows = []
+            for user_id, zone in zones.items():
+                params = (*now_params(at, tomorrow_us(now, zone)), user_id)
+                rows += self._query(counter_sql(mode, *scope), (*params, *section_params(*scope)))
+        else:
+            sql = department_sql(mode, deep, *scope)
+            rows = self._query(sql, (department_id, *now_params(at), *section_params(*scope)))
+        counts = None
+        if scope != EVERY_SECTION:
+            found = self._query(open_sql(mode, True, deep), (department_id,))
+            counts = {row[0]: int(row[1]) for row in found}
+        return totals_of(rows, settings.open_activity_cap, zones, counts)
 
     # -- writes ---------------------------------------------------------------
 
@@ -454,8 +502,9 @@ class SqlStorage:
             self._write_stages(batch)
         elif kind == "item" and replacing:
             self._many(
-                "UPDATE crm_activity_items SET item_responsible_id = ? WHERE item_id = ?",
-                [(item.responsible_id, item.id) for item in batch],
+                "UPDATE crm_activity_items SET item_responsible_id = ?, item_entity_type = ?, "
+                "item_pipeline_id = ? WHERE item_id = ?",
+                [(i.responsible_id, i.entity_type, i.pipeline_id, i.id) for i in batch],
             )
         elif kind == "activity":
             self._write_bindings(batch, offset, replacing=replacing)
@@ -475,13 +524,18 @@ class SqlStorage:
                 [(a.id,) for a in activities],
             )
         wanted = sorted({item_id for a in activities for item_id in a.item_ids})
-        responsibles: dict[str, str] = {}
+        copies: dict[str, ItemCopy] = {}
         for chunk in _chunks(wanted):
-            sql = f"SELECT id, responsible_id FROM crm_items WHERE id IN ({_marks(chunk)})"
-            responsibles.update((row[0], row[1]) for row in self._query(sql, chunk))
+            sql = (
+                "SELECT id, responsible_id, entity_type, pipeline_id FROM crm_items "
+                f"WHERE id IN ({_marks(chunk)})"
+            )
+            copies.update(
+                (row[0], (row[1], row[2], row[3] or None)) for row in self._query(sql, chunk)
+            )
         self._many(
             _BINDING_INSERT,
-            [row for a in activities for row in binding_rows(a, responsibles, offset)],
+            [row for a in activities for row in binding_rows(a, copies, offset)],
         )
 
     def _delete_activities(self, activity_ids: list[str]) -> None:

@@ -1,7 +1,8 @@
 """Hypothesis strategies for hosts' own property tests (needs the `test` extra).
 
 `portals()` draws whole, valid portals: users in zones from UTC-10 to UTC+14,
-a department tree, pipelines, items, activities of every kind (open,
+a department tree, pipelines, items of every section (contacts and companies
+too), settings of either counter mode and Planned rule, activities of every kind (open,
 completed, overdue, future, incoming, without deadline), tasks and events.
 """
 
@@ -23,9 +24,9 @@ from .._events import (
 )
 from .._items import Item
 from .._memory import InMemoryStorage, Record
-from .._pipelines import Pipeline, Stage, StageSemantics
+from .._pipelines import ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
 from .._portal import Portal
-from .._settings import CalendarSettings, CounterMode, Settings
+from .._settings import CalendarSettings, CounterMode, PlannedRule, Settings
 from .._tasks import Task, TaskStatus
 from .._users import Department, User
 
@@ -92,6 +93,7 @@ def portals(
     settings = Settings(
         urgency_offset_minutes=draw(st.sampled_from([0, 15, 30, 60])),
         counter_mode=draw(st.sampled_from(list(CounterMode))),
+        planned_rule=draw(st.sampled_from(list(PlannedRule))),
         week_start=draw(st.integers(0, 6)),
         calendar=CalendarSettings(country=draw(st.sampled_from([None, "PL", "US", "IL"]))),
     )
@@ -130,19 +132,27 @@ def portals(
                 Stage(id="lost", name="Lost", semantics=StageSemantics.FAILURE),
             ),
         ),
+        Pipeline(id="vip", entity_type="deal", stages=(Stage(id="new", name="New"),)),
         Pipeline(id="leads", entity_type="lead", stages=(Stage(id="new", name="New"),)),
+        Pipeline(id="quotes", entity_type="quote", stages=(Stage(id="new", name="New"),)),
         Pipeline(id="projects", entity_type="smart:128", stages=(Stage(id="s1", name="Brief"),)),
     ]
     storage.add(*pipelines)
     items = []
     for index in range(draw(st.integers(0, max_items))):
-        pipeline = draw(st.sampled_from(pipelines))
+        pipeline = draw(st.sampled_from([*pipelines, None, None]))  # None: a contact or company
         items.append(
             Item(
                 id=f"i{index}",
-                entity_type=pipeline.entity_type,
-                pipeline_id=pipeline.id,
-                stage_id=draw(st.sampled_from([s.id for s in pipeline.stages])),
+                entity_type=(
+                    draw(st.sampled_from(ENTITY_TYPES_WITHOUT_PIPELINE))
+                    if pipeline is None
+                    else pipeline.entity_type
+                ),
+                pipeline_id=None if pipeline is None else pipeline.id,
+                stage_id=None
+                if pipeline is None
+                else draw(st.sampled_from([s.id for s in pipeline.stages])),
                 responsible_id=draw(st.sampled_from(user_ids)),
                 created_at=draw(when),
                 title=draw(st.text(max_size=10)),
