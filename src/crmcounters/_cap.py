@@ -29,10 +29,17 @@ def open_activity_count(storage: Storage, user_id: str) -> int:
 
 def count_once(groups: Iterable[Collection[Activity]]) -> int:
     """The open activities in these per-item groups, each counted once (C8)."""
-    listed = tuple(groups)
-    if all(len(activity.item_ids) == 1 for group in listed for activity in group):
-        return sum(len(group) for group in listed)  # no activity can appear twice
-    return len({activity.id for group in listed for activity in group})
+    total = 0
+    seen: dict[str, None] = {}  # activities bound to several items: they may appear twice
+    for group in groups:
+        total += len(group)
+        for activity in group:
+            if len(activity.item_ids) > 1:
+                if activity.id in seen:
+                    total -= 1
+                else:
+                    seen[activity.id] = None
+    return total
 
 
 def is_at_cap(storage: Storage, user_id: str) -> bool:

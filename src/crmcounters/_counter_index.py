@@ -10,7 +10,7 @@ answers `valid_until`). Stale heap entries are skipped when they surface.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime, timedelta, tzinfo
 
 from . import _validate as v
@@ -214,35 +214,44 @@ class CounterIndex:
         count = total.open_own if self._by_activity else total.open_once
         if over_cap(count, self._cap):
             return blocked_result(user_id, self._now, count, self._cap, scope)
-        parts: Sequence[tuple[SectionKey | None, _Tally]]
         if scope == EVERY_SECTION and readable is None:
-            parts = ((None, total),)
+            tally, until = total, self._next_change(user_id, None, total)
         else:
-            parts = [
-                (key, tally)
-                for key, tally in self._sections.get(user_id, {}).items()
-                if in_scope(scope, *key) and (readable is None or readable(*key))
-            ]
-        changes = [
-            change
-            for key, tally in parts
-            if (change := self._next_change(user_id, key, tally)) is not None
-        ]
+            tally, until = self._sum(user_id, scope, readable)
         return CounterResult(
             user_id=user_id,
             at=self._now,
-            incoming=sum(tally.incoming for _, tally in parts),
-            planned=sum(tally.planned for _, tally in parts),
-            incoming_items=sum(tally.incoming_items for _, tally in parts),
-            planned_items=sum(tally.planned_items for _, tally in parts),
-            items=sum(tally.items for _, tally in parts),
+            incoming=tally.incoming,
+            planned=tally.planned,
+            incoming_items=tally.incoming_items,
+            planned_items=tally.planned_items,
+            items=tally.items,
             blocked=False,
             open_activities=count,
             cap=self._cap,
-            valid_until=min(changes, default=None),
+            valid_until=until,
             entity_type=scope[0],
             pipeline_id=scope[1],
         )
+
+    def _sum(
+        self, user_id: str, scope: Scope, readable: SectionFilter
+    ) -> tuple[_Tally, datetime | None]:
+        """The user's sections in `scope` the viewer may read, added up, and their next change."""
+        found = _Tally()
+        until: datetime | None = None
+        for key, tally in self._sections.get(user_id, {}).items():
+            if not in_scope(scope, *key) or (readable is not None and not readable(*key)):
+                continue
+            found.incoming += tally.incoming
+            found.planned += tally.planned
+            found.incoming_items += tally.incoming_items
+            found.planned_items += tally.planned_items
+            found.items += tally.items
+            change = self._next_change(user_id, key, tally)
+            if change is not None and (until is None or change < until):
+                until = change
+        return found, until
 
     def _next_change(
         self, user_id: str, section: SectionKey | None, tally: _Tally

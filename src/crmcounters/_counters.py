@@ -267,19 +267,20 @@ def _compute(
             deadline = activity._utc_deadline
             if deadline is None:  # never lights
                 continue
-            if deadline < tomorrow:  # due today (C11)
-                item_planned += 1
-                continue
             own = activity._own_lit_utc
             if own is not None:
                 if own <= now:
                     item_planned += 1
                     continue
-                if next_own is None or own < next_own:
-                    next_own = own
             elif deadline <= threshold:
                 item_planned += 1
                 continue
+            if deadline < tomorrow:  # not lit, but due today (C11)
+                item_planned += 1
+                continue
+            if own is not None:
+                if next_own is None or own < next_own:
+                    next_own = own
             elif next_deadline is None or deadline < next_deadline:
                 next_deadline = deadline
             if zone is not None and (next_day is None or deadline < next_day):
