@@ -451,45 +451,45 @@ def scenario_working_day(storage: InMemoryStorage, index: CounterIndex, sql: Sql
     figure("the whole day", sum(per_step), baseline=("sqlite, every user", sql_s * steps))
 
 
+def _section_reads(rule: PlannedRule, items: int, now: datetime) -> None:
+    storage, built = timed(
+        lambda: build_portal(1, items, 5, sections=SECTIONS, settings=Settings(planned_rule=rule))
+    )
+    index, indexed = timed(lambda: CounterIndex.build(storage, now))
+    note(f"Planned rule {rule.value}: storage built in {built:.1f} s, index in {indexed:.1f} s")
+    reads: dict[str, dict[str, str]] = {
+        "one pipeline": {"entity_type": "deal", "pipeline_id": "p"},
+        "one entity type over two pipelines": {"entity_type": "deal"},
+        "contacts": {"entity_type": "contact"},
+        "every section": {},
+    }
+    for label, scope in reads.items():
+        expected = counters_of(storage, "u0", now, **scope)  # type: ignore[arg-type]
+        got = index.counters("u0", **scope)  # type: ignore[arg-type]
+        _check(f"index {label}", _numbers(expected), _numbers(got))
+        full_s = median_seconds(
+            lambda scope=scope: counters_of(storage, "u0", now, **scope),  # type: ignore[arg-type]
+            repeat=3,
+        )
+        read_s = median_seconds(
+            lambda scope=scope: index.counters("u0", **scope),  # type: ignore[arg-type]
+            repeat=7,
+            number=10_000,
+        )
+        figure(
+            f"{rule.value}, {label}: CounterIndex.counters",
+            read_s,
+            baseline=("counters_of", full_s),
+            target="< 5 µs",
+        )
+
+
 def scenario_sections() -> None:
     """One user, 50,000 open activities over 10,000 items in four sections (C10, C11)."""
     header("per-section reads: one user, 50,000 open activities in four sections")
     items = scaled(10_000, minimum=8)
-    now = NOW + timedelta(hours=2)
     for rule in PlannedRule:
-        storage, built = timed(
-            lambda rule=rule: build_portal(
-                1, items, 5, sections=SECTIONS, settings=Settings(planned_rule=rule)
-            )
-        )
-        index, indexed = timed(lambda storage=storage: CounterIndex.build(storage, now))
-        note(f"Planned rule {rule.value}: storage built in {built:.1f} s, index in {indexed:.1f} s")
-        reads = {
-            "one pipeline": {"entity_type": "deal", "pipeline_id": "p"},
-            "one entity type over two pipelines": {"entity_type": "deal"},
-            "contacts": {"entity_type": "contact"},
-            "every section": {},
-        }
-        for label, scope in reads.items():
-            expected = counters_of(storage, "u0", now, **scope)  # type: ignore[arg-type]
-            got = index.counters("u0", **scope)  # type: ignore[arg-type]
-            _check(f"index {label}", _numbers(expected), _numbers(got))
-            full_s = median_seconds(
-                lambda scope=scope: counters_of(storage, "u0", now, **scope),  # type: ignore[arg-type]
-                repeat=3,
-            )
-            read_s = median_seconds(
-                lambda scope=scope: index.counters("u0", **scope),  # type: ignore[arg-type]
-                repeat=7,
-                number=10_000,
-            )
-            figure(
-                f"{rule.value}, {label}: CounterIndex.counters",
-                read_s,
-                baseline=("counters_of", full_s),
-                target="< 5 µs",
-            )
-        del storage, index
+        _section_reads(rule, items, NOW + timedelta(hours=2))
 
 
 def main() -> None:

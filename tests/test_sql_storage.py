@@ -5,6 +5,7 @@ SPEC G1 (storage is a protocol), G2 (instants stay aware), G5 (bad writes change
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -109,6 +110,14 @@ def test_g1_sql_storage_implements_the_protocol(backend: str) -> None:
         assert storage.dialect == backend
 
 
+def _nul_in_text(portal: Portal) -> bool:
+    """A NUL in a text column (item fields are stored as JSON, where it is escaped)."""
+    document = json.loads(dump_portal(attrs.evolve(portal, description="")))
+    for item in document["items"]:
+        item.pop("fields")
+    return "\\u0000" in json.dumps(document)
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=sql_examples())
 @given(portal=portals())
@@ -116,13 +125,11 @@ def test_g1_sql_storage_answers_every_query_as_in_memory_storage(
     backend: str, portal: Portal
 ) -> None:
     """G1: the same portal in SQL and in memory gives the same answer to every read."""
-    with sql_storage(backend) as storage:
-        try:
-            copy_into(portal.storage, storage)
-        except ValidationError as refused:  # PostgreSQL text cannot hold NUL, said so
-            if backend != "postgres" or "NUL" not in str(refused):
-                raise
-            return
+    if backend == "postgres" and _nul_in_text(portal):
+        with sql_storage(backend) as storage, pytest.raises(ValidationError, match="NUL"):
+            copy_into(portal.storage, storage)  # PostgreSQL text cannot hold NUL
+        return
+    with loaded(backend, portal.storage) as storage:
         assert_same_answers(storage, portal.storage)
 
 
@@ -270,6 +277,7 @@ _ADDED_IN = {
         "ALTER TABLE crm_activities DROP COLUMN reminded_at_tz",
     ),
     3: (
+        "ALTER TABLE crm_settings DROP COLUMN portal",
         "ALTER TABLE crm_activity_items DROP COLUMN item_entity_type",
         "ALTER TABLE crm_activity_items DROP COLUMN item_pipeline_id",
     ),
@@ -286,7 +294,7 @@ def make_older(connection: Any, version: int) -> None:
 
 
 def _version_1_database() -> sqlite3.Connection:
-    """A database as crmcounters 0.1.0 wrote it: no reminded_at columns, version 1."""
+    """A database as crmcounters 0.1.0 wrote it: no reminded_at nor portal columns, version 1."""
     connection = sqlite3.connect(":memory:")
     create_schema(connection)
     make_older(connection, 1)

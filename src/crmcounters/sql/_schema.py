@@ -36,7 +36,10 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE crm_activities ADD COLUMN reminded_at_us BIGINT",
         "ALTER TABLE crm_activities ADD COLUMN reminded_at_tz TEXT",
     ),
-    2: (  # 0.2.0 -> 0.3.0: sections on the bindings (C10)
+    2: (  # 0.2.0 -> 0.3.0
+        # The portal document's description, as_of and access policy (import/export, --db).
+        "ALTER TABLE crm_settings ADD COLUMN portal TEXT",
+        # Sections on the bindings (C10).
         "ALTER TABLE crm_activity_items ADD COLUMN item_entity_type TEXT",
         "ALTER TABLE crm_activity_items ADD COLUMN item_pipeline_id TEXT",
         "UPDATE crm_activity_items SET "
@@ -50,7 +53,8 @@ _TABLES = """
 CREATE TABLE IF NOT EXISTS crm_settings (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     schema_version INTEGER NOT NULL,
-    document TEXT NOT NULL
+    document TEXT NOT NULL,
+    portal TEXT
 );
 CREATE TABLE IF NOT EXISTS crm_users (
     seq {serial},
