@@ -27,7 +27,8 @@ from ._counters import (
 )
 from ._errors import DanglingReferenceError, UnknownIdError, ValidationError
 from ._items import Item
-from ._sections import EVERY_SECTION, Scope, SectionKey, in_scope, section_scope
+from ._pipelines import has_pipelines
+from ._sections import EVERY_SECTION, Scope, SectionKey, section_scope
 from ._settings import CounterMode, PlannedRule
 from ._storage import Storage
 
@@ -144,6 +145,7 @@ class CounterIndex:
         self._sections: dict[str, dict[SectionKey, _Tally]] = {}
         self._heap: list[_HeapEntry] = []
         self._sequence = 0
+        self._scopes: dict[Scope, Scope] = {}
 
     @classmethod
     def build(cls, storage: Storage, now: datetime) -> CounterIndex:
@@ -183,7 +185,7 @@ class CounterIndex:
         """
         scope = EVERY_SECTION
         if entity_type is not None or pipeline_id is not None:
-            scope = section_scope(self._storage, entity_type, pipeline_id)
+            scope = self._scope(entity_type, pipeline_id)
         readable: SectionFilter = None
         if policy is None and (viewer_id is None or viewer_id == user_id):
             self._storage.user(user_id)  # own counters: the default policy allows them
@@ -202,10 +204,18 @@ class CounterIndex:
         policy: AccessPolicy | None = None,
     ) -> CounterSum:
         """The counters of several users added up, like `summed_counters` (C7, C10)."""
-        scope = section_scope(self._storage, entity_type, pipeline_id)
+        scope = self._scope(entity_type, pipeline_id)
         chosen = resolve_users(self._storage, viewer_id, user_ids, policy, scope)
         parts = [self._result(one, scope, readable) for one, readable in chosen]
         return CounterSum.of(self._now, parts, scope)
+
+    def _scope(self, entity_type: str | None, pipeline_id: str | None) -> Scope:
+        """The checked scope of a read, remembered: pipelines do not change entity type."""
+        key = (entity_type, pipeline_id)
+        scope = self._scopes.get(key)
+        if scope is None:
+            scope = self._scopes[key] = section_scope(self._storage, entity_type, pipeline_id)
+        return scope
 
     def _result(self, user_id: str, scope: Scope, readable: SectionFilter) -> CounterResult:
         total = self._tallies.get(user_id)
@@ -238,10 +248,20 @@ class CounterIndex:
         self, user_id: str, scope: Scope, readable: SectionFilter
     ) -> tuple[_Tally, datetime | None]:
         """The user's sections in `scope` the viewer may read, added up, and their next change."""
+        of_user = self._sections.get(user_id, {})
+        entity_type, pipeline_id = scope
+        if entity_type is not None and (pipeline_id is not None or not has_pipelines(entity_type)):
+            single: SectionKey = (entity_type, pipeline_id)  # one section: one tally
+            one = of_user.get(single)
+            if one is None or (readable is not None and not readable(*single)):
+                return _Tally(), None
+            return one, self._next_change(user_id, single, one)
         found = _Tally()
         until: datetime | None = None
-        for key, tally in self._sections.get(user_id, {}).items():
-            if not in_scope(scope, *key) or (readable is not None and not readable(*key)):
+        for key, tally in of_user.items():
+            if (entity_type is not None and key[0] != entity_type) or (
+                readable is not None and not readable(*key)
+            ):
                 continue
             found.incoming += tally.incoming
             found.planned += tally.planned
