@@ -130,7 +130,7 @@ def main() -> None:
                     kanban_board(storage, "deal", "p", "u0", NOW, limit=LIMIT, policy=EVERYONE)
 
                 direct()  # warm-up
-                in_process = median_seconds(direct, repeat=7)
+                in_process = median_seconds(direct, repeat=5)
                 counters_in_process = median_seconds(
                     lambda storage=storage: storage.counter_totals("u0", NOW), repeat=7, number=20
                 )
@@ -147,7 +147,7 @@ def main() -> None:
                     assert cards == STAGES * LIMIT
 
                 request()  # warm-up
-                over_http = median_seconds(request, repeat=7)
+                over_http = median_seconds(request, repeat=5)
                 counters_over_http = median_seconds(
                     lambda: client.get("/users/u0/counters"), repeat=7, number=20
                 )

@@ -23,6 +23,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import attrs
 from fastapi import FastAPI, HTTPException, Query, Response
@@ -47,6 +48,7 @@ from crmcounters.sql import SqlStorage, import_portal, open_storage
 from crmcounters.testing import FixedClock
 
 _T = TypeVar("_T")
+WARSAW = ZoneInfo("Europe/Warsaw")
 
 
 class NewActivity(BaseModel):
@@ -304,7 +306,8 @@ def main(database: str | None = None) -> None:
                     "deadline": (portal.as_of + timedelta(minutes=5)).isoformat(),
                 },
             )
-            print(f"POST /activities -> {created.status_code}, lit at {created.json()['lit_at']}")
+            lit = datetime.fromisoformat(created.json()["lit_at"]).astimezone(WARSAW)
+            print(f"POST /activities -> {created.status_code}, lit at {lit:%H:%M} (C4)")
             after = client.get("/users/u-piotr/counters").json()
             print(f"  Planned now {after['planned']}")  # lit at once: deadline in 5 minutes
             done = client.post("/activities/web-call/complete")

@@ -32,7 +32,7 @@ EXPECTED: dict[str, list[str]] = {
         "  Incoming 3, Planned 5",  # C3, C4 from the database
         "  Cache-Control: private, max-age=900",  # C9: valid until 10:15, 15 minutes away
         "GET /pipelines/p-sales/kanban -> new: ['deal-014', 'deal-016'] of 3",  # F1, F4
-        "POST /activities -> 201, lit at 2026-12-14T09:50:00+01:00",
+        "POST /activities -> 201, lit at 09:50 (C4)",  # 15 minutes before its deadline
         "  Planned now 6",
         "  again -> 409: activity 'web-call' is already completed",
         "  Planned back to 5",

@@ -34,6 +34,7 @@ __all__ = [
     "TABLES",
     "TASKS",
     "USERS",
+    "ItemCopy",
     "Table",
     "binding_rows",
     "dump_json",
@@ -216,8 +217,8 @@ def _item_row(item: Item, _offset: int) -> tuple[Any, ...]:
     return (
         item.id,
         item.entity_type,
-        item.pipeline_id,
-        item.stage_id,
+        item.pipeline_id or "",  # the columns are NOT NULL: "" for contacts and companies
+        item.stage_id or "",
         item.responsible_id,
         *_put(item.created_at),
         item.title,
@@ -232,8 +233,8 @@ def _item(row: Row) -> Item:
     return Item(
         id=row[0],
         entity_type=row[1],
-        pipeline_id=row[2],
-        stage_id=row[3],
+        pipeline_id=row[2] or None,
+        stage_id=row[3] or None,
         responsible_id=row[4],
         created_at=_got(row[5], row[6]),
         title=row[7],
@@ -286,13 +287,18 @@ def _activity(row: Row) -> Activity:
     )
 
 
+#: What a binding copies from its item: (responsible id, entity type, pipeline id or None).
+ItemCopy = tuple[str, str, str | None]
+
+
 def binding_rows(
-    activity: Activity, row: Row, item_responsibles: Mapping[str, str]
+    activity: Activity, row: Row, items: Mapping[str, ItemCopy]
 ) -> list[tuple[Any, ...]]:
     """The `crm_activity_items` rows of an activity: one per bound item, with query copies.
 
     `row` is the activity's own row (`ACTIVITIES.to_row`): the deadline, open
-    and incoming flags and lit time are copied from it, computed once.
+    and incoming flags and lit time are copied from it, computed once; `items`
+    gives each bound item's responsible and section.
     """
     activity_id, responsible = row[0], row[4]
     is_open = int(row[_COMPLETED] is None)
@@ -302,12 +308,14 @@ def binding_rows(
             activity_id,
             item_id,
             position,
-            item_responsibles[item_id],
+            items[item_id][0],
             responsible,
             is_open,
             incoming,
             deadline,
             lit,
+            items[item_id][1],
+            items[item_id][2],
         )
         for position, item_id in enumerate(activity.item_ids)
     ]

@@ -130,8 +130,8 @@ _ITEMS: _Spec = (
     ("seq", "BIGINT", "0"),
     ("id", "TEXT", _REQUIRED),
     ("entity_type", "TEXT", _REQUIRED),
-    ("pipeline_id", "TEXT", _REQUIRED),
-    ("stage_id", "TEXT", _REQUIRED),
+    ("pipeline_id", "TEXT", "''"),  # none for contacts and companies
+    ("stage_id", "TEXT", "''"),
     ("responsible_id", "TEXT", _REQUIRED),
     ("created_at", _INSTANT, _REQUIRED),
     ("title", "TEXT", "''"),
@@ -307,7 +307,8 @@ def view_statements(
             "SELECT b.activity_id, b.item_id, b.position, i.responsible_id AS item_responsible_id, "
             "a.responsible_id AS activity_responsible_id, "
             "CASE WHEN a.completed_at_us IS NULL THEN 1 ELSE 0 END AS is_open, "
-            "a.incoming, a.deadline_us, a.lit_at_us FROM crm_activity_bindings b "
+            "a.incoming, a.deadline_us, a.lit_at_us, i.entity_type AS item_entity_type, "
+            "NULLIF(i.pipeline_id, '') AS item_pipeline_id FROM crm_activity_bindings b "
             "JOIN crm_activities a ON a.id = b.activity_id JOIN crm_items i ON i.id = b.item_id"
         ),
         "crm_tasks": _view(chosen, "tasks", _TASKS, [tables.tasks]),
