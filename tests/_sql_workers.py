@@ -20,9 +20,14 @@ def seed(url: str, items: int = 4) -> None:
         import_portal(Portal(storage=memory), storage)
 
 
+#: How long a test writer may wait for the lock: generous, so that a loaded CI machine
+#: shows waiting, never a timeout (the timeout itself has tests of its own).
+PATIENCE = 60
+
+
 def add_one_by_one(url: str, writer: int, count: int, barrier: Any = None) -> int:
     """Through a storage of its own, add `count` activities one write each; return how many."""
-    with open_storage(url) as storage:
+    with open_storage(url, timeout=PATIENCE) as storage:
         if barrier is not None:
             barrier.wait()
         for n in range(count):
@@ -32,7 +37,7 @@ def add_one_by_one(url: str, writer: int, count: int, barrier: Any = None) -> in
 
 def add_batches(url: str, writer: int, batches: int, size: int, barrier: Any = None) -> int:
     """Add `batches` batches of `size` activities (with a read between); return how many."""
-    with open_storage(url) as storage:
+    with open_storage(url, timeout=PATIENCE) as storage:
         if barrier is not None:
             barrier.wait()
         for batch in range(batches):

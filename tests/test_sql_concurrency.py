@@ -22,7 +22,7 @@ import pytest
 
 from _build import T0, todo
 from _sql_backends import BACKENDS, PG_DSN, PG_SKIP_REASON, fresh_database
-from _sql_workers import add_batches, add_one_by_one, memory_of, seed
+from _sql_workers import PATIENCE, add_batches, add_one_by_one, memory_of, seed
 from crmcounters import StorageBusyError, counters_of
 from crmcounters.sql import CounterTotals, SqlStorage, open_storage
 
@@ -72,7 +72,7 @@ def test_p5_threads_each_with_its_own_sqlite3_connection_all_write(tmp_path: Pat
     barrier = threading.Barrier(THREADS)
 
     def work(writer: int) -> int:
-        connection = sqlite3.connect(path)  # the driver's defaults: 5 s busy timeout
+        connection = sqlite3.connect(path, timeout=PATIENCE)  # the report had the default 5 s
         storage = SqlStorage(connection)
         barrier.wait()
         for n in range(25):
@@ -87,7 +87,7 @@ def test_p5_threads_each_with_its_own_sqlite3_connection_all_write(tmp_path: Pat
 def test_p5_threads_sharing_one_pooled_storage_read_and_write_in_parallel(url: str) -> None:
     """P5: one open_storage shared by a thread pool; writes and counter reads interleave."""
     barrier = threading.Barrier(THREADS)
-    with open_storage(url, max_connections=4) as storage:
+    with open_storage(url, max_connections=4, timeout=PATIENCE) as storage:
 
         def work(writer: int) -> int:
             barrier.wait()
@@ -241,7 +241,7 @@ def test_p5_a_thread_waits_for_a_free_connection_up_to_the_timeout(tmp_path: Pat
 
 def test_p5_bindings_follow_an_item_reassigned_while_activities_are_added(url: str) -> None:
     """P5/C2: concurrent reassignments and activity writes leave every binding's copy in step."""
-    with open_storage(url) as storage:
+    with open_storage(url, timeout=PATIENCE) as storage:
         stop = threading.Event()
 
         def reassign() -> int:
