@@ -361,3 +361,14 @@ def test_instants_keep_their_microseconds_through_sqlite_text() -> None:
     storage = SqlStorage(connection)
     assert storage.item("1").created_at == at
     assert storage.item("2").created_at == at.replace(microsecond=0)
+
+
+def test_views_are_refused_over_the_librarys_own_tables() -> None:
+    """A database that holds crm_* tables already is named, not a driver error; nothing changes."""
+    connection = sqlite3.connect(":memory:")
+    storage = SqlStorage.create(connection)
+    storage.add(User(id="u", name="U", time_zone="UTC"))
+    with pytest.raises(ValidationError, match="crm_users is a table here"):
+        create_views(connection, EXAMPLE.TABLES)
+    assert [user.id for user in storage.users()] == ["u"]
+    connection.close()

@@ -77,6 +77,7 @@ class Dialect:
     text_may_hold_nul: bool  # PostgreSQL text cannot hold a NUL character
     share_lock: str  # appended to a SELECT that must keep its rows from changing until commit
     is_view_sql: str  # one row when the relation named by the parameter is a view
+    is_table_sql: str  # one row when it is a table
 
     def sql(self, text: str) -> str:
         """`text` (written with `?` placeholders) in this dialect's placeholder style."""
@@ -245,6 +246,7 @@ SQLITE = Dialect(
     text_may_hold_nul=True,
     share_lock="",  # a SQLite writer holds the whole database already (BEGIN IMMEDIATE)
     is_view_sql="SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = ?",
+    is_table_sql="SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
 )
 POSTGRES = Dialect(
     name="postgres",
@@ -254,6 +256,9 @@ POSTGRES = Dialect(
     share_lock=" FOR SHARE",
     is_view_sql=(
         "SELECT 1 FROM pg_views WHERE viewname = ? AND schemaname = ANY(current_schemas(false))"
+    ),
+    is_table_sql=(
+        "SELECT 1 FROM pg_tables WHERE tablename = ? AND schemaname = ANY(current_schemas(false))"
     ),
 )
 #: The dialects by name.

@@ -350,6 +350,13 @@ def create_views(
     statements = view_statements(tables, settings, chosen)
     own = [s for s in schema_statements(chosen) if _is_own_table(s)]
     with chosen.transaction(connection):
+        for name in VIEWS:
+            if chosen.query(connection, chosen.is_table_sql, (name,)):
+                raise ValidationError(
+                    "connection",
+                    f"{name} is a table here: this database holds the library's own tables; "
+                    "make the views in a database (or PostgreSQL schema) without them",
+                )
         for name in reversed(VIEWS):
             chosen.execute(connection, f"DROP VIEW IF EXISTS {name}")
         for statement in own:
