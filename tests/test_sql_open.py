@@ -215,6 +215,7 @@ def test_a_connection_passed_in_stays_open_after_close() -> None:
     with SqlStorage.create(connection) as storage:
         storage.add(User(id="u", name="U", time_zone="UTC"))
     assert connection.execute("SELECT COUNT(*) FROM crm_users").fetchone()[0] == 1
+    connection.close()  # the caller's to close
 
 
 def test_in_memory_copy_of_any_portal_storage_keeps_order_and_reports_progress(
