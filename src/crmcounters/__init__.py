@@ -13,7 +13,7 @@ from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
 from ._cap import is_at_cap, open_activity_count, over_cap
 from ._clock import Clock, SystemClock
 from ._counter_index import CounterIndex
-from ._counters import CounterResult, CounterSum, counters_of, summed_counters
+from ._counters import CounterResult, CounterSum, counter_steps, counters_of, summed_counters
 from ._errors import (
     AccessDeniedError,
     CrmCountersError,
@@ -203,6 +203,7 @@ __all__ = [
     "User",
     "ValidationError",
     "activities_view",
+    "counter_steps",
     "counters_of",
     "dump_portal",
     "dump_rule_set",

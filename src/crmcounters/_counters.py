@@ -15,7 +15,14 @@ from ._errors import AccessDeniedError, ValidationError
 from ._settings import CounterMode
 from ._storage import Storage
 
-__all__ = ["CounterResult", "CounterSum", "counters_of", "lit_at", "summed_counters"]
+__all__ = [
+    "CounterResult",
+    "CounterSum",
+    "counter_steps",
+    "counters_of",
+    "lit_at",
+    "summed_counters",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -203,6 +210,97 @@ def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
         cap=cap,
         valid_until=next_lit,
     )
+
+
+def counter_steps(
+    storage: Storage,
+    user_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    viewer_id: str | None = None,
+    policy: AccessPolicy | None = None,
+) -> tuple[CounterResult, ...]:
+    """`user_id`'s counters at `start` and at each instant in `(start, end)` where they change.
+
+    Step `k` is what `counters_of` answers at its `at` and until step `k + 1`'s
+    `at` (C9, X2): a chart of the counters over a day or a week, stepped at the
+    exact instants activities light. Each step's `valid_until` is the next
+    change, even past `end`. One pass over the user's open activities, then a
+    sweep in time order (walking `counters_of` from `valid_until` to
+    `valid_until` costs a full pass per change). A blocked user (C8) has one
+    step: blocking does not change with time. Access as `counters_of` (C7).
+    """
+    v.check_aware("start", start)
+    v.check_aware("end", end)
+    if end <= start:
+        raise ValidationError("end", f"must be after start ({start.isoformat()})")
+    check_access(storage, user_id if viewer_id is None else viewer_id, user_id, policy)
+    settings = storage.settings
+    cap = settings.open_activity_cap
+    count, groups = _groups(storage, user_id)
+    if over_cap(count, cap):
+        return (blocked_result(user_id, start, count, cap),)
+    default_offset = timedelta(minutes=settings.urgency_offset_minutes)
+    start_utc = start.astimezone(UTC)
+    incoming = incoming_items = 0
+    # Per item (a group): its lit planned activities so far, and whether it has incoming work.
+    lit_now: list[int] = []
+    has_incoming: list[bool] = []
+    later: list[tuple[datetime, int]] = []  # (instant it lights, group) after start
+    for group, (_, activities) in enumerate(groups):
+        item_incoming = item_lit = 0
+        for activity in activities:
+            if activity.incoming:
+                item_incoming += 1
+                continue
+            lights = lit_at(activity, default_offset)
+            if lights is None:
+                continue
+            if lights <= start_utc:
+                item_lit += 1
+            else:
+                later.append((lights, group))
+        incoming += item_incoming
+        incoming_items += bool(item_incoming)
+        lit_now.append(item_lit)
+        has_incoming.append(bool(item_incoming))
+    later.sort()
+    planned = sum(lit_now)
+    planned_items = sum(1 for lit in lit_now if lit)
+    items = sum(1 for lit, inc in zip(lit_now, has_incoming, strict=True) if lit or inc)
+
+    def step(at: datetime, until: datetime | None) -> CounterResult:
+        return CounterResult(
+            user_id=user_id,
+            at=at,
+            incoming=incoming,
+            planned=planned,
+            incoming_items=incoming_items,
+            planned_items=planned_items,
+            items=items,
+            blocked=False,
+            open_activities=count,
+            cap=cap,
+            valid_until=until,
+        )
+
+    steps = [step(start, later[0][0] if later else None)]
+    end_utc = end.astimezone(UTC)
+    index = 0
+    while index < len(later) and later[index][0] < end_utc:
+        instant = later[index][0]
+        while index < len(later) and later[index][0] == instant:
+            group = later[index][1]
+            planned += 1
+            if not lit_now[group]:
+                planned_items += 1
+                items += not has_incoming[group]
+            lit_now[group] += 1
+            index += 1
+        until = later[index][0] if index < len(later) else None
+        steps.append(step(instant.astimezone(start.tzinfo), until))
+    return tuple(steps)
 
 
 def blocked_result(user_id: str, now: datetime, count: int, cap: int) -> CounterResult:

@@ -1,0 +1,144 @@
+"""`counter_steps`: a user's counters over a span, stepped where they change (C9, X2)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from _build_counters import MONDAY, incoming, item, minutes, planned, portal
+from crmcounters import (
+    AccessDeniedError,
+    AccessPolicy,
+    CounterResult,
+    Portal,
+    Settings,
+    ValidationError,
+    counter_steps,
+    counters_of,
+)
+from crmcounters.testing.strategies import aware_datetimes, portals
+
+ALICE = ("alice", "Europe/Warsaw")
+
+
+def _numbers(result: CounterResult) -> tuple[object, ...]:
+    return (
+        result.incoming,
+        result.planned,
+        result.incoming_items,
+        result.planned_items,
+        result.items,
+        result.blocked,
+        result.open_activities,
+    )
+
+
+def _walked(portal: Portal, user_id: str, start: datetime, end: datetime) -> list[CounterResult]:
+    """The reference: counters_of at start, then at each valid_until before end (C9)."""
+    storage = portal.storage
+    results = [counters_of(storage, user_id, start)]
+    while (until := results[-1].valid_until) is not None and until < end:
+        results.append(counters_of(storage, user_id, until))
+    return results
+
+
+def test_c9_steps_start_at_start_and_change_where_activities_light() -> None:
+    """C9, X2: one step at start, then one per lighting instant inside the span."""
+    storage = portal(ALICE)
+    deal = item(storage, "alice")
+    planned(storage, deal, MONDAY + minutes(45))  # lights at +30 (default offset 15)
+    planned(storage, deal, MONDAY + minutes(90))  # lights at +75
+    planned(storage, item(storage, "alice"), MONDAY + minutes(90))  # same instant, other item
+    planned(storage, deal, MONDAY + timedelta(days=2))  # after the span
+    incoming(storage, deal)
+    steps = counter_steps(storage, "alice", MONDAY, MONDAY + timedelta(days=1))
+    assert [step.at for step in steps] == [MONDAY, MONDAY + minutes(30), MONDAY + minutes(75)]
+    assert [(s.incoming, s.planned, s.planned_items, s.items) for s in steps] == [
+        (1, 0, 0, 1),
+        (1, 1, 1, 1),
+        (1, 3, 2, 2),
+    ]
+    assert [step.valid_until for step in steps] == [
+        MONDAY + minutes(30),
+        MONDAY + minutes(75),
+        MONDAY + timedelta(days=2) - minutes(15),  # the next change, past the span's end
+    ]
+    assert steps[1].at.tzinfo is MONDAY.tzinfo  # instants in the zone of `start`
+
+
+def test_c9_a_change_at_the_end_of_the_span_is_left_out() -> None:
+    """The span is half-open: a lighting at `end` is not a step of it."""
+    storage = portal(ALICE)
+    planned(storage, item(storage, "alice"), MONDAY + minutes(75))
+    steps = counter_steps(storage, "alice", MONDAY, MONDAY + minutes(60))
+    assert len(steps) == 1
+    assert steps[0].valid_until == MONDAY + minutes(60)
+
+
+def test_c8_a_blocked_user_has_one_step() -> None:
+    """C8, C9: blocking does not change with time, so the chart is one blocked step."""
+    storage = portal(ALICE, settings=Settings(open_activity_cap=1))
+    deal = item(storage, "alice")
+    planned(storage, deal, MONDAY + minutes(45))
+    planned(storage, deal, MONDAY + minutes(90))
+    (only,) = counter_steps(storage, "alice", MONDAY, MONDAY + timedelta(days=1))
+    assert only.blocked
+    assert (only.open_activities, only.valid_until) == (2, None)
+
+
+def test_c7_steps_are_refused_like_counters() -> None:
+    """C7: another user's steps need the policy's permission, else AccessDeniedError."""
+    storage = portal(ALICE, ("bob", "Europe/Warsaw"))
+    with pytest.raises(AccessDeniedError):
+        counter_steps(storage, "alice", MONDAY, MONDAY + minutes(1), viewer_id="bob")
+    with pytest.raises(AccessDeniedError):
+        counter_steps(
+            storage, "alice", MONDAY, MONDAY + minutes(1), viewer_id="bob", policy=AccessPolicy()
+        )
+
+
+def test_g2_g5_a_bad_span_is_refused_naming_the_argument() -> None:
+    """G2, G5: naive instants and an empty or reversed span are refused, naming the argument."""
+    storage = portal(ALICE)
+    with pytest.raises(ValidationError, match="end"):
+        counter_steps(storage, "alice", MONDAY, MONDAY)
+    with pytest.raises(ValidationError, match="start"):
+        counter_steps(storage, "alice", MONDAY.replace(tzinfo=None), MONDAY)
+
+
+@given(
+    portal=portals(max_activities=20),
+    anywhere=aware_datetimes(),
+    data=st.data(),
+    hours=st.sampled_from([1, 24, 24 * 7, 24 * 60]),
+)
+def test_c9_x2_steps_equal_counters_of_walked_by_valid_until(
+    portal: Portal, anywhere: datetime, data: st.DataObject, hours: int
+) -> None:
+    """C9, X2: every step is counters_of at its instant, and the steps are where the answer
+    changes: walking counters_of from valid_until to valid_until meets the same numbers."""
+    deadlines = sorted(
+        activity.deadline
+        for item in portal.storage.items()
+        for activity in portal.storage.activities_of_item(item.id)
+        if activity.deadline is not None
+    )
+    # Mostly a span that opens shortly before a deadline, so that activities light inside it.
+    start = anywhere
+    if deadlines and data.draw(st.booleans()):
+        before = timedelta(minutes=data.draw(st.integers(0, hours * 60)))
+        start = data.draw(st.sampled_from(deadlines)) - before
+    end = start + timedelta(hours=hours)
+    for user in portal.storage.users():
+        steps = counter_steps(portal.storage, user.id, start, end)
+        for step in steps:
+            assert step == counters_of(portal.storage, user.id, step.at)
+        walked = _walked(portal, user.id, start, end)
+        changes = [walked[0]] + [
+            now for before, now in itertools.pairwise(walked) if _numbers(now) != _numbers(before)
+        ]
+        assert [(s.at, _numbers(s)) for s in steps] == [(w.at, _numbers(w)) for w in changes]
