@@ -410,6 +410,28 @@ def cmd_demo(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
     run_demo(portal, read_rules(args.rules, portal), out, start=now if args.at else None)
 
 
+def cmd_serve(args: argparse.Namespace, portal: Portal, _now: datetime, out: Out) -> None:
+    """A local, read-only web page: team, Activities view, Kanban, explain, a time slider."""
+    from .explorer import Explorer, make_server  # the web edge loads only when asked for
+
+    at = parse_instant(args.at) if args.at else None
+    explorer = Explorer.of_portal(portal, at=at)
+    try:
+        server = make_server(explorer, host=args.host, port=args.port)
+    except OSError as error:
+        raise CliError(
+            f"cannot listen on {args.host}:{args.port}: {error.strerror or error}; "
+            "pick another --port (0 takes a free one)"
+        ) from None
+    with server:
+        out.line(f"crmcounters explorer on {server.url} (read-only; Ctrl+C stops it)")
+        out.stream.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            out.line("stopped")
+
+
 # -- the parser and main ---------------------------------------------------------
 
 Command = Callable[[argparse.Namespace, Portal, datetime, Out], None]
@@ -471,6 +493,20 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     simulate_.add_argument("--rules", required=True, metavar="RULES.json")
     simulate_.add_argument("--from", dest="start", required=True, metavar="ISO-DATETIME")
     simulate_.add_argument("--to", dest="end", required=True, metavar="ISO-DATETIME")
+    serve = command("serve", cmd_serve, json=False)
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="IP address to listen on (default 127.0.0.1: this machine only)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=8765,
+        metavar="N",
+        help="port to listen on (default 8765; 0 picks a free one)",
+    )
     demo = command("demo", cmd_demo, portal=False, json=False)  # a show for people only
     demo.add_argument(
         "portal", metavar="PORTAL", nargs="?", help="default: the sample portal in the package"
