@@ -493,7 +493,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     simulate_.add_argument("--rules", required=True, metavar="RULES.json")
     simulate_.add_argument("--from", dest="start", required=True, metavar="ISO-DATETIME")
     simulate_.add_argument("--to", dest="end", required=True, metavar="ISO-DATETIME")
-    serve = command("serve", cmd_serve, json=False)
+    serve = command("serve", cmd_serve, portal=False, json=False)
+    serve.add_argument(
+        "portal", metavar="PORTAL", nargs="?", help="default: the sample portal in the package"
+    )
     serve.add_argument(
         "--host",
         default="127.0.0.1",

@@ -278,7 +278,10 @@ class Explorer:
         """One item card: badge (or none where C7 hides it), Unread mark, title, link."""
         item = self.storage.item(item_id)
         selected = " selected" if item_id == page.item_id else ""
-        shown = '<span class="badge badge-none" title="no access (C7)">·</span>'
+        shown = (
+            '<span class="badge badge-none" data-hidden="true" '
+            'title="no access to this responsible (C7): no badge">&ndash;</span>'
+        )
         if badge is not None:
             shown = badge_html(badge)
         return (
