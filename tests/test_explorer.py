@@ -6,12 +6,16 @@ the same through a real browser, slider included.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import datetime, timedelta
+from pathlib import Path
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
 
+import crmcounters
 from _build_explorer import AT, HOSTILE, hostile_portal, sample
 from _html import Node, parse
 from crmcounters import (
@@ -266,3 +270,22 @@ def test_g5_explorer_settings_are_checked() -> None:
         Explorer(storage=SAMPLE.storage, at=datetime(2026, 12, 14))
     with pytest.raises(ValidationError, match="user"):
         Explorer(storage=InMemoryStorage(), policy=AccessPolicy()).page()
+
+
+def test_the_core_never_imports_the_explorer() -> None:
+    """The explorer is an edge (STYLE): importing the library and its other public
+    subpackages loads neither it nor http.server; only the CLI's `serve` does."""
+    code = (
+        "import sys, crmcounters, crmcounters.focus, crmcounters.rules, crmcounters.sql, "
+        "crmcounters.testing, crmcounters._cli\n"
+        "print(sorted(m for m in sys.modules if 'explorer' in m or m == 'http.server'))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
+    source = Path(crmcounters.__file__).parent
+    for module in source.rglob("*.py"):
+        if "explorer" in module.parts or module.name == "_cli.py":
+            continue
+        assert "explorer" not in module.read_text(encoding="utf-8"), module
