@@ -22,6 +22,7 @@ from ._errors import (
     DuplicateIdError,
     IntegrityError,
     NaiveDatetimeError,
+    StorageBusyError,
     UnknownIdError,
     ValidationError,
 )
@@ -49,6 +50,7 @@ from ._portal import (
     write_portal,
 )
 from ._public import show_public_paths
+from ._sample import sample_portal, sample_rules
 from ._settings import CalendarSettings, CounterMode, Settings
 from ._smart import (
     NoSuggestion,
@@ -67,7 +69,7 @@ from ._smart_settings import (
     opt_out_until,
 )
 from ._smart_text import SMART_ACTIVITY_TEXTS, smart_activity_text
-from ._storage import Storage
+from ._storage import PortalStorage, Storage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
 from ._view import ActivitiesView, Column, Placement, activities_view, place_item
@@ -178,6 +180,7 @@ __all__ = [
     "Pipeline",
     "Placement",
     "Portal",
+    "PortalStorage",
     "Reason",
     "Record",
     "Rule",
@@ -193,6 +196,7 @@ __all__ = [
     "StageChanged",
     "StageSemantics",
     "Storage",
+    "StorageBusyError",
     "SystemClock",
     "Task",
     "TaskStatus",
@@ -230,6 +234,8 @@ __all__ = [
     "read_portal",
     "reminder_offsets",
     "reschedule",
+    "sample_portal",
+    "sample_rules",
     "smart_activity_deadline",
     "smart_activity_opt_out",
     "smart_activity_text",

@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 #: The schema version this library writes and reads.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 #: What brings a schema from version N to N + 1 (columns are only ever added).
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -35,13 +35,18 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE crm_activities ADD COLUMN reminded_at_us BIGINT",
         "ALTER TABLE crm_activities ADD COLUMN reminded_at_tz TEXT",
     ),
+    2: (  # 0.2.0 -> 0.3.0
+        # The portal document's description, as_of and access policy (import/export, --db).
+        "ALTER TABLE crm_settings ADD COLUMN portal TEXT",
+    ),
 }
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS crm_settings (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     schema_version INTEGER NOT NULL,
-    document TEXT NOT NULL
+    document TEXT NOT NULL,
+    portal TEXT
 );
 CREATE TABLE IF NOT EXISTS crm_users (
     seq {serial},
