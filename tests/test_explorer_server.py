@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from _build_explorer import HOSTILE, hostile_portal, sample
 from _html import parse
 from crmcounters import ValidationError
 from crmcounters.explorer import Explorer, ExplorerServer, make_server
+from crmcounters.sql import import_portal, open_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_FILE = ROOT / "src" / "crmcounters" / "_sample" / "sample_portal.json"
@@ -208,3 +210,40 @@ def test_cli_serve_on_a_busy_port_is_one_error_line() -> None:
     assert err.startswith("crmcounters: error: cannot listen on 127.0.0.1:")
     assert len(err.splitlines()) == 1
     assert out == ""
+
+
+def test_x2_the_page_over_a_database_is_the_page_over_the_file(tmp_path: Path) -> None:
+    """The explorer reads a database (`--db`) as it reads a portal file: same answers, same
+    page, byte for byte, at several instants."""
+    path = tmp_path / "sample.db"
+    with open_storage(path, create=True) as storage:
+        import_portal(sample(), storage)
+    with open_storage(path) as storage:
+        over_db = Explorer.of_portal(storage.portal())
+        over_file = Explorer.of_portal(sample())
+        for query in ("user=u-piotr&item=deal-015", "user=u-keala&span=week&at=2026-12-12T03:00Z"):
+            assert over_db.page(query) == over_file.page(query)
+
+
+def test_cli_serve_reads_a_database() -> None:
+    """`crmcounters serve --db URL` serves the database's portal."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sample.db"
+        with open_storage(path, create=True) as storage:
+            import_portal(sample(), storage)
+        process = _serve("--db", str(path), "--port", "0")
+        try:
+            assert process.stdout is not None
+            found = re.search(r"http://127\.0\.0\.1:(\d+)/", process.stdout.readline())
+            assert found
+            connection = http.client.HTTPConnection("127.0.0.1", int(found.group(1)), timeout=10)
+            connection.request("GET", "/?user=u-linh")
+            response = connection.getresponse()
+            assert response.status == 200
+            assert "Nguyễn Thị Linh" in response.read().decode("utf-8")
+            connection.close()
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=10)
+        finally:
+            process.kill()
+    assert process.returncode == 0

@@ -500,9 +500,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     simulate_.add_argument("--from", dest="start", required=True, metavar="ISO-DATETIME")
     simulate_.add_argument("--to", dest="end", required=True, metavar="ISO-DATETIME")
     serve = command("serve", cmd_serve, portal=False, json=False)
-    serve.add_argument(
-        "portal", metavar="PORTAL", nargs="?", help="default: the sample portal in the package"
-    )
+    add_source_arguments(serve, required=False)
     serve.add_argument(
         "--host",
         default="127.0.0.1",
