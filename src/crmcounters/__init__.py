@@ -6,6 +6,8 @@ rules as pure functions of (data, now). See docs/index.md.
 
 from __future__ import annotations
 
+import logging
+
 from ._access import AccessLevel, AccessPolicy
 from ._activities import Activity, ActivityKind, Direction
 from ._badges import Badge, BadgeColour, item_badge
@@ -251,3 +253,7 @@ __all__ = [
 ]
 
 show_public_paths(__name__, globals(), __all__)
+
+# Silent unless the host configures logging (the CLI's -v does): loads, rule runs, refused
+# writes go to the "crmcounters" logger.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

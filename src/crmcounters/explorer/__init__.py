@@ -16,11 +16,10 @@ from __future__ import annotations
 from .._public import show_public_paths
 from ._page import Explorer
 from ._query import Page, Span
-from ._server import DEFAULT_HOST, DEFAULT_PORT, ExplorerServer, make_server
+from ._server import DEFAULT_HOST, ExplorerServer, make_server
 
 __all__ = [
     "DEFAULT_HOST",
-    "DEFAULT_PORT",
     "Explorer",
     "ExplorerServer",
     "Page",

@@ -10,8 +10,8 @@ from urllib.parse import parse_qsl, urlencode
 import attrs
 
 from .._calendar import day_start, week_start_of
-from .._cli import parse_instant
 from .._errors import ValidationError
+from .._instant import parse_instant
 from .._pipelines import Pipeline
 from .._storage import Storage
 from .._users import User

@@ -22,14 +22,12 @@ from .._errors import CrmCountersError, ValidationError
 from ._page import Explorer, _e
 from ._query import MAX_QUERY
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "ExplorerServer", "make_server"]
+__all__ = ["DEFAULT_HOST", "ExplorerServer", "make_server"]
 
 logger = logging.getLogger("crmcounters.explorer")
 
-#: Where `crmcounters serve` listens unless told otherwise: this machine only.
+#: Where the explorer listens unless told otherwise: this machine only.
 DEFAULT_HOST = "127.0.0.1"
-#: The port `crmcounters serve` tries first (0 asks the system for a free one).
-DEFAULT_PORT = 8765
 
 #: Seconds a client may take to send its request before the connection is dropped.
 _REQUEST_TIMEOUT = 10.0
@@ -74,13 +72,12 @@ class ExplorerServer(ThreadingHTTPServer):
         return frozenset({*names, *(f"{name}:{port}" for name in names)})
 
 
-def make_server(
-    explorer: Explorer, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
-) -> ExplorerServer:
+def make_server(explorer: Explorer, *, host: str = DEFAULT_HOST, port: int = 0) -> ExplorerServer:
     """A server for `explorer`, bound and listening (call `serve_forever()` to answer).
 
     `host` must be an IP address (127.0.0.1 by default: this machine only);
-    port 0 picks a free port. An address in use raises `OSError`.
+    port 0 (the default) picks a free port, named by the server's `url`. An
+    address in use raises `OSError`.
     """
     try:
         ipaddress.ip_address(host)
