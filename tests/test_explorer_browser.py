@@ -9,9 +9,6 @@ under `.ci/run` (CRMCOUNTERS_REQUIRE_BROWSER=1) they fail instead.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from _browser import TOOL, stop_without_browser
 from _build_explorer import HOSTILE, hostile_portal
 from crmcounters import activities_view, counters_of, kanban_board
 from crmcounters.explorer import Explorer, ExplorerServer
@@ -26,18 +24,6 @@ from crmcounters.explorer import Explorer, ExplorerServer
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _tool() -> Any:
-    """tools/screenshots.py: how the project launches Chromium, and serves a page."""
-    spec = importlib.util.spec_from_file_location("screenshots", ROOT / "tools" / "screenshots.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["screenshots"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-TOOL = _tool()
 EXPLORER = TOOL.sample_explorer()
 PORTAL_AT: datetime = EXPLORER.at
 SAMPLE = EXPLORER.storage
@@ -47,11 +33,7 @@ POLICY = EXPLORER.policy
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """One headless Chromium for the module; skip (locally) or fail (in CI) without one."""
-    reason = TOOL.missing()
-    if reason is not None:
-        if os.environ.get("CRMCOUNTERS_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"the browser tests must run here: {reason}")
-        pytest.skip(reason)
+    stop_without_browser()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -7,29 +7,11 @@ change to the page that is not re-shot fails here, with the command to run.
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def _tool() -> Any:
-    spec = importlib.util.spec_from_file_location("screenshots", ROOT / "tools" / "screenshots.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["screenshots"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-TOOL = _tool()
+from _browser import REQUIRE, ROOT, TOOL, stop_without_browser
 
 
 @pytest.mark.parametrize("shot", TOOL.SHOTS, ids=lambda shot: shot[0])
@@ -61,33 +43,23 @@ def test_the_digest_chunk_round_trips() -> None:
     assert TOOL.text_of(png, b"k") is None
 
 
-@pytest.mark.parametrize(("required", "outcome"), [("0", "1 skipped"), ("1", "1 error")])
+@pytest.mark.parametrize("required", ["0", "1"])
 def test_without_chromium_the_browser_suite_skips_locally_and_fails_in_ci(
-    required: str, outcome: str
+    monkeypatch: pytest.MonkeyPatch, required: str
 ) -> None:
-    """No browser: the suite says why and skips, but with CRMCOUNTERS_REQUIRE_BROWSER=1
-    (set by .ci/run) it fails, so CI never passes without having run it."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "tests/test_explorer_browser.py::test_x1_clicking_a_card_explains_it",
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "CRMCOUNTERS_CHROMIUM": "/nonexistent/chromium",
-            "CRMCOUNTERS_REQUIRE_BROWSER": required,
-        },
-        timeout=120,
-        check=False,
-    )
-    assert outcome in done.stdout, done.stdout + done.stderr
-    assert "no Chromium at /nonexistent/chromium" in done.stdout
-    assert done.returncode == (1 if required == "1" else 0)
+    """No browser: the browser tests skip with the reason, but with
+    CRMCOUNTERS_REQUIRE_BROWSER=1 (set by .ci/run) they fail, so CI never passes without
+    having run them."""
+    monkeypatch.setattr(TOOL, "CHROMIUM", "/nonexistent/chromium")
+    monkeypatch.setenv(REQUIRE, required)
+    expected = pytest.fail.Exception if required == "1" else pytest.skip.Exception
+    with pytest.raises(expected, match="no Chromium at /nonexistent/chromium"):
+        stop_without_browser()
+
+
+def test_ci_requires_the_browser_and_installs_chromium() -> None:
+    """.ci/run sets the variable the browser tests read, and installs Debian's chromium."""
+    script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert f"export {REQUIRE}=1" in script
+    assert "apt-get install -y -qq chromium" in script
+    assert script.index(f"export {REQUIRE}=1") < script.index("make test")

@@ -21,6 +21,7 @@ from .._clock import Clock, SystemClock
 from .._counters import counter_steps, counters_of
 from .._errors import CrmCountersError, ValidationError
 from .._explain import explain
+from .._instant import FROM_AS_OF, FROM_AT, FROM_CLOCK
 from .._portal import Portal
 from .._storage import Storage
 from .._users import User
@@ -123,10 +124,9 @@ class Explorer:
     def of_portal(
         cls, portal: Portal, *, at: datetime | None = None, clock: Clock | None = None
     ) -> Explorer:
-        """An explorer over a loaded portal: `at` if given, else the portal's `as_of`, else
-        the clock (the command line's rule for the default instant)."""
-        source = "--at" if at is not None else "the portal's as_of"
-        chosen = at if at is not None else portal.as_of
+        """An explorer over a loaded portal that opens at `at` if given, else at the
+        portal's `as_of`, else at the clock's now (the command line's rule)."""
+        chosen, source = (at, FROM_AT) if at is not None else (portal.as_of, FROM_AS_OF)
         return cls(
             storage=portal.storage,
             policy=portal.access,
@@ -139,9 +139,9 @@ class Explorer:
     def read(self, query: str) -> Page:
         """The state a query string asks for; `CrmCountersError` naming the bad parameter."""
         if self.at is None:
-            default_at, source = self.clock.now(), "the clock"
+            default_at, source = self.clock.now(), FROM_CLOCK
         else:
-            default_at, source = self.at, self.at_source or "the explorer's instant"
+            default_at, source = self.at, self.at_source or FROM_AT
         return read_query(
             self.storage,
             query,
