@@ -9,7 +9,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -176,27 +175,36 @@ def _serve(*argv: str) -> subprocess.Popen[str]:
     )
 
 
-def test_cli_serve_prints_its_url_serves_and_stops_on_ctrl_c() -> None:
-    """`crmcounters serve PORTAL --port 0` prints the URL, serves the page, and Ctrl+C
-    (SIGINT) stops it with exit status 0."""
-    process = _serve(str(SAMPLE_FILE), "--port", "0")
+def _serve_once(path: str, *argv: str) -> tuple[int, str, str, str]:
+    """Start `crmcounters serve ARGV --port 0`, GET `path` from the URL it prints, press
+    Ctrl+C; return (exit status, the page, standard output, standard error)."""
+    process = _serve(*argv, "--port", "0")
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert found, line
         connection = http.client.HTTPConnection("127.0.0.1", int(found.group(1)), timeout=10)
-        connection.request("GET", "/?user=u-anna")
+        connection.request("GET", path)
         response = connection.getresponse()
         assert response.status == 200
-        assert 'data-user="u-anna"' in response.read().decode("utf-8")
+        page = response.read().decode("utf-8")
         connection.close()
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=10)
     finally:
         process.kill()
-    assert process.returncode == 0, err
-    assert "stopped" in out
+    return process.returncode, page, line + out, err
+
+
+def test_cli_serve_prints_its_url_serves_and_stops_on_ctrl_c() -> None:
+    """`crmcounters serve PORTAL --port 0` prints the URL and the instant it opens at, serves
+    the page, and Ctrl+C (SIGINT) stops it with exit status 0."""
+    code, page, out, err = _serve_once("/?user=u-anna", str(SAMPLE_FILE))
+    assert (code, err) == (0, "")
+    assert 'data-user="u-anna"' in page
+    assert "it opens at 2026-12-14T10:00:00+01:00 (the portal's as_of)" in out
+    assert out.endswith("stopped\n")
 
 
 def test_cli_serve_on_a_busy_port_is_one_error_line() -> None:
@@ -225,25 +233,11 @@ def test_x2_the_page_over_a_database_is_the_page_over_the_file(tmp_path: Path) -
             assert over_db.page(query) == over_file.page(query)
 
 
-def test_cli_serve_reads_a_database() -> None:
+def test_cli_serve_reads_a_database(tmp_path: Path) -> None:
     """`crmcounters serve --db URL` serves the database's portal."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "sample.db"
-        with open_storage(path, create=True) as storage:
-            import_portal(sample(), storage)
-        process = _serve("--db", str(path), "--port", "0")
-        try:
-            assert process.stdout is not None
-            found = re.search(r"http://127\.0\.0\.1:(\d+)/", process.stdout.readline())
-            assert found
-            connection = http.client.HTTPConnection("127.0.0.1", int(found.group(1)), timeout=10)
-            connection.request("GET", "/?user=u-linh")
-            response = connection.getresponse()
-            assert response.status == 200
-            assert "Nguyễn Thị Linh" in response.read().decode("utf-8")
-            connection.close()
-            process.send_signal(signal.SIGINT)
-            process.communicate(timeout=10)
-        finally:
-            process.kill()
-    assert process.returncode == 0
+    path = tmp_path / "sample.db"
+    with open_storage(path, create=True) as storage:
+        import_portal(sample(), storage)
+    code, page, _, err = _serve_once("/?user=u-linh", "--db", str(path))
+    assert (code, err) == (0, "")
+    assert "Nguyễn Thị Linh" in page

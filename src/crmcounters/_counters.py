@@ -12,7 +12,7 @@ from ._access import DEFAULT_POLICY, AccessPolicy, check_access
 from ._activities import Activity
 from ._cap import over_cap
 from ._errors import AccessDeniedError, ValidationError
-from ._settings import CounterMode
+from ._settings import CounterMode, Settings
 from ._storage import Storage
 
 __all__ = [
@@ -151,9 +151,15 @@ def _groups(storage: Storage, user_id: str) -> tuple[int, _Groups]:
 
 
 def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
-    settings = storage.settings
-    cap = settings.open_activity_cap
     count, groups = _groups(storage, user_id)
+    return _tally(storage.settings, user_id, now, count, groups)
+
+
+def _tally(
+    settings: Settings, user_id: str, now: datetime, count: int, groups: _Groups
+) -> CounterResult:
+    """The counters from `_groups`' answer: blocked over the cap (C8), else counted (C3-C5)."""
+    cap = settings.open_activity_cap
     if over_cap(count, cap):
         return blocked_result(user_id, now, count, cap)
     default_offset = timedelta(minutes=settings.urgency_offset_minutes)
@@ -237,55 +243,32 @@ def counter_steps(
         raise ValidationError("end", f"must be after start ({start.isoformat()})")
     check_access(storage, user_id if viewer_id is None else viewer_id, user_id, policy)
     settings = storage.settings
-    cap = settings.open_activity_cap
-    count, groups = _groups(storage, user_id)
-    if over_cap(count, cap):
-        return (blocked_result(user_id, start, count, cap),)
+    count, read = _groups(storage, user_id)
+    groups = list(read)  # read twice: for the first step, then for the sweep
+    first = _tally(settings, user_id, start, count, groups)
+    if first.blocked:
+        return (first,)
     default_offset = timedelta(minutes=settings.urgency_offset_minutes)
     start_utc = start.astimezone(UTC)
-    incoming = incoming_items = 0
     # Per item (a group): its lit planned activities so far, and whether it has incoming work.
     lit_now: list[int] = []
     has_incoming: list[bool] = []
     later: list[tuple[datetime, int]] = []  # (instant it lights, group) after start
     for group, (_, activities) in enumerate(groups):
-        item_incoming = item_lit = 0
+        lit = 0
         for activity in activities:
-            if activity.incoming:
-                item_incoming += 1
-                continue
-            lights = lit_at(activity, default_offset)
+            lights = None if activity.incoming else lit_at(activity, default_offset)
             if lights is None:
                 continue
             if lights <= start_utc:
-                item_lit += 1
+                lit += 1
             else:
                 later.append((lights, group))
-        incoming += item_incoming
-        incoming_items += bool(item_incoming)
-        lit_now.append(item_lit)
-        has_incoming.append(bool(item_incoming))
+        lit_now.append(lit)
+        has_incoming.append(any(activity.incoming for activity in activities))
     later.sort()
-    planned = sum(lit_now)
-    planned_items = sum(1 for lit in lit_now if lit)
-    items = sum(1 for lit, inc in zip(lit_now, has_incoming, strict=True) if lit or inc)
-
-    def step(at: datetime, until: datetime | None) -> CounterResult:
-        return CounterResult(
-            user_id=user_id,
-            at=at,
-            incoming=incoming,
-            planned=planned,
-            incoming_items=incoming_items,
-            planned_items=planned_items,
-            items=items,
-            blocked=False,
-            open_activities=count,
-            cap=cap,
-            valid_until=until,
-        )
-
-    steps = [step(start, later[0][0] if later else None)]
+    steps = [first]  # what the calculator answers at start; its valid_until is later[0]
+    planned, planned_items, items = first.planned or 0, first.planned_items or 0, first.items or 0
     end_utc = end.astimezone(UTC)
     index = 0
     while index < len(later) and later[index][0] < end_utc:
@@ -298,8 +281,16 @@ def counter_steps(
                 items += not has_incoming[group]
             lit_now[group] += 1
             index += 1
-        until = later[index][0] if index < len(later) else None
-        steps.append(step(instant.astimezone(start.tzinfo), until))
+        steps.append(
+            attrs.evolve(
+                steps[-1],
+                at=instant.astimezone(start.tzinfo),
+                planned=planned,
+                planned_items=planned_items,
+                items=items,
+                valid_until=later[index][0] if index < len(later) else None,
+            )
+        )
     return tuple(steps)
 
 
