@@ -19,6 +19,8 @@ from crmcounters._sample import SAMPLE_PORTAL, sample_bytes
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = str(ROOT / "src" / "crmcounters" / "_sample" / "sample_portal.json")
 AS_OF = "2026-12-14T10:00:00+01:00"
+#: The portal's as_of as the library holds it: in UTC.
+AS_OF_UTC = "2026-12-14T09:00:00+00:00"
 
 
 def run(*argv: str, stderr: io.StringIO | None = None) -> tuple[int, str, str]:
@@ -66,7 +68,7 @@ def test_x2_every_command_defaults_to_the_portals_as_of_and_says_so(argv: list[s
     prints that instant and where it came from first, and equals the answer with --at."""
     code, out, err = run(*argv)
     assert (code, err) == (0, "")
-    assert out.splitlines()[0] == f"now: {AS_OF} (the portal's as_of; --at changes it)"
+    assert out.splitlines()[0] == f"now: {AS_OF_UTC} (the portal's as_of; --at changes it)"
     _, pinned, _ = run(*argv, "--at", AS_OF)
     assert pinned.splitlines()[0] == f"now: {AS_OF} (--at)"
     assert out.splitlines()[1:] == pinned.splitlines()[1:]

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from _build_counters import MONDAY, incoming, item, minutes, planned, portal
+from _build_counters import MONDAY, WARSAW, incoming, item, minutes, planned, portal
 from crmcounters import (
     AccessDeniedError,
     AccessPolicy,
     CounterResult,
+    PlannedRule,
     Portal,
     Settings,
     ValidationError,
@@ -67,7 +68,7 @@ def test_c9_steps_start_at_start_and_change_where_activities_light() -> None:
         MONDAY + minutes(75),
         MONDAY + timedelta(days=2) - minutes(15),  # the next change, past the span's end
     ]
-    assert steps[1].at.tzinfo is MONDAY.tzinfo  # instants in the zone of `start`
+    assert steps[1].at.tzinfo is UTC  # instants in UTC, as counters_of gives them
 
 
 def test_c9_a_change_at_the_end_of_the_span_is_left_out() -> None:
@@ -111,7 +112,7 @@ def test_g2_g5_a_bad_span_is_refused_naming_the_argument() -> None:
 
 
 @given(
-    portal=portals(max_activities=20),
+    portal=portals(max_users=3, max_items=8, max_activities=20),
     anywhere=aware_datetimes(),
     data=st.data(),
     hours=st.sampled_from([1, 24, 24 * 7, 24 * 60]),
@@ -142,3 +143,23 @@ def test_c9_x2_steps_equal_counters_of_walked_by_valid_until(
             now for before, now in itertools.pairwise(walked) if _numbers(now) != _numbers(before)
         ]
         assert [(s.at, _numbers(s)) for s in steps] == [(w.at, _numbers(w)) for w in changes]
+
+
+def test_c11_under_due_today_a_step_comes_at_the_local_midnight() -> None:
+    """C11: with the "due today" rule, tomorrow's 15:00 deadline counts from tomorrow's
+    local 00:00 (in the user's zone), not from 14:45."""
+    storage = portal(ALICE, settings=Settings(planned_rule=PlannedRule.DUE_TODAY))
+    deadline = MONDAY + timedelta(days=1, hours=5)  # Tuesday 15:00 Warsaw
+    planned(storage, item(storage, "alice"), deadline)
+    steps = counter_steps(storage, "alice", MONDAY, MONDAY + timedelta(days=2))
+    tuesday = datetime(2026, 12, 15, tzinfo=WARSAW)
+    assert [(step.at, step.planned) for step in steps] == [(MONDAY, 0), (tuesday, 1)]
+
+
+def test_c10_steps_of_one_section_leave_the_others_out() -> None:
+    """C10: with an entity type, only that section's activities make steps."""
+    storage = portal(ALICE)
+    planned(storage, item(storage, "alice"), MONDAY + minutes(45))
+    steps = counter_steps(storage, "alice", MONDAY, MONDAY + minutes(60), entity_type="lead")
+    assert [(step.planned, step.entity_type) for step in steps] == [(0, "lead")]
+    assert len(counter_steps(storage, "alice", MONDAY, MONDAY + minutes(60))) == 2

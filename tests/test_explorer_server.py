@@ -203,7 +203,7 @@ def test_cli_serve_prints_its_url_serves_and_stops_on_ctrl_c() -> None:
     code, page, out, err = _serve_once("/?user=u-anna", str(SAMPLE_FILE))
     assert (code, err) == (0, "")
     assert 'data-user="u-anna"' in page
-    assert "it opens at 2026-12-14T10:00:00+01:00 (the portal's as_of)" in out
+    assert "it opens at 2026-12-14T09:00:00+00:00 (the portal's as_of)" in out
     assert out.endswith("stopped\n")
 
 

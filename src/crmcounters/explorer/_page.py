@@ -22,6 +22,7 @@ from .._counters import counter_steps, counters_of
 from .._errors import CrmCountersError, ValidationError
 from .._explain import explain
 from .._instant import FROM_AS_OF, FROM_AT, FROM_CLOCK
+from .._items import Item
 from .._portal import Portal
 from .._storage import Storage
 from .._users import User
@@ -372,6 +373,22 @@ class Explorer:
         )
         return picker + note + f'<div class="board kanban">{"".join(columns)}</div>'
 
+    def _kanban_place(self, page: Page, item: Item) -> str:
+        """ "; Kanban stage S #k of n": the item's place in its stage, in focus order (F1);
+        nothing for contacts and companies, which have no pipeline."""
+        if item.pipeline_id is None or item.stage_id is None:
+            return ""
+        peers = [
+            one.id
+            for one in self.storage.items()
+            if (one.entity_type, one.pipeline_id, one.stage_id)
+            == (item.entity_type, item.pipeline_id, item.stage_id)
+        ]
+        order = order_by_focus(self.storage, peers, page.at)
+        stages = self.storage.pipeline(item.pipeline_id).stages
+        name = next((stage.name for stage in stages if stage.id == item.stage_id), item.stage_id)
+        return f"; Kanban stage {_e(name)} #{order.item_ids.index(item.id) + 1} of {order.total}"
+
     def _explain(self, page: Page) -> str:
         """Why the chosen item is counted, in its column and in its place (X1, F2)."""
         if page.item_id is None:
@@ -384,14 +401,6 @@ class Explorer:
             return _refused(error)
         item = storage.item(page.item_id)
         responsible = storage.user(item.responsible_id)
-        peers = [
-            one.id
-            for one in storage.items()
-            if (one.pipeline_id, one.entity_type, one.stage_id)
-            == (item.pipeline_id, item.entity_type, item.stage_id)
-        ]
-        order = order_by_focus(storage, peers, page.at)
-        stage = _stage_name(storage, item.pipeline_id, item.stage_id)
         reasons = "".join(
             f'<li><span class="rule">{_e(reason.rule)}</span> {_e(reason.text)}</li>'
             for reason in explanation.reasons
@@ -403,8 +412,7 @@ class Explorer:
             f"{_e(responsible.name)}</small></h3>"
             f"<p>Incoming {explanation.incoming}, Planned {explanation.planned}; "
             f"{_e(_COLUMN_NAMES[explanation.column])} #{explanation.position + 1} in "
-            f"{_e(responsible.name)}'s Activities view; Kanban stage {_e(stage)} "
-            f"#{order.item_ids.index(item.id) + 1} of {order.total}.</p>"
+            f"{_e(responsible.name)}'s Activities view{self._kanban_place(page, item)}.</p>"
             f'<ul class="reasons">{reasons}'
             f'<li><span class="rule">{_e(focus.rule)}</span> {_e(focus.text)}</li></ul>'
             f'<p class="note">All of this holds until '
@@ -415,15 +423,6 @@ class Explorer:
 def _until(until: datetime | None, user: User) -> str:
     """When an answer stops holding, escaped: a local instant, or "something changes"."""
     return "something changes" if until is None else _e(_local(until, user))
-
-
-def _stage_name(storage: Storage, pipeline_id: str, stage_id: str) -> str:
-    """The stage's display name, or its id when the pipeline does not list it."""
-    try:
-        stages = storage.pipeline(pipeline_id).stages
-    except CrmCountersError:
-        return stage_id
-    return next((stage.name for stage in stages if stage.id == stage_id), stage_id)
 
 
 def _section(anchor: str, title: str, body: str) -> str:
