@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _build_counters import MONDAY, WARSAW, incoming, item, minutes, planned, portal
@@ -111,6 +111,9 @@ def test_g2_g5_a_bad_span_is_refused_naming_the_argument() -> None:
         counter_steps(storage, "alice", MONDAY.replace(tzinfo=None), MONDAY)
 
 
+# A fifth of the profile's examples: generating a portal is what costs here (the sweep is
+# cheap), and the same portals run through counters_of in tests/test_counters.py.
+@settings(max_examples=max(10, settings.default.max_examples // 5))
 @given(
     portal=portals(max_users=3, max_items=8, max_activities=20),
     anywhere=aware_datetimes(),

@@ -181,7 +181,8 @@ def _serve_once(path: str, *argv: str) -> tuple[int, str, str, str]:
     process = _serve(*argv, "--port", "0")
     try:
         assert process.stdout is not None
-        line = process.stdout.readline()
+        # Both lines now: communicate() below reads the pipes beneath this buffered reader.
+        line = process.stdout.readline() + process.stdout.readline()
         found = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert found, line
         connection = http.client.HTTPConnection("127.0.0.1", int(found.group(1)), timeout=10)
