@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["README.md", "docs/comparison.md", "docs/quickstart.md", "docs/view.md"]
+PAGES = [
+    "README.md",
+    "docs/comparison.md",
+    "docs/explorer.md",
+    "docs/quickstart.md",
+    "docs/view.md",
+]
 PAIR = re.compile(r"^```python\n(.*?)^```\n\s*^```text\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 

@@ -6,6 +6,8 @@ rules as pure functions of (data, now). See docs/index.md.
 
 from __future__ import annotations
 
+import logging
+
 from ._access import AccessLevel, AccessPolicy, SectionAccess
 from ._activities import Activity, ActivityKind, Direction
 from ._badges import Badge, BadgeColour, item_badge
@@ -13,7 +15,7 @@ from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
 from ._cap import is_at_cap, open_activity_count, over_cap
 from ._clock import Clock, SystemClock
 from ._counter_index import CounterIndex
-from ._counters import CounterResult, CounterSum, counters_of, summed_counters
+from ._counters import CounterResult, CounterSum, counter_steps, counters_of, summed_counters
 from ._errors import (
     AccessDeniedError,
     CrmCountersError,
@@ -210,6 +212,7 @@ __all__ = [
     "User",
     "ValidationError",
     "activities_view",
+    "counter_steps",
     "counters_of",
     "dump_portal",
     "dump_rule_set",
@@ -253,3 +256,7 @@ __all__ = [
 ]
 
 show_public_paths(__name__, globals(), __all__)
+
+# Silent unless the host configures logging (the CLI's -v does): loads, rule runs, refused
+# writes go to the "crmcounters" logger.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -9,11 +9,13 @@ one set of rules.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable
 from typing import Protocol
 
 from ._activities import Activity
 from ._errors import (
+    CrmCountersError,
     DanglingReferenceError,
     DuplicateIdError,
     IntegrityError,
@@ -42,6 +44,8 @@ __all__ = [
     "record_kind",
     "records_of",
 ]
+
+logger = logging.getLogger("crmcounters")
 
 #: Anything a storage's `add` accepts.
 Record = User | Department | Pipeline | Item | Activity | Task | TimelineEvent
@@ -132,7 +136,23 @@ def check_write(
     One validation pass over both, before anything is written: an id may
     appear once in the whole write, and every reference must resolve to what
     is stored or to either half (users and departments refer to each other).
+    A refusal is logged (logger "crmcounters", INFO) before it is raised.
     """
+    try:
+        _check_write(added, replaced, stored)
+    except CrmCountersError as error:
+        logger.info(
+            "refused a write of %d new and %d replaced records: %s",
+            len(added),
+            len(replaced),
+            error,
+        )
+        raise
+
+
+def _check_write(
+    added: tuple[Record, ...], replaced: tuple[Record, ...], stored: StoredRecords
+) -> None:
     batch: dict[str, dict[str, Record]] = {}
     fresh: dict[str, set[str]] = {}
     for replacing, records in ((False, added), (True, replaced)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, tzinfo
@@ -55,6 +56,8 @@ __all__ = ["DEFAULT_MAX_DEPTH", "RuleEngine", "RuleEvent"]
 
 #: How many events a cascade may derive from one input before `CascadeError` (R6).
 DEFAULT_MAX_DEPTH = 16
+
+logger = logging.getLogger("crmcounters")
 
 #: What `RuleEngine.handle` accepts: timeline events (stage changes matter) and task status changes.
 RuleEvent = TimelineEvent | TaskStatusChanged
@@ -162,7 +165,7 @@ class RuleEngine:
         run = _Run(self, storage, instant("now", now), pending)
         if isinstance(event, StageChanged | TaskStatusChanged):
             run.process(event, 0, ())
-        return run.outcome()
+        return _logged(run.outcome(), f"{type(event).__name__} of item {event.item_id!r}")
 
     def run_due(self, storage: Storage, now: datetime, pending: JobStore) -> Outcome:
         """Run the pending jobs due at or before `now`, earliest first (R1, R2).
@@ -193,13 +196,30 @@ class RuleEngine:
                 )
             else:
                 run.merge(attempt)
-        return run.outcome()
+        return _logged(run.outcome(), f"the jobs due at {run.now.isoformat()}")
 
     def __repr__(self) -> str:
         return (
             f"RuleEngine({len(self._rules)} rules, "
             f"{sum(len(t) for t in self._triggers.values())} triggers)"
         )
+
+
+def _logged(outcome: Outcome, cause: str) -> Outcome:
+    """`outcome`, logged (logger "crmcounters") when the rules did anything."""
+    if not outcome.is_empty:
+        logger.info(
+            "rules ran on %s: %d effects, %d jobs scheduled, %d cancelled, %d finished, %d skipped",
+            cause,
+            len(outcome.effects),
+            len(outcome.scheduled),
+            len(outcome.cancelled),
+            len(outcome.finished),
+            len(outcome.skipped),
+        )
+    for skip in outcome.skipped:
+        logger.info("rules skipped %s on item %r: %s", skip.source_id, skip.item_id, skip.reason)
+    return outcome
 
 
 _Cause = tuple[str, ...]
