@@ -7,7 +7,14 @@ import inspect
 from pathlib import Path
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "threads.md"
-MODULES = ["crmcounters", "crmcounters.rules", "crmcounters.sql", "crmcounters.testing"]
+MODULES = [
+    "crmcounters",
+    "crmcounters.explorer",
+    "crmcounters.focus",
+    "crmcounters.rules",
+    "crmcounters.sql",
+    "crmcounters.testing",
+]
 
 
 def test_every_public_class_is_in_the_thread_table() -> None:
