@@ -6,6 +6,8 @@ rules as pure functions of (data, now). See docs/index.md.
 
 from __future__ import annotations
 
+import logging
+
 from ._access import AccessLevel, AccessPolicy
 from ._activities import Activity, ActivityKind, Direction
 from ._badges import Badge, BadgeColour, item_badge
@@ -36,8 +38,10 @@ from ._events import (
     TimelineEvent,
 )
 from ._explain import Explanation, Reason, explain
+from ._host import RuleHost, RunReport, apply_outcome
 from ._items import FieldValue, Item
 from ._memory import InMemoryStorage, Record
+from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
 from ._pipelines import ENTITY_TYPES, Pipeline, Stage, StageSemantics
 from ._portal import (
     FORMAT,
@@ -67,7 +71,7 @@ from ._smart_settings import (
     opt_out_until,
 )
 from ._smart_text import SMART_ACTIVITY_TEXTS, smart_activity_text
-from ._storage import Storage
+from ._storage import Storage, WritableStorage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
 from ._view import ActivitiesView, Column, Placement, activities_view, place_item
@@ -159,6 +163,7 @@ __all__ = [
     "FocusSource",
     "FocusTimeline",
     "HistoryEntryAdded",
+    "InMemoryOutbox",
     "InMemoryStorage",
     "IncomingChannel",
     "IncomingMessage",
@@ -173,6 +178,8 @@ __all__ = [
     "NoSuggestion",
     "NoSuggestionReason",
     "OptOutPeriod",
+    "Outbox",
+    "OutboxEntry",
     "Outcome",
     "PendingJobs",
     "Pipeline",
@@ -182,8 +189,10 @@ __all__ = [
     "Record",
     "Rule",
     "RuleEngine",
+    "RuleHost",
     "RuleSet",
     "RuleSetError",
+    "RunReport",
     "Settings",
     "SmartActivityDraft",
     "SmartActivityOptOut",
@@ -202,7 +211,9 @@ __all__ = [
     "UnknownIdError",
     "User",
     "ValidationError",
+    "WritableStorage",
     "activities_view",
+    "apply_outcome",
     "counters_of",
     "dump_portal",
     "dump_rule_set",
@@ -244,3 +255,4 @@ __all__ = [
 ]
 
 show_public_paths(__name__, globals(), __all__)
+logging.getLogger("crmcounters").addHandler(logging.NullHandler())  # silent unless configured
