@@ -378,11 +378,12 @@ def read_rules(path: str | None, portal: Portal) -> RuleSet:
 
 
 def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: Out) -> None:
-    """The timeline of effects the rules produce between --from and --to (R1-R6)."""
+    """The timeline of effects the rules produce between --from and --to (R1-R6, P4)."""
     start = parse_instant(args.start, "--from")
     end = parse_instant(args.end, "--to")
     runtime = simulate(portal, read_rules(args.rules, portal), start, end)
     rows = [(at, effect.item_id, *describe_effect(effect)) for at, effect in runtime.log]
+    stops = [(at, skip) for at, skip in runtime.skips if skip.chain]  # cascades cut at the limit
     next_due = runtime.pending.next_due()
     if args.json:
         _emit_json(
@@ -393,14 +394,26 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
                     {"at": _iso(at), "item_id": item_id, "kind": kind, "text": text}
                     for at, item_id, kind, text in rows
                 ],
+                "stopped": [
+                    {
+                        "at": _iso(at),
+                        "item_id": skip.item_id,
+                        "job_id": skip.job_id,
+                        "reason": skip.reason,
+                        "chain": list(skip.chain),
+                    }
+                    for at, skip in stops
+                ],
                 "pending_jobs": len(runtime.pending),
                 "next_due": _iso(next_due),
             },
             out,
         )
         return
-    out.line(f"Rules from {start.isoformat()} to {end.isoformat()}: {len(rows)} effects")
-    for at, item_id, kind, text in rows:
+    stopped = f", {len(stops)} chains stopped at the depth limit (R6, P4)" if stops else ""
+    out.line(f"Rules from {start.isoformat()} to {end.isoformat()}: {len(rows)} effects{stopped}")
+    lines = rows + [(at, skip.item_id, "stopped", _one_line(skip.reason)) for at, skip in stops]
+    for at, item_id, kind, text in sorted(lines, key=lambda line: line[0]):
         out.line(f"  {at.astimezone(start.tzinfo):%Y-%m-%d %H:%M}  {item_id:<14} {kind:<20} {text}")
     out.line(f"{len(runtime.pending)} jobs pending; next due {_iso(next_due) or 'never'}")
 

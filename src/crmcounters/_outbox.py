@@ -36,20 +36,19 @@ DEFAULT_OUTBOX_LEASE = timedelta(minutes=5)
 
 
 def dump_payload(payload: Mapping[str, Any]) -> str:
-    """A payload as compact JSON text; anything that is not a JSON object is refused."""
+    """A payload as compact JSON text (keys sorted); anything but a JSON object is refused."""
     if not isinstance(payload, Mapping):
         raise ValidationError("payload", f"expected a JSON object, got {type(payload).__name__}")
     try:
         return json.dumps(
-            payload, ensure_ascii=False, allow_nan=False, sort_keys=True, separators=(",", ":")
+            dict(payload),
+            ensure_ascii=False,
+            allow_nan=False,
+            sort_keys=True,
+            separators=(",", ":"),
         )
     except (TypeError, ValueError) as exc:
         raise ValidationError("payload", f"not JSON: {exc}") from None
-
-
-def _frozen_payload(payload: Mapping[str, Any]) -> Mapping[str, Any]:
-    """A read-only copy of a JSON object (checked by a JSON round trip)."""
-    return MappingProxyType(json.loads(dump_payload(payload)))
 
 
 @attrs.frozen(kw_only=True, eq=True, hash=False)
@@ -59,19 +58,25 @@ class OutboxEntry:
     `id` is stable: the same cause gives the same id, so the receiver can
     de-duplicate. `kind` says what it is ("notify" for rule notifications;
     a host or a later release adds its own kinds), `payload` is a JSON object
-    whose fields the kind defines, `at` when it was produced and `item_id`
-    the item it concerns, if any.
+    whose fields the kind defines (kept as a read-only copy), `at` when it
+    was produced and `item_id` the item it concerns, if any.
     """
 
     id: str = attrs.field(validator=v.an_id)
     kind: str = attrs.field(validator=v.an_id)
     at: datetime = attrs.field(validator=v.aware)
     item_id: str | None = attrs.field(default=None, validator=v.optional_id)
-    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_payload)
+    payload: Mapping[str, Any] = attrs.field(factory=dict)
+    _json: str = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        text = dump_payload(self.payload)  # checked once; the copy cannot be changed
+        object.__setattr__(self, "_json", text)
+        object.__setattr__(self, "payload", MappingProxyType(json.loads(text)))
 
     def payload_json(self) -> str:
         """The payload as compact JSON text (keys sorted), as the SQL outbox stores it."""
-        return dump_payload(self.payload)
+        return self._json
 
 
 def check_new_entries(entries: Collection[OutboxEntry], stored: Collection[str]) -> None:
