@@ -33,7 +33,7 @@ BACKENDS = [
 
 _TABLES = (
     "crm_users, crm_departments, crm_pipelines, crm_stages, crm_items, crm_activities, "
-    "crm_activity_items, crm_tasks, crm_events"
+    "crm_activity_items, crm_tasks, crm_events, crm_jobs, crm_outbox"
 )
 _pg: dict[str, Any] = {}
 
@@ -93,3 +93,39 @@ def sql_examples() -> int:
     the pure in-memory properties; the nightly profile still runs many.
     """
     return max(25, settings.default.max_examples // 4)
+
+
+def inject_failure(storage: SqlStorage, event: str, table: str, when: str) -> list[str]:
+    """Make the database abort `event` (INSERT, UPDATE, DELETE) on `table` where `when` holds.
+
+    Returns the statements that remove the trigger again.
+    """
+    if storage.dialect == "sqlite":
+        run_statements(
+            storage,
+            [
+                f"CREATE TRIGGER crm_test_boom BEFORE {event} ON {table} WHEN {when} "
+                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            ],
+        )
+        return ["DROP TRIGGER crm_test_boom"]
+    run_statements(
+        storage,
+        [
+            "CREATE FUNCTION crm_test_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF {when} THEN RAISE EXCEPTION 'injected failure'; END IF; "
+            "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$",
+            f"CREATE TRIGGER crm_test_boom BEFORE {event} ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION crm_test_boom()",
+        ],
+    )
+    return [f"DROP TRIGGER crm_test_boom ON {table}", "DROP FUNCTION crm_test_boom()"]
+
+
+def run_statements(storage: SqlStorage, statements: list[str]) -> None:
+    """Run DDL statements outside the adapter (committed at once)."""
+    connection = storage.connection
+    for statement in statements:
+        connection.execute(statement)
+    if storage.dialect == "sqlite":
+        connection.commit()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -24,14 +25,19 @@ from ._counters import CounterResult, counters_of
 from ._demo import run_demo
 from ._errors import CrmCountersError
 from ._explain import explain
+from ._host import DEFAULT_BATCH_SIZE, RuleHost
 from ._portal import Portal, load_portal, read_portal
 from ._sample import SAMPLE_PORTAL, SAMPLE_RULES, sample_bytes
 from ._simulation import describe_effect, simulate
 from ._smart import NoSuggestion, suggest_smart_activity
+from ._storage import Storage
 from ._validate import is_aware
 from ._view import activities_view
+from ._worker import DEFAULT_POLL_INTERVAL, Worker, stop_on_signals
 from .focus import explain_focus, kanban_board
-from .rules import RuleSet, RuleSetError, load_rule_set
+from .rules import DEFAULT_LEASE, RuleEngine, RuleSet, RuleSetError, load_rule_set
+from .sql import SqlJobStore, SqlOutbox
+from .sql._url import open_sql_storage
 
 __all__ = ["main"]
 
@@ -360,11 +366,10 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
     out.line(f"  responsible {answer.responsible_id}")
 
 
-def read_rules(path: str | None, portal: Portal) -> RuleSet:
-    """The rule set in a file (None: the shipped sample), checked against the portal; every
-    problem on one line (R7)."""
+def read_rules(path: str | None, storage: Storage) -> RuleSet:
+    """The rule set in a file (None: the shipped sample), checked against the portal in
+    `storage`; every problem on one line (R7)."""
     source = sample_bytes(SAMPLE_RULES) if path is None else Path(path).read_bytes()
-    storage = portal.storage
     try:
         return load_rule_set(
             source, pipelines=storage.pipelines(), user_ids={user.id for user in storage.users()}
@@ -381,7 +386,7 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
     """The timeline of effects the rules produce between --from and --to (R1-R6, P4)."""
     start = parse_instant(args.start, "--from")
     end = parse_instant(args.end, "--to")
-    runtime = simulate(portal, read_rules(args.rules, portal), start, end)
+    runtime = simulate(portal, read_rules(args.rules, portal.storage), start, end)
     rows = [(at, effect.item_id, *describe_effect(effect)) for at, effect in runtime.log]
     stops = [(at, skip) for at, skip in runtime.skips if skip.chain]  # cascades cut at the limit
     next_due = runtime.pending.next_due()
@@ -420,7 +425,41 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
 
 def cmd_demo(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """A simulated working day on the sample portal (see `crmcounters._demo`)."""
-    run_demo(portal, read_rules(args.rules, portal), out, start=now if args.at else None)
+    run_demo(portal, read_rules(args.rules, portal.storage), out, start=now if args.at else None)
+
+
+def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
+    """Run the rules' due jobs against a database until stopped (P2; docs/production.md)."""
+    handler = logging.StreamHandler(log_stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    library_log = logging.getLogger("crmcounters")
+    level = library_log.level
+    library_log.addHandler(handler)
+    library_log.setLevel(args.log_level)
+    try:
+        for name, value in (
+            ("--batch", args.batch),
+            ("--lease", args.lease),
+            ("--poll", args.poll),
+        ):
+            if value <= 0:
+                raise CliError(f"{name}: must be above 0, got {value}")
+        storage = open_sql_storage(args.db)
+        engine = RuleEngine.for_storage(read_rules(args.rules, storage), storage)
+        host = RuleHost(
+            engine,
+            storage,
+            SqlJobStore(storage),
+            SqlOutbox(storage),
+            batch_size=args.batch,
+            lease=timedelta(seconds=args.lease),
+        )
+        worker = Worker(host, poll_interval=timedelta(seconds=args.poll))
+        with stop_on_signals(worker):
+            worker.run(once=args.once)
+    finally:
+        library_log.removeHandler(handler)
+        library_log.setLevel(level)
 
 
 # -- the parser and main ---------------------------------------------------------
@@ -484,6 +523,39 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     simulate_.add_argument("--rules", required=True, metavar="RULES.json")
     simulate_.add_argument("--from", dest="start", required=True, metavar="ISO-DATETIME")
     simulate_.add_argument("--to", dest="end", required=True, metavar="ISO-DATETIME")
+    worker = sub.add_parser("worker", help=(cmd_worker.__doc__ or "").splitlines()[0])
+    worker.add_argument(
+        "--db", required=True, metavar="URL", help="a SQLite file or URL, or a PostgreSQL DSN"
+    )
+    worker.add_argument("--rules", required=True, metavar="RULES.json")
+    worker.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
+    worker.add_argument(
+        "--batch",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"jobs claimed at a time (default {DEFAULT_BATCH_SIZE})",
+    )
+    worker.add_argument(
+        "--lease",
+        type=float,
+        default=DEFAULT_LEASE.total_seconds(),
+        metavar="SECONDS",
+        help="how long a claim holds its jobs (default 300)",
+    )
+    worker.add_argument(
+        "--poll",
+        type=float,
+        default=DEFAULT_POLL_INTERVAL.total_seconds(),
+        metavar="SECONDS",
+        help="the longest sleep between looks (default 10)",
+    )
+    worker.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default INFO",
+    )
     demo = command("demo", cmd_demo, portal=False, json=False)  # a show for people only
     demo.add_argument(
         "portal", metavar="PORTAL", nargs="?", help="default: the sample portal in the package"
@@ -517,8 +589,11 @@ def main(
     parser, handlers = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     args.json = getattr(args, "json", False)  # `demo` has no --json
-    out = Out(out_stream, colour=False if args.no_color or args.json else None)
+    out = Out(out_stream, colour=False if getattr(args, "no_color", True) or args.json else None)
     try:
+        if args.command == "worker":  # reads a database, not a portal file; logs to stderr
+            cmd_worker(args, err_stream)
+            return 0
         now = parse_instant(args.at) if args.at else SystemClock().now()
         portal = _read_portal(args.portal)
         handlers[args.command](args, portal, now, out)

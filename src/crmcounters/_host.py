@@ -17,10 +17,17 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from ._activities import Activity
 from ._clock import Clock, SystemClock
 from ._errors import CrmCountersError, ValidationError
+from ._events import TimelineEvent
+from ._items import Item
 from ._outbox import Outbox
-from ._storage import WritableStorage
+from ._pipelines import Pipeline
+from ._settings import Settings
+from ._storage import Storage, WritableStorage
+from ._tasks import Task
+from ._users import Department, User
 from ._validate import check_aware
 from .rules._apply import outbox_entries, outcome_records
 from .rules._effects import Job, Outcome, Skip
@@ -88,6 +95,80 @@ class RunReport:
             skipped=self.skipped + other.skipped,
             failed=self.failed + other.failed,
         )
+
+
+class _BatchReads:
+    """The storage as one batch of jobs reads it: users and supervisors looked up once.
+
+    Inside the batch's transaction the answers cannot change (SQLite holds
+    the write lock; PostgreSQL sees a user moved meanwhile at the next batch),
+    and most jobs of a batch ask about the same few users.
+    """
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._users: dict[str, User] = {}
+        self._supervisors: dict[str, User | None] = {}
+
+    @property
+    def settings(self) -> Settings:
+        return self._storage.settings
+
+    def user(self, user_id: str) -> User:
+        found = self._users.get(user_id)
+        if found is None:
+            found = self._users[user_id] = self._storage.user(user_id)
+        return found
+
+    def users(self) -> Collection[User]:
+        return self._storage.users()
+
+    def department(self, department_id: str) -> Department:
+        return self._storage.department(department_id)
+
+    def departments(self) -> Collection[Department]:
+        return self._storage.departments()
+
+    def supervisor_of(self, user_id: str) -> User | None:
+        if user_id not in self._supervisors:
+            self._supervisors[user_id] = self._storage.supervisor_of(user_id)
+        return self._supervisors[user_id]
+
+    def pipeline(self, pipeline_id: str) -> Pipeline:
+        return self._storage.pipeline(pipeline_id)
+
+    def pipelines(self) -> Collection[Pipeline]:
+        return self._storage.pipelines()
+
+    def item(self, item_id: str) -> Item:
+        return self._storage.item(item_id)
+
+    def items(self) -> Collection[Item]:
+        return self._storage.items()
+
+    def items_of(self, responsible_id: str) -> Collection[Item]:
+        return self._storage.items_of(responsible_id)
+
+    def activity(self, activity_id: str) -> Activity:
+        return self._storage.activity(activity_id)
+
+    def activities_of_item(self, item_id: str) -> Collection[Activity]:
+        return self._storage.activities_of_item(item_id)
+
+    def open_activities_of_item(self, item_id: str) -> Collection[Activity]:
+        return self._storage.open_activities_of_item(item_id)
+
+    def open_activities_of_user(self, user_id: str) -> Collection[Activity]:
+        return self._storage.open_activities_of_user(user_id)
+
+    def task(self, task_id: str) -> Task:
+        return self._storage.task(task_id)
+
+    def tasks_of_item(self, item_id: str) -> Collection[Task]:
+        return self._storage.tasks_of_item(item_id)
+
+    def events_of_item(self, item_id: str) -> Collection[TimelineEvent]:
+        return self._storage.events_of_item(item_id)
 
 
 class _Claimed:
@@ -219,7 +300,8 @@ class RuleHost:
         part = attrs.evolve(claim, jobs=jobs)
         with self.jobs.transaction(sorted({job.item_id for job in jobs})):
             owned = self.jobs.confirm(part)
-            outcome = self.engine.run_due(self.storage, now, _Claimed(self.jobs, owned))
+            reads = _BatchReads(self.storage)
+            outcome = self.engine.run_due(reads, now, _Claimed(self.jobs, owned))
             apply_outcome(outcome, storage=self.storage, jobs=self.jobs, outbox=self.outbox)
         report = RunReport(
             claimed=len(jobs),

@@ -39,7 +39,7 @@ class JobStore(Protocol):
     """Read access to the host's pending jobs, as the engine needs it."""
 
     def pending_of_item(self, item_id: str) -> Collection[Job]:
-        """The item's pending jobs."""
+        """The item's pending jobs, earliest first (ties by id)."""
         ...
 
     def due(self, now: datetime) -> Iterable[Job]:
@@ -125,6 +125,10 @@ class JobQueue(JobStore, Protocol):
     def __len__(self) -> int:
         """How many jobs are pending (claimed and set-aside ones included)."""
         ...
+
+
+def _due_order(job: Job) -> tuple[float, str]:
+    return (job.due_at.timestamp(), job.id)
 
 
 def check_claim_args(now: datetime, limit: int, lease: timedelta) -> None:
@@ -270,8 +274,9 @@ class PendingJobs:
         return sorted(stuck, key=lambda failed: (failed.job.due_at, failed.job.id))
 
     def pending_of_item(self, item_id: str) -> Collection[Job]:
-        """The item's pending jobs."""
-        return [self._jobs[job_id] for job_id in self._by_item.get(item_id, ())]
+        """The item's pending jobs, earliest first (ties by id), as every job store orders them."""
+        jobs = [self._jobs[job_id] for job_id in self._by_item.get(item_id, ())]
+        return sorted(jobs, key=_due_order) if len(jobs) > 1 else jobs
 
     def _restore(self) -> None:
         for entry in self._taken:

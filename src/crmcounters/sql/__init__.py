@@ -3,13 +3,17 @@
 `SqlStorage` reads and writes one portal through a DB-API connection (stdlib
 `sqlite3`, or psycopg 3 with the `postgres` extra), and answers the counters
 (C2-C5), the Activities view (V1) and a department's summed counters in SQL.
-See docs/storage.md.
+`SqlJobStore` and `SqlOutbox` keep rule jobs and the outbox in the same
+database, written in the same transactions (P1-P3). See docs/storage.md and
+docs/production.md.
 """
 
 from __future__ import annotations
 
 from .._public import show_public_paths
 from ._counters import VIEW_COLUMNS, CounterTotals
+from ._jobs import SqlJobStore
+from ._outbox import SqlOutbox
 from ._schema import SCHEMA_VERSION, create_schema, migrate_schema, schema_script
 from ._storage import SqlStorage
 
@@ -17,6 +21,8 @@ __all__ = [
     "SCHEMA_VERSION",
     "VIEW_COLUMNS",
     "CounterTotals",
+    "SqlJobStore",
+    "SqlOutbox",
     "SqlStorage",
     "create_schema",
     "migrate_schema",

@@ -1,0 +1,304 @@
+"""`SqlJobStore`: rule jobs in the portal's database (P1, P2), written in the transaction of
+the outcome that scheduled or cancelled them, claimed by workers with a lease.
+
+Claiming takes due jobs with a lease (PostgreSQL `FOR UPDATE SKIP LOCKED`, so
+claimers never wait on each other; SQLite an immediate write transaction) in a
+short transaction of its own. The work on a claim runs in a second one, which
+first confirms that the claim still holds each job; the jobs' effects, their
+removal and the jobs they schedule then commit together. A worker that dies
+leaves its jobs leased: once the lease ends, another claim takes them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from .._errors import ValidationError
+from .._validate import check_aware
+from ..rules._effects import Job, Outcome
+from ..rules._jobs import (
+    DEFAULT_MAX_ATTEMPTS,
+    Claim,
+    FailedJob,
+    check_claim_args,
+    check_scheduled,
+)
+from ._dialect import Connection, Dialect, dialect_named
+from ._rows import dump_json, instant_columns, instant_from, instant_us
+from ._storage import SqlStorage
+
+__all__ = ["SqlJobStore", "chunks", "marks", "refuse_nul", "write_transaction"]
+
+_CHUNK = 500  # ids per IN (...) list
+_COLUMNS = (
+    "id, rule_id, item_id, pipeline_id, stage_id, entry_id, entered_at_us, entered_at_tz, "
+    "due_at_us, due_at_tz, depth, chain"
+)
+_INSERT = (
+    f"INSERT INTO crm_jobs ({_COLUMNS}, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
+)
+
+
+def chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    """`values` in slices short enough for one `IN (...)` list on every database."""
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def marks(values: Sequence[object]) -> str:
+    """As many `?` placeholders as `values`, comma-separated."""
+    return ", ".join("?" for _ in values)
+
+
+@contextmanager
+def write_transaction(connection: Connection, dialect: Dialect) -> Iterator[None]:
+    """A write transaction: on SQLite it takes the write lock up front (`BEGIN IMMEDIATE`,
+    waiting up to the connection's busy timeout), so that reading first and writing after
+    never fails half-way; nested, a savepoint."""
+    if dialect.name == "sqlite" and not connection.in_transaction:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+        return
+    with dialect.transaction(connection):
+        yield
+
+
+def refuse_nul(kind: str, rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL text cannot hold NUL: refuse such a row with the library's error, naming it."""
+    for row in rows:
+        if any(isinstance(value, str) and "\x00" in value for value in row):
+            raise ValidationError(
+                kind, f"{kind} {row[0]!r} holds a NUL character, which PostgreSQL cannot store"
+            )
+
+
+def _job_row(job: Job) -> tuple[Any, ...]:
+    return (
+        job.id,
+        job.rule_id,
+        job.item_id,
+        job.pipeline_id,
+        job.stage_id,
+        job.entry_id,
+        *instant_columns(job.entered_at),
+        *instant_columns(job.due_at),
+        job.depth,
+        dump_json(list(job.chain)),
+    )
+
+
+def _job(row: Sequence[Any]) -> Job:
+    return Job(
+        id=row[0],
+        rule_id=row[1],
+        item_id=row[2],
+        pipeline_id=row[3],
+        stage_id=row[4],
+        entry_id=row[5],
+        entered_at=instant_from(row[6], row[7]),
+        due_at=instant_from(row[8], row[9]),
+        depth=int(row[10]),
+        chain=json.loads(row[11]),
+    )
+
+
+class SqlJobStore:
+    """Rule jobs in the `crm_jobs` table of a `SqlStorage`'s database (a `JobQueue`, P1, P2).
+
+    It shares the storage's connection, so `apply_outcome` writes the
+    outcome's records, jobs and outbox entries in one transaction. Share it
+    as the storage is shared: one per connection; many processes may claim
+    from one database at once.
+    """
+
+    def __init__(self, storage: SqlStorage, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
+        if not isinstance(storage, SqlStorage):
+            raise ValidationError("storage", f"expected a SqlStorage, got {type(storage).__name__}")
+        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ValidationError(
+                "max_attempts", f"expected a whole number >= 1, got {max_attempts!r}"
+            )
+        self._storage = storage
+        self._connection = storage.connection
+        self._dialect = dialect_named(storage.dialect)
+        self._max_attempts = max_attempts
+
+    @property
+    def storage(self) -> SqlStorage:
+        """The storage whose database and connection the jobs share."""
+        return self._storage
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._dialect.query(self._connection, sql, params)
+
+    def _select(self, where: str, params: Sequence[Any] = ()) -> list[Job]:
+        sql = f"SELECT {_COLUMNS} FROM crm_jobs WHERE {where} ORDER BY due_at_us, id"
+        return [_job(row) for row in self._query(sql, params)]
+
+    # -- reads (JobStore) -----------------------------------------------------
+
+    def pending_of_item(self, item_id: str) -> Collection[Job]:
+        """The item's pending jobs, earliest first."""
+        return self._select("item_id = ?", (item_id,))
+
+    def due(self, now: datetime) -> list[Job]:
+        """The pending jobs due at or before `now`, earliest first (ties by id), claimed or not."""
+        return self._select("due_at_us <= ?", (instant_us(check_aware("now", now)),))
+
+    def next_due(self) -> datetime | None:
+        """When the earliest job not set aside can be claimed: its due time, or the end of
+        its lease if it is claimed; None when none waits."""
+        found: list[datetime] = []
+        free = self._query(
+            "SELECT due_at_us, due_at_tz FROM crm_jobs WHERE lease_until_us IS NULL "
+            "AND attempts < ? ORDER BY due_at_us, id LIMIT 1",
+            (self._max_attempts,),
+        )
+        if free:
+            found.append(instant_from(free[0][0], free[0][1]))
+        leased = self._query(
+            "SELECT MIN(CASE WHEN lease_until_us > due_at_us THEN lease_until_us "
+            "ELSE due_at_us END), MIN(due_at_tz) FROM crm_jobs "
+            "WHERE lease_until_us IS NOT NULL AND attempts < ?",
+            (self._max_attempts,),
+        )
+        if leased and leased[0][0] is not None:
+            found.append(instant_from(leased[0][0], leased[0][1]))
+        return min(found) if found else None
+
+    def failed(self) -> list[FailedJob]:
+        """The jobs claimed `max_attempts` times without finishing, oldest due first."""
+        rows = self._query(
+            f"SELECT {_COLUMNS}, attempts, last_error FROM crm_jobs WHERE attempts >= ? "
+            "ORDER BY due_at_us, id",
+            (self._max_attempts,),
+        )
+        return [FailedJob(job=_job(row), attempts=row[12], error=row[13] or "") for row in rows]
+
+    def __len__(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM crm_jobs")[0][0])
+
+    def __iter__(self) -> Iterator[Job]:
+        return iter(self._select("1 = 1"))
+
+    def __contains__(self, job_id: object) -> bool:
+        return bool(self._query("SELECT 1 FROM crm_jobs WHERE id = ?", (job_id,)))
+
+    # -- writes ---------------------------------------------------------------
+
+    def transaction(self, items: Collection[str] = ()) -> AbstractContextManager[None]:
+        """One write transaction on the shared connection (a savepoint inside one).
+
+        On SQLite it takes the write lock up front; on PostgreSQL it locks the
+        rows of `items` (in id order, so lockers never deadlock), so that
+        work on one item is done by one transaction at a time.
+        """
+        return self._transaction(tuple(sorted(items)))
+
+    @contextmanager
+    def _transaction(self, items: tuple[str, ...]) -> Iterator[None]:
+        with write_transaction(self._connection, self._dialect):
+            if items and self._dialect.name == "postgres":
+                for chunk in chunks(items):
+                    self._query(
+                        f"SELECT id FROM crm_items WHERE id IN ({marks(chunk)}) "
+                        "ORDER BY id FOR UPDATE",
+                        chunk,
+                    )
+            yield
+
+    def _stored(self, ids: Sequence[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in chunks(ids):
+            sql = f"SELECT id FROM crm_jobs WHERE id IN ({marks(chunk)})"
+            found.update(row[0] for row in self._query(sql, chunk))
+        return found
+
+    def check(self, outcome: Outcome) -> None:
+        """Raise `DuplicateIdError`, changing nothing, if `apply(outcome)` would repeat a job id."""
+        rows = [_job_row(job) for job in outcome.scheduled]
+        if not self._dialect.text_may_hold_nul:
+            refuse_nul("job", rows)
+        ids = [row[0] for row in rows]
+        check_scheduled(outcome, self._stored(ids) if ids else set())
+
+    def apply(self, outcome: Outcome) -> None:
+        """Delete the outcome's cancelled and finished jobs, insert its scheduled ones."""
+        with self.transaction():
+            self.check(outcome)
+            gone = [(job_id,) for job_id in (*outcome.cancelled, *outcome.finished)]
+            self._dialect.execute_many(self._connection, "DELETE FROM crm_jobs WHERE id = ?", gone)
+            rows = [_job_row(job) for job in outcome.scheduled]
+            self._dialect.execute_many(self._connection, _INSERT, rows)
+
+    def add(self, *jobs: Job) -> None:
+        """Keep new jobs (a repeated id is refused and nothing is added, G5)."""
+        self.apply(Outcome(scheduled=jobs))
+
+    # -- claims (P2) ----------------------------------------------------------
+
+    def claim(self, now: datetime, limit: int, lease: timedelta) -> Claim:
+        """Take up to `limit` due jobs no live claim holds, earliest first, until `now + lease`.
+
+        One short transaction: PostgreSQL skips rows another claimer is taking
+        (`FOR UPDATE SKIP LOCKED`); SQLite holds the write lock meanwhile.
+        Each claim counts as an attempt; a job claimed `max_attempts` times
+        is no longer taken (see `failed`).
+        """
+        check_claim_args(now, limit, lease)
+        at = instant_us(now)
+        until = now + lease
+        token = uuid.uuid4().hex
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self._dialect.name == "postgres" else ""
+        with write_transaction(self._connection, self._dialect):
+            jobs = self._claimable(at, limit, skip_locked)
+            ids = [job.id for job in jobs]
+            for chunk in chunks(ids):
+                self._dialect.execute(
+                    self._connection,
+                    "UPDATE crm_jobs SET lease_until_us = ?, lease_token = ?, "
+                    f"attempts = attempts + 1 WHERE id IN ({marks(chunk)})",
+                    (instant_us(until), token, *chunk),
+                )
+        return Claim(token=token, jobs=tuple(jobs), until=until)
+
+    def _claimable(self, at: int, limit: int, skip_locked: str) -> list[Job]:
+        sql = (
+            f"SELECT {_COLUMNS} FROM crm_jobs WHERE due_at_us <= ? "
+            "AND (lease_until_us IS NULL OR lease_until_us <= ?) AND attempts < ? "
+            f"ORDER BY due_at_us, id LIMIT ?{skip_locked}"
+        )
+        return [_job(row) for row in self._query(sql, (at, at, self._max_attempts, limit))]
+
+    def confirm(self, claim: Claim) -> tuple[Job, ...]:
+        """Inside `transaction()`: the claimed jobs still pending and still held by the claim
+        (locked on PostgreSQL until the transaction ends)."""
+        lock = " FOR UPDATE" if self._dialect.name == "postgres" else ""
+        held: set[str] = set()
+        for chunk in chunks(list(claim.job_ids)):
+            sql = f"SELECT id FROM crm_jobs WHERE id IN ({marks(chunk)}) AND lease_token = ?{lock}"
+            held.update(row[0] for row in self._query(sql, (*chunk, claim.token)))
+        return tuple(job for job in claim.jobs if job.id in held)
+
+    def release(self, claim: Claim, job_ids: Iterable[str], error: str) -> None:
+        """Record `error` on these claimed jobs; each is claimed again once its lease ends."""
+        rows = [(str(error)[:2000], job_id, claim.token) for job_id in job_ids]
+        with write_transaction(self._connection, self._dialect):
+            self._dialect.execute_many(
+                self._connection,
+                "UPDATE crm_jobs SET last_error = ? WHERE id = ? AND lease_token = ?",
+                rows,
+            )
+
+    def __repr__(self) -> str:
+        return f"SqlJobStore({self._dialect.name}, {len(self)} pending)"

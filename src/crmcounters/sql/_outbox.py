@@ -1,0 +1,137 @@
+"""`SqlOutbox`: the outbox (P3) in the portal's database, written in the same transaction as
+the data; the host takes batches with a lease and acknowledges them."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection, Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from .._clock import Clock, SystemClock
+from .._errors import ValidationError
+from .._outbox import DEFAULT_OUTBOX_LEASE, OutboxEntry, check_new_entries, check_take_args
+from .._validate import check_aware
+from ._dialect import dialect_named
+from ._jobs import chunks, marks, refuse_nul, write_transaction
+from ._rows import instant_columns, instant_from, instant_us
+from ._storage import SqlStorage
+
+__all__ = ["SqlOutbox"]
+
+_COLUMNS = "id, kind, at_us, at_tz, item_id, payload"
+
+
+def _row(entry: OutboxEntry) -> tuple[Any, ...]:
+    return (entry.id, entry.kind, *instant_columns(entry.at), entry.item_id, entry.payload_json())
+
+
+def _entry(row: Sequence[Any]) -> OutboxEntry:
+    return OutboxEntry(
+        id=row[0],
+        kind=row[1],
+        at=instant_from(row[2], row[3]),
+        item_id=row[4],
+        payload=json.loads(row[5]),
+    )
+
+
+class SqlOutbox:
+    """Outbox entries in the `crm_outbox` table of a `SqlStorage`'s database (an `Outbox`, P3).
+
+    It shares the storage's connection, so entries are written in the
+    transaction of the data that produced them. `take` hands out the oldest
+    entries no other taker holds (PostgreSQL skips rows being taken, SQLite
+    holds the write lock), each for `lease`; `acknowledge` deletes delivered
+    ones. Several delivering processes may take from one database at once.
+    """
+
+    def __init__(self, storage: SqlStorage, *, clock: Clock | None = None) -> None:
+        if not isinstance(storage, SqlStorage):
+            raise ValidationError("storage", f"expected a SqlStorage, got {type(storage).__name__}")
+        self._connection = storage.connection
+        self._dialect = dialect_named(storage.dialect)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self._dialect.query(self._connection, sql, params)
+
+    def check(self, entries: Collection[OutboxEntry]) -> None:
+        """Raise `DuplicateIdError` (or `ValidationError`), changing nothing, on a bad batch."""
+        rows = [_row(entry) for entry in entries if isinstance(entry, OutboxEntry)]
+        if not self._dialect.text_may_hold_nul:
+            refuse_nul("outbox entry", rows)
+        ids = [row[0] for row in rows]
+        found: set[str] = set()
+        for chunk in chunks(ids):
+            sql = f"SELECT id FROM crm_outbox WHERE id IN ({marks(chunk)})"
+            found.update(row[0] for row in self._query(sql, chunk))
+        check_new_entries(entries, found)
+
+    def put(self, entries: Collection[OutboxEntry]) -> None:
+        """Add entries in one transaction (a savepoint inside the caller's): all or none."""
+        entries = tuple(entries)
+        if not entries:
+            return
+        with write_transaction(self._connection, self._dialect):
+            self.check(entries)
+            rows = [_row(entry) for entry in entries]
+            self._dialect.execute_many(
+                self._connection,
+                f"INSERT INTO crm_outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def take(
+        self, limit: int = 100, *, lease: timedelta = DEFAULT_OUTBOX_LEASE
+    ) -> list[OutboxEntry]:
+        """Up to `limit` entries, oldest first, that no other taker holds; held for `lease`.
+
+        An entry taken and not acknowledged before its lease ends is handed
+        out again: delivery is at least once, de-duplicated by `id`.
+        """
+        check_take_args(limit, lease)
+        now = instant_us(check_aware("now", self._clock.now()))
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self._dialect.name == "postgres" else ""
+        with write_transaction(self._connection, self._dialect):
+            rows = self._query(
+                f"SELECT {_COLUMNS} FROM crm_outbox "
+                "WHERE lease_until_us IS NULL OR lease_until_us <= ? "
+                f"ORDER BY seq LIMIT ?{skip_locked}",
+                (now, limit),
+            )
+            token = uuid.uuid4().hex
+            until = now + lease // timedelta(microseconds=1)
+            ids = [row[0] for row in rows]
+            for chunk in chunks(ids):
+                self._dialect.execute(
+                    self._connection,
+                    "UPDATE crm_outbox SET lease_until_us = ?, lease_token = ? "
+                    f"WHERE id IN ({marks(chunk)})",
+                    (until, token, *chunk),
+                )
+        return [_entry(row) for row in rows]
+
+    def acknowledge(self, entry_ids: Iterable[str]) -> int:
+        """Delete delivered entries; return how many were there (a repeat is harmless)."""
+        ids = sorted(set(entry_ids))
+        removed = 0
+        with write_transaction(self._connection, self._dialect):
+            for chunk in chunks(ids):
+                removed += self._dialect.execute(
+                    self._connection, f"DELETE FROM crm_outbox WHERE id IN ({marks(chunk)})", chunk
+                )
+        return removed
+
+    def entries(self) -> list[OutboxEntry]:
+        """Every waiting entry, oldest first, taken or not (for tests and inspection)."""
+        return [
+            _entry(row) for row in self._query(f"SELECT {_COLUMNS} FROM crm_outbox ORDER BY seq")
+        ]
+
+    def __len__(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM crm_outbox")[0][0])
+
+    def __repr__(self) -> str:
+        return f"SqlOutbox({self._dialect.name}, {len(self)} waiting)"
