@@ -110,8 +110,13 @@ def test_g1_sql_storage_answers_every_query_as_in_memory_storage(
     """G1: the same portal in SQL and in memory gives the same answer to every read."""
     stored = dump_portal(attrs.evolve(portal, description=""))  # the description is not stored
     if backend == "postgres" and "\\u0000" in stored:
-        with sql_storage(backend) as storage, pytest.raises(ValidationError, match="NUL"):
-            copy_into(portal.storage, storage)  # PostgreSQL text cannot hold NUL
+        with sql_storage(backend) as storage:
+            try:
+                copy_into(portal.storage, storage)
+            except ValidationError as error:  # PostgreSQL text cannot hold NUL...
+                assert "NUL" in str(error)
+                return
+            assert_same_answers(storage, portal.storage)  # ...but JSON (custom fields) escapes it
         return
     with loaded(backend, portal.storage) as storage:
         assert_same_answers(storage, portal.storage)

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Collection, Iterable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -97,18 +98,28 @@ class RunReport:
         )
 
 
-class _BatchReads:
-    """The storage as one batch of jobs reads it: users and supervisors looked up once.
+@runtime_checkable
+class _ItemsById(Protocol):
+    def items_with_ids(self, item_ids: Collection[str]) -> Collection[Item]: ...
 
-    Inside the batch's transaction the answers cannot change (SQLite holds
-    the write lock; PostgreSQL sees a user moved meanwhile at the next batch),
-    and most jobs of a batch ask about the same few users.
+
+class _BatchReads:
+    """The storage as one batch of jobs reads it: the batch's items fetched together, users
+    and supervisors looked up once.
+
+    The engine writes nothing while it runs, and inside the batch's transaction
+    the items are locked (SQLite holds the write lock, PostgreSQL the rows); a
+    user moved meanwhile is seen by the next batch. Most jobs of a batch ask
+    about the same few users.
     """
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, item_ids: Collection[str] = ()) -> None:
         self._storage = storage
         self._users: dict[str, User] = {}
         self._supervisors: dict[str, User | None] = {}
+        self._items: dict[str, Item] = {}
+        if item_ids and isinstance(storage, _ItemsById):  # one query instead of one per job
+            self._items = {item.id: item for item in storage.items_with_ids(item_ids)}
 
     @property
     def settings(self) -> Settings:
@@ -141,7 +152,9 @@ class _BatchReads:
         return self._storage.pipelines()
 
     def item(self, item_id: str) -> Item:
-        return self._storage.item(item_id)
+        # Nothing is written while the engine runs the batch: what was read stays true.
+        found = self._items.get(item_id)
+        return found if found is not None else self._storage.item(item_id)
 
     def items(self) -> Collection[Item]:
         return self._storage.items()
@@ -300,7 +313,7 @@ class RuleHost:
         part = attrs.evolve(claim, jobs=jobs)
         with self.jobs.transaction(sorted({job.item_id for job in jobs})):
             owned = self.jobs.confirm(part)
-            reads = _BatchReads(self.storage)
+            reads = _BatchReads(self.storage, [job.item_id for job in owned])
             outcome = self.engine.run_due(reads, now, _Claimed(self.jobs, owned))
             apply_outcome(outcome, storage=self.storage, jobs=self.jobs, outbox=self.outbox)
         report = RunReport(

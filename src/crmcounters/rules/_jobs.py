@@ -235,7 +235,7 @@ class PendingJobs:
         until = now + lease
         token = uuid.uuid4().hex
         taken: list[Job] = []
-        for job in self.due(now):
+        for job in self._due(at):
             held = self._leases.get(job.id)
             if (held is not None and held[1] > at) or self._attempts.get(
                 job.id, 0
@@ -287,17 +287,18 @@ class PendingJobs:
 
     def due(self, now: datetime) -> list[Job]:
         """The pending jobs due at or before `now`, earliest first (ties by id)."""
-        limit = check_aware("now", now).timestamp()
+        return list(self._due(check_aware("now", now).timestamp()))
+
+    def _due(self, limit: float) -> Iterator[Job]:
+        """The due jobs one by one, taken off the heap only as far as the caller reads."""
         self._restore()
         heap, jobs, taken = self._heap, self._jobs, self._taken
-        found: list[Job] = []
         while heap and heap[0][0] <= limit:
             entry = heapq.heappop(heap)
             job = jobs.get(entry[1])
             if job is not None and job.due_at.timestamp() == entry[0]:
                 taken.append(entry)
-                found.append(job)
-        return found
+                yield job
 
     def next_due(self) -> datetime | None:
         """When the earliest pending job is due, or None when there is none.

@@ -32,9 +32,8 @@ from ._dialect import Connection, Dialect, dialect_named
 from ._rows import dump_json, instant_columns, instant_from, instant_us
 from ._storage import SqlStorage
 
-__all__ = ["SqlJobStore", "chunks", "marks", "refuse_nul", "write_transaction"]
+__all__ = ["SqlJobStore", "refuse_nul", "write_transaction"]
 
-_CHUNK = 500  # ids per IN (...) list
 _COLUMNS = (
     "id, rule_id, item_id, pipeline_id, stage_id, entry_id, entered_at_us, entered_at_tz, "
     "due_at_us, due_at_tz, depth, chain"
@@ -42,17 +41,6 @@ _COLUMNS = (
 _INSERT = (
     f"INSERT INTO crm_jobs ({_COLUMNS}, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
 )
-
-
-def chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    """`values` in slices short enough for one `IN (...)` list on every database."""
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-def marks(values: Sequence[object]) -> str:
-    """As many `?` placeholders as `values`, comma-separated."""
-    return ", ".join("?" for _ in values)
 
 
 @contextmanager
@@ -209,19 +197,18 @@ class SqlJobStore:
     def _transaction(self, items: tuple[str, ...]) -> Iterator[None]:
         with write_transaction(self._connection, self._dialect):
             if items and self._dialect.name == "postgres":
-                for chunk in chunks(items):
+                for condition, params in self._dialect.in_lists("id", items):
                     self._query(
-                        f"SELECT id FROM crm_items WHERE id IN ({marks(chunk)}) "
-                        "ORDER BY id FOR UPDATE",
-                        chunk,
+                        f"SELECT id FROM crm_items WHERE {condition} ORDER BY id FOR UPDATE", params
                     )
             yield
 
     def _stored(self, ids: Sequence[str]) -> set[str]:
         found: set[str] = set()
-        for chunk in chunks(ids):
-            sql = f"SELECT id FROM crm_jobs WHERE id IN ({marks(chunk)})"
-            found.update(row[0] for row in self._query(sql, chunk))
+        for condition, params in self._dialect.in_lists("id", ids):
+            found.update(
+                row[0] for row in self._query(f"SELECT id FROM crm_jobs WHERE {condition}", params)
+            )
         return found
 
     def check(self, outcome: Outcome) -> None:
@@ -236,8 +223,11 @@ class SqlJobStore:
         """Delete the outcome's cancelled and finished jobs, insert its scheduled ones."""
         with self.transaction():
             self.check(outcome)
-            gone = [(job_id,) for job_id in (*outcome.cancelled, *outcome.finished)]
-            self._dialect.execute_many(self._connection, "DELETE FROM crm_jobs WHERE id = ?", gone)
+            gone = [*outcome.cancelled, *outcome.finished]
+            for condition, params in self._dialect.in_lists("id", gone):  # not one per job
+                self._dialect.execute(
+                    self._connection, f"DELETE FROM crm_jobs WHERE {condition}", params
+                )
             rows = [_job_row(job) for job in outcome.scheduled]
             self._dialect.execute_many(self._connection, _INSERT, rows)
 
@@ -263,12 +253,12 @@ class SqlJobStore:
         with write_transaction(self._connection, self._dialect):
             jobs = self._claimable(at, limit, skip_locked)
             ids = [job.id for job in jobs]
-            for chunk in chunks(ids):
+            for condition, params in self._dialect.in_lists("id", ids):
                 self._dialect.execute(
                     self._connection,
                     "UPDATE crm_jobs SET lease_until_us = ?, lease_token = ?, "
-                    f"attempts = attempts + 1 WHERE id IN ({marks(chunk)})",
-                    (instant_us(until), token, *chunk),
+                    f"attempts = attempts + 1 WHERE {condition}",
+                    (instant_us(until), token, *params),
                 )
         return Claim(token=token, jobs=tuple(jobs), until=until)
 
@@ -285,9 +275,9 @@ class SqlJobStore:
         (locked on PostgreSQL until the transaction ends)."""
         lock = " FOR UPDATE" if self._dialect.name == "postgres" else ""
         held: set[str] = set()
-        for chunk in chunks(list(claim.job_ids)):
-            sql = f"SELECT id FROM crm_jobs WHERE id IN ({marks(chunk)}) AND lease_token = ?{lock}"
-            held.update(row[0] for row in self._query(sql, (*chunk, claim.token)))
+        for condition, params in self._dialect.in_lists("id", claim.job_ids):
+            sql = f"SELECT id FROM crm_jobs WHERE {condition} AND lease_token = ?{lock}"
+            held.update(row[0] for row in self._query(sql, (*params, claim.token)))
         return tuple(job for job in claim.jobs if job.id in held)
 
     def release(self, claim: Claim, job_ids: Iterable[str], error: str) -> None:

@@ -14,7 +14,7 @@ from .._errors import ValidationError
 from .._outbox import DEFAULT_OUTBOX_LEASE, OutboxEntry, check_new_entries, check_take_args
 from .._validate import check_aware
 from ._dialect import dialect_named
-from ._jobs import chunks, marks, refuse_nul, write_transaction
+from ._jobs import refuse_nul, write_transaction
 from ._rows import instant_columns, instant_from, instant_us
 from ._storage import SqlStorage
 
@@ -59,14 +59,13 @@ class SqlOutbox:
 
     def check(self, entries: Collection[OutboxEntry]) -> None:
         """Raise `DuplicateIdError` (or `ValidationError`), changing nothing, on a bad batch."""
-        rows = [_row(entry) for entry in entries if isinstance(entry, OutboxEntry)]
+        ids = [entry.id for entry in entries if isinstance(entry, OutboxEntry)]
         if not self._dialect.text_may_hold_nul:
-            refuse_nul("outbox entry", rows)
-        ids = [row[0] for row in rows]
+            refuse_nul("outbox entry", [(entry_id,) for entry_id in ids])  # before querying them
         found: set[str] = set()
-        for chunk in chunks(ids):
-            sql = f"SELECT id FROM crm_outbox WHERE id IN ({marks(chunk)})"
-            found.update(row[0] for row in self._query(sql, chunk))
+        for condition, params in self._dialect.in_lists("id", ids):
+            sql = f"SELECT id FROM crm_outbox WHERE {condition}"
+            found.update(row[0] for row in self._query(sql, params))
         check_new_entries(entries, found)
 
     def put(self, entries: Collection[OutboxEntry]) -> None:
@@ -77,6 +76,8 @@ class SqlOutbox:
         with write_transaction(self._connection, self._dialect):
             self.check(entries)
             rows = [_row(entry) for entry in entries]
+            if not self._dialect.text_may_hold_nul:
+                refuse_nul("outbox entry", rows)
             self._dialect.execute_many(
                 self._connection,
                 f"INSERT INTO crm_outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
@@ -104,12 +105,11 @@ class SqlOutbox:
             token = uuid.uuid4().hex
             until = now + lease // timedelta(microseconds=1)
             ids = [row[0] for row in rows]
-            for chunk in chunks(ids):
+            for condition, params in self._dialect.in_lists("id", ids):
                 self._dialect.execute(
                     self._connection,
-                    "UPDATE crm_outbox SET lease_until_us = ?, lease_token = ? "
-                    f"WHERE id IN ({marks(chunk)})",
-                    (until, token, *chunk),
+                    f"UPDATE crm_outbox SET lease_until_us = ?, lease_token = ? WHERE {condition}",
+                    (until, token, *params),
                 )
         return [_entry(row) for row in rows]
 
@@ -118,9 +118,9 @@ class SqlOutbox:
         ids = sorted(set(entry_ids))
         removed = 0
         with write_transaction(self._connection, self._dialect):
-            for chunk in chunks(ids):
+            for condition, params in self._dialect.in_lists("id", ids):
                 removed += self._dialect.execute(
-                    self._connection, f"DELETE FROM crm_outbox WHERE id IN ({marks(chunk)})", chunk
+                    self._connection, f"DELETE FROM crm_outbox WHERE {condition}", params
                 )
         return removed
 
