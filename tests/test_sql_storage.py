@@ -111,12 +111,15 @@ def test_g1_sql_storage_answers_every_query_as_in_memory_storage(
     stored = dump_portal(attrs.evolve(portal, description=""))  # the description is not stored
     if backend == "postgres" and "\\u0000" in stored:
         with sql_storage(backend) as storage:
+            refused: ValidationError | None = None
             try:
                 copy_into(portal.storage, storage)
             except ValidationError as error:  # PostgreSQL text cannot hold NUL...
-                assert "NUL" in str(error)
-                return
-            assert_same_answers(storage, portal.storage)  # ...but JSON (custom fields) escapes it
+                refused = error
+            if refused is None:  # ...but JSON (custom fields) escapes it
+                assert_same_answers(storage, portal.storage)
+            else:
+                assert "NUL" in str(refused)
         return
     with loaded(backend, portal.storage) as storage:
         assert_same_answers(storage, portal.storage)
