@@ -11,6 +11,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,3 +130,31 @@ def run_statements(storage: SqlStorage, statements: list[str]) -> None:
         connection.execute(statement)
     if storage.dialect == "sqlite":
         connection.commit()
+
+
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str]:
+    """The URL of an empty database of its own: a SQLite file, or a PostgreSQL schema (dropped).
+
+    The PostgreSQL DSN carries ``options=-csearch_path=...``, so every connection
+    `open_storage` opens lands in the schema.
+    """
+    if backend == "sqlite":
+        yield str(directory / "portal.db")
+        return
+    import psycopg
+
+    _schemas[0] += 1
+    schema = f"crmcounters_url_{os.getpid()}_{_schemas[0]}"
+    admin = psycopg.connect(PG_DSN, autocommit=True)
+    admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    admin.execute(f"CREATE SCHEMA {schema}")
+    joiner = "&" if "?" in PG_DSN else "?"
+    try:
+        yield f"{PG_DSN}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        admin.close()
+
+
+_schemas = [0]

@@ -24,6 +24,7 @@ from ._errors import (
     DuplicateIdError,
     IntegrityError,
     NaiveDatetimeError,
+    StorageBusyError,
     UnknownIdError,
     ValidationError,
 )
@@ -53,6 +54,7 @@ from ._portal import (
     write_portal,
 )
 from ._public import show_public_paths
+from ._sample import sample_portal, sample_rules
 from ._settings import CalendarSettings, CounterMode, Settings
 from ._smart import (
     NoSuggestion,
@@ -71,7 +73,7 @@ from ._smart_settings import (
     opt_out_until,
 )
 from ._smart_text import SMART_ACTIVITY_TEXTS, smart_activity_text
-from ._storage import Storage, WritableStorage
+from ._storage import PortalStorage, Storage, WritableStorage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
 from ._view import ActivitiesView, Column, Placement, activities_view, place_item
@@ -185,6 +187,7 @@ __all__ = [
     "Pipeline",
     "Placement",
     "Portal",
+    "PortalStorage",
     "Reason",
     "Record",
     "Rule",
@@ -202,6 +205,7 @@ __all__ = [
     "StageChanged",
     "StageSemantics",
     "Storage",
+    "StorageBusyError",
     "SystemClock",
     "Task",
     "TaskStatus",
@@ -240,6 +244,8 @@ __all__ = [
     "read_portal",
     "reminder_offsets",
     "reschedule",
+    "sample_portal",
+    "sample_rules",
     "smart_activity_deadline",
     "smart_activity_opt_out",
     "smart_activity_text",

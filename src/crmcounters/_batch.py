@@ -37,6 +37,7 @@ from ._users import Department, User
 
 __all__ = [
     "KINDS",
+    "NOTHING_STORED",
     "Record",
     "StoredRecords",
     "check_write",
@@ -90,6 +91,30 @@ class StoredRecords(Protocol):
     def items_in_pipeline(self, pipeline_id: str) -> Iterable[Item]:
         """The stored items that sit in that pipeline."""
         ...
+
+
+class _NothingStored:
+    """What an empty storage holds: nothing (checks a whole portal against itself)."""
+
+    def stored_ids(self, kind: str, ids: Collection[str]) -> Collection[str]:
+        """None of them."""
+        return ()
+
+    def stored_pipeline(self, pipeline_id: str) -> Pipeline | None:
+        """None."""
+        return None
+
+    def stored_department(self, department_id: str) -> Department | None:
+        """None."""
+        return None
+
+    def items_in_pipeline(self, pipeline_id: str) -> Iterable[Item]:
+        """None."""
+        return ()
+
+
+#: The `StoredRecords` of an empty storage: a write checked against it must hold together alone.
+NOTHING_STORED: StoredRecords = _NothingStored()
 
 
 def records_of(field: str, records: Iterable[Record]) -> tuple[Record, ...]:

@@ -13,7 +13,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -26,7 +27,7 @@ from ._demo import run_demo
 from ._errors import CrmCountersError
 from ._explain import explain
 from ._host import DEFAULT_BATCH_SIZE, RuleHost
-from ._portal import Portal, load_portal, read_portal
+from ._portal import Portal, dump_portal, load_portal, read_portal, write_portal
 from ._sample import SAMPLE_PORTAL, SAMPLE_RULES, sample_bytes
 from ._simulation import describe_effect, simulate
 from ._smart import NoSuggestion, suggest_smart_activity
@@ -36,8 +37,15 @@ from ._view import activities_view
 from ._worker import DEFAULT_POLL_INTERVAL, Worker, stop_on_signals
 from .focus import explain_focus, kanban_board
 from .rules import DEFAULT_LEASE, RuleEngine, RuleSet, RuleSetError, load_rule_set
-from .sql import SqlJobStore, SqlOutbox
-from .sql._url import open_sql_storage
+from .sql import (
+    Progress,
+    SqlJobStore,
+    SqlOutbox,
+    SqlStorage,
+    export_portal,
+    import_portal,
+    open_storage,
+)
 
 __all__ = ["main"]
 
@@ -57,10 +65,16 @@ _RESET = "\x1b[0m"
 
 
 class Out:
-    """Where a command writes, and whether it may use colour (a terminal, NO_COLOR unset)."""
+    """Where a command writes, and whether it may use colour (a terminal, NO_COLOR unset).
 
-    def __init__(self, stream: TextIO, *, colour: bool | None = None) -> None:
+    `err` is standard error: progress lines go there, on a terminal only.
+    """
+
+    def __init__(
+        self, stream: TextIO, *, colour: bool | None = None, err: TextIO | None = None
+    ) -> None:
         self.stream = stream
+        self.err = sys.stderr if err is None else err
         if colour is None:
             colour = stream.isatty() and "NO_COLOR" not in os.environ
         self.colour = colour
@@ -444,19 +458,23 @@ def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
         ):
             if value <= 0:
                 raise CliError(f"{name}: must be above 0, got {value}")
-        storage = open_sql_storage(args.db)
-        engine = RuleEngine.for_storage(read_rules(args.rules, storage), storage)
-        host = RuleHost(
-            engine,
-            storage,
-            SqlJobStore(storage),
-            SqlOutbox(storage),
-            batch_size=args.batch,
-            lease=timedelta(seconds=args.lease),
-        )
-        worker = Worker(host, poll_interval=timedelta(seconds=args.poll))
-        with stop_on_signals(worker):
-            worker.run(once=args.once)
+        try:
+            storage = open_storage(args.db)
+        except CrmCountersError as error:
+            raise CliError(f"--db: {error}") from None
+        with storage:
+            engine = RuleEngine.for_storage(read_rules(args.rules, storage), storage)
+            host = RuleHost(
+                engine,
+                storage,
+                SqlJobStore(storage),
+                SqlOutbox(storage),
+                batch_size=args.batch,
+                lease=timedelta(seconds=args.lease),
+            )
+            worker = Worker(host, poll_interval=timedelta(seconds=args.poll))
+            with stop_on_signals(worker):
+                worker.run(once=args.once)
     finally:
         library_log.removeHandler(handler)
         library_log.setLevel(level)
@@ -482,9 +500,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     ) -> argparse.ArgumentParser:
         one = sub.add_parser(name, help=(handler.__doc__ or "").splitlines()[0])
         if portal:
-            one.add_argument(
-                "portal", metavar="PORTAL", help="portal JSON file (docs/data-format.md)"
-            )
+            add_source_arguments(one)
         one.add_argument(
             "--at", metavar="ISO-DATETIME", help="answer for this instant (default: now)"
         )
@@ -557,13 +573,106 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         help="default INFO",
     )
     demo = command("demo", cmd_demo, portal=False, json=False)  # a show for people only
-    demo.add_argument(
-        "portal", metavar="PORTAL", nargs="?", help="default: the sample portal in the package"
-    )
+    add_source_arguments(demo, required=False)
     demo.add_argument(
         "--rules", metavar="RULES.json", help="default: the sample rule set in the package"
     )
+    import_ = command("import", cmd_import, portal=False, json=False)
+    import_.add_argument("portal", metavar="PORTAL", help="portal JSON file to copy")
+    import_.add_argument(
+        "--db",
+        dest="target_db",
+        required=True,
+        metavar="URL",
+        help="an empty database: a SQLite path or sqlite:/// URL, or a postgresql:// DSN "
+        "(created if missing)",
+    )
+    export = command("export", cmd_export, portal=False, json=False)
+    export.add_argument("--db", required=True, metavar="URL", help=_DB_HELP)
+    export.add_argument("output", metavar="OUTPUT", help="portal JSON file to write; - for stdout")
     return parser, handlers
+
+
+_DB_HELP = (
+    "read the portal from a database: a SQLite path or sqlite:/// URL, or a postgresql:// DSN"
+)
+#: From this many records, import and export draw a progress line on a terminal.
+PROGRESS_FROM = 10_000
+
+
+def add_source_arguments(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """PORTAL (a JSON file) or --db URL (a database): where a command reads its portal.
+
+    Without `required`, neither means the shipped sample portal.
+    """
+    source = parser.add_mutually_exclusive_group(required=required)
+    source.add_argument(
+        "portal",
+        metavar="PORTAL",
+        nargs="?",
+        help="portal JSON file (docs/data-format.md)"
+        + ("" if required else "; default: the sample portal in the package"),
+    )
+    source.add_argument("--db", metavar="URL", help=_DB_HELP)
+
+
+@contextmanager
+def opened_portal(args: argparse.Namespace) -> Iterator[Portal]:
+    """The portal a command reads: `--db` (a database, closed afterwards), else PORTAL.
+
+    PORTAL None means the shipped sample. A database portal reads through
+    `SqlStorage` (docs/storage.md); commands that write (simulate, demo) work
+    on an in-memory copy.
+    """
+    url = getattr(args, "db", None)
+    if url is None:
+        yield _read_portal(getattr(args, "portal", None))
+        return
+    try:
+        storage = open_storage(url)
+    except CrmCountersError as error:
+        raise CliError(f"--db: {error}") from None
+    with storage:
+        yield storage.portal()
+
+
+def _progress(out: Out, verb: str) -> Progress | None:
+    """A progress line on standard error for copies of PROGRESS_FROM records or more."""
+    if not out.err.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        if total < PROGRESS_FROM:
+            return
+        end = "\n" if done >= total else ""
+        out.err.write(f"\r{verb} {done:,} / {total:,} records ({done * 100 // total}%){end}")
+        out.err.flush()
+
+    return show
+
+
+def cmd_import(args: argparse.Namespace, portal: Portal, _now: datetime, out: Out) -> None:
+    """Copy a portal JSON file into an empty database, all or nothing (docs/storage.md)."""
+    try:
+        storage = open_storage(args.target_db, create=True)
+    except CrmCountersError as error:
+        raise CliError(f"--db: {error}") from None
+    with storage:
+        count = import_portal(portal, storage, progress=_progress(out, "importing"))
+    out.line(f"imported {count:,} records from {args.portal} ({storage.dialect})")
+
+
+def cmd_export(args: argparse.Namespace, portal: Portal, _now: datetime, out: Out) -> None:
+    """Write a database's portal as a portal JSON file (docs/data-format.md)."""
+    storage = portal.storage
+    if not isinstance(storage, SqlStorage):  # pragma: no cover - --db is required
+        raise CliError("export reads a database: pass --db URL")
+    copy = export_portal(storage, progress=_progress(out, "exporting"))
+    if args.output == "-":
+        out.stream.write(dump_portal(copy))
+        return
+    write_portal(copy, args.output)
+    out.err.write(f"exported {len(storage):,} records to {args.output}\n")
 
 
 def _read_portal(path: str | None) -> Portal:
@@ -589,14 +698,18 @@ def main(
     parser, handlers = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     args.json = getattr(args, "json", False)  # `demo` has no --json
-    out = Out(out_stream, colour=False if getattr(args, "no_color", True) or args.json else None)
+    out = Out(
+        out_stream,
+        colour=False if getattr(args, "no_color", True) or args.json else None,
+        err=err_stream,
+    )
     try:
         if args.command == "worker":  # reads a database, not a portal file; logs to stderr
             cmd_worker(args, err_stream)
             return 0
         now = parse_instant(args.at) if args.at else SystemClock().now()
-        portal = _read_portal(args.portal)
-        handlers[args.command](args, portal, now, out)
+        with opened_portal(args) as portal:
+            handlers[args.command](args, portal, now, out)
     except CrmCountersError as error:
         err_stream.write(f"crmcounters: error: {_one_line(str(error))}\n")
         return 1

@@ -21,7 +21,7 @@ from ._badges import item_badge
 from ._calendar import at_local_time
 from ._counters import CounterResult, counters_of
 from ._events import IncomingChannel, IncomingMessage
-from ._memory import InMemoryStorage
+from ._memory import InMemoryStorage, in_memory
 from ._portal import Portal
 from ._simulation import describe_effect, entry_events, replay_entries, start_rules
 from ._smart import SmartActivityDraft, suggest_smart_activity
@@ -166,13 +166,13 @@ def _deal_moves(storage: InMemoryStorage, rule_set: RuleSet) -> Happening | None
 
 def run_demo(portal: Portal, rule_set: RuleSet, out: Out, *, start: datetime | None = None) -> None:
     """Print a simulated working day of `portal` with `rule_set`."""
-    storage = portal.storage
+    storage = in_memory(portal.storage)  # a portal in a database is played on a copy
     users = [user for user in storage.users() if storage.items_of(user.id)]
     zone = (users[0] if users else next(iter(storage.users()))).zone
     anchor = start or portal.as_of or datetime.now(zone)
     day: date = anchor.astimezone(zone).date()
     clock_start = at_local_time(day, time(8, 0), zone)
-    runtime = start_rules(portal, rule_set, clock_start)
+    runtime = start_rules(storage, rule_set, clock_start)
     later = replay_entries(runtime, entry_events(storage), clock_start)
     script: dict[int, Happening | None] = {
         9: _client_writes(storage),

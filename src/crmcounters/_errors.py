@@ -10,6 +10,7 @@ __all__ = [
     "DuplicateIdError",
     "IntegrityError",
     "NaiveDatetimeError",
+    "StorageBusyError",
     "UnknownIdError",
     "ValidationError",
 ]
@@ -95,3 +96,10 @@ class DataFormatError(CrmCountersError, ValueError):
         super().__init__(f"{path}: {problem}")
         self.path = path
         self.problem = problem
+
+
+class StorageBusyError(CrmCountersError):
+    """The database stayed locked by other writers past the timeout (P5); nothing was written.
+
+    Retry later, or raise the timeout (`open_storage(..., timeout=...)`).
+    """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sized
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -15,11 +15,11 @@ from ._events import TimelineEvent
 from ._items import Item
 from ._pipelines import Pipeline
 from ._settings import Settings
-from ._storage import find_supervisor
+from ._storage import PortalStorage, find_supervisor
 from ._tasks import Task
 from ._users import Department, User
 
-__all__ = ["InMemoryStorage", "Record"]
+__all__ = ["InMemoryStorage", "Record", "in_memory"]
 
 _V = TypeVar("_V")
 
@@ -44,6 +44,11 @@ def _ordered_discard(index: _Index[_V], key: str, record_id: str) -> None:
 def _bucket(index: _Index[_V], key: str) -> list[_V]:
     """The records filed under `key`, in the order added, as a new list."""
     return list(index.get(key, _NO_BUCKET).values())
+
+
+def in_memory(storage: PortalStorage) -> InMemoryStorage:
+    """`storage` itself when it is held in memory, else an in-memory copy (simulations write)."""
+    return storage if isinstance(storage, InMemoryStorage) else InMemoryStorage.copy_of(storage)
 
 
 class InMemoryStorage:
@@ -72,6 +77,34 @@ class InMemoryStorage:
         self._open_by_user: _Index[Activity] = {}
         self._tasks_by_item: _Index[Task] = {}
         self._events_by_item: _Index[TimelineEvent] = {}
+
+    @classmethod
+    def copy_of(
+        cls, source: PortalStorage, *, progress: Callable[[int, int], None] | None = None
+    ) -> InMemoryStorage:
+        """A copy of a whole portal held anywhere (a database, say), checked as it is added.
+
+        Records keep the order `source` lists them in; references are added
+        before the records that use them. `progress` is told (records copied,
+        records in all) after each kind.
+        """
+        copy = cls(source.settings)
+        total = len(source) if isinstance(source, Sized) else 0
+        done = 0
+        steps: list[Callable[[], Collection[Record]]] = [
+            lambda: (*source.users(), *source.departments()),  # they refer to each other
+            source.pipelines,
+            source.items,
+            lambda: (*source.activities(), *source.tasks()),
+            source.events,
+        ]
+        for step in steps:
+            batch = step()
+            copy.add_all(batch)
+            done += len(batch)
+            if progress is not None:
+                progress(done, max(total, done))
+        return copy
 
     # -- settings -------------------------------------------------------------
 

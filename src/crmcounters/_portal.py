@@ -29,6 +29,7 @@ from ._memory import InMemoryStorage, Record
 from ._pipelines import Pipeline, Stage
 from ._settings import CalendarSettings, Settings
 from ._smart_settings import SmartActivitySettings
+from ._storage import PortalStorage, Storage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
 
@@ -38,6 +39,8 @@ __all__ = [
     "Portal",
     "dump_portal",
     "load_portal",
+    "portal_details",
+    "portal_from_details",
     "read_portal",
     "write_portal",
 ]
@@ -55,15 +58,17 @@ _TOP_KEYS = frozenset(
 
 @attrs.frozen(kw_only=True)
 class Portal:
-    """A loaded portal: its storage (with settings) plus the document's description.
+    """A portal: its storage (with settings) plus the document's description.
 
+    `storage` is an `InMemoryStorage` for a portal loaded from JSON, or a
+    database (`crmcounters.sql.SqlStorage.portal()`): any `PortalStorage`.
     `as_of` is the instant the data was written for, if any (the sample portal
     has one, so its demo and examples show the same day whenever they run).
     `access` is who may read whose counters (C7); hosts with their own
     permission model build an `AccessPolicy` themselves.
     """
 
-    storage: InMemoryStorage
+    storage: PortalStorage
     description: str = attrs.field(default="", validator=v.text)
     as_of: datetime | None = attrs.field(default=None, validator=v.optional_aware)
     access: AccessPolicy = attrs.field(factory=AccessPolicy)
@@ -101,15 +106,31 @@ def load_portal(source: str | bytes) -> Portal:
             ) from None
         except DuplicateIdError as exc:  # pragma: no cover - caught above, kept as a guard
             raise DataFormatError(paths[(exc.kind, exc.record_id)], str(exc)) from None
+    return _with_details(root, storage)
+
+
+def _with_details(r: Reader, storage: PortalStorage) -> Portal:
+    """A portal over `storage` with the description, as_of and access policy read from `r`."""
     return Portal(
         storage=storage,
-        description=root.text("description", ""),
-        as_of=root.instant("as_of"),
-        access=_access(root.object("access"), storage),
+        description=r.text("description", ""),
+        as_of=r.instant("as_of"),
+        access=_access(r.object("access"), storage),
     )
 
 
-def _access(r: Reader, storage: InMemoryStorage) -> AccessPolicy:
+def portal_from_details(storage: PortalStorage, details: object, path: str = "$") -> Portal:
+    """A portal over `storage` whose description, as_of and access come from a details object.
+
+    The object is what `portal_details` writes (the SQL adapter stores it);
+    faults raise `DataFormatError` naming the JSON path, as `load_portal` does.
+    """
+    r = Reader(details, path)
+    r.reject_unknown({"description", "as_of", "access"})
+    return _with_details(r, storage)
+
+
+def _access(r: Reader, storage: Storage) -> AccessPolicy:
     r.reject_unknown({"default", "levels"})
     levels = r.object("levels")
     known = {user.id for user in storage.users()}
@@ -479,19 +500,29 @@ def _instant(value: datetime | None) -> str | None:
     return None if value is None else format_datetime(value)
 
 
+def portal_details(portal: Portal) -> dict[str, Any]:
+    """The portal's description, as_of and access policy as the document writes them.
+
+    Each is left out while it has its default value.
+    """
+    details: dict[str, Any] = {}
+    if portal.description:
+        details["description"] = portal.description
+    if portal.as_of is not None:
+        details["as_of"] = format_datetime(portal.as_of)
+    if portal.access != AccessPolicy():
+        details["access"] = {
+            "default": portal.access.default.value,
+            "levels": {user: level.value for user, level in portal.access.levels.items()},
+        }
+    return details
+
+
 def portal_to_dict(portal: Portal) -> dict[str, Any]:
     """The JSON-ready document of a portal."""
     storage = portal.storage
     document: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
-    if portal.description:
-        document["description"] = portal.description
-    if portal.as_of is not None:
-        document["as_of"] = format_datetime(portal.as_of)
-    if portal.access != AccessPolicy():
-        document["access"] = {
-            "default": portal.access.default.value,
-            "levels": {user: level.value for user, level in portal.access.levels.items()},
-        }
+    document.update(portal_details(portal))
     document["settings"] = settings_to_dict(storage.settings)
     document["users"] = [
         {"id": u.id, "name": u.name, "time_zone": u.time_zone, "department_id": u.department_id}

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from ._errors import ValidationError
 from ._events import StageChanged
+from ._memory import InMemoryStorage, in_memory
 from ._portal import Portal
 from ._storage import Storage
 from .rules import (
@@ -91,9 +92,8 @@ def replay_entries(
     return []
 
 
-def start_rules(portal: Portal, rule_set: RuleSet, start: datetime) -> RuleRuntime:
-    """A runtime for the rules over the portal, its clock at `start`, nothing handled yet."""
-    storage = portal.storage
+def start_rules(storage: InMemoryStorage, rule_set: RuleSet, start: datetime) -> RuleRuntime:
+    """A runtime for the rules over the storage, its clock at `start`, nothing handled yet."""
     return RuleRuntime(RuleEngine.for_storage(rule_set, storage), storage, ManualClock(start))
 
 
@@ -106,7 +106,8 @@ def simulate(portal: Portal, rule_set: RuleSet, start: datetime, end: datetime) 
     """
     if end < start:
         raise ValidationError("end", f"{end.isoformat()} is before the start {start.isoformat()}")
-    runtime = start_rules(portal, rule_set, start)
-    replay_entries(runtime, entry_events(portal.storage), end)
+    storage = in_memory(portal.storage)  # a portal in a database is simulated on a copy
+    runtime = start_rules(storage, rule_set, start)
+    replay_entries(runtime, entry_events(storage), end)
     runtime.advance_to(end)
     return runtime

@@ -15,7 +15,7 @@ from ._settings import Settings
 from ._tasks import Task
 from ._users import Department, User
 
-__all__ = ["Storage", "WritableStorage", "find_supervisor"]
+__all__ = ["PortalStorage", "Storage", "WritableStorage", "find_supervisor"]
 
 
 @runtime_checkable
@@ -97,6 +97,28 @@ class Storage(Protocol):
 
     def events_of_item(self, item_id: str) -> Collection[TimelineEvent]:
         """The item's timeline events, oldest first."""
+        ...
+
+
+@runtime_checkable
+class PortalStorage(Storage, Protocol):
+    """A `Storage` that also lists every activity, task and event, in the order stored.
+
+    What saving, copying or simulating a whole portal reads; `InMemoryStorage`
+    and `crmcounters.sql.SqlStorage` are both one. The core's queries need
+    only `Storage`.
+    """
+
+    def activities(self) -> Collection[Activity]:
+        """Every activity, open or completed."""
+        ...
+
+    def tasks(self) -> Collection[Task]:
+        """Every task."""
+        ...
+
+    def events(self) -> Collection[TimelineEvent]:
+        """Every timeline event."""
         ...
 
 

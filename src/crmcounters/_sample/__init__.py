@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from importlib.resources import files
 
-__all__ = ["SAMPLE_PORTAL", "SAMPLE_RULES", "sample_bytes"]
+from .._portal import Portal, load_portal
+from ..rules import RuleSet, load_rule_set
+
+__all__ = ["SAMPLE_PORTAL", "SAMPLE_RULES", "sample_bytes", "sample_portal", "sample_rules"]
 
 #: The file name of the sample portal (docs/data-format.md).
 SAMPLE_PORTAL = "sample_portal.json"
@@ -21,3 +24,24 @@ SAMPLE_RULES = "sample_rules.json"
 def sample_bytes(name: str) -> bytes:
     """The bytes of one shipped sample file, wherever the package is installed."""
     return files(__name__).joinpath(name).read_bytes()
+
+
+def sample_portal() -> Portal:
+    """A fresh copy of the sample portal the docs, examples and `crmcounters demo` use.
+
+    Eight users in four time zones and departments, deals and leads with open,
+    lit, overdue and incoming activities, as of 2026-12-14 10:00 Warsaw time
+    (`Portal.as_of`); each call loads a new in-memory copy, so writes to one
+    never show in another.
+    """
+    return load_portal(sample_bytes(SAMPLE_PORTAL))
+
+
+def sample_rules() -> RuleSet:
+    """The sample rule set, written for the sample portal's "Sales" pipeline (R1-R7)."""
+    storage = sample_portal().storage
+    return load_rule_set(
+        sample_bytes(SAMPLE_RULES),
+        pipelines=storage.pipelines(),
+        user_ids={user.id for user in storage.users()},
+    )

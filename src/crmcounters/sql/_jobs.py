@@ -28,11 +28,11 @@ from ..rules._jobs import (
     check_claim_args,
     check_scheduled,
 )
-from ._dialect import Connection, Dialect, dialect_named
+from ._dialect import dialect_named
 from ._rows import dump_json, instant_columns, instant_from, instant_us
 from ._storage import SqlStorage
 
-__all__ = ["SqlJobStore", "refuse_nul", "write_transaction"]
+__all__ = ["SqlJobStore", "refuse_nul"]
 
 _COLUMNS = (
     "id, rule_id, item_id, pipeline_id, stage_id, entry_id, entered_at_us, entered_at_tz, "
@@ -41,24 +41,6 @@ _COLUMNS = (
 _INSERT = (
     f"INSERT INTO crm_jobs ({_COLUMNS}, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
 )
-
-
-@contextmanager
-def write_transaction(connection: Connection, dialect: Dialect) -> Iterator[None]:
-    """A write transaction: on SQLite it takes the write lock up front (`BEGIN IMMEDIATE`,
-    waiting up to the connection's busy timeout), so that reading first and writing after
-    never fails half-way; nested, a savepoint."""
-    if dialect.name == "sqlite" and not connection.in_transaction:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            connection.rollback()
-            raise
-        connection.commit()
-        return
-    with dialect.transaction(connection):
-        yield
 
 
 def refuse_nul(kind: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -103,10 +85,11 @@ def _job(row: Sequence[Any]) -> Job:
 class SqlJobStore:
     """Rule jobs in the `crm_jobs` table of a `SqlStorage`'s database (a `JobQueue`, P1, P2).
 
-    It shares the storage's connection, so `apply_outcome` writes the
-    outcome's records, jobs and outbox entries in one transaction. Share it
-    as the storage is shared: one per connection; many processes may claim
-    from one database at once.
+    It reads and writes through the storage, joining the storage's
+    `transaction()` on the same thread, so `apply_outcome` writes an
+    outcome's records, jobs and outbox entries in one transaction. Threads
+    may share it as they share the storage; many processes may claim from
+    one database at once.
     """
 
     def __init__(self, storage: SqlStorage, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> None:
@@ -117,7 +100,6 @@ class SqlJobStore:
                 "max_attempts", f"expected a whole number >= 1, got {max_attempts!r}"
             )
         self._storage = storage
-        self._connection = storage.connection
         self._dialect = dialect_named(storage.dialect)
         self._max_attempts = max_attempts
 
@@ -127,7 +109,10 @@ class SqlJobStore:
         return self._storage
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self._dialect.query(self._connection, sql, params)
+        return self._storage._query(sql, params)  # same package: joins this thread's transaction
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._storage._execute(sql, params)  # same package
 
     def _select(self, where: str, params: Sequence[Any] = ()) -> list[Job]:
         sql = f"SELECT {_COLUMNS} FROM crm_jobs WHERE {where} ORDER BY due_at_us, id"
@@ -195,7 +180,7 @@ class SqlJobStore:
 
     @contextmanager
     def _transaction(self, items: tuple[str, ...]) -> Iterator[None]:
-        with write_transaction(self._connection, self._dialect):
+        with self._storage.transaction():
             if items and self._dialect.name == "postgres":
                 for condition, params in self._dialect.in_lists("id", items):
                     self._query(
@@ -225,11 +210,8 @@ class SqlJobStore:
             self.check(outcome)
             gone = [*outcome.cancelled, *outcome.finished]
             for condition, params in self._dialect.in_lists("id", gone):  # not one per job
-                self._dialect.execute(
-                    self._connection, f"DELETE FROM crm_jobs WHERE {condition}", params
-                )
-            rows = [_job_row(job) for job in outcome.scheduled]
-            self._dialect.execute_many(self._connection, _INSERT, rows)
+                self._execute(f"DELETE FROM crm_jobs WHERE {condition}", params)
+            self._storage._many(_INSERT, [_job_row(job) for job in outcome.scheduled])  # same pkg
 
     def add(self, *jobs: Job) -> None:
         """Keep new jobs (a repeated id is refused and nothing is added, G5)."""
@@ -250,12 +232,11 @@ class SqlJobStore:
         until = now + lease
         token = uuid.uuid4().hex
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._dialect.name == "postgres" else ""
-        with write_transaction(self._connection, self._dialect):
+        with self._storage.transaction():
             jobs = self._claimable(at, limit, skip_locked)
             ids = [job.id for job in jobs]
             for condition, params in self._dialect.in_lists("id", ids):
-                self._dialect.execute(
-                    self._connection,
+                self._execute(
                     "UPDATE crm_jobs SET lease_until_us = ?, lease_token = ?, "
                     f"attempts = attempts + 1 WHERE {condition}",
                     (instant_us(until), token, *params),
@@ -283,11 +264,9 @@ class SqlJobStore:
     def release(self, claim: Claim, job_ids: Iterable[str], error: str) -> None:
         """Record `error` on these claimed jobs; each is claimed again once its lease ends."""
         rows = [(str(error)[:2000], job_id, claim.token) for job_id in job_ids]
-        with write_transaction(self._connection, self._dialect):
-            self._dialect.execute_many(
-                self._connection,
-                "UPDATE crm_jobs SET last_error = ? WHERE id = ? AND lease_token = ?",
-                rows,
+        with self._storage.transaction():
+            self._storage._many(  # same package
+                "UPDATE crm_jobs SET last_error = ? WHERE id = ? AND lease_token = ?", rows
             )
 
     def __repr__(self) -> str:

@@ -14,7 +14,7 @@ from .._errors import ValidationError
 from .._outbox import DEFAULT_OUTBOX_LEASE, OutboxEntry, check_new_entries, check_take_args
 from .._validate import check_aware
 from ._dialect import dialect_named
-from ._jobs import refuse_nul, write_transaction
+from ._jobs import refuse_nul
 from ._rows import instant_columns, instant_from, instant_us
 from ._storage import SqlStorage
 
@@ -40,7 +40,8 @@ def _entry(row: Sequence[Any]) -> OutboxEntry:
 class SqlOutbox:
     """Outbox entries in the `crm_outbox` table of a `SqlStorage`'s database (an `Outbox`, P3).
 
-    It shares the storage's connection, so entries are written in the
+    It reads and writes through the storage, joining the storage's
+    `transaction()` on the same thread, so entries are written in the
     transaction of the data that produced them. `take` hands out the oldest
     entries no other taker holds (PostgreSQL skips rows being taken, SQLite
     holds the write lock), each for `lease`; `acknowledge` deletes delivered
@@ -50,12 +51,15 @@ class SqlOutbox:
     def __init__(self, storage: SqlStorage, *, clock: Clock | None = None) -> None:
         if not isinstance(storage, SqlStorage):
             raise ValidationError("storage", f"expected a SqlStorage, got {type(storage).__name__}")
-        self._connection = storage.connection
+        self._storage = storage
         self._dialect = dialect_named(storage.dialect)
         self._clock: Clock = clock if clock is not None else SystemClock()
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self._dialect.query(self._connection, sql, params)
+        return self._storage._query(sql, params)  # same package: joins this thread's transaction
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._storage._execute(sql, params)  # same package
 
     def check(self, entries: Collection[OutboxEntry]) -> None:
         """Raise `DuplicateIdError` (or `ValidationError`), changing nothing, on a bad batch."""
@@ -73,15 +77,13 @@ class SqlOutbox:
         entries = tuple(entries)
         if not entries:
             return
-        with write_transaction(self._connection, self._dialect):
+        with self._storage.transaction():
             self.check(entries)
             rows = [_row(entry) for entry in entries]
             if not self._dialect.text_may_hold_nul:
                 refuse_nul("outbox entry", rows)
-            self._dialect.execute_many(
-                self._connection,
-                f"INSERT INTO crm_outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
-                rows,
+            self._storage._many(  # same package
+                f"INSERT INTO crm_outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows
             )
 
     def take(
@@ -95,7 +97,7 @@ class SqlOutbox:
         check_take_args(limit, lease)
         now = instant_us(check_aware("now", self._clock.now()))
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._dialect.name == "postgres" else ""
-        with write_transaction(self._connection, self._dialect):
+        with self._storage.transaction():
             rows = self._query(
                 f"SELECT {_COLUMNS} FROM crm_outbox "
                 "WHERE lease_until_us IS NULL OR lease_until_us <= ? "
@@ -106,8 +108,7 @@ class SqlOutbox:
             until = now + lease // timedelta(microseconds=1)
             ids = [row[0] for row in rows]
             for condition, params in self._dialect.in_lists("id", ids):
-                self._dialect.execute(
-                    self._connection,
+                self._execute(
                     f"UPDATE crm_outbox SET lease_until_us = ?, lease_token = ? WHERE {condition}",
                     (until, token, *params),
                 )
@@ -117,11 +118,9 @@ class SqlOutbox:
         """Delete delivered entries; return how many were there (a repeat is harmless)."""
         ids = sorted(set(entry_ids))
         removed = 0
-        with write_transaction(self._connection, self._dialect):
+        with self._storage.transaction():
             for condition, params in self._dialect.in_lists("id", ids):
-                removed += self._dialect.execute(
-                    self._connection, f"DELETE FROM crm_outbox WHERE {condition}", params
-                )
+                removed += self._execute(f"DELETE FROM crm_outbox WHERE {condition}", params)
         return removed
 
     def entries(self) -> list[OutboxEntry]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -257,7 +257,7 @@ def _activity(row: Row) -> Activity:
 
 
 def binding_rows(
-    activity: Activity, item_responsibles: dict[str, str], offset: int
+    activity: Activity, item_responsibles: Mapping[str, str], offset: int
 ) -> list[tuple[Any, ...]]:
     """The `crm_activity_items` rows of an activity: one per bound item, with query copies."""
     lit = lit_at_us(activity, offset)

@@ -74,8 +74,11 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE crm_activities ADD COLUMN reminded_at_us BIGINT",
         "ALTER TABLE crm_activities ADD COLUMN reminded_at_tz TEXT",
     ),
-    2: tuple(  # 0.2.0 -> 0.3.0: rule jobs and the outbox (P1-P3)
-        statement.strip() for statement in _RULE_TABLES.split(";") if statement.strip()
+    2: (  # 0.2.0 -> 0.3.0
+        # The portal document's description, as_of and access policy (import/export, --db).
+        "ALTER TABLE crm_settings ADD COLUMN portal TEXT",
+        # Rule jobs and the outbox (P1-P3).
+        *(statement.strip() for statement in _RULE_TABLES.split(";") if statement.strip()),
     ),
 }
 
@@ -83,7 +86,8 @@ _TABLES = """
 CREATE TABLE IF NOT EXISTS crm_settings (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     schema_version INTEGER NOT NULL,
-    document TEXT NOT NULL
+    document TEXT NOT NULL,
+    portal TEXT
 );
 CREATE TABLE IF NOT EXISTS crm_users (
     seq {serial},

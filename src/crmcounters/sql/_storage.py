@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from types import TracebackType
 from typing import Any
 
 import attrs
 
 from .._activities import Activity
-from .._batch import Record, check_write, record_kind, records_of
-from .._errors import UnknownIdError, ValidationError
+from .._batch import NOTHING_STORED, Record, check_write, record_kind, records_of
+from .._errors import CrmCountersError, DanglingReferenceError, UnknownIdError, ValidationError
 from .._events import TimelineEvent
 from .._items import Item
 from .._pipelines import Pipeline
-from .._portal import settings_from_dict, settings_to_dict
+from .._portal import (
+    Portal,
+    portal_details,
+    portal_from_details,
+    settings_from_dict,
+    settings_to_dict,
+)
 from .._settings import Settings
 from .._storage import find_supervisor
 from .._tasks import Task
 from .._users import Department, User
 from .._validate import check_aware, check_id
+from ._connections import Connections, Pool, Single
 from ._counters import (
     CounterTotals,
     counter_sql,
@@ -50,11 +60,19 @@ from ._schema import SCHEMA_VERSION, create_schema
 
 __all__ = ["SqlStorage"]
 
-_BINDING_INSERT = (
-    "INSERT INTO crm_activity_items (activity_id, item_id, position, item_responsible_id, "
-    "activity_responsible_id, is_open, incoming, deadline_us, lit_at_us) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_LOAD_CHUNK = 20_000  # records per bulk insert when loading a whole portal (progress steps)
+_BINDING_COLUMNS = (
+    "activity_id",
+    "item_id",
+    "position",
+    "item_responsible_id",
+    "activity_responsible_id",
+    "is_open",
+    "incoming",
+    "deadline_us",
+    "lit_at_us",
 )
+_STAGE_COLUMNS = ("pipeline_id", "position", "id", "name", "semantics")
 _PIPELINE_SELECT = "SELECT id, entity_type, name FROM crm_pipelines"
 _STAGE_SELECT = "SELECT pipeline_id, position, id, name, semantics FROM crm_stages"
 
@@ -62,23 +80,68 @@ _STAGE_SELECT = "SELECT pipeline_id, position, id, name, semantics FROM crm_stag
 class SqlStorage:
     """A portal in a relational database: the `Storage` protocol plus writes and counter queries.
 
-    Open it over a connection whose schema exists (`SqlStorage.create` makes
-    one). Reads build the library's immutable records from rows. Writes mirror
-    `InMemoryStorage` (same checks, same errors) and each runs in one
-    transaction: a batch, or a `write(add=..., replace=...)` of both kinds, is
-    written whole or not at all (G5). `counter_totals`,
-    `view_columns` and `department_totals` are answered by the database itself.
+    Open it with `open_storage(url)`, over one connection (`SqlStorage(connection)`;
+    `SqlStorage.create` makes the schema too), or over a connection factory
+    (`SqlStorage.pooled`). Reads build the library's immutable records from
+    rows. Writes mirror `InMemoryStorage` (same checks, same errors) and each
+    runs in one transaction: a batch, or a `write(add=..., replace=...)` of
+    both kinds, is written whole or not at all (G5); `transaction()` makes
+    several writes one. `counter_totals`, `view_columns` and
+    `department_totals` are answered by the database itself.
+
+    Threads may share one storage (docs/threads.md): over one connection they
+    take turns, pooled they run in parallel. `close()` (or a ``with`` block)
+    closes the connections the storage opened.
 
     sqlite3 connections work as they come; psycopg connections must be opened
     with ``autocommit=True`` (each write then opens its own transaction).
     """
 
     def __init__(self, connection: Connection, *, dialect: str | None = None) -> None:
-        self._connection = connection
-        self._dialect: Dialect = dialect_for(connection, dialect)
+        self._setup(Single(connection), dialect_for(connection, dialect))
+
+    @classmethod
+    def pooled(
+        cls,
+        connect: Callable[[], Connection],
+        *,
+        dialect: str | None = None,
+        max_connections: int = 10,
+        timeout: float = 5.0,
+    ) -> SqlStorage:
+        """A storage that opens its own connections with `connect()`, for use from many threads.
+
+        Each read or transaction borrows a connection no other thread is using
+        and gives it back; at most `max_connections` are open at once, and a
+        thread waits up to `timeout` seconds for one (then `StorageBusyError`).
+        `close()` closes them all. SQLite connections must be opened with
+        ``check_same_thread=False`` (a connection serves one thread at a time,
+        but not always the same one).
+        """
+        pool = Pool(connect, size=max_connections, timeout=timeout)
+        first = pool.acquire()
+        try:
+            chosen = dialect_for(first, dialect)
+        finally:
+            pool.release(first)
+        pool.usable = chosen.reusable
+        storage = cls.__new__(cls)
+        try:
+            storage._setup(pool, chosen)
+        except BaseException:
+            pool.close()
+            raise
+        return storage
+
+    def _setup(self, connections: Connections, dialect: Dialect) -> None:
+        self._connections = connections
+        self._dialect = dialect
+        self._local = threading.local()  # the connection this thread's operation is using
         self._settings_cache: tuple[str, Settings] | None = None
         try:
             found = self._query("SELECT schema_version FROM crm_settings WHERE id = 1")
+        except CrmCountersError:
+            raise
         except Exception as exc:  # the driver's own error for a missing table
             raise ValidationError(
                 "connection",
@@ -107,24 +170,94 @@ class SqlStorage:
 
     @property
     def connection(self) -> Connection:
-        """The DB-API connection the storage reads and writes through."""
-        return self._connection
+        """The DB-API connection this thread is using.
+
+        Over one connection, that connection; pooled, the one lent to this
+        thread's `transaction()` (outside one, a `ValidationError`).
+        """
+        bound = getattr(self._local, "connection", None)
+        if bound is not None:
+            return bound
+        if isinstance(self._connections, Single):
+            return self._connections.connection
+        raise ValidationError(
+            "connection", "a pooled SqlStorage lends a connection only inside transaction()"
+        )
 
     @property
     def dialect(self) -> str:
         """ "sqlite" or "postgres"."""
         return self._dialect.name
 
+    def close(self) -> None:
+        """Close the connections the storage opened (a connection passed in stays open).
+
+        Later calls raise `ValidationError`; closing twice is harmless.
+        """
+        self._connections.close()
+
+    def __enter__(self) -> SqlStorage:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One all-or-nothing unit around several writes on this thread (G5); yields the connection.
+
+        Every call of this storage made on the same thread inside the block
+        joins it (each write becomes a savepoint), and so does SQL run on the
+        yielded connection: all of it commits when the block ends, or rolls back
+        if it raises. On SQLite the write lock is taken at the start (P5).
+        """
+        with self._session() as connection, self._dialect.transaction(connection):
+            yield connection
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[None]:
+        """Reads on this thread inside see one consistent state, without holding up writers."""
+        with self._session() as connection, self._dialect.snapshot(connection):
+            yield
+
     # -- plumbing -------------------------------------------------------------
 
+    @contextmanager
+    def _session(self) -> Iterator[Connection]:
+        """This thread's connection for one operation: the one bound already, or a borrowed one."""
+        local = self._local
+        bound = getattr(local, "connection", None)
+        if bound is not None:
+            yield bound
+            return
+        connection = self._connections.acquire()
+        local.connection = connection
+        try:
+            yield connection
+        finally:
+            local.connection = None
+            self._connections.release(connection)
+
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        return self._dialect.query(self._connection, sql, params)
+        with self._session() as connection:
+            return self._dialect.query(connection, sql, params)
 
     def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self._dialect.execute(self._connection, sql, params)
+        with self._session() as connection:
+            return self._dialect.execute(connection, sql, params)
 
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._dialect.execute_many(self._connection, sql, rows)
+        with self._session() as connection:
+            self._dialect.execute_many(connection, sql, rows)
+
+    def _insert(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        with self._session() as connection:
+            self._dialect.insert_many(connection, table, columns, rows)
 
     def _one(self, table: Table, record_id: str) -> Any:
         rows = self._query(table.select_sql("id = ?"), (record_id,))
@@ -156,7 +289,7 @@ class SqlStorage:
         default_lit = (
             "deadline_us IS NOT NULL AND incoming = 0 AND reminder_offsets IS NULL"  # C4 default
         )
-        with self._dialect.transaction(self._connection):
+        with self.transaction():
             self._execute(
                 "UPDATE crm_settings SET document = ? WHERE id = 1",
                 (dump_json(settings_to_dict(settings)),),
@@ -170,6 +303,24 @@ class SqlStorage:
                 f"(SELECT id FROM crm_activities WHERE {default_lit})",
                 (offset_us,),
             )
+
+    # -- the portal around the records ----------------------------------------
+
+    def portal(self) -> Portal:
+        """This database as a `Portal` that reads through this storage (nothing is copied).
+
+        Its description, `as_of` and access policy (C7) are those stored by
+        `import_portal`; a database never given any has the defaults.
+        """
+        text = self._query("SELECT portal FROM crm_settings WHERE id = 1")[0][0]
+        return portal_from_details(self, json.loads(text) if text else {}, "crm_settings.portal")
+
+    def _set_portal_details(self, portal: Portal) -> None:
+        details = portal_details(portal)
+        self._execute(
+            "UPDATE crm_settings SET portal = ? WHERE id = 1",
+            (dump_json(details) if details else None,),
+        )
 
     # -- reads: the Storage protocol -------------------------------------------
 
@@ -387,14 +538,14 @@ class SqlStorage:
 
     def remove_activity(self, activity_id: str) -> Activity:
         """Delete an activity (it stops counting at once) and return it."""
-        with self._dialect.transaction(self._connection):
+        with self.transaction():
             activity = self.activity(activity_id)
             self._delete_activities([activity_id])
         return activity
 
     def remove_task(self, task_id: str) -> Task:
         """Delete a task and return it."""
-        with self._dialect.transaction(self._connection):
+        with self.transaction():
             task = self.task(task_id)
             self._execute("DELETE FROM crm_tasks WHERE id = ?", (task_id,))
         return task
@@ -404,7 +555,7 @@ class SqlStorage:
 
         An activity bound to other items too is kept, unbound from this one.
         """
-        with self._dialect.transaction(self._connection):
+        with self.transaction():
             item = self.item(item_id)
             kept: list[Activity] = []
             gone: list[str] = []
@@ -424,7 +575,7 @@ class SqlStorage:
         return item
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
-        with self._dialect.transaction(self._connection):
+        with self.transaction():
             check_write(added, replaced, _Stored(self), look_up_together=True)
             new: dict[str, list[Any]] = {kind: [] for kind in TABLES}
             old: dict[str, list[Any]] = {kind: [] for kind in TABLES}
@@ -437,18 +588,48 @@ class SqlStorage:
                 self._write_kind(kind, table, new[kind], offset, replacing=False)
                 self._write_kind(kind, table, old[kind], offset, replacing=True)
 
+    def _load(self, records: Sequence[Record], progress: Callable[[int, int], None] | None) -> None:
+        """Add a whole portal to this empty database inside the open transaction (import).
+
+        One check of the whole portal against itself (nothing is stored yet),
+        then each kind in chunks, bulk-inserted (COPY on PostgreSQL); the
+        bindings take the item responsibles from the portal, not from queries.
+        """
+        check_write(tuple(records), (), NOTHING_STORED)
+        by_kind: dict[str, list[Any]] = {kind: [] for kind in TABLES}
+        for record in records:
+            by_kind[record_kind(record)].append(record)
+        responsibles = {item.id: item.responsible_id for item in by_kind["item"]}
+        offset = self.settings.urgency_offset_minutes
+        done = 0
+        for kind, table in TABLES.items():
+            batch = by_kind[kind]
+            for start in range(0, len(batch), _LOAD_CHUNK):
+                chunk = batch[start : start + _LOAD_CHUNK]
+                self._write_kind(kind, table, chunk, offset, replacing=False, known=responsibles)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, len(records))
+
     def _write_kind(
-        self, kind: str, table: Table, batch: list[Any], offset: int, *, replacing: bool
+        self,
+        kind: str,
+        table: Table,
+        batch: list[Any],
+        offset: int,
+        *,
+        replacing: bool,
+        known: Mapping[str, str] | None = None,
     ) -> None:
         if not batch:
             return
         rows = [table.to_row(record, offset) for record in batch]
         if not self._dialect.text_may_hold_nul:
-            _refuse_nul(table, rows)
+            _refuse_nul(table.kind, table.columns, rows)
         if replacing:
             self._many(table.update_sql, [table.update_params(row) for row in rows])
         else:
-            self._many(table.insert_sql, rows)
+            self._insert(table.name, table.columns, rows)
         if kind == "pipeline":
             self._write_stages(batch)
         elif kind == "item" and replacing:
@@ -457,29 +638,58 @@ class SqlStorage:
                 [(item.responsible_id, item.id) for item in batch],
             )
         elif kind == "activity":
-            self._write_bindings(batch, offset, replacing=replacing)
+            self._write_bindings(batch, offset, replacing=replacing, known=known)
 
     def _write_stages(self, pipelines: list[Pipeline]) -> None:
+        rows = [row for pipeline in pipelines for row in stage_rows(pipeline)]
+        if not self._dialect.text_may_hold_nul:
+            _refuse_nul("pipeline", _STAGE_COLUMNS, rows)
         self._many("DELETE FROM crm_stages WHERE pipeline_id = ?", [(p.id,) for p in pipelines])
-        self._many(
-            "INSERT INTO crm_stages (pipeline_id, position, id, name, semantics) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [row for pipeline in pipelines for row in stage_rows(pipeline)],
-        )
+        self._insert("crm_stages", _STAGE_COLUMNS, rows)
 
-    def _write_bindings(self, activities: list[Activity], offset: int, *, replacing: bool) -> None:
+    def _write_bindings(
+        self,
+        activities: list[Activity],
+        offset: int,
+        *,
+        replacing: bool,
+        known: Mapping[str, str] | None = None,
+    ) -> None:
+        """Each activity's rows in `crm_activity_items`, with the item's responsible copied in.
+
+        `known`: the responsible of every item (a bulk load knows them); else read.
+        """
         if replacing:
             self._many(
                 "DELETE FROM crm_activity_items WHERE activity_id = ?",
                 [(a.id,) for a in activities],
             )
+        if known is not None:
+            self._insert(
+                "crm_activity_items",
+                _BINDING_COLUMNS,
+                [row for a in activities for row in binding_rows(a, known, offset)],
+            )
+            return
         wanted = sorted({item_id for a in activities for item_id in a.item_ids})
         responsibles: dict[str, str] = {}
         for condition, params in self._dialect.in_lists("id", wanted):
-            sql = f"SELECT id, responsible_id FROM crm_items WHERE {condition}"
+            # On PostgreSQL the items stay locked until commit: a concurrent reassignment
+            # waits, then updates these bindings' copy of the responsible too.
+            sql = (
+                f"SELECT id, responsible_id FROM crm_items WHERE {condition}"
+                + self._dialect.share_lock
+            )
             responsibles.update((row[0], row[1]) for row in self._query(sql, params))
-        self._many(
-            _BINDING_INSERT,
+        for activity in activities:
+            for index, item_id in enumerate(activity.item_ids):
+                if item_id not in responsibles:  # removed by a concurrent writer since the check
+                    raise DanglingReferenceError(
+                        "activity", activity.id, f"item_ids[{index}]", "item", item_id
+                    )
+        self._insert(
+            "crm_activity_items",
+            _BINDING_COLUMNS,
             [row for a in activities for row in binding_rows(a, responsibles, offset)],
         )
 
@@ -489,14 +699,17 @@ class SqlStorage:
         self._many("DELETE FROM crm_activities WHERE id = ?", pairs)
 
 
-def _refuse_nul(table: Table, rows: list[tuple[Any, ...]]) -> None:
-    """PostgreSQL text cannot hold NUL characters: say which record and field, before writing."""
+def _refuse_nul(kind: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """PostgreSQL text cannot hold NUL characters: say which record and field, before writing.
+
+    `rows` start with the id of the record they belong to.
+    """
     for row in rows:
-        for column, value in zip(table.columns, row, strict=True):
+        for column, value in zip(columns, row, strict=True):
             if isinstance(value, str) and "\x00" in value:
                 raise ValidationError(
                     column,
-                    f"{table.kind} {row[0]!r} holds a NUL character, which PostgreSQL text "
+                    f"{kind} {row[0]!r} holds a NUL character, which PostgreSQL text "
                     "cannot store; remove it before writing",
                 )
 
