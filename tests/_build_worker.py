@@ -105,13 +105,13 @@ def backlog_database(
         yield str(sqlite_backlog(tmp_path / "portal.db", deals, entered))
         return
     import psycopg
-    from psycopg.conninfo import make_conninfo
 
     schema = f"crmcounters_worker_{os.getpid()}"
     admin = psycopg.connect(PG_DSN, autocommit=True)
     admin.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
     admin.execute(f"CREATE SCHEMA {schema}")
-    dsn = make_conninfo(PG_DSN, options=f"-c search_path={schema}")
+    joiner = "&" if "?" in PG_DSN else "?"
+    dsn = f"{PG_DSN}{joiner}options=-csearch_path%3D{schema}"  # a URL, as open_storage takes
     try:
         with psycopg.connect(dsn, autocommit=True) as connection:
             fill(SqlStorage.create(connection), deals, entered)

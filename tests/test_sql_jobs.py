@@ -115,8 +115,10 @@ def test_p1_schema_version_3_has_the_job_and_outbox_tables() -> None:
 
 
 def _version_2(connection: object) -> None:
+    """Make a current database look as 0.2.0 wrote it."""
     for table in ("crm_jobs", "crm_outbox"):
         connection.execute(f"DROP TABLE {table}")  # type: ignore[attr-defined]
+    connection.execute("ALTER TABLE crm_settings DROP COLUMN portal")  # type: ignore[attr-defined]
     connection.execute("UPDATE crm_settings SET schema_version = 2")  # type: ignore[attr-defined]
 
 

@@ -262,9 +262,12 @@ def test_opening_a_newer_schema_version_is_refused() -> None:
 
 
 def _version_1_database() -> sqlite3.Connection:
-    """A database as crmcounters 0.1.0 wrote it: no reminded_at nor portal columns, version 1."""
+    """A database as crmcounters 0.1.0 wrote it: no reminded_at nor portal columns, no rule
+    jobs nor outbox, version 1."""
     connection = sqlite3.connect(":memory:")
     create_schema(connection)
+    for table in ("crm_jobs", "crm_outbox"):
+        connection.execute(f"DROP TABLE {table}")
     for column in ("reminded_at_us", "reminded_at_tz"):
         connection.execute(f"ALTER TABLE crm_activities DROP COLUMN {column}")
     connection.execute("ALTER TABLE crm_settings DROP COLUMN portal")

@@ -178,6 +178,7 @@ class _BatchView:
         self._batch = batch
         self._known: dict[str, set[str]] = {}
         self._wanted: dict[str, set[str]] | None = None
+        self._pipelines: dict[str, Pipeline | None] = {}
 
     def look_up(self, records: tuple[Record, ...]) -> None:
         """Find which of the ids these records refer to are stored, one query per kind."""
@@ -213,7 +214,12 @@ class _BatchView:
         if target is None:
             return None
         pending = self._batch.get("pipeline", {}).get(target)
-        found = pending if isinstance(pending, Pipeline) else self._stored.stored_pipeline(target)
+        if isinstance(pending, Pipeline):
+            found: Pipeline | None = pending
+        elif target in self._pipelines:  # items of a batch share a few pipelines: read each once
+            found = self._pipelines[target]
+        else:
+            found = self._pipelines[target] = self._stored.stored_pipeline(target)
         if found is None:
             raise DanglingReferenceError(record_kind(record), record.id, field, "pipeline", target)
         return found

@@ -34,13 +34,21 @@ from ._storage import SqlStorage
 
 __all__ = ["SqlJobStore", "refuse_nul"]
 
-_COLUMNS = (
-    "id, rule_id, item_id, pipeline_id, stage_id, entry_id, entered_at_us, entered_at_tz, "
-    "due_at_us, due_at_tz, depth, chain"
+_NAMES = (
+    "id",
+    "rule_id",
+    "item_id",
+    "pipeline_id",
+    "stage_id",
+    "entry_id",
+    "entered_at_us",
+    "entered_at_tz",
+    "due_at_us",
+    "due_at_tz",
+    "depth",
+    "chain",
 )
-_INSERT = (
-    f"INSERT INTO crm_jobs ({_COLUMNS}, attempts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)"
-)
+_COLUMNS = ", ".join(_NAMES)
 
 
 def refuse_nul(kind: str, rows: Iterable[Sequence[Any]]) -> None:
@@ -211,7 +219,8 @@ class SqlJobStore:
             gone = [*outcome.cancelled, *outcome.finished]
             for condition, params in self._dialect.in_lists("id", gone):  # not one per job
                 self._execute(f"DELETE FROM crm_jobs WHERE {condition}", params)
-            self._storage._many(_INSERT, [_job_row(job) for job in outcome.scheduled])  # same pkg
+            rows = [_job_row(job) for job in outcome.scheduled]
+            self._storage._insert("crm_jobs", _NAMES, rows)  # same package: COPY on PostgreSQL
 
     def add(self, *jobs: Job) -> None:
         """Keep new jobs (a repeated id is refused and nothing is added, G5)."""

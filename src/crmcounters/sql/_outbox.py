@@ -20,7 +20,8 @@ from ._storage import SqlStorage
 
 __all__ = ["SqlOutbox"]
 
-_COLUMNS = "id, kind, at_us, at_tz, item_id, payload"
+_NAMES = ("id", "kind", "at_us", "at_tz", "item_id", "payload")
+_COLUMNS = ", ".join(_NAMES)
 
 
 def _row(entry: OutboxEntry) -> tuple[Any, ...]:
@@ -82,9 +83,7 @@ class SqlOutbox:
             rows = [_row(entry) for entry in entries]
             if not self._dialect.text_may_hold_nul:
                 refuse_nul("outbox entry", rows)
-            self._storage._many(  # same package
-                f"INSERT INTO crm_outbox ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)", rows
-            )
+            self._storage._insert("crm_outbox", _NAMES, rows)  # same package: COPY on PostgreSQL
 
     def take(
         self, limit: int = 100, *, lease: timedelta = DEFAULT_OUTBOX_LEASE
