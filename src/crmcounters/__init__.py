@@ -77,6 +77,7 @@ from ._storage import PortalStorage, Storage, WritableStorage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
 from ._view import ActivitiesView, Column, Placement, activities_view, place_item
+from ._worker import Worker
 from .focus import (
     FocusColumn,
     FocusExplanation,
@@ -215,6 +216,7 @@ __all__ = [
     "UnknownIdError",
     "User",
     "ValidationError",
+    "Worker",
     "WritableStorage",
     "activities_view",
     "apply_outcome",
