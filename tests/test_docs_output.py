@@ -3,7 +3,7 @@
 A ```python block followed directly by a ```text block promises its output.
 `tests/test_docs.py` runs every block; this test also compares what the
 block prints with what the page shows, for the pages that show outputs step
-by step (the README, the quickstart, the Activities view, the comparison).
+by step (the README, the quickstart, the Activities view, the comparison, production).
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGES = ["README.md", "docs/comparison.md", "docs/quickstart.md", "docs/view.md"]
+PAGES = [
+    "README.md",
+    "docs/comparison.md",
+    "docs/production.md",
+    "docs/quickstart.md",
+    "docs/view.md",
+]
 PAIR = re.compile(r"^```python\n(.*?)^```\n\s*^```text\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 

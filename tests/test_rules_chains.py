@@ -15,14 +15,7 @@ from _build_rules import MINUTE, deal, ping_pong_rules, runtime
 from crmcounters import load_portal
 from crmcounters._sample import SAMPLE_PORTAL, sample_bytes
 from crmcounters._simulation import simulate
-from crmcounters.rules import (
-    MAX_PARENT_ID,
-    CascadeError,
-    Delay,
-    RuleSet,
-    derived_id,
-    dump_rule_set,
-)
+from crmcounters.rules import MAX_PARENT_ID, CascadeError, Delay, derived_id, load_rule_set
 
 ONE_MINUTE = Delay(after=1, unit="minutes")
 
@@ -120,10 +113,12 @@ def test_p4_the_ping_pong_set_over_a_day_on_the_sample_portal_stops_every_chain(
         assert len(skip.chain) == 18  # the entry, the 16 steps allowed, the one too many
 
 
-def _rules_file(tmp_path: Path, rule_set: RuleSet) -> Path:
-    path = tmp_path / "ping-pong.json"
-    path.write_text(dump_rule_set(rule_set), encoding="utf-8")
-    return path
+PING_PONG_FILE = Path(__file__).resolve().parent.parent / "examples" / "ping_pong_rules.json"
+
+
+def test_p4_the_example_ping_pong_file_is_the_set_these_tests_run() -> None:
+    """docs/production.md simulates examples/ping_pong_rules.json: the issue's set."""
+    assert load_rule_set(PING_PONG_FILE.read_bytes()) == ping_pong_rules(ONE_MINUTE)
 
 
 _MEASURED = """
@@ -139,12 +134,11 @@ def test_p4_cli_simulate_of_the_ping_pong_set_over_a_day_ends_under_200_mb_in_on
     tmp_path: Path,
 ) -> None:
     """The issue's report: 3.9 GB and a MemoryError traceback after 20 minutes; now a day."""
-    rules = _rules_file(tmp_path, ping_pong_rules(ONE_MINUTE))
     args = [
         "simulate",
         "-",  # replaced below: the sample portal's file
         "--rules",
-        str(rules),
+        str(PING_PONG_FILE),
         "--from",
         "2026-12-14T10:00+01:00",
         "--to",
