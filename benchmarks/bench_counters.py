@@ -7,7 +7,9 @@ open (activity, item) pairs. Scenarios (sizes at BENCH_SCALE=1):
 1. one user with 50,000 open activities over 10,000 items;
 2. a portal with 1,000,000 activities and 1,000 users: every user's counters;
 3. 100,000 mixed changes applied to the index;
-4. advancing the clock through one working day, minute by minute.
+4. advancing the clock through one working day, minute by minute;
+5. per-section reads (C10) of one user with 50,000 open activities in four
+   sections, under both Planned rules (C4, C11).
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from crmcounters import (
     InMemoryStorage,
     Item,
     Pipeline,
+    PlannedRule,
+    Settings,
     Stage,
     User,
     counters_of,
@@ -89,11 +93,31 @@ def _activity(rng: random.Random, activity_id: str, item_id: str, owner: str) ->
     )
 
 
-def build_portal(users: int, items_per_user: int, activities_per_item: int) -> InMemoryStorage:
-    """A portal of `users` users, each with items and open activities."""
+#: The sections of scenario 5 (C10): two deal pipelines, leads, contacts.
+SECTIONS: tuple[tuple[str, str | None], ...] = (
+    ("deal", "p"),
+    ("deal", "p-vip"),
+    ("lead", "p-lead"),
+    ("contact", None),
+)
+
+
+def build_portal(
+    users: int,
+    items_per_user: int,
+    activities_per_item: int,
+    *,
+    sections: tuple[tuple[str, str | None], ...] = (("deal", "p"),),
+    settings: Settings | None = None,
+) -> InMemoryStorage:
+    """A portal of `users` users, each with items (spread over `sections`) and open activities."""
     rng = random.Random(42)
-    storage = InMemoryStorage()
-    storage.add(Pipeline(id="p", entity_type="deal", stages=(Stage(id="new", name="New"),)))
+    storage = InMemoryStorage(settings)
+    storage.add_all(
+        Pipeline(id=pid, entity_type=et, stages=(Stage(id="new", name="New"),))
+        for et, pid in sections
+        if pid is not None
+    )
     storage.add_all(
         User(id=f"u{u}", name=f"User {u}", time_zone="Europe/Warsaw") for u in range(users)
     )
@@ -102,12 +126,13 @@ def build_portal(users: int, items_per_user: int, activities_per_item: int) -> I
         owner = f"u{u}"
         for i in range(items_per_user):
             item_id = f"d{u}-{i}"
+            entity_type, pipeline_id = sections[i % len(sections)]
             records.append(
                 Item(
                     id=item_id,
-                    entity_type="deal",
-                    pipeline_id="p",
-                    stage_id="new",
+                    entity_type=entity_type,
+                    pipeline_id=pipeline_id,
+                    stage_id=None if pipeline_id is None else "new",
                     responsible_id=owner,
                     created_at=CREATED,
                 )
@@ -426,13 +451,55 @@ def scenario_working_day(storage: InMemoryStorage, index: CounterIndex, sql: Sql
     figure("the whole day", sum(per_step), baseline=("sqlite, every user", sql_s * steps))
 
 
+def _section_reads(rule: PlannedRule, items: int, now: datetime) -> None:
+    storage, built = timed(
+        lambda: build_portal(1, items, 5, sections=SECTIONS, settings=Settings(planned_rule=rule))
+    )
+    index, indexed = timed(lambda: CounterIndex.build(storage, now))
+    note(f"Planned rule {rule.value}: storage built in {built:.1f} s, index in {indexed:.1f} s")
+    reads: dict[str, dict[str, str]] = {
+        "one pipeline": {"entity_type": "deal", "pipeline_id": "p"},
+        "one entity type over two pipelines": {"entity_type": "deal"},
+        "contacts": {"entity_type": "contact"},
+        "every section": {},
+    }
+    for label, scope in reads.items():
+        expected = counters_of(storage, "u0", now, **scope)  # type: ignore[arg-type]
+        got = index.counters("u0", **scope)  # type: ignore[arg-type]
+        _check(f"index {label}", _numbers(expected), _numbers(got))
+        full_s = median_seconds(
+            lambda scope=scope: counters_of(storage, "u0", now, **scope),  # type: ignore[arg-type]
+            repeat=3,
+        )
+        read_s = median_seconds(
+            lambda scope=scope: index.counters("u0", **scope),  # type: ignore[arg-type]
+            repeat=7,
+            number=10_000,
+        )
+        figure(
+            f"{rule.value}, {label}: CounterIndex.counters",
+            read_s,
+            baseline=("counters_of", full_s),
+            target="< 5 µs",
+        )
+
+
+def scenario_sections() -> None:
+    """One user, 50,000 open activities over 10,000 items in four sections (C10, C11)."""
+    header("per-section reads: one user, 50,000 open activities in four sections")
+    items = scaled(10_000, minimum=8)
+    for rule in PlannedRule:
+        _section_reads(rule, items, NOW + timedelta(hours=2))
+
+
 def main() -> None:
-    """Run the four scenarios and print their figures."""
+    """Run the five scenarios and print their figures."""
     storage, index, sql = scenario_portal(scaled(1_000, minimum=2))
     scenario_changes(storage, index, sql)
     scenario_working_day(storage, index, sql)
     del storage, index, sql
     scenario_one_heavy_user()
+    scenario_sections()
 
 
 if __name__ == "__main__":

@@ -235,7 +235,8 @@ def main() -> None:
 
     answer = suggest_smart_activity(storage, "deal-4", "anna", NOW)
     assert isinstance(answer, SmartActivityDraft)
-    print(f"Closing deal-4 suggests: {answer.text!r} due {answer.deadline.isoformat()}")
+    due = answer.deadline.astimezone(WARSAW)  # held in UTC: shown in Anna's zone
+    print(f"Closing deal-4 suggests: {answer.text!r} due {due.isoformat()}")
     busy = suggest_smart_activity(storage, "deal-3", "anna", NOW)
     assert isinstance(busy, NoSuggestion)
     print(f"Closing deal-3 suggests nothing: {busy.reason.value} ({busy.detail})")

@@ -27,8 +27,10 @@ def main(argv: list[str]) -> int:
     print(portal.description)
     calendar = storage.settings.calendar.build()
     if portal.as_of is not None:
-        print(f"As of {portal.as_of.isoformat()}")
-        print(f"Working day in {calendar.country}: {calendar.is_working_day(portal.as_of.date())}")
+        # Instants are held in UTC (G4); a day is a day in some user's zone: the first user's.
+        local = portal.as_of.astimezone(next(iter(storage.users())).zone)
+        print(f"As of {local.isoformat()}")
+        print(f"Working day in {calendar.country}: {calendar.is_working_day(local.date())}")
     print()
     for user in storage.users():
         supervisor = storage.supervisor_of(user.id)

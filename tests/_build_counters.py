@@ -56,15 +56,32 @@ def portal(
     return storage
 
 
-def item(storage: InMemoryStorage, responsible: str, item_id: str | None = None) -> str:
-    """Add a deal owned by `responsible`; return its id."""
-    new_id = item_id or f"deal-{next(_ids):06d}"
+def item(
+    storage: InMemoryStorage,
+    responsible: str,
+    item_id: str | None = None,
+    *,
+    entity_type: str = "deal",
+    pipeline_id: str | None = "p-deal",
+) -> str:
+    """Add an item owned by `responsible` (a deal in p-deal unless told); return its id.
+
+    A pipeline other than p-deal is added on first use, with one stage "new";
+    contacts and companies get none.
+    """
+    new_id = item_id or f"{entity_type.replace(':', '-')}-{next(_ids):06d}"
+    if entity_type in ("contact", "company"):
+        pipeline_id = None
+    elif pipeline_id is not None and pipeline_id not in {p.id for p in storage.pipelines()}:
+        storage.add(
+            Pipeline(id=pipeline_id, entity_type=entity_type, stages=(Stage(id="new", name="New"),))
+        )
     storage.add(
         Item(
             id=new_id,
-            entity_type="deal",
-            pipeline_id="p-deal",
-            stage_id="new",
+            entity_type=entity_type,
+            pipeline_id=pipeline_id,
+            stage_id=None if pipeline_id is None else "new",
             responsible_id=responsible,
             created_at=CREATED,
         )

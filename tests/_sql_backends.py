@@ -18,7 +18,7 @@ import pytest
 from hypothesis import settings
 
 from crmcounters import InMemoryStorage, Settings
-from crmcounters.sql import SqlStorage
+from crmcounters.sql import SCHEMA_VERSION, SqlStorage
 
 PG_DSN = os.environ.get("CRMCOUNTERS_PG_DSN", "")
 PG_SKIP_REASON = os.environ.get("CRMCOUNTERS_PG_SKIP_REASON") or (
@@ -158,3 +158,28 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
 
 
 _schemas = [0]
+
+
+#: What each schema version added, undone (newest first) by `make_older`.
+_ADDED_IN = {
+    2: (
+        "ALTER TABLE crm_activities DROP COLUMN reminded_at_us",
+        "ALTER TABLE crm_activities DROP COLUMN reminded_at_tz",
+    ),
+    3: (
+        "ALTER TABLE crm_settings DROP COLUMN portal",
+        "ALTER TABLE crm_activity_items DROP COLUMN item_entity_type",
+        "ALTER TABLE crm_activity_items DROP COLUMN item_pipeline_id",
+        "DROP TABLE crm_jobs",
+        "DROP TABLE crm_outbox",
+    ),
+}
+
+
+def make_older(connection: Any, version: int) -> None:
+    """Turn a current schema into the one `version` wrote (without committing)."""
+    for added in range(SCHEMA_VERSION, version, -1):
+        for statement in _ADDED_IN[added]:
+            connection.execute(statement)
+    # psycopg and sqlite3 mark parameters differently; `version` is a whole number
+    connection.execute(f"UPDATE crm_settings SET schema_version = {int(version)}")  # noqa: S608

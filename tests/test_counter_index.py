@@ -30,7 +30,10 @@ from crmcounters import (
     CounterMode,
     DanglingReferenceError,
     InMemoryStorage,
+    Pipeline,
+    PlannedRule,
     Settings,
+    Stage,
     UnknownIdError,
     ValidationError,
     counters_of,
@@ -182,6 +185,13 @@ _ZONES = [
 #: Saturday 2026-10-24 22:00 UTC: the night Warsaw (and the EU) falls back.
 _START = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
 _USERS = ("u0", "u1", "u2")
+#: The sections items are added to or moved between (C10).
+_SECTIONS: tuple[tuple[str, str | None], ...] = (
+    ("deal", "p-deal"),
+    ("deal", "p-vip"),
+    ("lead", "p-lead"),
+    ("contact", None),
+)
 
 
 def _next_offset_change(zone: ZoneInfo, after: datetime) -> datetime | None:
@@ -234,18 +244,29 @@ class CounterIndexMachine(RuleBasedStateMachine):
     @initialize(
         target=items,
         mode=st.sampled_from(list(CounterMode)),
+        rule=st.sampled_from(list(PlannedRule)),
         offset=st.sampled_from([0, 15, 60]),
         cap=st.sampled_from([3, 6, 50_000]),
         zones=st.lists(st.sampled_from(_ZONES), min_size=len(_USERS), max_size=len(_USERS)),
     )
-    def setup(self, mode: CounterMode, offset: int, cap: int, zones: list[str]) -> str:
+    def setup(
+        self, mode: CounterMode, rule: PlannedRule, offset: int, cap: int, zones: list[str]
+    ) -> str:
         self.zones = {user: ZoneInfo(zone) for user, zone in zip(_USERS, zones, strict=True)}
         self.storage = portal(
             *zip(_USERS, zones, strict=True),
             settings=Settings(
-                counter_mode=mode, urgency_offset_minutes=offset, open_activity_cap=cap
+                counter_mode=mode,
+                planned_rule=rule,
+                urgency_offset_minutes=offset,
+                open_activity_cap=cap,
             ),
         )
+        for et, pid in _SECTIONS:
+            if pid is not None and pid != "p-deal":
+                self.storage.add(
+                    Pipeline(id=pid, entity_type=et, stages=(Stage(id="new", name="New"),))
+                )
         first = item(self.storage, "u0", self._next_id("deal"))
         self.index = CounterIndex.build(self.storage, self.now)
         return first
@@ -255,11 +276,27 @@ class CounterIndexMachine(RuleBasedStateMachine):
         assert self.index is not None
         return self.index
 
-    @rule(target=items, owner=st.sampled_from(_USERS))
-    def add_item(self, owner: str) -> str:
-        new = item(self.storage, owner, self._next_id("deal"))
+    @rule(target=items, owner=st.sampled_from(_USERS), section=st.sampled_from(_SECTIONS))
+    def add_item(self, owner: str, section: tuple[str, str | None]) -> str:
+        et, pid = section
+        new = item(self.storage, owner, self._next_id("item"), entity_type=et, pipeline_id=pid)
         self._index.put_item(self.storage.item(new))
         return new
+
+    @rule(deal=items, section=st.sampled_from(_SECTIONS))
+    def move_item_to_another_section(self, deal: str, section: tuple[str, str | None]) -> None:
+        """C10: a deal moves pipeline, or an item changes type (a lead becomes a deal, say)."""
+        if deal not in {one.id for one in self.storage.items()}:
+            return
+        et, pid = section
+        moved = attrs.evolve(
+            self.storage.item(deal),
+            entity_type=et,
+            pipeline_id=pid,
+            stage_id=None if pid is None else "new",
+        )
+        self.storage.replace(moved)
+        self._index.put_item(moved)
 
     @rule(deal=items, owner=st.sampled_from(_USERS))
     def reassign_item(self, deal: str, owner: str) -> None:
@@ -376,7 +413,7 @@ class CounterIndexMachine(RuleBasedStateMachine):
         if just_before:
             instant -= timedelta(microseconds=1)
         if instant > self.now:
-            self.now = instant
+            self.now = instant.astimezone(UTC)  # elapsed time adds in UTC (G4)
             self._index.advance_to(self.now)
 
     @rule(user=st.sampled_from(_USERS), just_before=st.booleans())
@@ -397,6 +434,10 @@ class CounterIndexMachine(RuleBasedStateMachine):
             return
         for user in _USERS:
             assert self.index.counters(user) == counters_of(self.storage, user, self.now)
+            for et, pid in (*_SECTIONS, ("deal", None)):
+                assert self.index.counters(user, entity_type=et, pipeline_id=pid) == counters_of(
+                    self.storage, user, self.now, entity_type=et, pipeline_id=pid
+                )
         assert self.index.summed(viewer_id="u0", policy=SEE_ALL) == summed_counters(
             self.storage, self.now, viewer_id="u0", policy=SEE_ALL
         )

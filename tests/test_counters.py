@@ -26,6 +26,7 @@ from crmcounters import (
     AccessPolicy,
     Activity,
     ActivityKind,
+    CounterIndex,
     CounterMode,
     CounterResult,
     Department,
@@ -421,6 +422,35 @@ def test_c8_blocked_counts_use_the_one_shared_definition_of_open_activities() ->
             assert result.open_activities == open_activity_count(storage, user)
     assert over_cap(3, 2)
     assert not over_cap(2, 2)
+
+
+@pytest.mark.parametrize("mode", list(CounterMode))
+def test_c8_an_open_activity_counts_once_toward_the_cap_in_both_modes(mode: CounterMode) -> None:
+    """C8: one open activity bound to two of Alice's items counts once, whatever the mode.
+
+    Cap 2: two activities, one of them bound to both deals, keep Alice at the cap
+    (3 activity-item pairs, 2 activities), so she is not blocked in either mode;
+    a third blocks her in both.
+    """
+    storage = portal(ALICE, settings=Settings(counter_mode=mode, open_activity_cap=2))
+    first, second = item(storage, "alice"), item(storage, "alice")
+    planned(storage, (first, second), MONDAY)
+    planned(storage, first, MONDAY)
+    result = counters_of(storage, "alice", MONDAY)
+    assert open_activity_count(storage, "alice") == 2
+    assert (result.blocked, result.open_activities, result.planned) == (False, 2, 3)  # C2, C5
+    assert CounterIndex.build(storage, MONDAY).counters("alice") == result
+    planned(storage, second, MONDAY)
+    assert open_activity_count(storage, "alice") == 3
+    assert counters_of(storage, "alice", MONDAY).blocked
+    assert CounterIndex.build(storage, MONDAY).counters("alice").blocked
+
+
+def test_c8_an_activity_on_two_users_items_counts_once_for_each() -> None:
+    """C8: bound to an item of Alice's and one of Bob's, it counts once toward each cap."""
+    storage = portal(ALICE, BOB)
+    planned(storage, (item(storage, "alice"), item(storage, "bob")), None)
+    assert (open_activity_count(storage, "alice"), open_activity_count(storage, "bob")) == (1, 1)
 
 
 def test_c9_valid_until_is_the_next_lighting_and_the_answer_changes_there() -> None:

@@ -309,4 +309,4 @@ def test_g5_unknown_pipeline_viewer_or_entity_type_is_an_error() -> None:
     with pytest.raises(UnknownIdError, match="nobody"):
         kanban_board(storage, "deal", "p-deal", "nobody", MONDAY)
     with pytest.raises(ValidationError, match="entity type"):
-        kanban_board(storage, "quote", "p-deal", "anna", MONDAY)
+        kanban_board(storage, "spaceship", "p-deal", "anna", MONDAY)

@@ -17,6 +17,7 @@ from crmcounters import (
     CrmCountersError,
     Department,
     IncomingMessage,
+    Item,
     ItemViewed,
     NaiveDatetimeError,
     Pipeline,
@@ -229,11 +230,31 @@ def test_unknown_time_zone_is_refused() -> None:
         User(id="u", name="U", time_zone="Mars/Olympus")
 
 
-@pytest.mark.parametrize("entity_type", ["quote", "smart", "smart:", "smart:x", "Deal", ""])
+@pytest.mark.parametrize("entity_type", ["order", "smart", "smart:", "smart:x", "Deal", ""])
 def test_entity_type_must_be_known(entity_type: str) -> None:
-    """Section 1: lead, deal, invoice or smart:<number>."""
+    """Section 1: lead, deal, invoice, quote, contact, company or smart:<number>."""
     with pytest.raises(ValidationError, match="entity type"):
         deal("d", "u", entity_type=entity_type)
+
+
+@pytest.mark.parametrize("entity_type", ["contact", "company"])
+def test_c10_contacts_and_companies_are_items_without_pipeline_or_stage(entity_type: str) -> None:
+    """Section 1, C10: contacts and companies have no pipeline or stage; quotes have both."""
+    item = Item(id="c", entity_type=entity_type, responsible_id="u", created_at=T0)
+    assert (item.pipeline_id, item.stage_id) == (None, None)
+    with pytest.raises(ValidationError, match="pipeline_id"):
+        Item(id="c", entity_type=entity_type, pipeline_id="p", responsible_id="u", created_at=T0)
+    with pytest.raises(ValidationError, match="stage_id"):
+        Item(id="c", entity_type=entity_type, stage_id="new", responsible_id="u", created_at=T0)
+    with pytest.raises(ValidationError, match="no pipeline"):
+        Pipeline(id="p", entity_type=entity_type, stages=(Stage(id="s", name="S"),))
+
+
+def test_c10_a_quote_sits_in_a_pipeline_stage() -> None:
+    """Section 1: a quote, like a deal, needs its pipeline and stage."""
+    assert deal("q", "u", entity_type="quote").entity_type == "quote"
+    with pytest.raises(ValidationError, match="pipeline_id"):
+        Item(id="q", entity_type="quote", responsible_id="u", created_at=T0)
 
 
 def test_smart_process_entity_type_is_accepted() -> None:

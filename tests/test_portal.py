@@ -160,7 +160,7 @@ def test_duplicate_id_is_reported_with_both_paths() -> None:
         (lambda d: d["users"][0].pop("id"), "$.users[0].id", "missing"),
         (lambda d: d["items"][0].update(amount=12.5), "$.items[0].amount", "expected a string"),
         (
-            lambda d: d["items"][0].update(entity_type="quote"),
+            lambda d: d["items"][0].update(entity_type="order"),
             "$.items[0].entity_type",
             "entity type",
         ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from _build_rules import HOUR, MINUTE, deal, runtime, sales_rule, sales_trigger
+from _build_rules import HOUR, MINUTE, WARSAW, deal, runtime, sales_rule, sales_trigger
 from crmcounters import HISTORY_INFORMATION, Activity, HistoryEntryAdded, StageChanged, TaskStatus
 from crmcounters.rules import (
     AddHistoryEntry,
@@ -143,7 +143,8 @@ def test_r4_r5_task_created_on_entering_a_stage_then_its_completion_moves_to_sen
     assert task.time_tracking
     assert task.responsible_id == "u-piotr"
     assert task.deadline is not None
-    assert task.deadline.isoformat() == "2026-12-15T10:00:00+01:00"  # next business day
+    # the next business day, at the same local time in the responsible's zone
+    assert task.deadline.astimezone(WARSAW).isoformat() == "2026-12-15T10:00:00+01:00"
     rt.advance(2 * HOUR)
     outcome = rt.set_task_status(task.id, TaskStatus.COMPLETED)
     [move] = outcome.effects

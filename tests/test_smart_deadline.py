@@ -119,6 +119,32 @@ def test_g4_a_day_the_zone_skipped_is_not_a_business_day() -> None:
     assert deadline.isoformat() == "2012-01-02T10:00:00+14:00"
 
 
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (1, "2011-12-29T09:00:00-10:00"),
+        (2, "2012-01-02T09:00:00+14:00"),  # Friday 30th never happened there; then a weekend
+        (3, "2012-01-03T09:00:00+14:00"),
+        (4, "2012-01-04T09:00:00+14:00"),
+    ],
+)
+def test_s2_a_skipped_day_is_never_a_business_day_wherever_it_falls(
+    days: int, expected: str
+) -> None:
+    """S2: from Wednesday 2011-12-28 09:00 in Apia, 1-4 business days give Dec 29, Jan 2, 3, 4.
+
+    The skipped Friday used to be left out only when it was the last day counted
+    (Jan 2, Jan 2, Jan 3 for 2-4 days).
+    """
+    apia = ZoneInfo("Pacific/Apia")
+    wednesday = datetime(2011, 12, 28, 9, 0, tzinfo=apia)
+    assert smart_activity_deadline(wednesday, apia, PLAIN, business_days=days).isoformat() == (
+        expected
+    )
+    assert PLAIN.is_working_day(date(2011, 12, 30))  # a plain Friday, without the zone
+    assert not PLAIN.is_working_day(date(2011, 12, 30), apia)
+
+
 def test_s2_friday_saturday_weekend_in_israel() -> None:
     """IL rests on Friday and Saturday: Wednesday -> Thursday, Sunday, Monday."""
     il = BusinessCalendar.for_country("IL")
@@ -157,7 +183,7 @@ def test_x3_kiritimati_user_through_the_suggester() -> None:
     now = datetime(2026, 12, 18, 19, 0, tzinfo=UTC)  # Saturday 09:00 in Kiritimati
     draft = suggest_smart_activity(storage, "i1", "u1", now)
     assert isinstance(draft, SmartActivityDraft)
-    assert draft.deadline.isoformat() == "2026-12-23T09:00:00+14:00"
+    assert draft.deadline.astimezone(KIRITIMATI).isoformat() == "2026-12-23T09:00:00+14:00"
 
 
 def test_x3_honolulu_user_with_a_us_subdivision_calendar() -> None:

@@ -237,8 +237,8 @@ def test_s3_opt_out_dict_shape() -> None:
         "user_id": "u1",
         "entity_type": "deal",
         "period": "today",
-        "chosen_at": "2026-12-16T15:30:00+01:00",
-        "until": "2026-12-17T00:00:00+01:00",
+        "chosen_at": "2026-12-16T14:30:00+00:00",  # instants are held in UTC (G4)
+        "until": "2026-12-16T23:00:00+00:00",  # Anna's midnight in Warsaw
     }
 
 

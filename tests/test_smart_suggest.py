@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
@@ -178,7 +178,8 @@ def test_s2_responsible_is_the_user_who_closed_the_form() -> None:
     draft = _draft(suggest_smart_activity(storage, "i1", "u2", NOW))
     assert (draft.responsible_id, draft.author_id) == ("u2", "u2")
     assert draft.deadline == DEADLINE
-    assert draft.deadline.tzinfo == WARSAW
+    assert draft.deadline.tzinfo is UTC  # an instant, held in UTC (G4)
+    assert draft.deadline.astimezone(WARSAW).hour == 10  # u2's local time of day (S2)
 
 
 # -- S3: switched off -----------------------------------------------------------

@@ -22,6 +22,7 @@ from _sql_backends import (
     PG_SKIP_REASON,
     copy_into,
     inject_failure,
+    make_older,
     run_statements,
     sql_storage,
 )
@@ -114,18 +115,10 @@ def test_p1_schema_version_3_has_the_job_and_outbox_tables() -> None:
         assert "CREATE TABLE IF NOT EXISTS crm_outbox (" in script
 
 
-def _version_2(connection: object) -> None:
-    """Make a current database look as 0.2.0 wrote it."""
-    for table in ("crm_jobs", "crm_outbox"):
-        connection.execute(f"DROP TABLE {table}")  # type: ignore[attr-defined]
-    connection.execute("ALTER TABLE crm_settings DROP COLUMN portal")  # type: ignore[attr-defined]
-    connection.execute("UPDATE crm_settings SET schema_version = 2")  # type: ignore[attr-defined]
-
-
 def test_p1_migrate_schema_from_version_2_adds_jobs_and_outbox_and_keeps_the_data() -> None:
     connection = sqlite3.connect(":memory:")
     copy_into(make_storage(), SqlStorage.create(connection))
-    _version_2(connection)
+    make_older(connection, 2)
     connection.commit()
     with pytest.raises(ValidationError, match=r"version 2 found.*migrate_schema"):
         SqlStorage(connection)
@@ -150,7 +143,7 @@ def test_p1_migrate_schema_from_version_2_on_postgresql() -> None:
         connection.execute(f"CREATE SCHEMA {schema}")
         connection.execute(f"SET search_path TO {schema}")
         create_schema(connection)
-        _version_2(connection)
+        make_older(connection, 2)
         assert migrate_schema(connection) == 2
         storage = SqlStorage(connection)
         SqlJobStore(storage).add(_job("j-1", HOUR))

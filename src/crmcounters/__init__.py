@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from ._access import AccessLevel, AccessPolicy
+from ._access import AccessLevel, AccessPolicy, SectionAccess
 from ._activities import Activity, ActivityKind, Direction
 from ._badges import Badge, BadgeColour, item_badge
 from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
@@ -43,7 +43,7 @@ from ._host import RuleHost, RunReport, apply_outcome
 from ._items import FieldValue, Item
 from ._memory import InMemoryStorage, Record
 from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
-from ._pipelines import ENTITY_TYPES, Pipeline, Stage, StageSemantics
+from ._pipelines import ENTITY_TYPES, ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
 from ._portal import (
     FORMAT,
     FORMAT_VERSION,
@@ -55,7 +55,7 @@ from ._portal import (
 )
 from ._public import show_public_paths
 from ._sample import sample_portal, sample_rules
-from ._settings import CalendarSettings, CounterMode, Settings
+from ._settings import CalendarSettings, CounterMode, PlannedRule, Settings
 from ._smart import (
     NoSuggestion,
     NoSuggestionReason,
@@ -128,6 +128,7 @@ __version__ = "0.2.0"
 __all__ = [
     "DEFAULT_HOLIDAY_YEARS",
     "ENTITY_TYPES",
+    "ENTITY_TYPES_WITHOUT_PIPELINE",
     "FORMAT",
     "FORMAT_VERSION",
     "HISTORY_INFORMATION",
@@ -187,6 +188,7 @@ __all__ = [
     "PendingJobs",
     "Pipeline",
     "Placement",
+    "PlannedRule",
     "Portal",
     "PortalStorage",
     "Reason",
@@ -197,6 +199,7 @@ __all__ = [
     "RuleSet",
     "RuleSetError",
     "RunReport",
+    "SectionAccess",
     "Settings",
     "SmartActivityDraft",
     "SmartActivityOptOut",

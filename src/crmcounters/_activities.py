@@ -65,16 +65,22 @@ class Activity:
     item_ids: tuple[str, ...] = attrs.field(converter=_item_ids, validator=v.ids)
     kind: ActivityKind = attrs.field(converter=ActivityKind)
     responsible_id: str = attrs.field(validator=v.an_id)
-    created_at: datetime = attrs.field(validator=v.aware)
+    created_at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     direction: Direction = attrs.field(default=Direction.NONE, converter=Direction)
     author_id: str | None = attrs.field(default=None, validator=v.optional_id)
     subject: str = attrs.field(default="", validator=v.text)
-    deadline: datetime | None = attrs.field(default=None, validator=v.optional_aware)
-    completed_at: datetime | None = attrs.field(default=None, validator=v.optional_aware)
+    deadline: datetime | None = attrs.field(
+        default=None, converter=v.optional_utc, validator=v.optional_aware
+    )
+    completed_at: datetime | None = attrs.field(
+        default=None, converter=v.optional_utc, validator=v.optional_aware
+    )
     reminder_offsets: tuple[int, ...] | None = attrs.field(default=None, converter=_offsets)
     incoming: bool = attrs.field(default=False)
     rule_id: str | None = attrs.field(default=None, validator=v.optional_id)
-    reminded_at: datetime | None = attrs.field(default=None, validator=v.optional_aware)
+    reminded_at: datetime | None = attrs.field(
+        default=None, converter=v.optional_utc, validator=v.optional_aware
+    )
     # Derived at construction for the counters' hot loops (C4), not part of the value:
     # no init argument, left out of eq, hash and repr (attrs.asdict still lists them);
     # attrs.evolve recomputes them. `_utc_deadline` is the deadline in UTC;

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 import attrs
 
 from . import _validate as v
-from ._access import AccessPolicy, check_access
+from ._access import AccessPolicy, readable_sections
 from ._activities import Activity
-from ._counters import lit_at
+from ._counters import counter_zone, counts_from
 from ._items import Item
 from ._storage import Storage
 
@@ -57,16 +57,19 @@ def item_badge(
 ) -> Badge:
     """The badge of item `item_id` as `viewer_id` sees it at `now` (C6).
 
-    The viewer must be allowed to read the item's responsible (C7, default
-    policy: own items only), else `AccessDeniedError`. Green: open incoming
+    The viewer must be allowed to read the item's responsible in the item's
+    section (C7, default policy: own items only), else `AccessDeniedError`.
+    Red counts what Planned counts (C4, or C11 when set). Green: open incoming
     activities; red: lit planned ones, red winning with the sum when both are
     present; grey non-zero: another employee's item; grey zero with a dot:
     open activities none lit yet; grey zero: no open activity. The badge
     counts every open activity bound to the item, whatever the counter mode.
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     item = storage.item(item_id)
-    check_access(storage, viewer_id, item.responsible_id, policy)
+    readable_sections(
+        storage, viewer_id, item.responsible_id, policy, item.entity_type, item.pipeline_id
+    )
     return unchecked_badge(storage, item, viewer_id, now)
 
 
@@ -82,7 +85,15 @@ def unchecked_badge(storage: Storage, item: Item, viewer_id: str, now: datetime)
         storage.open_activities_of_item(item.id),
         mine=viewer_id == item.responsible_id,
         now=now,
-        default_offset=timedelta(minutes=storage.settings.urgency_offset_minutes),
+        starts=planned_starts(storage, item),
+    )
+
+
+def planned_starts(storage: Storage, item: Item) -> Callable[[Activity], datetime | None]:
+    """When each open activity of `item` starts to count in Planned (C4, C11), in UTC."""
+    default_offset = timedelta(minutes=storage.settings.urgency_offset_minutes)
+    return lambda activity: counts_from(
+        activity, default_offset, counter_zone(storage, item, activity)
     )
 
 
@@ -92,16 +103,19 @@ def badge_from(
     *,
     mine: bool,
     now: datetime,
-    default_offset: timedelta,
+    starts: Callable[[Activity], datetime | None],
 ) -> Badge:
-    """The C6 badge for an item's open activities; `mine` when the viewer is its responsible."""
+    """The C6 badge for an item's open activities; `mine` when the viewer is its responsible.
+
+    `starts` says when each activity starts to count in Planned (`planned_starts`).
+    """
     incoming = planned = 0
     next_lit: datetime | None = None
     for activity in open_activities:
         if activity.incoming:
             incoming += 1
             continue
-        lights = lit_at(activity, default_offset)
+        lights = starts(activity)
         if lights is None:
             continue
         if lights <= now:

@@ -270,7 +270,7 @@ class _BatchView:
         field = "pipeline_id" if blamed is item else f"stages (item {item.id!r})"
         self._require(item, "responsible_id", "user", item.responsible_id)
         pipeline = self._pipeline(item, "pipeline_id", item.pipeline_id)
-        if pipeline is None:
+        if pipeline is None or item.stage_id is None:  # contacts and companies have none
             return
         if pipeline.entity_type != item.entity_type:
             raise IntegrityError(

@@ -162,8 +162,12 @@ class BusinessCalendar:
             covers=covers,
         )
 
-    def is_working_day(self, day: date) -> bool:
-        """True for a day on which business days are counted (S2)."""
+    def is_working_day(self, day: date, zone: tzinfo | str | None = None) -> bool:
+        """True for a day on which business days are counted (S2).
+
+        With `zone`, a day the zone skipped altogether (Pacific/Apia jumped
+        from 2011-12-29 to 2011-12-31) is never a working day.
+        """
         if isinstance(day, datetime):
             raise ValidationError("day", "expected a date; take .date() in the user's zone first")
         if self.covers is not None and day.year not in self.covers:
@@ -172,24 +176,30 @@ class BusinessCalendar:
                 f"{day.isoformat()} is outside the years {self.covers[0]}-{self.covers[-1]} "
                 "whose holidays this calendar knows; build it with a wider `years` range",
             )
-        if day in self.extra_working_days:
-            return True
-        return day.weekday() not in self.weekend_days and day not in self.days_off
+        working = day in self.extra_working_days or (
+            day.weekday() not in self.weekend_days and day not in self.days_off
+        )
+        return working and (zone is None or _exists(day, as_zone("zone", zone)))
 
-    def next_working_day(self, day: date) -> date:
-        """The first working day strictly after `day`."""
+    def next_working_day(self, day: date, zone: tzinfo | str | None = None) -> date:
+        """The first working day strictly after `day` (in `zone`, when given: see above)."""
         for _ in range(_MAX_SCAN_DAYS):
             day += _ONE_DAY
-            if self.is_working_day(day):
+            if self.is_working_day(day, zone):
                 return day
         raise ValidationError("days_off", f"no working day within {_MAX_SCAN_DAYS} days of {day}")
 
-    def add_business_days_to_date(self, day: date, n: int) -> date:
-        """The `n`-th working day after `day`, counting from the next day (S2)."""
+    def add_business_days_to_date(
+        self, day: date, n: int, zone: tzinfo | str | None = None
+    ) -> date:
+        """The `n`-th working day after `day`, counting from the next day (S2).
+
+        With `zone`, days the zone skipped are not counted, wherever they fall.
+        """
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValidationError("n", f"expected a whole number of days >= 0, got {n!r}")
         for _ in range(n):
-            day = self.next_working_day(day)
+            day = self.next_working_day(day, zone)
         return day
 
     def add_business_days(self, start: datetime, n: int, tz: tzinfo | str) -> datetime:
@@ -199,22 +209,18 @@ class BusinessCalendar:
         does not exist on the target day (a spring-forward gap) moves forward by
         the gap; an ambiguous one takes its first occurrence. The result is in `tz`.
         When moving forward would push the time out of the target day, it moves
-        back by the gap instead; a day the zone skipped altogether (Pacific/Apia,
-        2011-12-30) is not a business day, so the next working day is taken.
+        back by the gap instead. A day the zone skipped altogether (Pacific/Apia,
+        2011-12-30) is never a business day, wherever it falls in the count.
         """
         check_aware("start", start)
         zone = as_zone("tz", tz)
         # Through UTC: `astimezone` to the same zone would keep a nonexistent wall reading.
         local = start.astimezone(UTC).astimezone(zone)
-        target = self.add_business_days_to_date(local.date(), n)
+        target = self.add_business_days_to_date(local.date(), n, zone)
         wall = local.time()
         result = at_local_time(target, wall, zone)
-        while result.date() != target:  # rare: a gap at the end of the day, or a skipped day
-            earlier = at_local_time(target, wall, zone, fold=1)
-            if earlier.date() == target:
-                return earlier
-            target = self.next_working_day(target)
-            result = at_local_time(target, wall, zone)
+        if result.date() != target:  # rare: the wall time sits in a gap at the end of the day
+            return at_local_time(target, wall, zone, fold=1)
         return result
 
 
@@ -232,6 +238,11 @@ def at_local_time(day: date, wall: time, zone: tzinfo, fold: int = 0) -> datetim
 def day_start(day: date, zone: tzinfo) -> datetime:
     """The first instant of local `day` in `zone` (a skipped midnight becomes the gap's end)."""
     return at_local_time(day, time(0), zone)
+
+
+def _exists(day: date, zone: tzinfo) -> bool:
+    """False for a day `zone` skipped altogether: its first instant belongs to the next day."""
+    return day_start(day, zone).date() == day
 
 
 def week_start_of(day: date, week_start: int) -> date:

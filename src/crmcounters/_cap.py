@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
+
+from ._activities import Activity
 from ._settings import CounterMode
 from ._storage import Storage
 
-__all__ = ["is_at_cap", "open_activity_count", "over_cap"]
+__all__ = ["count_once", "is_at_cap", "open_activity_count", "over_cap"]
 
 
 def open_activity_count(storage: Storage, user_id: str) -> int:
     """How many open activities count towards `user_id`'s cap (C8), per counter mode (C2).
 
     In item-responsible mode (the default) these are the open activities of the
-    user's items, once per item; in activity-responsible mode, the open
-    activities whose own responsible is the user.
+    user's items; in activity-responsible mode, the open activities whose own
+    responsible is the user. Either way an open activity counts once, however
+    many of the user's items it is bound to (C8), so a user is blocked in both
+    modes alike.
     """
     storage.user(user_id)  # an unknown user is an error, not zero
     if storage.settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
         return len(storage.open_activities_of_user(user_id))
-    return sum(len(storage.open_activities_of_item(item.id)) for item in storage.items_of(user_id))
+    of_item = storage.open_activities_of_item
+    return count_once([of_item(item.id) for item in storage.items_of(user_id)])
+
+
+def count_once(groups: Iterable[Collection[Activity]]) -> int:
+    """The open activities in these per-item groups, each counted once (C8)."""
+    total = 0
+    seen: dict[str, None] = {}  # activities bound to several items: they may appear twice
+    for group in groups:
+        total += len(group)
+        for activity in group:
+            if len(activity.item_ids) > 1:
+                if activity.id in seen:
+                    total -= 1
+                else:
+                    seen[activity.id] = None
+    return total
 
 
 def is_at_cap(storage: Storage, user_id: str) -> bool:

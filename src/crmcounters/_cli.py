@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -91,8 +91,9 @@ class Out:
         return f"[{label}]"
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+def _iso(value: datetime | None, zone: tzinfo) -> str | None:
+    """An instant for people: ISO 8601 in `zone`, the zone of the user it is shown for (X3)."""
+    return None if value is None else value.astimezone(zone).isoformat()
 
 
 def _emit_json(payload: Any, out: Out) -> None:
@@ -100,7 +101,7 @@ def _emit_json(payload: Any, out: Out) -> None:
     out.stream.write("\n")
 
 
-def badge_json(badge: Badge) -> dict[str, Any]:
+def badge_json(badge: Badge, zone: tzinfo) -> dict[str, Any]:
     """A badge as the JSON of docs/cli.md."""
     return {
         "item_id": badge.item_id,
@@ -110,15 +111,15 @@ def badge_json(badge: Badge) -> dict[str, Any]:
         "incoming": badge.incoming,
         "planned": badge.planned,
         "open_activities": badge.open_activities,
-        "valid_until": _iso(badge.valid_until),
+        "valid_until": _iso(badge.valid_until, zone),
     }
 
 
-def counters_json(result: CounterResult) -> dict[str, Any]:
+def counters_json(result: CounterResult, zone: tzinfo) -> dict[str, Any]:
     """Counters as the JSON of docs/cli.md."""
     return {
         "user_id": result.user_id,
-        "at": _iso(result.at),
+        "at": _iso(result.at, zone),
         "incoming": result.incoming,
         "planned": result.planned,
         "incoming_items": result.incoming_items,
@@ -128,7 +129,7 @@ def counters_json(result: CounterResult) -> dict[str, Any]:
         "blocked": result.blocked,
         "open_activities": result.open_activities,
         "cap": result.cap,
-        "valid_until": _iso(result.valid_until),
+        "valid_until": _iso(result.valid_until, zone),
     }
 
 
@@ -181,20 +182,21 @@ def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: O
     storage, policy = portal.storage, portal.access
     viewer = args.viewer or args.user
     result = counters_of(storage, args.user, now, viewer_id=viewer, policy=policy)
+    user = storage.user(args.user)
+    zone = user.zone
     items = sorted(storage.items_of(args.user), key=lambda item: item.id)
     badges = [item_badge(storage, item.id, viewer, now, policy=policy) for item in items]
     if args.json:
         _emit_json(
             {
-                **counters_json(result),
+                **counters_json(result, zone),
                 "viewer_id": viewer,
-                "badges": [badge_json(b) for b in badges],
+                "badges": [badge_json(b, zone) for b in badges],
             },
             out,
         )
         return
-    user = storage.user(args.user)
-    local = now.astimezone(user.zone)
+    local = now.astimezone(zone)
     out.line(
         f"Counters of {user.name} ({user.id}) at {local:%Y-%m-%d %H:%M} {user.time_zone}"
         + ("" if viewer == args.user else f", as seen by {viewer}")
@@ -222,14 +224,15 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
     storage, policy = portal.storage, portal.access
     viewer = args.viewer or args.user
     view = activities_view(storage, args.user, now, viewer_id=viewer, policy=policy)
+    zone = storage.user(args.user).zone
     if args.json:
         _emit_json(
             {
                 "user_id": view.user_id,
-                "at": _iso(view.at),
+                "at": _iso(view.at, zone),
                 "time_zone": view.time_zone,
                 "today": view.today.isoformat(),
-                "valid_until": _iso(view.valid_until),
+                "valid_until": _iso(view.valid_until, zone),
                 "columns": {column.value: list(ids) for column, ids in view.columns.items()},
             },
             out,
@@ -251,28 +254,31 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
     board = kanban_board(
         storage, args.entity, args.pipeline, viewer, now, limit=args.limit, policy=policy
     )
+    zone = storage.user(viewer).zone
     if args.json:
         _emit_json(
             {
                 "entity_type": board.entity_type,
                 "pipeline_id": board.pipeline_id,
                 "viewer_id": board.viewer_id,
-                "at": _iso(board.at),
-                "valid_until": _iso(board.valid_until),
+                "at": _iso(board.at, zone),
+                "valid_until": _iso(board.valid_until, zone),
                 "columns": [
                     {
                         "stage_id": column.stage.id,
                         "stage": column.stage.name,
                         "total": column.total,
-                        "valid_until": _iso(column.valid_until),
+                        "valid_until": _iso(column.valid_until, zone),
                         "cards": [
                             {
                                 "item_id": card.item.id,
                                 "title": card.item.title,
                                 "responsible_id": card.item.responsible_id,
-                                "focus_time": _iso(card.focus_time),
+                                "focus_time": _iso(card.focus_time, zone),
                                 "unread": card.unread,
-                                "badge": None if card.badge is None else badge_json(card.badge),
+                                "badge": None
+                                if card.badge is None
+                                else badge_json(card.badge, zone),
                             }
                             for card in column.cards
                         ],
@@ -302,30 +308,36 @@ def cmd_explain(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
     viewer = args.viewer or item.responsible_id
     explanation = explain(storage, args.item, now, viewer_id=viewer, policy=policy)
     focus = explain_focus(storage, args.item, now)
+    zone = storage.user(item.responsible_id).zone
     if args.json:
         _emit_json(
             {
                 "item_id": explanation.item_id,
-                "at": _iso(explanation.at),
+                "at": _iso(explanation.at, zone),
                 "responsible_id": explanation.responsible_id,
                 "counted_for": list(explanation.counted_for),
                 "incoming": explanation.incoming,
                 "planned": explanation.planned,
-                "badge": badge_json(explanation.badge),
+                "badge": badge_json(explanation.badge, zone),
                 "column": explanation.column.value,
                 "position": explanation.position,
-                "valid_until": _iso(explanation.valid_until),
+                "valid_until": _iso(explanation.valid_until, zone),
                 "reasons": [
-                    {"rule": r.rule, "text": r.text, "activity_id": r.activity_id, "at": _iso(r.at)}
+                    {
+                        "rule": r.rule,
+                        "text": r.text,
+                        "activity_id": r.activity_id,
+                        "at": _iso(r.at, zone),
+                    }
                     for r in explanation.reasons
                 ],
                 "focus": {
-                    "focus_time": _iso(focus.focus_time),
+                    "focus_time": _iso(focus.focus_time, zone),
                     "rule": focus.rule,
                     "source": focus.source.describe()
                     if hasattr(focus.source, "describe")
                     else str(focus.source),
-                    "next_change": _iso(focus.next_change),
+                    "next_change": _iso(focus.next_change, zone),
                     "unread": focus.unread,
                 },
             },
@@ -340,6 +352,8 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
     """The smart-activity draft, or the reason for none (S1-S4)."""
     storage = portal.storage
     answer = suggest_smart_activity(storage, args.item, args.user, now, locale=args.locale)
+    user = storage.user(args.user)
+    zone = user.zone
     if isinstance(answer, NoSuggestion):
         if args.json:
             _emit_json(
@@ -349,7 +363,7 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
                     "user_id": answer.user_id,
                     "reason": answer.reason.value,
                     "detail": answer.detail,
-                    "until": _iso(answer.until),
+                    "until": _iso(answer.until, zone),
                     "open_activity_ids": list(answer.open_activity_ids),
                     "open_activity_count": answer.open_activity_count,
                     "cap": answer.cap,
@@ -366,15 +380,14 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
                 "suggested": True,
                 "item_id": answer.item_id,
                 "text": answer.text,
-                "deadline": _iso(answer.deadline),
+                "deadline": _iso(answer.deadline, zone),
                 "responsible_id": answer.responsible_id,
                 "author_id": answer.author_id,
-                "suggested_at": _iso(answer.suggested_at),
+                "suggested_at": _iso(answer.suggested_at, zone),
             },
             out,
         )
         return
-    user = storage.user(args.user)
     out.line(f"Smart activity for {answer.item_id}: {answer.text!r}")
     out.line(f"  deadline {answer.deadline.astimezone(user.zone).isoformat()} ({user.time_zone})")
     out.line(f"  responsible {answer.responsible_id}")
@@ -400,6 +413,7 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
     """The timeline of effects the rules produce between --from and --to (R1-R6, P4)."""
     start = parse_instant(args.start, "--from")
     end = parse_instant(args.end, "--to")
+    zone = start.tzinfo or UTC  # shown in the zone --from was written in
     runtime = simulate(portal, read_rules(args.rules, portal.storage), start, end)
     rows = [(at, effect.item_id, *describe_effect(effect)) for at, effect in runtime.log]
     stops = [(at, skip) for at, skip in runtime.skips if skip.chain]  # cascades cut at the limit
@@ -407,15 +421,15 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
     if args.json:
         _emit_json(
             {
-                "from": _iso(start),
-                "to": _iso(end),
+                "from": _iso(start, zone),
+                "to": _iso(end, zone),
                 "effects": [
-                    {"at": _iso(at), "item_id": item_id, "kind": kind, "text": text}
+                    {"at": _iso(at, zone), "item_id": item_id, "kind": kind, "text": text}
                     for at, item_id, kind, text in rows
                 ],
                 "stopped": [
                     {
-                        "at": _iso(at),
+                        "at": _iso(at, zone),
                         "item_id": skip.item_id,
                         "job_id": skip.job_id,
                         "reason": skip.reason,
@@ -424,7 +438,7 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
                     for at, skip in stops
                 ],
                 "pending_jobs": len(runtime.pending),
-                "next_due": _iso(next_due),
+                "next_due": _iso(next_due, zone),
             },
             out,
         )
@@ -433,8 +447,8 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
     out.line(f"Rules from {start.isoformat()} to {end.isoformat()}: {len(rows)} effects{stopped}")
     lines = rows + [(at, skip.item_id, "stopped", _one_line(skip.reason)) for at, skip in stops]
     for at, item_id, kind, text in sorted(lines, key=lambda line: line[0]):
-        out.line(f"  {at.astimezone(start.tzinfo):%Y-%m-%d %H:%M}  {item_id:<14} {kind:<20} {text}")
-    out.line(f"{len(runtime.pending)} jobs pending; next due {_iso(next_due) or 'never'}")
+        out.line(f"  {at.astimezone(zone):%Y-%m-%d %H:%M}  {item_id:<14} {kind:<20} {text}")
+    out.line(f"{len(runtime.pending)} jobs pending; next due {_iso(next_due, zone) or 'never'}")
 
 
 def cmd_demo(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:

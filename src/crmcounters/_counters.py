@@ -1,21 +1,34 @@
-"""The counter calculator (C1-C9): Incoming and Planned for one user at one instant."""
+"""The counter calculator (C1-C11): Incoming and Planned for one user at one instant."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import attrs
 
 from . import _validate as v
-from ._access import DEFAULT_POLICY, AccessPolicy, check_access
+from ._access import DEFAULT_POLICY, AccessPolicy, SectionFilter, readable_sections
 from ._activities import Activity
-from ._cap import over_cap
+from ._calendar import day_start
+from ._cap import count_once, over_cap
 from ._errors import AccessDeniedError, ValidationError
-from ._settings import CounterMode
+from ._items import Item
+from ._sections import EVERY_SECTION, Scope, SectionKey, in_scope, section_scope
+from ._settings import CounterMode, PlannedRule
 from ._storage import Storage
 
-__all__ = ["CounterResult", "CounterSum", "counters_of", "lit_at", "summed_counters"]
+__all__ = [
+    "CounterResult",
+    "CounterSum",
+    "counter_zone",
+    "counters_of",
+    "counts_from",
+    "lit_at",
+    "midnight",
+    "summed_counters",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -27,7 +40,9 @@ class CounterResult:
     distinct items behind either. When `blocked` (C8) these five are None and
     `open_activities` says how many open activities the user has against `cap`.
     `valid_until` is the earliest instant at which the answer would change if
-    nothing else happened (an activity lights), or None (C9).
+    nothing else happened (an activity lights, or under C11 a day begins), or
+    None (C9). `entity_type` and `pipeline_id` name the section read (C10), or
+    are None for every section; the cap is the user's, over every section.
     """
 
     user_id: str
@@ -41,6 +56,8 @@ class CounterResult:
     open_activities: int
     cap: int
     valid_until: datetime | None
+    entity_type: str | None = None
+    pipeline_id: str | None = None
 
     @property
     def total(self) -> int | None:
@@ -55,7 +72,8 @@ class CounterSum:
     """Counters of several users added up (C7): what a supervisor sees for a team.
 
     Blocked users (C8) add nothing to the numbers and are listed in
-    `blocked_user_ids`; `valid_until` is the earliest of the parts'.
+    `blocked_user_ids`; `valid_until` is the earliest of the parts'. The
+    section read (C10) is the parts' own.
     """
 
     user_ids: tuple[str, ...]
@@ -68,12 +86,18 @@ class CounterSum:
     blocked_user_ids: tuple[str, ...]
     valid_until: datetime | None
     parts: tuple[CounterResult, ...] = attrs.field(repr=False)
+    entity_type: str | None = None
+    pipeline_id: str | None = None
 
     @classmethod
-    def of(cls, at: datetime, parts: Sequence[CounterResult]) -> CounterSum:
-        """Add up per-user results taken at the same instant `at`."""
+    def of(
+        cls, at: datetime, parts: Sequence[CounterResult], scope: Scope = EVERY_SECTION
+    ) -> CounterSum:
+        """Add up per-user results taken at the same instant `at`, over one scope (C10)."""
         until = [p.valid_until for p in parts if p.valid_until is not None]
         return cls(
+            entity_type=scope[0],
+            pipeline_id=scope[1],
             user_ids=tuple(p.user_id for p in parts),
             at=at,
             incoming=sum(p.incoming or 0 for p in parts),
@@ -100,30 +124,75 @@ def lit_at(activity: Activity, default_offset: timedelta) -> datetime | None:
     return None if instant is None else instant - default_offset
 
 
+@functools.lru_cache(maxsize=4096)
+def midnight(day: date, zone: tzinfo) -> datetime:
+    """The first instant of local `day` in `zone`, in UTC (cached: counters ask often)."""
+    return v.instant("day", day_start(day, zone))
+
+
+def counts_from(
+    activity: Activity, default_offset: timedelta, zone: tzinfo | None = None
+) -> datetime | None:
+    """When `activity` starts to count in Planned, in UTC; None if it never does (C4, C11).
+
+    Its lit time (C4); with `zone` (the "due today" rule, C11), the start of its
+    deadline's day in that zone if earlier: from then on the deadline falls
+    before the end of the responsible's today.
+    """
+    lit = lit_at(activity, default_offset)
+    if lit is None or zone is None:
+        return lit
+    deadline = activity._utc_deadline
+    if deadline is None:  # pragma: no cover - a lit time implies a deadline
+        return lit
+    return min(lit, midnight(deadline.astimezone(zone).date(), zone))
+
+
+def counter_zone(storage: Storage, item: Item, activity: Activity) -> tzinfo | None:
+    """The zone whose "today" counts the activity under C11, or None under C4 (G4, X3).
+
+    The zone of the user whose counters the activity feeds for this item:
+    the item's responsible, or the activity's in activity-responsible mode (C2).
+    """
+    settings = storage.settings
+    if settings.planned_rule is not PlannedRule.DUE_TODAY:
+        return None
+    if settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
+        return storage.user(activity.responsible_id).zone
+    return storage.user(item.responsible_id).zone
+
+
 def counters_of(
     storage: Storage,
     user_id: str,
     now: datetime,
     *,
+    entity_type: str | None = None,
+    pipeline_id: str | None = None,
     viewer_id: str | None = None,
     policy: AccessPolicy | None = None,
 ) -> CounterResult:
-    """`user_id`'s Incoming and Planned counters at `now`, as read by `viewer_id` (C1-C9).
+    """`user_id`'s Incoming and Planned counters at `now`, as read by `viewer_id` (C1-C11).
 
-    The viewer defaults to the user; reading someone else's counters needs the
-    `policy` to grant it, else `AccessDeniedError` (C7). Computed from scratch
-    (O(open activities of the user)); hosts that read on every page view keep
-    a `CounterIndex` instead.
+    With `entity_type` (and `pipeline_id`), only that section's items count
+    (C10): what the section's header shows. The viewer defaults to the user;
+    reading someone else's counters needs the `policy` to grant it, else
+    `AccessDeniedError` (C7); a policy with section rules limits the answer to
+    the sections the viewer may read. Computed from scratch (O(open activities
+    of the user)); hosts that read on every page view keep a `CounterIndex`.
     """
-    v.check_aware("now", now)
-    check_access(storage, user_id if viewer_id is None else viewer_id, user_id, policy)
-    return _compute(storage, user_id, now)
+    now = v.instant("now", now)
+    scope = section_scope(storage, entity_type, pipeline_id)
+    viewer = user_id if viewer_id is None else viewer_id
+    readable = readable_sections(storage, viewer, user_id, policy, *scope)
+    return _compute(storage, user_id, now, scope, readable)
 
 
-_Groups = Iterable[tuple[str, Collection[Activity]]]
+#: One item's open activities feeding a user's counters: (item id, its section if known, them).
+_Group = tuple[str, SectionKey | None, Collection[Activity]]
 
 
-def _groups(storage: Storage, user_id: str) -> tuple[int, _Groups]:
+def _groups(storage: Storage, user_id: str) -> tuple[int, list[_Group]]:
     """The open activities feeding `user_id`'s counters, grouped by item, and their count.
 
     Item-responsible mode: the open activities of the user's items. Activity-
@@ -137,46 +206,85 @@ def _groups(storage: Storage, user_id: str) -> tuple[int, _Groups]:
         for activity in own:
             for item_id in activity.item_ids:
                 by_item.setdefault(item_id, []).append(activity)
-        return len(own), by_item.items()
+        return len(own), [(item_id, None, group) for item_id, group in by_item.items()]
     of_item = storage.open_activities_of_item
-    groups = [(item.id, of_item(item.id)) for item in storage.items_of(user_id)]
-    return sum(len(group) for _, group in groups), groups
+    groups: list[_Group] = [
+        (item.id, (item.entity_type, item.pipeline_id), of_item(item.id))
+        for item in storage.items_of(user_id)
+    ]
+    return count_once(group for _, _, group in groups), groups
 
 
-def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
+def _in_sections(
+    storage: Storage, groups: list[_Group], scope: Scope, readable: SectionFilter
+) -> list[_Group]:
+    """The groups of items in `scope` whose section the viewer may read (C7, C10)."""
+    kept: list[_Group] = []
+    for item_id, known, activities in groups:
+        if known is None:
+            item = storage.item(item_id)
+            known = (item.entity_type, item.pipeline_id)
+        if in_scope(scope, *known) and (readable is None or readable(*known)):
+            kept.append((item_id, known, activities))
+    return kept
+
+
+def _compute(
+    storage: Storage,
+    user_id: str,
+    now: datetime,
+    scope: Scope = EVERY_SECTION,
+    readable: SectionFilter = None,
+) -> CounterResult:
     settings = storage.settings
     cap = settings.open_activity_cap
     count, groups = _groups(storage, user_id)
     if over_cap(count, cap):
-        return blocked_result(user_id, now, count, cap)
+        return blocked_result(user_id, now, count, cap, scope)
+    if scope != EVERY_SECTION or readable is not None:
+        groups = _in_sections(storage, groups, scope, readable)
     default_offset = timedelta(minutes=settings.urgency_offset_minutes)
-    now_utc = now.astimezone(UTC)
-    threshold = now_utc + default_offset  # a default-offset deadline up to here is lit
+    threshold = now + default_offset  # a default-offset deadline up to here is lit
+    # C11: deadlines before the start of the user's tomorrow count too. Without the rule,
+    # `tomorrow` is the earliest instant there is, so no deadline comes before it.
+    zone = None
+    tomorrow = _NEVER
+    if settings.planned_rule is PlannedRule.DUE_TODAY:
+        zone = storage.user(user_id).zone
+        tomorrow = midnight(now.astimezone(zone).date() + _ONE_DAY, zone)
     incoming = planned = incoming_items = planned_items = items = 0
-    # The earliest unlit instants: own lit times, and deadlines lit by the default offset.
-    # Every instant here is in UTC (the same tzinfo), so comparing them is cheap.
+    # The earliest unlit instants: own lit times, deadlines lit by the default offset, and
+    # under C11 the earliest deadline not due today. Every instant here is in UTC (G4).
     next_own: datetime | None = None
     next_deadline: datetime | None = None
-    for _, activities in groups:
+    next_day: datetime | None = None
+    for _, _, activities in groups:
         item_incoming = item_planned = 0
         for activity in activities:
             if activity.incoming:
                 item_incoming += 1
                 continue
-            own = activity._own_lit_utc
-            if own is not None:
-                if own <= now_utc:
-                    item_planned += 1
-                elif next_own is None or own < next_own:
-                    next_own = own
-                continue
             deadline = activity._utc_deadline
             if deadline is None:  # never lights
                 continue
-            if deadline <= threshold:
+            own = activity._own_lit_utc
+            if own is not None:
+                if own <= now:
+                    item_planned += 1
+                    continue
+            elif deadline <= threshold:
                 item_planned += 1
+                continue
+            if deadline < tomorrow:  # not lit, but due today (C11)
+                item_planned += 1
+                continue
+            if own is not None:
+                if next_own is None or own < next_own:
+                    next_own = own
             elif next_deadline is None or deadline < next_deadline:
                 next_deadline = deadline
+            if zone is not None and (next_day is None or deadline < next_day):
+                next_day = deadline
         if item_incoming or item_planned:
             items += 1
             if item_incoming:
@@ -185,11 +293,17 @@ def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
             if item_planned:
                 planned += item_planned
                 planned_items += 1
-    next_lit = next_own
-    if next_deadline is not None:
-        lights = next_deadline - default_offset
-        if next_lit is None or lights < next_lit:
-            next_lit = lights
+    changes = [
+        change
+        for change in (
+            next_own,
+            None if next_deadline is None else next_deadline - default_offset,
+            None
+            if next_day is None or zone is None
+            else midnight(next_day.astimezone(zone).date(), zone),
+        )
+        if change is not None
+    ]
     return CounterResult(
         user_id=user_id,
         at=now,
@@ -201,11 +315,20 @@ def _compute(storage: Storage, user_id: str, now: datetime) -> CounterResult:
         blocked=False,
         open_activities=count,
         cap=cap,
-        valid_until=next_lit,
+        valid_until=min(changes, default=None),
+        entity_type=scope[0],
+        pipeline_id=scope[1],
     )
 
 
-def blocked_result(user_id: str, now: datetime, count: int, cap: int) -> CounterResult:
+_ONE_DAY = timedelta(days=1)
+#: An instant before every deadline the library accepts (G5: see `_validate.check_in_range`).
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def blocked_result(
+    user_id: str, now: datetime, count: int, cap: int, scope: Scope = EVERY_SECTION
+) -> CounterResult:
     """The answer for a user above the cap: blocked, no numbers, no change by time (C8)."""
     return CounterResult(
         user_id=user_id,
@@ -219,6 +342,8 @@ def blocked_result(user_id: str, now: datetime, count: int, cap: int) -> Counter
         open_activities=count,
         cap=cap,
         valid_until=None,
+        entity_type=scope[0],
+        pipeline_id=scope[1],
     )
 
 
@@ -228,18 +353,23 @@ def summed_counters(
     *,
     viewer_id: str,
     user_ids: Iterable[str] | None = None,
+    entity_type: str | None = None,
+    pipeline_id: str | None = None,
     policy: AccessPolicy | None = None,
 ) -> CounterSum:
-    """The counters of several users added up, as `viewer_id` may read them (C7).
+    """The counters of several users added up, as `viewer_id` may read them (C7, C10).
 
-    With `user_ids` None: every user the policy lets the viewer see, and
-    `AccessDeniedError` when that is nobody. With explicit ids: each must be
-    visible, or the whole call is refused with `AccessDeniedError` (never a
-    partial or zero answer).
+    With `user_ids` None: every user the policy lets the viewer see (in some
+    section of the scope), and `AccessDeniedError` when that is nobody. With
+    explicit ids: each must be visible, or the whole call is refused with
+    `AccessDeniedError` (never a partial or zero answer). `entity_type` and
+    `pipeline_id` choose one section, as in `counters_of`.
     """
-    v.check_aware("now", now)
-    chosen = resolve_users(storage, viewer_id, user_ids, policy)
-    return CounterSum.of(now, [_compute(storage, one, now) for one in chosen])
+    now = v.instant("now", now)
+    scope = section_scope(storage, entity_type, pipeline_id)
+    chosen = resolve_users(storage, viewer_id, user_ids, policy, scope)
+    parts = [_compute(storage, one, now, scope, readable) for one, readable in chosen]
+    return CounterSum.of(now, parts, scope)
 
 
 def resolve_users(
@@ -247,22 +377,25 @@ def resolve_users(
     viewer_id: str,
     user_ids: Iterable[str] | None,
     policy: AccessPolicy | None,
-) -> tuple[str, ...]:
-    """The users a summed read covers, every one checked against the policy first (C7)."""
+    scope: Scope = EVERY_SECTION,
+) -> list[tuple[str, SectionFilter]]:
+    """The users a summed read covers, each with the sections the viewer may read (C7, C10)."""
     active = DEFAULT_POLICY if policy is None else policy
     if user_ids is None:
         storage.user(viewer_id)
-        visible = active.visible_users(storage, viewer_id)
+        visible = active.visible_users(
+            storage, viewer_id, entity_type=scope[0], pipeline_id=scope[1]
+        )
         if not visible:  # never an empty zero sum (C7)
-            level = active.level_of(viewer_id).value
+            level = active.level_of(viewer_id, *scope).value
             raise AccessDeniedError(
                 f"user {viewer_id!r} (access level {level!r}) may not read anyone's counters, "
                 "so there is nothing to sum; grant a wider level in the AccessPolicy (C7)"
             )
-        return visible
-    if isinstance(user_ids, str):
+        user_ids = visible
+    elif isinstance(user_ids, str):
         raise ValidationError("user_ids", "expected a collection of user ids, got one string")
-    chosen = tuple(dict.fromkeys(user_ids))
-    for one in chosen:
-        active.check(storage, viewer_id, one)
-    return chosen
+    return [
+        (one, readable_sections(storage, viewer_id, one, active, *scope))
+        for one in dict.fromkeys(user_ids)
+    ]

@@ -25,6 +25,7 @@ from ._memory import InMemoryStorage, in_memory
 from ._portal import Portal
 from ._simulation import describe_effect, entry_events, replay_entries, start_rules
 from ._smart import SmartActivityDraft, suggest_smart_activity
+from ._storage import stage_of
 from .focus import is_unread, order_by_focus
 from .rules import RuleSet
 from .testing import RuleRuntime
@@ -117,7 +118,8 @@ def _form_closed(storage: InMemoryStorage) -> Happening | None:
     for item in sorted(storage.items(), key=lambda item: item.id):
         if item.entity_type not in ("deal", "lead") or storage.open_activities_of_item(item.id):
             continue
-        if storage.pipeline(item.pipeline_id).stage(item.stage_id).is_final:
+        stage = stage_of(storage, item)
+        if stage is not None and stage.is_final:
             continue
 
         def happen(
@@ -146,10 +148,12 @@ def _deal_moves(storage: InMemoryStorage, rule_set: RuleSet) -> Happening | None
     with_rules = {(rule.pipeline_id, rule.stage_id) for rule in rule_set.rules}
     moves = []
     for item in sorted(storage.items(), key=lambda item: item.id):
+        if item.entity_type != "deal" or item.pipeline_id is None or item.stage_id is None:
+            continue
         pipeline = storage.pipeline(item.pipeline_id)
         stages = pipeline.stages
         index = pipeline.position(item.stage_id)
-        if item.entity_type != "deal" or index + 1 >= len(stages) or stages[index + 1].is_final:
+        if index + 1 >= len(stages) or stages[index + 1].is_final:
             continue
         target = stages[index + 1]
         moves.append(((item.pipeline_id, target.id) not in with_rules, item.id, target))

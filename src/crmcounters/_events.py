@@ -36,7 +36,7 @@ class CommentAdded:
 
     id: str = attrs.field(validator=v.an_id)
     item_id: str = attrs.field(validator=v.an_id)
-    at: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     author_id: str = attrs.field(validator=v.an_id)
     text: str = attrs.field(default="", validator=v.text)
 
@@ -47,7 +47,7 @@ class IncomingMessage:
 
     id: str = attrs.field(validator=v.an_id)
     item_id: str = attrs.field(validator=v.an_id)
-    at: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     channel: IncomingChannel = attrs.field(converter=IncomingChannel)
     text: str = attrs.field(default="", validator=v.text)
 
@@ -58,7 +58,7 @@ class StageChanged:
 
     id: str = attrs.field(validator=v.an_id)
     item_id: str = attrs.field(validator=v.an_id)
-    at: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     by_user_id: str = attrs.field(validator=v.an_id)
     from_stage_id: str | None = attrs.field(default=None, validator=v.optional_id)
     to_stage_id: str = attrs.field(validator=v.an_id)
@@ -70,7 +70,7 @@ class ItemViewed:
 
     id: str = attrs.field(validator=v.an_id)
     item_id: str = attrs.field(validator=v.an_id)
-    at: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     user_id: str = attrs.field(validator=v.an_id)
 
 
@@ -87,7 +87,7 @@ class HistoryEntryAdded:
 
     id: str = attrs.field(validator=v.an_id)
     item_id: str = attrs.field(validator=v.an_id)
-    at: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     author_id: str = attrs.field(validator=v.an_id)
     text: str = attrs.field(default="", validator=v.text)
     entry_type: str = attrs.field(default=HISTORY_INFORMATION, validator=v.an_id)

@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 import attrs
 
 from . import _validate as v
-from ._access import AccessLevel, AccessPolicy, check_access
-from ._badges import Badge, badge_from
+from ._access import AccessLevel, AccessPolicy, readable_sections
+from ._badges import Badge, badge_from, planned_starts
 from ._cap import open_activity_count, over_cap
 from ._counters import lit_at
 from ._settings import CounterMode
 from ._storage import Storage
+from ._users import zone_of
 from ._view import Column, activities_view, place_item
 from .focus._explain import explain_focus
 
@@ -49,11 +50,14 @@ class Explanation:
     `valid_until` is the earliest instant at which any of it may change by
     itself (C9, F5): an activity lights, the item changes column, or its
     position moves (an item of the view rises in focus or changes column).
+    Instants are in UTC; `time_zone` is the responsible's, in which the texts
+    show them (X3).
     """
 
     item_id: str
     at: datetime
     responsible_id: str
+    time_zone: str
     counted_for: tuple[str, ...]
     incoming: int
     planned: int
@@ -65,7 +69,8 @@ class Explanation:
 
     def __str__(self) -> str:
         head = (
-            f"item {self.item_id!r} at {self.at.isoformat()}: incoming {self.incoming}, "
+            f"item {self.item_id!r} at {self.at.astimezone(zone_of(self.time_zone)).isoformat()}: "
+            f"incoming {self.incoming}, "
             f"planned {self.planned}, badge {self.badge.colour.value} {self.badge.number}"
             f"{' with a dot' if self.badge.dot else ''}, column {self.column.value} "
             f"#{self.position + 1}"
@@ -86,12 +91,15 @@ def explain(
     The viewer defaults to the item's responsible; anyone else needs the
     `policy` to reach the responsible (C7).
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     item = storage.item(item_id)
     viewer = item.responsible_id if viewer_id is None else viewer_id
-    check_access(storage, viewer, item.responsible_id, policy)
+    readable_sections(
+        storage, viewer, item.responsible_id, policy, item.entity_type, item.pipeline_id
+    )
     settings = storage.settings
     default_offset = timedelta(minutes=settings.urgency_offset_minutes)
+    starts = planned_starts(storage, item)
     open_activities = storage.open_activities_of_item(item_id)
     responsible = storage.user(item.responsible_id)
     zone = responsible.zone  # instants are shown in the responsible's zone
@@ -139,8 +147,8 @@ def explain(
             )
             continue
         lights = lit_at(activity, default_offset)
-        lights = None if lights is None else lights.astimezone(zone)
-        if lights is None:
+        start = starts(activity)
+        if lights is None or start is None:
             reasons.append(
                 Reason(
                     rule="C4",
@@ -148,28 +156,41 @@ def explain(
                     activity_id=activity.id,
                 )
             )
-        elif lights <= now:
+            continue
+        shown = start.astimezone(zone).isoformat()
+        if start < lights:  # the "due today" rule counts it from the start of its day (C11)
+            done = "counts in Planned" if start <= now else "does not count yet"
+            reasons.append(
+                Reason(
+                    rule="C11",
+                    text=f"planned {kind} {activity.id!r} is due on the day starting {shown} "
+                    f"(the 'due today' rule): {done}; it lights at "
+                    f"{lights.astimezone(zone).isoformat()}",
+                    activity_id=activity.id,
+                    at=start,
+                )
+            )
+        elif start <= now:
             deadline = activity.deadline
             overdue = deadline is not None and deadline <= now
             state = "overdue, still counted until completed" if overdue else "due soon"
             reasons.append(
                 Reason(
                     rule="C4",
-                    text=f"planned {kind} {activity.id!r} lit since {lights.isoformat()}, "
+                    text=f"planned {kind} {activity.id!r} lit since {shown}, "
                     f"{_offset_text(activity.reminder_offsets, settings.urgency_offset_minutes)}"
                     f"; {state}: counts in Planned",
                     activity_id=activity.id,
-                    at=lights,
+                    at=start,
                 )
             )
         else:
             reasons.append(
                 Reason(
                     rule="C4",
-                    text=f"planned {kind} {activity.id!r} is not lit yet; it lights at "
-                    f"{lights.isoformat()}",
+                    text=f"planned {kind} {activity.id!r} is not lit yet; it lights at {shown}",
                     activity_id=activity.id,
-                    at=lights,
+                    at=start,
                 )
             )
 
@@ -178,7 +199,7 @@ def explain(
         open_activities,
         mine=viewer == item.responsible_id,
         now=now,
-        default_offset=default_offset,
+        starts=starts,
     )
     reasons.append(Reason(rule="C6", text=_badge_text(badge, viewer, item.responsible_id)))
 
@@ -211,6 +232,7 @@ def explain(
         item_id=item_id,
         at=now,
         responsible_id=item.responsible_id,
+        time_zone=responsible.time_zone,
         counted_for=counted_for,
         incoming=badge.incoming,
         planned=badge.planned,

@@ -13,7 +13,7 @@ import attrs
 
 from . import _validate as v
 from ._errors import ValidationError
-from ._pipelines import check_entity_type
+from ._pipelines import check_entity_type, has_pipelines
 
 __all__ = ["FieldValue", "Item"]
 
@@ -56,14 +56,18 @@ def _entity_type(_instance: Any, attribute: Any, value: str) -> None:
 
 @attrs.frozen(kw_only=True)
 class Item:
-    """A CRM element: it sits in one stage of one pipeline and has one responsible (C2)."""
+    """A CRM element with one responsible (C2); it sits in one stage of one pipeline.
+
+    Contacts and companies have no pipeline and no stage: their `pipeline_id`
+    and `stage_id` are None, and required for every other entity type.
+    """
 
     id: str = attrs.field(validator=v.an_id)
     entity_type: str = attrs.field(validator=_entity_type)
-    pipeline_id: str = attrs.field(validator=v.an_id)
-    stage_id: str = attrs.field(validator=v.an_id)
+    pipeline_id: str | None = attrs.field(default=None, validator=v.optional_id)
+    stage_id: str | None = attrs.field(default=None, validator=v.optional_id)
     responsible_id: str = attrs.field(validator=v.an_id)
-    created_at: datetime = attrs.field(validator=v.aware)
+    created_at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     title: str = attrs.field(default="", validator=v.text)
     amount: Decimal | None = attrs.field(default=None, converter=_amount)
     currency: str = attrs.field(default="", validator=v.text)
@@ -73,5 +77,13 @@ class Item:
     )
 
     def __attrs_post_init__(self) -> None:
+        placed = self.pipeline_id is not None, self.stage_id is not None
+        if has_pipelines(self.entity_type):
+            for field, given in zip(("pipeline_id", "stage_id"), placed, strict=True):
+                if not given:
+                    raise ValidationError(field, f"a {self.entity_type} sits in a pipeline stage")
+        elif any(placed):
+            field = "pipeline_id" if placed[0] else "stage_id"
+            raise ValidationError(field, f"a {self.entity_type} has no pipeline or stage")
         if self.amount is not None and not self.amount.is_finite():
             raise ValidationError("amount", f"must be a finite number, got {self.amount}")

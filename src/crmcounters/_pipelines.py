@@ -12,24 +12,44 @@ import attrs
 from . import _validate as v
 from ._errors import UnknownIdError, ValidationError
 
-__all__ = ["ENTITY_TYPES", "Pipeline", "Stage", "StageSemantics", "check_entity_type"]
+__all__ = [
+    "ENTITY_TYPES",
+    "ENTITY_TYPES_WITHOUT_PIPELINE",
+    "Pipeline",
+    "Stage",
+    "StageSemantics",
+    "check_entity_type",
+    "has_pipelines",
+]
 
-#: The fixed entity types; smart processes are written ``smart:<number>``.
-ENTITY_TYPES = ("lead", "deal", "invoice")
+#: The fixed entity types (SPEC section 1); smart processes are written ``smart:<number>``.
+ENTITY_TYPES = ("lead", "deal", "invoice", "quote", "contact", "company")
+#: The entity types whose items have no pipeline and no stage.
+ENTITY_TYPES_WITHOUT_PIPELINE = ("contact", "company")
 _SMART = re.compile(r"smart:[0-9]+\Z")
 
 
 def check_entity_type(field: str, value: object) -> str:
-    """Return `value` if it names an entity type: lead, deal, invoice or smart:<n>."""
+    """Return `value` if it names an entity type: one of `ENTITY_TYPES`, or smart:<n>."""
     if not isinstance(value, str) or not (value in ENTITY_TYPES or _SMART.match(value)):
         raise ValidationError(
-            field, f"unknown entity type {value!r}; use lead, deal, invoice or smart:<number>"
+            field,
+            f"unknown entity type {value!r}; use {', '.join(ENTITY_TYPES)} or smart:<number>",
         )
     return value
 
 
+def has_pipelines(entity_type: str) -> bool:
+    """True for the entity types whose items sit in a pipeline stage (not contact, company)."""
+    return entity_type not in ENTITY_TYPES_WITHOUT_PIPELINE
+
+
 def _entity_type(_instance: Any, attribute: Any, value: Any) -> None:
     check_entity_type(attribute.name, value)
+    if not has_pipelines(value):
+        raise ValidationError(
+            attribute.name, f"{value} items have no pipeline; pipelines are for the other types"
+        )
 
 
 class StageSemantics(enum.StrEnum):

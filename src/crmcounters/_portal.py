@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import attrs
@@ -27,7 +27,7 @@ from ._items import Item
 from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_document
 from ._memory import InMemoryStorage, Record
 from ._pipelines import Pipeline, Stage
-from ._settings import CalendarSettings, Settings
+from ._settings import CalendarSettings, PlannedRule, Settings
 from ._smart_settings import SmartActivitySettings
 from ._storage import PortalStorage, Storage
 from ._tasks import Task, TaskStatus
@@ -70,7 +70,9 @@ class Portal:
 
     storage: PortalStorage
     description: str = attrs.field(default="", validator=v.text)
-    as_of: datetime | None = attrs.field(default=None, validator=v.optional_aware)
+    as_of: datetime | None = attrs.field(
+        default=None, converter=v.optional_utc, validator=v.optional_aware
+    )
     access: AccessPolicy = attrs.field(factory=AccessPolicy)
 
 
@@ -184,6 +186,7 @@ def _settings(r: Reader) -> Settings:
             "focus_reminder_offsets",
             "open_activity_cap",
             "counter_mode",
+            "planned_rule",
             "week_start",
             "calendar",
             "smart_activities",
@@ -214,6 +217,9 @@ def _settings(r: Reader) -> Settings:
             "counter_mode",
             defaults.counter_mode.value,
             ("item_responsible", "activity_responsible"),
+        ),
+        planned_rule=_choice(
+            r, "planned_rule", defaults.planned_rule.value, tuple(p.value for p in PlannedRule)
         ),
         week_start=r.whole("week_start", defaults.week_start),
         calendar=calendar_settings,
@@ -246,6 +252,7 @@ def settings_to_dict(settings: Settings) -> dict[str, Any]:
         "focus_reminder_offsets": list(settings.focus_reminder_offsets),
         "open_activity_cap": settings.open_activity_cap,
         "counter_mode": settings.counter_mode.value,
+        "planned_rule": settings.planned_rule.value,
         "week_start": settings.week_start,
         "calendar": {
             "country": calendar.country,
@@ -344,8 +351,8 @@ def _item(r: Reader) -> Item:
         Item,
         id=r.text("id", REQUIRED),
         entity_type=r.text("entity_type", REQUIRED),
-        pipeline_id=r.text("pipeline_id", REQUIRED),
-        stage_id=r.text("stage_id", REQUIRED),
+        pipeline_id=r.text("pipeline_id"),  # none for contacts and companies
+        stage_id=r.text("stage_id"),
         responsible_id=r.text("responsible_id", REQUIRED),
         created_at=r.instant("created_at", REQUIRED),
         title=r.text("title", ""),
@@ -496,8 +503,9 @@ _READERS: dict[str, Callable[[Reader], Record]] = {
 # -- saving ------------------------------------------------------------------
 
 
-def _instant(value: datetime | None) -> str | None:
-    return None if value is None else format_datetime(value)
+def _instant(value: datetime | None, zone: tzinfo) -> str | None:
+    """An instant written in `zone`: the zone of the user it belongs to, for people reading."""
+    return None if value is None else format_datetime(value.astimezone(zone))
 
 
 def portal_details(portal: Portal) -> dict[str, Any]:
@@ -524,6 +532,9 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
     document: dict[str, Any] = {"format": FORMAT, "version": FORMAT_VERSION}
     document.update(portal_details(portal))
     document["settings"] = settings_to_dict(storage.settings)
+    # The library holds instants in UTC; the file shows each in its user's zone (G4).
+    zones = {user.id: user.zone for user in storage.users()}
+    item_zones = {item.id: zones[item.responsible_id] for item in storage.items()}
     document["users"] = [
         {"id": u.id, "name": u.name, "time_zone": u.time_zone, "department_id": u.department_id}
         for u in storage.users()
@@ -550,7 +561,7 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
             "pipeline_id": i.pipeline_id,
             "stage_id": i.stage_id,
             "responsible_id": i.responsible_id,
-            "created_at": format_datetime(i.created_at),
+            "created_at": _instant(i.created_at, zones[i.responsible_id]),
             "title": i.title,
             "amount": None if i.amount is None else str(i.amount),
             "currency": i.currency,
@@ -568,14 +579,18 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
             "responsible_id": a.responsible_id,
             "author_id": a.author_id,
             "subject": a.subject,
-            "created_at": format_datetime(a.created_at),
-            "deadline": _instant(a.deadline),
-            "completed_at": _instant(a.completed_at),
+            "created_at": _instant(a.created_at, zones[a.responsible_id]),
+            "deadline": _instant(a.deadline, zones[a.responsible_id]),
+            "completed_at": _instant(a.completed_at, zones[a.responsible_id]),
             "reminder_offsets": None if a.reminder_offsets is None else list(a.reminder_offsets),
             "incoming": a.incoming,
             "rule_id": a.rule_id,
             # Only set once a deadline was moved (F2): left out otherwise.
-            **({} if a.reminded_at is None else {"reminded_at": format_datetime(a.reminded_at)}),
+            **(
+                {}
+                if a.reminded_at is None
+                else {"reminded_at": _instant(a.reminded_at, zones[a.responsible_id])}
+            ),
         }
         for a in storage.activities()
     ]
@@ -585,11 +600,11 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
             "item_id": t.item_id,
             "title": t.title,
             "responsible_id": t.responsible_id,
-            "created_at": format_datetime(t.created_at),
+            "created_at": _instant(t.created_at, zones[t.responsible_id]),
             "status": t.status.value,
             "description": t.description,
             "observer_ids": list(t.observer_ids),
-            "deadline": _instant(t.deadline),
+            "deadline": _instant(t.deadline, zones[t.responsible_id]),
             "time_tracking": t.time_tracking,
             "rule_id": t.rule_id,
             "rule_pipeline_id": t.rule_pipeline_id,
@@ -597,12 +612,12 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
         }
         for t in storage.tasks()
     ]
-    document["events"] = [_event_to_dict(e) for e in storage.events()]
+    document["events"] = [_event_to_dict(e, item_zones[e.item_id]) for e in storage.events()]
     return document
 
 
-def _event_to_dict(event: TimelineEvent) -> dict[str, Any]:
-    common = {"id": event.id, "item_id": event.item_id, "at": format_datetime(event.at)}
+def _event_to_dict(event: TimelineEvent, zone: tzinfo) -> dict[str, Any]:
+    common = {"id": event.id, "item_id": event.item_id, "at": _instant(event.at, zone)}
     if isinstance(event, CommentAdded):
         return {"type": "comment", **common, "author_id": event.author_id, "text": event.text}
     if isinstance(event, IncomingMessage):

@@ -13,7 +13,7 @@ from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
 from ._errors import ValidationError
 from ._smart_settings import SmartActivitySettings
 
-__all__ = ["CalendarSettings", "CounterMode", "Settings"]
+__all__ = ["CalendarSettings", "CounterMode", "PlannedRule", "Settings"]
 
 
 class CounterMode(enum.StrEnum):
@@ -21,6 +21,19 @@ class CounterMode(enum.StrEnum):
 
     ITEM_RESPONSIBLE = "item_responsible"
     ACTIVITY_RESPONSIBLE = "activity_responsible"
+
+
+class PlannedRule(enum.StrEnum):
+    """What Planned counts besides overdue activities (C4, C11).
+
+    `LIT` (seed 000, the default): activities due within the urgency offset
+    ("aktywności z terminem krótszym niż 15 minut"). `DUE_TODAY` (seed 001):
+    also every activity due before the end of the responsible's today ("une
+    date limite d'aujourd'hui").
+    """
+
+    LIT = "lit"
+    DUE_TODAY = "due_today"
 
 
 def _sorted_dates(values: Iterable[date]) -> tuple[date, ...]:
@@ -102,6 +115,8 @@ class Settings:
     focus_reminder_offsets: tuple[int, ...] = attrs.field(default=(15, 0), converter=_focus_offsets)
     #: C8: open activities a user may have before their counters are blocked.
     open_activity_cap: int = attrs.field(default=50_000, validator=_positive)
+    #: C4, C11: whether Planned also counts what is due today in the responsible's zone.
+    planned_rule: PlannedRule = attrs.field(default=PlannedRule.LIT, converter=PlannedRule)
     #: C2: whose counters an activity feeds.
     counter_mode: CounterMode = attrs.field(
         default=CounterMode.ITEM_RESPONSIBLE, converter=CounterMode

@@ -58,6 +58,8 @@ def entry_events(storage: Storage) -> list[StageChanged]:
     """
     events = []
     for item in storage.items():
+        if item.stage_id is None:  # contacts and companies never enter a stage
+            continue
         entered = item.created_at
         for event in storage.events_of_item(item.id):
             if isinstance(event, StageChanged) and event.to_stage_id == item.stage_id:

@@ -18,7 +18,7 @@ from ._errors import ValidationError
 from ._settings import CalendarSettings
 from ._smart_settings import SMART_ACTIVITY_ENTITY_TYPES, OptOutPeriod, SmartActivityOptOut
 from ._smart_text import smart_activity_text
-from ._storage import Storage
+from ._storage import Storage, stage_of
 from ._users import as_zone
 
 __all__ = [
@@ -55,10 +55,10 @@ class SmartActivityDraft:
 
     item_id: str = attrs.field(validator=v.an_id)
     text: str = attrs.field(validator=_non_blank)
-    deadline: datetime = attrs.field(validator=v.aware)
+    deadline: datetime = attrs.field(converter=v.utc, validator=v.aware)
     responsible_id: str = attrs.field(validator=v.an_id)
     author_id: str = attrs.field(validator=v.an_id)
-    suggested_at: datetime = attrs.field(validator=v.aware)
+    suggested_at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     file_ids: tuple[str, ...] = attrs.field(default=(), converter=_file_ids, validator=v.ids)
 
     def to_activity(self, activity_id: str, *, created_at: datetime | None = None) -> Activity:
@@ -103,7 +103,9 @@ class NoSuggestion:
     user_id: str = attrs.field(validator=v.an_id)
     reason: NoSuggestionReason = attrs.field(converter=NoSuggestionReason)
     detail: str = attrs.field(validator=v.text)
-    until: datetime | None = attrs.field(default=None, validator=v.optional_aware)
+    until: datetime | None = attrs.field(
+        default=None, converter=v.optional_utc, validator=v.optional_aware
+    )
     open_activity_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
     open_activity_count: int | None = None
     cap: int | None = None
@@ -122,7 +124,7 @@ def smart_activity_deadline(
     counting from the next day, at the same local time of day (DST-safe; a time
     in a gap moves forward by the gap). The result is in `time_zone`.
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     zone = as_zone("time_zone", time_zone)
     _check_calendar(calendar)
     if isinstance(business_days, bool) or not isinstance(business_days, int) or business_days < 1:
@@ -167,7 +169,7 @@ def suggest_smart_activity(
     and cached; pass a prebuilt one to choose. `opt_outs` is any collection
     (one opt-out goes in a list). Unknown ids raise `UnknownIdError`.
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     if calendar is not None:
         _check_calendar(calendar)
     checked_opt_outs = v.check_instances("opt_outs", opt_outs, SmartActivityOptOut)
@@ -193,14 +195,18 @@ def suggest_smart_activity(
         )
     opt_out = _strongest(checked_opt_outs, user.id, item.entity_type, now)
     if opt_out is not None:
-        ends = "for good" if opt_out.until is None else f"until {opt_out.until.isoformat()}"
+        ends = (
+            "for good"
+            if opt_out.until is None
+            else f"until {opt_out.until.astimezone(user.zone).isoformat()}"
+        )
         return refuse(
             NoSuggestionReason.SWITCHED_OFF_BY_USER,
             f"user {user.id!r} switched smart activities off for {item.entity_type}s {ends} (S3)",
             until=opt_out.until,
         )
-    stage = storage.pipeline(item.pipeline_id).stage(item.stage_id)
-    if stage.is_final:
+    stage = stage_of(storage, item)
+    if stage is not None and stage.is_final:
         return refuse(
             NoSuggestionReason.FINAL_STAGE,
             f"the item is in the final stage {stage.id!r} ({stage.semantics.value}) (S1)",

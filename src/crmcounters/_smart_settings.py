@@ -113,7 +113,7 @@ def opt_out_until(
     for good. The instant is the first one of that local day, DST gaps included.
     `week_start` (0 = Monday) should be the portal's `Settings.week_start`.
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     _check_user(user)
     if isinstance(week_start, bool) or not isinstance(week_start, int) or not 0 <= week_start <= 6:
         raise ValidationError("week_start", f"expected 0 (Monday) to 6, got {week_start!r}")
@@ -156,8 +156,8 @@ class SmartActivityOptOut:
     user_id: str = attrs.field(validator=v.an_id)
     entity_type: str = attrs.field()
     period: OptOutPeriod = attrs.field(converter=_period)
-    chosen_at: datetime = attrs.field(validator=v.aware)
-    until: datetime | None = attrs.field(validator=_check_until)
+    chosen_at: datetime = attrs.field(converter=v.utc, validator=v.aware)
+    until: datetime | None = attrs.field(converter=v.optional_utc, validator=_check_until)
 
     @entity_type.validator
     def _check_entity_type(self, attribute: attrs.Attribute[str], value: str) -> None:
@@ -191,7 +191,7 @@ class SmartActivityOptOut:
 
     def is_active(self, now: datetime) -> bool:
         """True while the opt-out holds: from `chosen_at` up to, not including, `until`."""
-        v.check_aware("now", now)
+        now = v.instant("now", now)
         return self.chosen_at <= now and (self.until is None or now < self.until)
 
     def applies_to(self, user_id: str, entity_type: str, now: datetime) -> bool:

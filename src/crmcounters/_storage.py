@@ -10,12 +10,12 @@ from ._batch import Record
 from ._errors import UnknownIdError
 from ._events import TimelineEvent
 from ._items import Item
-from ._pipelines import Pipeline
+from ._pipelines import Pipeline, Stage
 from ._settings import Settings
 from ._tasks import Task
 from ._users import Department, User
 
-__all__ = ["PortalStorage", "Storage", "WritableStorage", "find_supervisor"]
+__all__ = ["PortalStorage", "Storage", "WritableStorage", "find_supervisor", "stage_of"]
 
 
 @runtime_checkable
@@ -166,3 +166,10 @@ def find_supervisor(
             return head
         department_id = department.parent_id
     return None
+
+
+def stage_of(storage: Storage, item: Item) -> Stage | None:
+    """The stage the item sits in; None for a contact or company, which have none."""
+    if item.pipeline_id is None or item.stage_id is None:
+        return None
+    return storage.pipeline(item.pipeline_id).stage(item.stage_id)

@@ -43,11 +43,13 @@ class Task:
     item_id: str = attrs.field(validator=v.an_id)
     title: str = attrs.field(validator=v.text)
     responsible_id: str = attrs.field(validator=v.an_id)
-    created_at: datetime = attrs.field(validator=v.aware)
+    created_at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     status: TaskStatus = attrs.field(default=TaskStatus.NEW, converter=TaskStatus)
     description: str = attrs.field(default="", validator=v.text)
     observer_ids: tuple[str, ...] = attrs.field(default=(), converter=_observers, validator=v.ids)
-    deadline: datetime | None = attrs.field(default=None, validator=v.optional_aware)
+    deadline: datetime | None = attrs.field(
+        default=None, converter=v.optional_utc, validator=v.optional_aware
+    )
     time_tracking: bool = attrs.field(default=False)
     rule_id: str | None = attrs.field(default=None, validator=v.optional_id)
     rule_pipeline_id: str | None = attrs.field(default=None, validator=v.optional_id)

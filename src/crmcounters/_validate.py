@@ -25,6 +25,42 @@ def check_aware(field: str, value: object) -> datetime:
     return value
 
 
+def instant(field: str, value: object) -> datetime:
+    """`value` as the same instant in UTC, if it is an aware datetime; raise naming `field`.
+
+    Every instant the library is given goes through here (or through `utc`):
+    Python compares two datetimes that share a zone by their wall clock and
+    ignores `fold`, so in the hour repeated when clocks go back only UTC
+    values compare as instants (G4).
+    """
+    checked = check_aware(field, value)
+    try:
+        return checked.astimezone(UTC)
+    except OverflowError:  # its UTC instant lies outside what datetime holds
+        raise ValidationError(
+            field, f"{checked.isoformat()} is outside the range of datetime once in UTC"
+        ) from None
+
+
+def utc(value: datetime) -> datetime:
+    """attrs converter: an aware datetime as the same instant in UTC (see `instant`).
+
+    Anything else is passed on unchanged for the field's validator to refuse
+    with the field's name (a converter does not know it).
+    """
+    if isinstance(value, datetime) and is_aware(value):
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            return value  # the validator's range check names the field
+    return value
+
+
+def optional_utc(value: datetime | None) -> datetime | None:
+    """attrs converter: None, or an aware datetime in UTC (see `utc`)."""
+    return None if value is None else utc(value)
+
+
 def check_id(field: str, value: object) -> str:
     """Return `value` if it is a non-empty, non-blank string id."""
     if not isinstance(value, str):

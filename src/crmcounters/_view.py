@@ -10,7 +10,7 @@ from types import MappingProxyType
 import attrs
 
 from . import _validate as v
-from ._access import AccessPolicy, check_access
+from ._access import AccessPolicy, readable_sections
 from ._activities import Activity
 from ._calendar import day_start, week_start_of
 from ._storage import Storage
@@ -85,10 +85,12 @@ def activities_view(
 
     The user's items are those they are responsible for, whatever the counter
     mode; each lands in exactly one column by all its open activities. A viewer
-    other than the user needs the `policy` to allow it (C7).
+    other than the user needs the `policy` to allow it (C7), and sees the items
+    of the sections it lets them read.
     """
-    v.check_aware("now", now)
-    check_access(storage, user_id if viewer_id is None else viewer_id, user_id, policy)
+    now = v.instant("now", now)
+    viewer = user_id if viewer_id is None else viewer_id
+    readable = readable_sections(storage, viewer, user_id, policy)
     user = storage.user(user_id)
     zone = user.zone
     today = now.astimezone(zone).date()
@@ -96,6 +98,8 @@ def activities_view(
     buckets: dict[Column, list[str]] = {column: [] for column in Column}
     valid_until: datetime | None = None
     for item in storage.items_of(user_id):
+        if readable is not None and not readable(item.entity_type, item.pipeline_id):
+            continue
         placement = place_item(
             storage.open_activities_of_item(item.id), now, zone=zone, week_start=week_start
         )

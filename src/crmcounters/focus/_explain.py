@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import attrs
 
@@ -26,10 +26,10 @@ class FocusExplanation:
     """
 
     item_id: str
-    at: datetime = attrs.field(validator=v.aware)
-    focus_time: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
+    focus_time: datetime = attrs.field(converter=v.utc, validator=v.aware)
     source: FocusSource
-    next_change: datetime | None = attrs.field(validator=v.optional_aware)
+    next_change: datetime | None = attrs.field(converter=v.optional_utc, validator=v.optional_aware)
     next_source: FocusSource | None
     unread: bool
 
@@ -56,7 +56,7 @@ class FocusExplanation:
 
 def explain_focus(storage: Storage, item_id: str, now: datetime) -> FocusExplanation:
     """Explain the item's focus time at `now`: the source that set it and the next rise."""
-    now = v.check_aware("now", now).astimezone(UTC)
+    now = v.instant("now", now)
     sources = focus_sources(storage, item_id)
     timeline = timeline_of(sources)
     focus = timeline.focus_time(now)

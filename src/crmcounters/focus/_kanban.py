@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import attrs
 
@@ -29,7 +29,7 @@ class KanbanCard:
     """
 
     item: Item
-    focus_time: datetime = attrs.field(validator=v.aware)
+    focus_time: datetime = attrs.field(converter=v.utc, validator=v.aware)
     unread: bool
     badge: Badge | None
 
@@ -46,7 +46,7 @@ class KanbanColumn:
     stage: Stage
     cards: tuple[KanbanCard, ...]
     total: int
-    valid_until: datetime | None = attrs.field(validator=v.optional_aware)
+    valid_until: datetime | None = attrs.field(converter=v.optional_utc, validator=v.optional_aware)
 
 
 @attrs.frozen(kw_only=True)
@@ -61,9 +61,9 @@ class KanbanBoard:
     entity_type: str
     pipeline_id: str
     viewer_id: str
-    at: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     columns: tuple[KanbanColumn, ...]
-    valid_until: datetime | None = attrs.field(validator=v.optional_aware)
+    valid_until: datetime | None = attrs.field(converter=v.optional_utc, validator=v.optional_aware)
 
     def column(self, stage_id: str) -> KanbanColumn:
         """The column of that stage, or `KeyError`."""
@@ -90,11 +90,12 @@ def kanban_board(
     column; who may open a board is the host's business. Each shown card
     carries its C6 badge as the viewer sees it (grey for other employees'
     items). With a `policy`, cards of responsibles the viewer may not read
-    (C7) get `badge=None` instead; without one, every card gets its badge.
+    (C7) in this pipeline's section get `badge=None` instead; without one,
+    every card gets its badge.
     Unknown pipeline or viewer ids raise `UnknownIdError`; a pipeline of
     another entity type is a `ValidationError`.
     """
-    now = v.check_aware("now", now).astimezone(UTC)
+    now = v.instant("now", now)
     check_entity_type("entity_type", entity_type)
     pipeline = storage.pipeline(pipeline_id)
     if pipeline.entity_type != entity_type:
@@ -105,7 +106,7 @@ def kanban_board(
     storage.user(viewer_id)  # an unknown viewer is an error, not an empty board
     by_stage: dict[str, list[Item]] = {stage.id: [] for stage in pipeline.stages}
     for item in storage.items():
-        if item.pipeline_id == pipeline_id and item.entity_type == entity_type:
+        if item.pipeline_id == pipeline_id and item.entity_type == entity_type and item.stage_id:
             by_stage.setdefault(item.stage_id, []).append(item)
     readable: dict[str, bool] = {}  # responsible id -> may the viewer read them (C7)
 
@@ -113,7 +114,9 @@ def kanban_board(
         if policy is not None:
             who = item.responsible_id
             if who not in readable:
-                readable[who] = policy.can_view(storage, viewer_id, who)
+                readable[who] = policy.can_view(
+                    storage, viewer_id, who, entity_type=entity_type, pipeline_id=pipeline_id
+                )
             if not readable[who]:
                 return None
         return unchecked_badge(storage, item, viewer_id, now)

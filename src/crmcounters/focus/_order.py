@@ -5,7 +5,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import chain
 
 import attrs
@@ -34,11 +34,11 @@ class FocusOrder:
     unlisted item rises into the page — or None when nothing ever will.
     """
 
-    at: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     item_ids: tuple[str, ...]
     focus_times: tuple[datetime, ...]
     total: int
-    valid_until: datetime | None = attrs.field(validator=v.optional_aware)
+    valid_until: datetime | None = attrs.field(converter=v.optional_utc, validator=v.optional_aware)
 
     def __len__(self) -> int:
         return len(self.item_ids)
@@ -136,7 +136,7 @@ def rank_by_focus(
     (a `ValidationError` naming `timelines[index]`). To rank the same items again and again
     (pages, refreshes), build a `FocusColumn` once instead.
     """
-    now = v.check_aware("now", now).astimezone(UTC)
+    now = v.instant("now", now)
     _check_limit(limit)
     listed = _checked_timelines(timelines)
     return _rank(now, limit, _entries(listed, now), listed)
@@ -193,7 +193,7 @@ class FocusColumn:
 
     def rank(self, now: datetime, *, limit: int | None = None) -> FocusOrder:
         """The column in focus order at `now`, whole or its first `limit` items."""
-        now = v.check_aware("now", now).astimezone(UTC)
+        now = v.instant("now", now)
         _check_limit(limit)
         total = len(self.timelines)
         wanted = total if limit is None else min(limit, total)
@@ -241,7 +241,7 @@ def order_by_focus(
 ) -> FocusOrder:
     """Order stored items by focus at `now` (F1): a Kanban column, a list page or an
     Activities-view column (F4, V2). Unknown ids raise `UnknownIdError`."""
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     return rank_by_focus(focus_timelines(storage, item_ids), now, limit=limit)
 
 

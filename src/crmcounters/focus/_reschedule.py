@@ -31,7 +31,7 @@ def reschedule(
     """
     if not isinstance(activity, Activity):
         raise ValidationError("activity", f"expected an Activity, got {activity!r}")
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     if deadline is not None:
         v.check_aware("deadline", deadline)
     offsets = v.check_offsets("default_offsets", default_offsets)

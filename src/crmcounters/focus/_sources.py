@@ -41,7 +41,7 @@ class FocusSource:
     """
 
     item_id: str = attrs.field(validator=v.an_id)
-    at: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     reason: FocusReason = attrs.field(converter=FocusReason)
     event_id: str | None = attrs.field(default=None, validator=v.optional_id)
     activity_id: str | None = attrs.field(default=None, validator=v.optional_id)

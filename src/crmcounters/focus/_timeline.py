@@ -52,7 +52,7 @@ class FocusTimeline:
 
     def focus_time(self, now: datetime) -> datetime:
         """The item's focus time at `now`, in UTC (F2)."""
-        now = v.check_aware("now", now).astimezone(UTC)
+        now = v.instant("now", now)
         if self.settled_at <= now:
             return self.settled_at
         index = bisect_right(self.instants, now)
@@ -60,7 +60,7 @@ class FocusTimeline:
 
     def next_change(self, now: datetime) -> datetime | None:
         """The first instant after `now` at which the focus time rises by itself, or None (F5)."""
-        now = v.check_aware("now", now).astimezone(UTC)
+        now = v.instant("now", now)
         if self.settled_at <= now:
             return None
         index = bisect_right(self.instants, now)
@@ -120,5 +120,5 @@ def focus_time(storage: Storage, item_id: str, now: datetime) -> datetime:
     completion) — among those not after `now`. It never decreases as `now`
     advances, and completing an activity does not lower it.
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     return focus_timeline(storage, item_id).focus_time(now)

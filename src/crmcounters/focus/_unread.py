@@ -52,7 +52,7 @@ def unread_messages_of(
     at or after it (and at or before `now`). Views by anyone else do not count.
     Oldest first.
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     last_view = _last_view(item, events, now)
     messages = [
         event
@@ -77,7 +77,7 @@ def unread_activities_of(
     An incoming activity is unread from its `created_at` until the responsible
     views the item at or after it, or until it is completed. Oldest first.
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     last_view = _last_view(item, events, now)
     found = [
         activity
@@ -104,7 +104,7 @@ def next_unread_change(
     or an incoming activity being completed. It may name an instant at which
     the status stays as it was (a second view), never one too late.
     """
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     instants = [
         event.at
         for event in events
@@ -125,13 +125,13 @@ def next_unread_change(
 
 def unread_messages(storage: Storage, item_id: str, now: datetime) -> tuple[IncomingMessage, ...]:
     """The stored item's messages its responsible has not viewed by `now`, oldest first (F3)."""
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     return unread_messages_of(storage.item(item_id), storage.events_of_item(item_id), now)
 
 
 def unread_activities(storage: Storage, item_id: str, now: datetime) -> tuple[Activity, ...]:
     """The stored item's incoming activities its responsible has not seen by `now` (F3)."""
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     return unread_activities_of(
         storage.item(item_id),
         storage.activities_of_item(item_id),
@@ -154,7 +154,7 @@ def unread_of(
 
 def is_unread(storage: Storage, item_id: str, now: datetime) -> bool:
     """True when a client message or incoming activity waits for the responsible to view it (F3)."""
-    v.check_aware("now", now)
+    now = v.instant("now", now)
     return unread_of(
         storage.item(item_id),
         storage.activities_of_item(item_id),

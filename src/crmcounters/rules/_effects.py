@@ -45,7 +45,7 @@ class TaskStatusChanged:
     id: str = attrs.field(validator=v.an_id)
     task_id: str = attrs.field(validator=v.an_id)
     item_id: str = attrs.field(validator=v.an_id)
-    at: datetime = attrs.field(validator=v.aware)
+    at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     to_status: TaskStatus = attrs.field(converter=TaskStatus)
     from_status: TaskStatus | None = attrs.field(
         default=None, converter=attrs.converters.optional(TaskStatus)
@@ -82,8 +82,9 @@ class Job:
             value = getattr(self, name)
             if type(value) is not str or not value.strip():
                 v.check_id(name, value)
-        v.check_aware("entered_at", self.entered_at)
-        v.check_aware("due_at", self.due_at)
+        # Instants in UTC, so jobs compare as instants (G4); frozen: set once, here.
+        object.__setattr__(self, "entered_at", v.instant("entered_at", self.entered_at))
+        object.__setattr__(self, "due_at", v.instant("due_at", self.due_at))
         if type(self.depth) is not int or self.depth < 0:
             raise ValidationError("depth", f"expected a whole number >= 0, got {self.depth!r}")
         if not all(type(step) is str for step in self.chain):

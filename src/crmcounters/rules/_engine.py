@@ -19,7 +19,7 @@ from .._pipelines import Pipeline
 from .._storage import Storage
 from .._tasks import Task, TaskStatus
 from .._users import User
-from .._validate import check_aware
+from .._validate import instant
 from ._actions import (
     RECIPIENT_RESPONSIBLE,
     RECIPIENT_SUPERVISOR,
@@ -164,7 +164,7 @@ class RuleEngine:
         is applied) when rules and triggers keep firing each other: the event
         came from the host, which can refuse the user's action.
         """
-        run = _Run(self, storage, check_aware("now", now), pending)
+        run = _Run(self, storage, instant("now", now), pending)
         if isinstance(event, StageChanged | TaskStatusChanged):
             run.process(event, 0, ())
         return run.outcome()
@@ -178,7 +178,7 @@ class RuleEngine:
         effects dropped and listed in `skipped` with the `CascadeError`
         message and chain, and the other due jobs run as if it had not been.
         """
-        run = _Run(self, storage, check_aware("now", now), pending)
+        run = _Run(self, storage, instant("now", now), pending)
         for job in pending.due(now):
             if job.id in run.cancelled:  # an earlier job's cascade moved the item
                 continue
@@ -387,6 +387,11 @@ class _Run:
         except UnknownIdError:
             self.skip("stage_changed", event.item_id, f"event {event.id}: unknown item")
             return
+        if item.pipeline_id is None or item.stage_id is None:
+            self.skip(
+                "stage_changed", item.id, f"event {event.id}: a {item.entity_type} has no stages"
+            )
+            return
         if item.stage_id != event.to_stage_id or event.from_stage_id == event.to_stage_id:
             self.skip(
                 "stage_changed",
@@ -452,6 +457,13 @@ class _Run:
             item = self.item(task.item_id)
         except UnknownIdError as exc:
             self.skip("task_status_changed", event.item_id, f"event {event.id}: {exc}")
+            return
+        if item.pipeline_id is None or item.stage_id is None:
+            self.skip(
+                "task_status_changed",
+                item.id,
+                f"event {event.id}: a {item.entity_type} has no stages to move to",
+            )
             return
         if task.status is not event.to_status:
             self.skip(
@@ -667,6 +679,8 @@ class _Run:
             return item.client
         if name == "Responsible":
             return self.storage.user(item.responsible_id).name
+        if item.pipeline_id is None or item.stage_id is None:
+            return ""  # contacts and companies have no stage
         return self.engine._stage_names.get(  # same module
             (item.pipeline_id, item.stage_id), item.stage_id
         )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 import attrs
 
 from .._calendar import BusinessCalendar, at_local_time
 from .._errors import ValidationError
-from .._validate import check_aware
+from .._validate import instant
 
 __all__ = ["Delay", "DelayUnit", "Timing", "WorkingHours", "add_delay", "due_at"]
 
@@ -99,18 +99,18 @@ class WorkingHours:
         """`moment` itself when it is working time, else the start of the next working period."""
         local = moment.astimezone(zone)
         day: date = local.date()
-        if calendar.is_working_day(day):
+        if calendar.is_working_day(day, zone):
             wall = local.time()
             if self.start <= wall < self.end:
                 return moment
             if wall < self.start:
                 return at_local_time(day, self.start, zone)
-        return at_local_time(calendar.next_working_day(day), self.start, zone)
+        return at_local_time(calendar.next_working_day(day, zone), self.start, zone)
 
 
 def add_delay(start: datetime, delay: Delay, zone: tzinfo, calendar: BusinessCalendar) -> datetime:
     """`start` moved by `delay`; day units are counted in `zone`, keeping the wall time."""
-    check_aware("start", start)
+    start = instant("start", start)
     unit = delay.unit
     if unit is DelayUnit.MINUTES or unit is DelayUnit.HOURS:
         # Through UTC: adding to a datetime in its own zone would add wall-clock time.
@@ -119,7 +119,7 @@ def add_delay(start: datetime, delay: Delay, zone: tzinfo, calendar: BusinessCal
             if unit is DelayUnit.MINUTES
             else timedelta(hours=delay.after)
         )
-        return (start.astimezone(UTC) + step).astimezone(zone)
+        return (start + step).astimezone(zone)
     local = start.astimezone(zone)
     if unit is DelayUnit.DAYS:
         return at_local_time(local.date() + timedelta(days=delay.after), local.time(), zone)

@@ -8,8 +8,8 @@ only numbers come back.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,7 @@ import attrs
 
 from .._calendar import day_start, week_start_of
 from .._cap import over_cap
-from .._counters import CounterResult, CounterSum
+from .._counters import CounterResult, CounterSum, midnight
 from .._settings import CounterMode
 from ._rows import instant_us, utc_from_us
 
@@ -26,7 +26,11 @@ __all__ = [
     "CounterTotals",
     "counter_sql",
     "department_sql",
+    "members_sql",
     "now_params",
+    "open_sql",
+    "section_params",
+    "tomorrow_us",
     "totals_of",
     "view_boundaries",
     "view_sql",
@@ -91,84 +95,173 @@ def _owner(mode: CounterMode) -> str:
     return "item_responsible_id"
 
 
-_LIT = "incoming = 0 AND lit_at_us <= ?"
+# Counted in Planned: lit by now (C4), or due before the start of the user's tomorrow (C11;
+# without the rule that bound is before every deadline).
+_LIT = "incoming = 0 AND (lit_at_us <= ? OR deadline_us < ?)"
+_WAITING = "incoming = 0 AND lit_at_us > ? AND deadline_us >= ?"
 
-#: How many times the aggregates ask for `now` (each `?` below, in order).
-_NOW_MARKS = 4
+#: How many times the aggregates ask for (`now`, the start of tomorrow), in order.
+_NOW_MARKS = 5
+#: Before every deadline the library accepts: "tomorrow" when the C11 rule is off.
+_NO_DAY_RULE = -(2**62)
 
 
-def now_params(at_us: int) -> tuple[int, ...]:
-    """The query parameters that stand for `now` in the aggregates, in order."""
-    return (at_us,) * _NOW_MARKS
+def now_params(at_us: int, tomorrow_us: int | None = None) -> tuple[int, ...]:
+    """The query parameters that stand for `now` (and C11's tomorrow) in the aggregates."""
+    return (at_us, _NO_DAY_RULE if tomorrow_us is None else tomorrow_us) * _NOW_MARKS
 
 
-def _aggregates(mode: CounterMode) -> list[str]:
-    """Incoming, Planned, their distinct items, the open activities (C8), the next lit time (C9).
+def _aggregates() -> list[str]:
+    """Incoming, Planned, their distinct items, the open activities (C8), the next changes (C9).
 
     One binding row per (activity, item): an activity bound to two items counts
     once per item (C2), in either counter mode. The cap counts what
-    `open_activity_count` counts: bindings of the user's items, or the user's
-    own activities once each. Lit means a stored lit time at or before `now`;
-    the next lit time is the earliest after it.
+    `open_activity_count` counts: each open activity once, however many of the
+    user's items it is bound to (C8). Planned counts a stored lit time at or
+    before `now`, or (C11) a deadline before tomorrow; the next changes are
+    the earliest lit time after `now` and, for C11, the earliest deadline
+    among those not counted yet (its day's start is computed in the user's zone).
     """
-    own_open = (
-        "COUNT(DISTINCT activity_id)" if mode is CounterMode.ACTIVITY_RESPONSIBLE else "COUNT(*)"
-    )
     return [
         "COALESCE(SUM(incoming), 0)",
         f"COALESCE(SUM(CASE WHEN {_LIT} THEN 1 ELSE 0 END), 0)",
         "COUNT(DISTINCT CASE WHEN incoming = 1 THEN item_id END)",
         f"COUNT(DISTINCT CASE WHEN {_LIT} THEN item_id END)",
         f"COUNT(DISTINCT CASE WHEN incoming = 1 OR ({_LIT}) THEN item_id END)",
-        own_open,
-        "MIN(CASE WHEN incoming = 0 AND lit_at_us > ? THEN lit_at_us END)",
+        "COUNT(DISTINCT activity_id)",  # an open activity counts once toward the cap (C8)
+        f"MIN(CASE WHEN {_WAITING} THEN lit_at_us END)",
+        f"MIN(CASE WHEN {_WAITING} THEN deadline_us END)",
     ]
 
 
-def counter_sql(mode: CounterMode) -> str:
-    """One user's counters; parameters: `now_params(now)`, then the user id."""
+def _section_filter(entity_type: str | None, pipeline_id: str | None) -> str:
+    """The conditions on a binding's section (C10); parameters: the non-None of the two."""
+    found = ""
+    if entity_type is not None:
+        found += " AND item_entity_type = ?"
+    if pipeline_id is not None:
+        found += " AND item_pipeline_id = ?"
+    return found
+
+
+def section_params(entity_type: str | None, pipeline_id: str | None) -> tuple[str, ...]:
+    """The parameters of `_section_filter`, in order."""
+    return tuple(one for one in (entity_type, pipeline_id) if one is not None)
+
+
+def counter_sql(
+    mode: CounterMode, entity_type: str | None = None, pipeline_id: str | None = None
+) -> str:
+    """One user's counters (in one section, C10); parameters: `now_params(now)`, the user id,
+    then `section_params`."""
     owner = _owner(mode)
     return (
-        f"SELECT {owner}, {', '.join(_aggregates(mode))} FROM crm_activity_items "
-        f"WHERE {owner} = ? AND is_open = 1 GROUP BY {owner}"
+        f"SELECT {owner}, {', '.join(_aggregates())} FROM crm_activity_items "
+        f"WHERE {owner} = ? AND is_open = 1{_section_filter(entity_type, pipeline_id)} "
+        f"GROUP BY {owner}"
     )
 
 
-def department_sql(mode: CounterMode, include_subdepartments: bool) -> str:
-    """Each member's counters; parameters: the department id, then `now_params(now)`."""
-    owner = _owner(mode)
+def _tree(include_subdepartments: bool) -> str:
     tree = "SELECT id FROM crm_departments WHERE id = ?"
     if include_subdepartments:
         tree += " UNION SELECT d.id FROM crm_departments d JOIN tree t ON d.parent_id = t.id"
+    return f"WITH RECURSIVE tree(id) AS ({tree}) "
+
+
+def department_sql(
+    mode: CounterMode,
+    include_subdepartments: bool,
+    entity_type: str | None = None,
+    pipeline_id: str | None = None,
+) -> str:
+    """Each member's counters; parameters: the department id, `now_params(now)`, then
+    `section_params`."""
+    owner = _owner(mode)
     return (
-        f"WITH RECURSIVE tree(id) AS ({tree}) "
-        f"SELECT {owner}, {', '.join(_aggregates(mode))} "
+        f"{_tree(include_subdepartments)}"
+        f"SELECT {owner}, {', '.join(_aggregates())} "
         f"FROM crm_activity_items WHERE is_open = 1 AND {owner} IN "
+        "(SELECT u.id FROM crm_users u JOIN tree ON u.department_id = tree.id)"
+        f"{_section_filter(entity_type, pipeline_id)} GROUP BY {owner}"
+    )
+
+
+def members_sql(include_subdepartments: bool) -> str:
+    """The department's members with their zones; parameter: the department id."""
+    return (
+        f"{_tree(include_subdepartments)}"
+        "SELECT u.id, u.time_zone FROM crm_users u JOIN tree ON u.department_id = tree.id"
+    )
+
+
+def tomorrow_us(now: datetime, zone: tzinfo) -> int:
+    """The start of the day after `now`'s in `zone`, as epoch µs (C11, G4)."""
+    return instant_us(midnight(now.astimezone(zone).date() + timedelta(days=1), zone))
+
+
+def open_sql(mode: CounterMode, department: bool, include_subdepartments: bool = False) -> str:
+    """Each user's open activities over every section (C8), for a section read's cap.
+
+    Parameter: the user id, or the department id when `department`.
+    """
+    owner = _owner(mode)
+    if not department:
+        return (
+            f"SELECT {owner}, COUNT(DISTINCT activity_id) FROM crm_activity_items "
+            f"WHERE {owner} = ? AND is_open = 1 GROUP BY {owner}"
+        )
+    return (
+        f"{_tree(include_subdepartments)}"
+        f"SELECT {owner}, COUNT(DISTINCT activity_id) FROM crm_activity_items "
+        f"WHERE is_open = 1 AND {owner} IN "
         "(SELECT u.id FROM crm_users u JOIN tree ON u.department_id = tree.id) "
         f"GROUP BY {owner}"
     )
 
 
-def totals_of(rows: Iterable[Sequence[Any]], cap: int) -> CounterTotals:
+def totals_of(
+    rows: Iterable[Sequence[Any]],
+    cap: int,
+    zones: Mapping[str, tzinfo] | None = None,
+    open_counts: Mapping[str, int] | None = None,
+) -> CounterTotals:
     """Add up per-user rows (`_aggregates` after the user id); blocked users add nothing (C8).
 
-    The open-activity counts add up whatever the cap says; the next lit time
-    is the earliest among the users not blocked.
+    The open-activity counts add up whatever the cap says; the next change is
+    the earliest among the users not blocked. With `zones` (the C11 rule: each
+    user's zone), a user's next change may also be the start of the day of
+    their earliest deadline not counted yet. A section read (C10) passes each
+    user's `open_counts` over every section: the cap is the user's, not the
+    section's.
     """
     sums = [0, 0, 0, 0, 0]
     open_activities = 0
     next_lit: int | None = None
     blocked = []
-    for row in rows:
-        count = int(row[6])
+    by_user = {str(row[0]): row for row in rows}
+    for user_id in by_user if open_counts is None else open_counts:
+        row = by_user.get(user_id)
+        if open_counts is not None:
+            count = open_counts[user_id]
+        elif row is not None:
+            count = int(row[6])
         open_activities += count
         if over_cap(count, cap):
-            blocked.append(str(row[0]))
+            blocked.append(user_id)
+            continue
+        if row is None:  # no open activity in the section read
             continue
         for index in range(5):
             sums[index] += int(row[index + 1])
-        if row[7] is not None and (next_lit is None or int(row[7]) < next_lit):
-            next_lit = int(row[7])
+        changes = [] if row[7] is None else [int(row[7])]
+        if zones is not None and row[8] is not None:
+            zone = zones[user_id]
+            day = utc_from_us(int(row[8])).astimezone(zone).date()
+            changes.append(instant_us(midnight(day, zone)))
+        for change in changes:
+            if next_lit is None or change < next_lit:
+                next_lit = change
     incoming, planned, incoming_items, planned_items, items = sums
     return CounterTotals(
         incoming=incoming,

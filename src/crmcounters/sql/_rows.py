@@ -34,6 +34,7 @@ __all__ = [
     "TABLES",
     "TASKS",
     "USERS",
+    "ItemCopy",
     "Table",
     "binding_rows",
     "dump_json",
@@ -188,8 +189,8 @@ def _item_row(item: Item, _offset: int) -> tuple[Any, ...]:
     return (
         item.id,
         item.entity_type,
-        item.pipeline_id,
-        item.stage_id,
+        item.pipeline_id or "",  # the columns are NOT NULL: "" for contacts and companies
+        item.stage_id or "",
         item.responsible_id,
         *_put(item.created_at),
         item.title,
@@ -204,8 +205,8 @@ def _item(row: Row) -> Item:
     return Item(
         id=row[0],
         entity_type=row[1],
-        pipeline_id=row[2],
-        stage_id=row[3],
+        pipeline_id=row[2] or None,
+        stage_id=row[3] or None,
         responsible_id=row[4],
         created_at=_got(row[5], row[6]),
         title=row[7],
@@ -256,8 +257,12 @@ def _activity(row: Row) -> Activity:
     )
 
 
+#: What a binding copies from its item: (responsible id, entity type, pipeline id or None).
+ItemCopy = tuple[str, str, str | None]
+
+
 def binding_rows(
-    activity: Activity, item_responsibles: Mapping[str, str], offset: int
+    activity: Activity, items: Mapping[str, ItemCopy], offset: int
 ) -> list[tuple[Any, ...]]:
     """The `crm_activity_items` rows of an activity: one per bound item, with query copies."""
     lit = lit_at_us(activity, offset)
@@ -267,12 +272,14 @@ def binding_rows(
             activity.id,
             item_id,
             position,
-            item_responsibles[item_id],
+            items[item_id][0],
             activity.responsible_id,
             int(activity.is_open),
             int(activity.incoming),
             deadline,
             lit,
+            items[item_id][1],
+            items[item_id][2],
         )
         for position, item_id in enumerate(activity.item_ids)
     ]

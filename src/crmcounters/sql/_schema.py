@@ -4,8 +4,9 @@ Instants are stored twice over: `<name>_us`, microseconds since the Unix epoch
 in UTC (what queries compare), and `<name>_tz`, the zone to show it in again
 (an IANA name, or a fixed offset such as "+05:30"). `crm_activity_items` binds
 activities to items and carries copies of what the counter queries filter on
-(the item's responsible, open, incoming, deadline and lit time), so that
-Incoming, Planned and the Activities view are answered from one index.
+(the item's responsible and section, open, incoming, deadline and lit time), so
+that Incoming, Planned and the Activities view are answered from one index.
+Items without a pipeline (contacts, companies) store "" as pipeline and stage.
 """
 
 from __future__ import annotations
@@ -77,6 +78,13 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (  # 0.2.0 -> 0.3.0
         # The portal document's description, as_of and access policy (import/export, --db).
         "ALTER TABLE crm_settings ADD COLUMN portal TEXT",
+        # Sections on the bindings (C10).
+        "ALTER TABLE crm_activity_items ADD COLUMN item_entity_type TEXT",
+        "ALTER TABLE crm_activity_items ADD COLUMN item_pipeline_id TEXT",
+        "UPDATE crm_activity_items SET "
+        "item_entity_type = (SELECT i.entity_type FROM crm_items i WHERE i.id = item_id), "
+        "item_pipeline_id = (SELECT NULLIF(i.pipeline_id, '') FROM crm_items i "
+        "WHERE i.id = item_id)",
         # Rule jobs and the outbox (P1-P3).
         *(statement.strip() for statement in _RULE_TABLES.split(";") if statement.strip()),
     ),
@@ -170,6 +178,8 @@ CREATE TABLE IF NOT EXISTS crm_activity_items (
     incoming INTEGER NOT NULL CHECK (incoming IN (0, 1)),
     deadline_us BIGINT,
     lit_at_us BIGINT,
+    item_entity_type TEXT,
+    item_pipeline_id TEXT,
     PRIMARY KEY (activity_id, item_id)
 );
 CREATE INDEX IF NOT EXISTS crm_activity_items_item ON crm_activity_items (item_id, is_open);

@@ -25,17 +25,22 @@ from .._portal import (
     settings_from_dict,
     settings_to_dict,
 )
-from .._settings import Settings
+from .._sections import EVERY_SECTION, section_scope
+from .._settings import PlannedRule, Settings
 from .._storage import find_supervisor
 from .._tasks import Task
-from .._users import Department, User
-from .._validate import check_aware, check_id
+from .._users import Department, User, zone_of
+from .._validate import check_id, instant
 from ._connections import Connections, Pool, Single
 from ._counters import (
     CounterTotals,
     counter_sql,
     department_sql,
+    members_sql,
     now_params,
+    open_sql,
+    section_params,
+    tomorrow_us,
     totals_of,
     view_boundaries,
     view_sql,
@@ -49,6 +54,7 @@ from ._rows import (
     TABLES,
     TASKS,
     USERS,
+    ItemCopy,
     Table,
     binding_rows,
     dump_json,
@@ -71,6 +77,8 @@ _BINDING_COLUMNS = (
     "incoming",
     "deadline_us",
     "lit_at_us",
+    "item_entity_type",
+    "item_pipeline_id",
 )
 _STAGE_COLUMNS = ("pipeline_id", "position", "id", "name", "semantics")
 _PIPELINE_SELECT = "SELECT id, entity_type, name FROM crm_pipelines"
@@ -464,25 +472,44 @@ class SqlStorage:
 
     # -- counters pushed down to SQL ------------------------------------------
 
-    def counter_totals(self, user_id: str, now: datetime) -> CounterTotals:
-        """The user's Incoming and Planned at `now`, their distinct items and `valid_until` (C2-C9).
+    def counter_totals(
+        self,
+        user_id: str,
+        now: datetime,
+        *,
+        entity_type: str | None = None,
+        pipeline_id: str | None = None,
+    ) -> CounterTotals:
+        """The user's Incoming and Planned at `now`, their distinct items and `valid_until`.
 
         Counter mode (C2) comes from the settings: by default the open
         activities of the items whose responsible is the user; in activity-
         responsible mode the user's own open activities. Either way an activity
         bound to two items counts once per item, as `counters_of` does. Planned
         counts the open, non-incoming activities whose stored lit time is at or
-        before `now`; `valid_until` is the earliest stored lit time after it (C9).
-        A user above the open-activity cap is blocked (C8): the numbers are zero,
-        `valid_until` None, `blocked_user_ids` names the user and
-        `open_activities` says how many they have. One query answers it all.
+        before `now`, and with the "due today" rule those due before the end of
+        the user's today (C11); `valid_until` is the next instant one starts to
+        count (C9). `entity_type` and `pipeline_id` read one section (C10).
+        A user above the open-activity cap (over every section) is blocked
+        (C8): the numbers are zero, `valid_until` None, `blocked_user_ids` names
+        the user and `open_activities` says how many they have. One query
+        answers it all (two for a section).
         """
-        check_aware("now", now)
-        self.user(user_id)  # an unknown user is an error, not zero
-        at = instant_us(now)
+        now = instant("now", now)
+        user = self.user(user_id)  # an unknown user is an error, not zero
+        scope = section_scope(self, entity_type, pipeline_id)
         settings = self.settings
-        rows = self._query(counter_sql(settings.counter_mode), (*now_params(at), user_id))
-        return totals_of(rows, settings.open_activity_cap)
+        mode = settings.counter_mode
+        zones = {user.id: user.zone} if settings.planned_rule is PlannedRule.DUE_TODAY else None
+        tomorrow = None if zones is None else tomorrow_us(now, user.zone)
+        params = (*now_params(instant_us(now), tomorrow), user_id, *section_params(*scope))
+        rows = self._query(counter_sql(mode, *scope), params)
+        counts = None
+        if scope != EVERY_SECTION:
+            counts = {user_id: 0} | {
+                row[0]: int(row[1]) for row in self._query(open_sql(mode, False), (user_id,))
+            }
+        return totals_of(rows, settings.open_activity_cap, zones, counts)
 
     def view_columns(self, user_id: str, now: datetime) -> dict[str, str]:
         """The Activities-view column of each of the user's items at `now` (V1).
@@ -490,28 +517,51 @@ class SqlStorage:
         Columns are named as in `VIEW_COLUMNS`; days and weeks are those of the
         user's time zone (G4), weeks starting on `Settings.week_start`.
         """
-        check_aware("now", now)
+        now = instant("now", now)
         user = self.user(user_id)
         bounds = view_boundaries(now, user.zone, self.settings.week_start)
         return {row[0]: row[1] for row in self._query(view_sql, (*bounds, user_id))}
 
     def department_totals(
-        self, department_id: str, now: datetime, *, include_subdepartments: bool = False
+        self,
+        department_id: str,
+        now: datetime,
+        *,
+        include_subdepartments: bool = False,
+        entity_type: str | None = None,
+        pipeline_id: str | None = None,
     ) -> CounterTotals:
         """The summed counters of the department's members (and of its sub-departments').
 
-        Each member counts as in `counter_totals`; the sums add up the members'
+        Each member counts as in `counter_totals` (in one section, with
+        `entity_type` and `pipeline_id`); the sums add up the members'
         numbers, distinct items and open activities included, and `valid_until`
         is the earliest member's; blocked members (C8) add nothing but their
-        open activities and are listed in `blocked_user_ids`.
+        open activities and are listed in `blocked_user_ids`. One query, or one
+        per member under the "due today" rule, whose days are each member's.
         """
-        check_aware("now", now)
+        now = instant("now", now)
         self.department(department_id)
+        scope = section_scope(self, entity_type, pipeline_id)
         at = instant_us(now)
         settings = self.settings
-        sql = department_sql(settings.counter_mode, include_subdepartments)
-        rows = self._query(sql, (department_id, *now_params(at)))
-        return totals_of(rows, settings.open_activity_cap)
+        mode, deep = settings.counter_mode, include_subdepartments
+        zones = None
+        if settings.planned_rule is PlannedRule.DUE_TODAY:
+            members = self._query(members_sql(deep), (department_id,))
+            zones = {row[0]: zone_of(row[1]) for row in members}
+            rows = []
+            for user_id, zone in zones.items():
+                params = (*now_params(at, tomorrow_us(now, zone)), user_id)
+                rows += self._query(counter_sql(mode, *scope), (*params, *section_params(*scope)))
+        else:
+            sql = department_sql(mode, deep, *scope)
+            rows = self._query(sql, (department_id, *now_params(at), *section_params(*scope)))
+        counts = None
+        if scope != EVERY_SECTION:
+            found = self._query(open_sql(mode, True, deep), (department_id,))
+            counts = {row[0]: int(row[1]) for row in found}
+        return totals_of(rows, settings.open_activity_cap, zones, counts)
 
     # -- writes ---------------------------------------------------------------
 
@@ -599,14 +649,17 @@ class SqlStorage:
         by_kind: dict[str, list[Any]] = {kind: [] for kind in TABLES}
         for record in records:
             by_kind[record_kind(record)].append(record)
-        responsibles = {item.id: item.responsible_id for item in by_kind["item"]}
+        copies: dict[str, ItemCopy] = {
+            item.id: (item.responsible_id, item.entity_type, item.pipeline_id)
+            for item in by_kind["item"]
+        }
         offset = self.settings.urgency_offset_minutes
         done = 0
         for kind, table in TABLES.items():
             batch = by_kind[kind]
             for start in range(0, len(batch), _LOAD_CHUNK):
                 chunk = batch[start : start + _LOAD_CHUNK]
-                self._write_kind(kind, table, chunk, offset, replacing=False, known=responsibles)
+                self._write_kind(kind, table, chunk, offset, replacing=False, known=copies)
                 done += len(chunk)
                 if progress is not None:
                     progress(done, len(records))
@@ -619,7 +672,7 @@ class SqlStorage:
         offset: int,
         *,
         replacing: bool,
-        known: Mapping[str, str] | None = None,
+        known: Mapping[str, ItemCopy] | None = None,
     ) -> None:
         if not batch:
             return
@@ -634,8 +687,9 @@ class SqlStorage:
             self._write_stages(batch)
         elif kind == "item" and replacing:
             self._many(
-                "UPDATE crm_activity_items SET item_responsible_id = ? WHERE item_id = ?",
-                [(item.responsible_id, item.id) for item in batch],
+                "UPDATE crm_activity_items SET item_responsible_id = ?, item_entity_type = ?, "
+                "item_pipeline_id = ? WHERE item_id = ?",
+                [(i.responsible_id, i.entity_type, i.pipeline_id, i.id) for i in batch],
             )
         elif kind == "activity":
             self._write_bindings(batch, offset, replacing=replacing, known=known)
@@ -653,11 +707,12 @@ class SqlStorage:
         offset: int,
         *,
         replacing: bool,
-        known: Mapping[str, str] | None = None,
+        known: Mapping[str, ItemCopy] | None = None,
     ) -> None:
-        """Each activity's rows in `crm_activity_items`, with the item's responsible copied in.
+        """Each activity's rows in `crm_activity_items`, with the item's responsible and
+        section copied in.
 
-        `known`: the responsible of every item (a bulk load knows them); else read.
+        `known`: those of every item (a bulk load knows them); else read.
         """
         if replacing:
             self._many(
@@ -672,25 +727,27 @@ class SqlStorage:
             )
             return
         wanted = sorted({item_id for a in activities for item_id in a.item_ids})
-        responsibles: dict[str, str] = {}
+        copies: dict[str, ItemCopy] = {}
         for condition, params in self._dialect.in_lists("id", wanted):
             # On PostgreSQL the items stay locked until commit: a concurrent reassignment
             # waits, then updates these bindings' copy of the responsible too.
             sql = (
-                f"SELECT id, responsible_id FROM crm_items WHERE {condition}"
-                + self._dialect.share_lock
+                "SELECT id, responsible_id, entity_type, pipeline_id FROM crm_items "
+                f"WHERE {condition}" + self._dialect.share_lock
             )
-            responsibles.update((row[0], row[1]) for row in self._query(sql, params))
+            copies.update(
+                (row[0], (row[1], row[2], row[3] or None)) for row in self._query(sql, params)
+            )
         for activity in activities:
             for index, item_id in enumerate(activity.item_ids):
-                if item_id not in responsibles:  # removed by a concurrent writer since the check
+                if item_id not in copies:  # removed by a concurrent writer since the check
                     raise DanglingReferenceError(
                         "activity", activity.id, f"item_ids[{index}]", "item", item_id
                     )
         self._insert(
             "crm_activity_items",
             _BINDING_COLUMNS,
-            [row for a in activities for row in binding_rows(a, responsibles, offset)],
+            [row for a in activities for row in binding_rows(a, copies, offset)],
         )
 
     def _delete_activities(self, activity_ids: list[str]) -> None:

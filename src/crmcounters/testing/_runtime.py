@@ -22,7 +22,7 @@ from .._items import Item
 from .._outbox import InMemoryOutbox, Outbox
 from .._storage import WritableStorage
 from .._tasks import TaskStatus
-from .._validate import check_aware
+from .._validate import instant
 from ..rules._effects import Effect, NotifyEffect, Outcome, Skip, TaskStatusChanged
 from ..rules._engine import RuleEngine, RuleEvent
 from ..rules._jobs import JobQueue, PendingJobs
@@ -82,7 +82,13 @@ class RuleRuntime:
     # -- what users do ------------------------------------------------------
 
     def create_item(self, item: Item, *, by_user_id: str | None = None) -> Outcome:
-        """Store a new item; its stage's rules run as if it had just entered it (R1)."""
+        """Store a new item; its stage's rules run as if it had just entered it (R1).
+
+        A contact or company has no stage: it is stored, and nothing runs.
+        """
+        if item.stage_id is None:
+            self.storage.add(item)
+            return Outcome()
         event = StageChanged(
             id=self._next_id("enter"),
             item_id=item.id,
@@ -97,7 +103,9 @@ class RuleRuntime:
     def move(self, item_id: str, stage_id: str, *, by_user_id: str | None = None) -> Outcome:
         """A user moves the item to another stage of its pipeline."""
         item = self.storage.item(item_id)
-        if not self.storage.pipeline(item.pipeline_id).has_stage(stage_id):
+        if item.pipeline_id is None or not self.storage.pipeline(item.pipeline_id).has_stage(
+            stage_id
+        ):
             raise ValidationError(
                 "stage_id", f"pipeline {item.pipeline_id!r} has no stage {stage_id!r}"
             )
@@ -152,11 +160,11 @@ class RuleRuntime:
 
     def advance_to(self, at: datetime) -> list[Outcome]:
         """Move the clock to `at`, running each job at its due instant on the way."""
-        check_aware("at", at)
+        until = instant("at", at)  # compared as an instant: a local `at` may repeat (G4)
         outcomes = []
         while True:
             due = self.pending.next_due()
-            if due is None or due > at:
+            if due is None or due > until:
                 break
             if due > self.clock.now():
                 self.clock.set(due)

@@ -1,13 +1,14 @@
 """Hypothesis strategies for hosts' own property tests (needs the `test` extra).
 
 `portals()` draws whole, valid portals: users in zones from UTC-10 to UTC+14,
-a department tree, pipelines, items, activities of every kind (open,
+a department tree, pipelines, items of every section (contacts and companies
+too), settings of either counter mode and Planned rule, activities of every kind (open,
 completed, overdue, future, incoming, without deadline), tasks and events.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
@@ -23,9 +24,9 @@ from .._events import (
 )
 from .._items import Item
 from .._memory import InMemoryStorage, Record
-from .._pipelines import Pipeline, Stage, StageSemantics
+from .._pipelines import ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
 from .._portal import Portal
-from .._settings import CalendarSettings, CounterMode, Settings
+from .._settings import CalendarSettings, CounterMode, PlannedRule, Settings
 from .._tasks import Task, TaskStatus
 from .._users import Department, User
 
@@ -81,11 +82,18 @@ def portals(
     max_users: int = 5,
     max_items: int = 12,
     max_activities: int = 30,
+    instants: st.SearchStrategy[datetime] | None = None,
 ) -> Portal:
-    """A valid portal; every reference resolves and every record validates."""
+    """A valid portal; every reference resolves and every record validates.
+
+    `instants` draws its datetimes (default `aware_datetimes()`): pass one that
+    clusters around a DST change to stress "today" and the repeated hour.
+    """
+    when = aware_datetimes() if instants is None else instants
     settings = Settings(
         urgency_offset_minutes=draw(st.sampled_from([0, 15, 30, 60])),
         counter_mode=draw(st.sampled_from(list(CounterMode))),
+        planned_rule=draw(st.sampled_from(list(PlannedRule))),
         week_start=draw(st.integers(0, 6)),
         calendar=CalendarSettings(country=draw(st.sampled_from([None, "PL", "US", "IL"]))),
     )
@@ -124,21 +132,29 @@ def portals(
                 Stage(id="lost", name="Lost", semantics=StageSemantics.FAILURE),
             ),
         ),
+        Pipeline(id="vip", entity_type="deal", stages=(Stage(id="new", name="New"),)),
         Pipeline(id="leads", entity_type="lead", stages=(Stage(id="new", name="New"),)),
+        Pipeline(id="quotes", entity_type="quote", stages=(Stage(id="new", name="New"),)),
         Pipeline(id="projects", entity_type="smart:128", stages=(Stage(id="s1", name="Brief"),)),
     ]
     storage.add(*pipelines)
     items = []
     for index in range(draw(st.integers(0, max_items))):
-        pipeline = draw(st.sampled_from(pipelines))
+        pipeline = draw(st.sampled_from([*pipelines, None, None]))  # None: a contact or company
         items.append(
             Item(
                 id=f"i{index}",
-                entity_type=pipeline.entity_type,
-                pipeline_id=pipeline.id,
-                stage_id=draw(st.sampled_from([s.id for s in pipeline.stages])),
+                entity_type=(
+                    draw(st.sampled_from(ENTITY_TYPES_WITHOUT_PIPELINE))
+                    if pipeline is None
+                    else pipeline.entity_type
+                ),
+                pipeline_id=None if pipeline is None else pipeline.id,
+                stage_id=None
+                if pipeline is None
+                else draw(st.sampled_from([s.id for s in pipeline.stages])),
                 responsible_id=draw(st.sampled_from(user_ids)),
-                created_at=draw(aware_datetimes()),
+                created_at=draw(when),
                 title=draw(st.text(max_size=10)),
                 amount=draw(st.none() | st.integers(0, 10**6).map(str)),
                 currency=draw(st.sampled_from(["", "PLN", "EUR"])),
@@ -157,7 +173,7 @@ def portals(
     if items:
         item_ids = [i.id for i in items]
         for index in range(draw(st.integers(0, max_activities))):
-            records.append(draw(_activities(f"a{index}", item_ids, user_ids)))
+            records.append(draw(_activities(f"a{index}", item_ids, user_ids, when)))
         for index in range(draw(st.integers(0, 4))):
             records.append(
                 Task(
@@ -165,27 +181,33 @@ def portals(
                     item_id=draw(st.sampled_from(item_ids)),
                     title=draw(st.text(max_size=10)),
                     responsible_id=draw(st.sampled_from(user_ids)),
-                    created_at=draw(aware_datetimes()),
+                    created_at=draw(when),
                     status=draw(st.sampled_from(list(TaskStatus))),
                     observer_ids=tuple(draw(st.sets(st.sampled_from(user_ids), max_size=2))),
-                    deadline=draw(st.none() | aware_datetimes()),
+                    deadline=draw(st.none() | when),
                 )
             )
         for index in range(draw(st.integers(0, 6))):
-            records.append(draw(_events(f"e{index}", item_ids, user_ids)))
+            records.append(draw(_events(f"e{index}", item_ids, user_ids, when)))
     storage.add_all(records)
     return Portal(storage=storage, description=draw(st.text(max_size=20)))
 
 
 @st.composite
 def _activities(
-    draw: st.DrawFn, activity_id: str, item_ids: list[str], user_ids: list[str]
+    draw: st.DrawFn,
+    activity_id: str,
+    item_ids: list[str],
+    user_ids: list[str],
+    when: st.SearchStrategy[datetime],
 ) -> Activity:
-    created = draw(aware_datetimes())
+    created = draw(when)
     incoming = draw(st.booleans())
     bound = draw(st.lists(st.sampled_from(item_ids), min_size=1, max_size=2, unique=True))
+    # Elapsed time is added in UTC: local arithmetic would move the wall clock (G4).
     completed = draw(
-        st.none() | st.integers(0, 60 * 24 * 30).map(lambda m: created + timedelta(minutes=m))
+        st.none()
+        | st.integers(0, 60 * 24 * 30).map(lambda m: created.astimezone(UTC) + timedelta(minutes=m))
     )
     return Activity(
         id=activity_id,
@@ -195,20 +217,26 @@ def _activities(
         responsible_id=draw(st.sampled_from(user_ids)),
         author_id=draw(st.none() | st.sampled_from(user_ids)),
         created_at=created,
-        deadline=None if incoming else draw(st.none() | aware_datetimes()),
+        deadline=None if incoming else draw(st.none() | when),
         completed_at=completed,
         reminder_offsets=draw(
             st.none() | st.lists(st.sampled_from([0, 15, 30, 60, 1440]), max_size=3)
         ),
         incoming=incoming,
-        reminded_at=None if incoming else draw(st.none() | aware_datetimes()),
+        reminded_at=None if incoming else draw(st.none() | when),
     )
 
 
 @st.composite
-def _events(draw: st.DrawFn, event_id: str, item_ids: list[str], user_ids: list[str]) -> Record:
+def _events(
+    draw: st.DrawFn,
+    event_id: str,
+    item_ids: list[str],
+    user_ids: list[str],
+    when: st.SearchStrategy[datetime],
+) -> Record:
     item_id = draw(st.sampled_from(item_ids))
-    at = draw(aware_datetimes())
+    at = draw(when)
     kind = draw(st.sampled_from(["comment", "incoming", "stage", "viewed", "history"]))
     if kind == "comment":
         return CommentAdded(
