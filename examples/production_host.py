@@ -22,6 +22,7 @@ from __future__ import annotations
 import tempfile
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -29,6 +30,8 @@ from crmcounters import RuleHost, StageChanged, Worker, sample_portal, sample_ru
 from crmcounters.rules import RuleEngine
 from crmcounters.sql import SqlJobStore, SqlOutbox, SqlStorage, import_portal, open_storage
 from crmcounters.testing import ManualClock
+
+WARSAW = ZoneInfo("Europe/Warsaw")  # where the sample portal's sellers work
 
 
 def move_deal(host: RuleHost, storage: SqlStorage, item_id: str, stage_id: str) -> str:
@@ -69,7 +72,9 @@ def main() -> None:
             )
             print(move_deal(host, storage, "deal-022", "new"))
             print(move_deal(host, storage, "deal-014", "proposal"))
-            print(f"pending jobs: {len(host.jobs)}; next due {host.next_due()}")
+            due = host.next_due()
+            assert due is not None
+            print(f"pending jobs: {len(host.jobs)}; next due {due.astimezone(WARSAW):%a %d %H:%M}")
 
             clock.advance(timedelta(hours=25))  # a day later, the worker's turn
             report = Worker(host).run(once=True)
