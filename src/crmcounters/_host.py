@@ -318,11 +318,11 @@ class RuleHost:
             apply_outcome(outcome, storage=self.storage, jobs=self.jobs, outbox=self.outbox)
         report = RunReport(
             claimed=len(jobs),
-            finished=len(owned),
+            finished=len(outcome.finished),  # not those an earlier job's cascade cancelled
             effects=len(outcome.effects),
             skipped=outcome.skipped,
         )
-        _log_outcome(f"{len(owned)} due jobs", outcome)
+        _log_outcome(f"{len(owned)} claimed jobs", outcome)
         return report
 
     def _fail(self, claim: Claim, jobs: tuple[Job, ...], exc: Exception) -> RunReport:

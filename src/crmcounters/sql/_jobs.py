@@ -29,7 +29,7 @@ from ..rules._jobs import (
     check_scheduled,
 )
 from ._dialect import dialect_named
-from ._rows import dump_json, instant_columns, instant_from, instant_us
+from ._rows import dump_json, instant_columns, instant_from, instant_us, utc_from_us
 from ._storage import SqlStorage
 
 __all__ = ["SqlJobStore", "refuse_nul"]
@@ -137,25 +137,27 @@ class SqlJobStore:
         return self._select("due_at_us <= ?", (instant_us(check_aware("now", now)),))
 
     def next_due(self) -> datetime | None:
-        """When the earliest job not set aside can be claimed: its due time, or the end of
-        its lease if it is claimed; None when none waits."""
-        found: list[datetime] = []
+        """When the earliest job not set aside can be claimed (in UTC): its due time, or the
+        end of its lease if it is claimed; None when none waits.
+
+        Two index reads: the earliest unclaimed job, and among the few claimed
+        ones the earliest to become claimable again.
+        """
+        found: list[int] = []
         free = self._query(
-            "SELECT due_at_us, due_at_tz FROM crm_jobs WHERE lease_until_us IS NULL "
+            "SELECT due_at_us FROM crm_jobs WHERE lease_until_us IS NULL "
             "AND attempts < ? ORDER BY due_at_us, id LIMIT 1",
             (self._max_attempts,),
         )
-        if free:
-            found.append(instant_from(free[0][0], free[0][1]))
+        found += [int(row[0]) for row in free]
         leased = self._query(
             "SELECT MIN(CASE WHEN lease_until_us > due_at_us THEN lease_until_us "
-            "ELSE due_at_us END), MIN(due_at_tz) FROM crm_jobs "
+            "ELSE due_at_us END) FROM crm_jobs "
             "WHERE lease_until_us IS NOT NULL AND attempts < ?",
             (self._max_attempts,),
         )
-        if leased and leased[0][0] is not None:
-            found.append(instant_from(leased[0][0], leased[0][1]))
-        return min(found) if found else None
+        found += [int(row[0]) for row in leased if row[0] is not None]
+        return utc_from_us(min(found)) if found else None
 
     def failed(self) -> list[FailedJob]:
         """The jobs claimed `max_attempts` times without finishing, oldest due first."""
@@ -178,7 +180,7 @@ class SqlJobStore:
     # -- writes ---------------------------------------------------------------
 
     def transaction(self, items: Collection[str] = ()) -> AbstractContextManager[None]:
-        """One write transaction on the shared connection (a savepoint inside one).
+        """The storage's `transaction()` (a savepoint inside one on this thread).
 
         On SQLite it takes the write lock up front; on PostgreSQL it locks the
         rows of `items` (in id order, so lockers never deadlock), so that
