@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import attrs
 import pytest
@@ -21,6 +22,7 @@ from _sql_backends import (
     PG_DSN,
     PG_SKIP_REASON,
     copy_into,
+    fresh_database,
     inject_failure,
     make_older,
     run_statements,
@@ -131,26 +133,16 @@ def test_p1_migrate_schema_from_version_2_adds_jobs_and_outbox_and_keeps_the_dat
 
 
 @pytest.mark.skipif(not PG_DSN, reason=PG_SKIP_REASON)
-def test_p1_migrate_schema_from_version_2_on_postgresql() -> None:
-    import os
-
+def test_p1_migrate_schema_from_version_2_on_postgresql(tmp_path: Path) -> None:
     import psycopg
 
-    connection = psycopg.connect(PG_DSN, autocommit=True)
-    schema = f"crmcounters_migrate3_{os.getpid()}"
-    try:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        connection.execute(f"CREATE SCHEMA {schema}")
-        connection.execute(f"SET search_path TO {schema}")
-        create_schema(connection)
-        make_older(connection, 2)
-        assert migrate_schema(connection) == 2
-        storage = SqlStorage(connection)
+    with fresh_database("postgres", tmp_path) as url, psycopg.connect(url, autocommit=True) as db:
+        create_schema(db)
+        make_older(db, 2)
+        assert migrate_schema(db) == 2
+        storage = SqlStorage(db)
         SqlJobStore(storage).add(_job("j-1", HOUR))
         assert [job.id for job in SqlJobStore(storage)] == ["j-1"]
-    finally:
-        connection.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-        connection.close()
 
 
 # -- one transaction per outcome (P1, P3) ---------------------------------------------
