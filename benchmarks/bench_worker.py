@@ -215,9 +215,13 @@ def _pg_storage(dsn: str) -> SqlStorage:
 
 
 def _pg_worker(
-    dsn: str, start: multiprocessing.synchronize.Event, done: multiprocessing.Queue[int]
+    dsn: str,
+    ready: multiprocessing.Queue[int],
+    start: multiprocessing.synchronize.Event,
+    done: multiprocessing.Queue[int],
 ) -> None:
     host = _host(_pg_storage(dsn))
+    ready.put(0)
     start.wait()
     done.put(host.run_due().finished)
 
@@ -238,13 +242,15 @@ def postgres(deals: int, workers: int) -> float | None:
             storage.connection.close()
             return seconds
         context = multiprocessing.get_context("spawn")
-        start, done = context.Event(), context.Queue()
+        ready, start, done = context.Queue(), context.Event(), context.Queue()
         processes = [
-            context.Process(target=_pg_worker, args=(dsn, start, done)) for _ in range(workers)
+            context.Process(target=_pg_worker, args=(dsn, ready, start, done))
+            for _ in range(workers)
         ]
         for process in processes:
             process.start()
-        time.sleep(2)  # let every process import and connect before the clock starts
+        for _ in processes:  # every process imported and connected before the clock starts
+            ready.get(timeout=600)
 
         def run() -> int:
             start.set()
