@@ -7,7 +7,7 @@ comma := ,
 EXTRAS ?= $(if $(CRMCOUNTERS_PG_DSN),dev$(comma)postgres,dev)
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo serve test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/crmcounters demo
+
+# The explorer over the sample portal, on http://127.0.0.1:8765/ until Ctrl+C.
+serve: $(STAMP)
+	$(BIN)/crmcounters serve
 
 test: lint typecheck pytest
 

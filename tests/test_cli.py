@@ -137,7 +137,9 @@ def _kanban_lines(viewer: str, pipeline: str = "p-sales") -> list[str]:
         "kanban", SAMPLE, "--entity", "deal", "--pipeline", pipeline, "--viewer", viewer, "--at", AT
     )
     assert (code, err) == (0, "")
-    return out.splitlines()
+    first, *lines = out.splitlines()
+    assert first == f"now: {AT} (--at)"
+    return lines
 
 
 @pytest.mark.parametrize(("pipeline", "name"), [("p-sales", "Sales"), ("p-partners", "Partners")])

@@ -9,7 +9,9 @@ with `python -m crmcounters` from the repository root:
   output line `...` (the elision marker) means the rest is left out;
 - a ```sh block lists commands to copy (`crmcounters …` or
   `.venv/bin/crmcounters …`, a trailing backslash continuing a line): each
-  must exit 0 with output and nothing on standard error.
+  must exit 0 with output and nothing on standard error. `crmcounters serve`
+  runs until Ctrl+C: it is started on a free port, must print its URL and
+  serve the page there, and then gets the Ctrl+C.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -102,9 +106,41 @@ def test_a_transcript_prints_what_the_page_shows(page: str, command: str, shown:
     assert printed == expected, f"{page}: {command}"
 
 
+def serve_cli(command: str) -> tuple[int, str, str]:
+    """Run a `crmcounters serve` command as the docs show it, on a free port: wait for its
+    URL, fetch the page, press Ctrl+C; return (exit code, stdout, stderr)."""
+    program, *argv = shlex.split(command)
+    assert program in PROGRAMS, command
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crmcounters", *argv, "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONIOENCODING": "utf-8", "NO_COLOR": "1"},
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        url = re.search(r"http://\S+/", first)
+        assert url, f"{command}: printed {first!r}"
+        with urllib.request.urlopen(url.group(0), timeout=30) as response:  # noqa: S310
+            assert response.status == 200
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    return process.returncode, first + out, err
+
+
 @pytest.mark.parametrize(("page", "command"), _copied_commands(), ids=lambda v: str(v)[:50])
 def test_a_command_to_copy_runs(page: str, command: str) -> None:
     """Each command a page offers to copy exits 0 and prints something, no error."""
+    if shlex.split(command)[1] == "serve":
+        code, out, err = serve_cli(command)
+        assert (code, err) == (0, ""), f"{page}: {command}"
+        assert out.strip(), f"{page}: {command}"
+        return
     done = run_cli(command)
     assert (done.returncode, done.stderr) == (0, ""), f"{page}: {command}"
     assert done.stdout.strip(), f"{page}: {command}"

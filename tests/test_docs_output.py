@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PAGES = [
     "README.md",
     "docs/comparison.md",
+    "docs/explorer.md",
     "docs/production.md",
     "docs/quickstart.md",
     "docs/view.md",

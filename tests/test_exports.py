@@ -12,6 +12,7 @@ import crmcounters
 
 PUBLIC_MODULES = [
     "crmcounters",
+    "crmcounters.explorer",
     "crmcounters.focus",
     "crmcounters.rules",
     "crmcounters.sql",

@@ -15,7 +15,7 @@ from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
 from ._cap import is_at_cap, open_activity_count, over_cap
 from ._clock import Clock, SystemClock
 from ._counter_index import CounterIndex
-from ._counters import CounterResult, CounterSum, counters_of, summed_counters
+from ._counters import CounterResult, CounterSum, counter_steps, counters_of, summed_counters
 from ._errors import (
     AccessDeniedError,
     CrmCountersError,
@@ -223,6 +223,7 @@ __all__ = [
     "WritableStorage",
     "activities_view",
     "apply_outcome",
+    "counter_steps",
     "counters_of",
     "dump_portal",
     "dump_rule_set",
@@ -266,4 +267,7 @@ __all__ = [
 ]
 
 show_public_paths(__name__, globals(), __all__)
-logging.getLogger("crmcounters").addHandler(logging.NullHandler())  # silent unless configured
+
+# Silent unless the host configures logging (the CLI's -v does): loads, rule runs, refused
+# writes go to the "crmcounters" logger.
+logging.getLogger(__name__).addHandler(logging.NullHandler())

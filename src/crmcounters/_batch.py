@@ -10,6 +10,7 @@ one set of rules.
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Collection, Iterable
 from typing import Protocol
 
@@ -44,6 +45,8 @@ __all__ = [
     "record_kind",
     "records_of",
 ]
+
+logger = logging.getLogger("crmcounters")
 
 #: Anything a storage's `add` accepts.
 Record = User | Department | Pipeline | Item | Activity | Task | TimelineEvent
@@ -140,7 +143,27 @@ def check_write(
     is stored or to either half (users and departments refer to each other).
     With `look_up_together` (a database), the referenced ids are looked up
     in one `stored_ids` call per kind first, not one per id.
+    A refusal is logged (logger "crmcounters", INFO) before it is raised.
     """
+    try:
+        _check_write(added, replaced, stored, look_up_together=look_up_together)
+    except CrmCountersError as error:
+        logger.info(
+            "refused a write of %d new and %d replaced records: %s",
+            len(added),
+            len(replaced),
+            error,
+        )
+        raise
+
+
+def _check_write(
+    added: tuple[Record, ...],
+    replaced: tuple[Record, ...],
+    stored: StoredRecords,
+    *,
+    look_up_together: bool,
+) -> None:
     batch: dict[str, dict[str, Record]] = {}
     fresh: dict[str, set[str]] = {}
     for replacing, records in ((False, added), (True, replaced)):

@@ -14,11 +14,12 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import __version__
 from ._access import AccessLevel
 from ._badges import Badge, BadgeColour, item_badge
 from ._clock import SystemClock
@@ -27,12 +28,12 @@ from ._demo import run_demo
 from ._errors import CrmCountersError
 from ._explain import explain
 from ._host import DEFAULT_BATCH_SIZE, RuleHost
+from ._instant import FROM_AT, RANGE_TEXT, default_instant, parse_instant
 from ._portal import Portal, dump_portal, load_portal, read_portal, write_portal
 from ._sample import SAMPLE_PORTAL, SAMPLE_RULES, sample_bytes
 from ._simulation import describe_effect, simulate
 from ._smart import NoSuggestion, suggest_smart_activity
 from ._storage import Storage
-from ._validate import is_aware
 from ._view import activities_view
 from ._worker import DEFAULT_POLL_INTERVAL, Worker, stop_on_signals
 from .focus import explain_focus, kanban_board
@@ -75,6 +76,8 @@ class Out:
     ) -> None:
         self.stream = stream
         self.err = sys.stderr if err is None else err
+        #: The first line of a human answer: the instant it is for, and where that came from.
+        self.instant = ""
         if colour is None:
             colour = stream.isatty() and "NO_COLOR" not in os.environ
         self.colour = colour
@@ -136,36 +139,6 @@ def counters_json(result: CounterResult, zone: tzinfo) -> dict[str, Any]:
 # -- arguments -----------------------------------------------------------------
 
 
-#: The instants the command line accepts: a year of room on each side of what `datetime`
-#: holds, so that days, weeks and deadlines around the instant can be computed in any zone.
-EARLIEST = datetime(2, 1, 1, tzinfo=UTC)
-LATEST = datetime(9998, 1, 1, tzinfo=UTC)
-#: How the accepted range reads in an error (LATEST itself is excluded).
-_RANGE_TEXT = f"{EARLIEST.date().isoformat()} and {(LATEST - timedelta(days=1)).date().isoformat()}"
-
-
-def parse_instant(text: str, option: str = "--at") -> datetime:
-    """An aware ISO 8601 instant; naive, malformed or out-of-range text is a `CliError`
-    naming the option."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(f"{option}: not an ISO 8601 datetime: {text!r}") from None
-    if not is_aware(value):
-        raise CliError(
-            f"{option}: naive datetime {text!r}; add a UTC offset, e.g. {text}+01:00 or {text}Z"
-        )
-    try:
-        in_range = EARLIEST <= value.astimezone(UTC) < LATEST
-    except OverflowError:  # 9999-12-31T23:59-05:00 is past datetime.max in UTC
-        in_range = False
-    if not in_range:
-        raise CliError(
-            f"{option}: {text!r} is out of range; use an instant between {_RANGE_TEXT} (UTC)"
-        )
-    return value
-
-
 def _default_viewer(portal: Portal) -> str:
     """The first user the portal grants access level ALL (the board's default reader)."""
     for user in portal.storage.users():
@@ -197,6 +170,7 @@ def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: O
         )
         return
     local = now.astimezone(zone)
+    out.line(out.instant)
     out.line(
         f"Counters of {user.name} ({user.id}) at {local:%Y-%m-%d %H:%M} {user.time_zone}"
         + ("" if viewer == args.user else f", as seen by {viewer}")
@@ -239,6 +213,7 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
         )
         return
     user = storage.user(args.user)
+    out.line(out.instant)
     out.line(f"Activities of {user.name} on {view.today.isoformat()} ({view.time_zone})")
     for column, item_ids in view.columns.items():
         out.line(f"\n{column.value.replace('_', ' ').title()} ({len(item_ids)})")
@@ -290,8 +265,10 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
         )
         return
     pipeline = storage.pipeline(args.pipeline)
+    out.line(out.instant)
     out.line(
-        f"{pipeline.name or pipeline.id} ({args.entity}) as seen by {viewer} at {now.isoformat()}"
+        f"{pipeline.name or pipeline.id} ({args.entity}) as seen by {viewer} at "
+        f"{now.astimezone(zone).isoformat()}"
     )
     for column in board.columns:
         out.line(f"\n== {column.stage.name} ({column.total}) ==")
@@ -344,6 +321,7 @@ def cmd_explain(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
             out,
         )
         return
+    out.line(out.instant)
     out.line(str(explanation))
     out.line(focus.text)
 
@@ -371,6 +349,7 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
                 out,
             )
             return
+        out.line(out.instant)
         out.line(f"No suggestion for {answer.item_id}: {answer.reason.value}")
         out.line(f"  {answer.detail}")
         return
@@ -388,6 +367,7 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
             out,
         )
         return
+    out.line(out.instant)
     out.line(f"Smart activity for {answer.item_id}: {answer.text!r}")
     out.line(f"  deadline {answer.deadline.astimezone(user.zone).isoformat()} ({user.time_zone})")
     out.line(f"  responsible {answer.responsible_id}")
@@ -453,7 +433,7 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
 
 def cmd_demo(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """A simulated working day on the sample portal (see `crmcounters._demo`)."""
-    run_demo(portal, read_rules(args.rules, portal.storage), out, start=now if args.at else None)
+    run_demo(portal, read_rules(args.rules, portal.storage), out, start=now)
 
 
 def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
@@ -494,70 +474,155 @@ def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
         library_log.setLevel(level)
 
 
+#: The port `crmcounters serve` listens on unless told otherwise.
+SERVE_PORT = 8765
+
+
+def cmd_serve(args: argparse.Namespace, portal: Portal, _now: datetime, out: Out) -> None:
+    """A local, read-only web page: team, Activities view, Kanban, explain, a time slider."""
+    from .explorer import Explorer, make_server  # the web edge loads only when asked for
+
+    explorer = Explorer.of_portal(portal, at=parse_instant(args.at) if args.at else None)
+    where = {} if args.host is None else {"host": args.host}
+    try:
+        server = make_server(explorer, port=args.port, **where)
+    except OSError as error:
+        raise CliError(
+            f"cannot listen on {args.host or '127.0.0.1'}:{args.port}: {error.strerror or error}; "
+            "pick another --port (0 takes a free one)"
+        ) from None
+    with server:
+        out.line(f"crmcounters explorer on {server.url} (read-only; Ctrl+C stops it)")
+        if explorer.at is None:
+            out.line("it opens at the clock's now; its time slider moves now (X2)")
+        else:
+            when = explorer.at.isoformat(timespec="seconds")
+            out.line(f"it opens at {when} ({explorer.at_source}); its time slider moves now (X2)")
+        out.stream.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            out.line("stopped")
+
+
 # -- the parser and main ---------------------------------------------------------
 
 Command = Callable[[argparse.Namespace, Portal, datetime, Out], None]
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    """The argument parser and the function behind each subcommand."""
+    """The argument parser and the function behind each subcommand; every option has help."""
     parser = argparse.ArgumentParser(
         prog="crmcounters",
         description="Counters, the Activities view, focus order, smart activities and "
-        "automation rules over a portal JSON file (docs/cli.md).",
+        "automation rules over a portal JSON file or a database, and a local web page to "
+        "see them (docs/cli.md). Each answer is for one instant: --at, else the portal's "
+        "as_of, else now.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"crmcounters {__version__}",
+        help="print the version and exit",
+    )
+    sub = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        help="what to answer (crmcounters COMMAND --help says more)",
+    )
     handlers: dict[str, Command] = {}
 
     def command(
-        name: str, handler: Command, *, portal: bool = True, json: bool = True
+        name: str, handler: Command, *, portal: bool = True, json: bool = True, badges: bool = True
     ) -> argparse.ArgumentParser:
         one = sub.add_parser(name, help=(handler.__doc__ or "").splitlines()[0])
         if portal:
             add_source_arguments(one)
         one.add_argument(
-            "--at", metavar="ISO-DATETIME", help="answer for this instant (default: now)"
+            "--at",
+            metavar="ISO-DATETIME",
+            help="answer for this instant, with a UTC offset (default: the portal's as_of, "
+            "else now)",
         )
         if json:
             one.add_argument(
                 "--json", action="store_true", help="print JSON (schemas in docs/cli.md)"
             )
-        one.add_argument("--no-color", action="store_true", help="never colour badges")
+        if badges:
+            one.add_argument(
+                "--no-color", action="store_true", help="never colour badges (nor does NO_COLOR)"
+            )
+        one.add_argument(
+            "-v",
+            "--verbose",
+            action="count",
+            default=0,
+            help="log what the library does on standard error (-vv: more)",
+        )
         handlers[name] = handler
         return one
 
-    command("counters", cmd_counters).add_argument("--user", required=True, metavar="ID")
-    handlers_with_viewer = [sub.choices["counters"]]
+    counters = command("counters", cmd_counters)
+    counters.add_argument("--user", required=True, metavar="ID", help="whose counters")
     view = command("view", cmd_view)
-    view.add_argument("--user", required=True, metavar="ID")
-    handlers_with_viewer.append(view)
+    view.add_argument("--user", required=True, metavar="ID", help="whose Activities view")
     kanban = command("kanban", cmd_kanban)
     kanban.add_argument(
         "--entity", required=True, metavar="TYPE", help="lead, deal, invoice, smart:N"
     )
-    kanban.add_argument("--pipeline", required=True, metavar="ID")
+    kanban.add_argument(
+        "--pipeline", required=True, metavar="ID", help="the pipeline (of that entity type)"
+    )
     kanban.add_argument("--limit", type=int, metavar="N", help="at most N cards per stage")
-    handlers_with_viewer.append(kanban)
     explain_ = command("explain", cmd_explain)
-    explain_.add_argument("--item", required=True, metavar="ID")
-    handlers_with_viewer.append(explain_)
-    for one in handlers_with_viewer:
-        one.add_argument("--viewer", metavar="ID", help="read as this user (access policy, C7)")
-    suggest = command("suggest", cmd_suggest)
-    suggest.add_argument("--item", required=True, metavar="ID")
+    explain_.add_argument("--item", required=True, metavar="ID", help="the item to explain")
+    for one in (counters, view, kanban, explain_):
+        one.add_argument(
+            "--viewer",
+            metavar="ID",
+            help="read as this user (access policy, C7); default: the user, the item's "
+            "responsible, or for kanban the first user with access to all",
+        )
+    suggest = command("suggest", cmd_suggest, badges=False)
+    suggest.add_argument(
+        "--item", required=True, metavar="ID", help="the item whose form is being closed"
+    )
     suggest.add_argument("--user", required=True, metavar="ID", help="the user closing the form")
     suggest.add_argument(
         "--locale", default="en", help="language of the text (en, pl, fr, vi, de, es…)"
     )
-    simulate_ = command("simulate", cmd_simulate)
-    simulate_.add_argument("--rules", required=True, metavar="RULES.json")
-    simulate_.add_argument("--from", dest="start", required=True, metavar="ISO-DATETIME")
-    simulate_.add_argument("--to", dest="end", required=True, metavar="ISO-DATETIME")
+    simulate_ = command("simulate", cmd_simulate, badges=False)
+    simulate_.add_argument(
+        "--rules", required=True, metavar="RULES.json", help="the rule set (docs/rules.md)"
+    )
+    simulate_.add_argument(
+        "--from", dest="start", required=True, metavar="ISO-DATETIME", help="where to start"
+    )
+    simulate_.add_argument(
+        "--to", dest="end", required=True, metavar="ISO-DATETIME", help="where to stop"
+    )
+    serve = command("serve", cmd_serve, portal=False, json=False, badges=False)
+    add_source_arguments(serve, required=False)
+    serve.add_argument(
+        "--host",
+        metavar="ADDRESS",
+        help="IP address to listen on (default 127.0.0.1: this machine only)",
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=SERVE_PORT,
+        metavar="N",
+        help=f"port to listen on (default {SERVE_PORT}; 0 picks a free one)",
+    )
     worker = sub.add_parser("worker", help=(cmd_worker.__doc__ or "").splitlines()[0])
     worker.add_argument(
         "--db", required=True, metavar="URL", help="a SQLite file or URL, or a PostgreSQL DSN"
     )
-    worker.add_argument("--rules", required=True, metavar="RULES.json")
+    worker.add_argument(
+        "--rules", required=True, metavar="RULES.json", help="the rule set (docs/rules.md)"
+    )
     worker.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
     worker.add_argument(
         "--batch",
@@ -591,7 +656,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     demo.add_argument(
         "--rules", metavar="RULES.json", help="default: the sample rule set in the package"
     )
-    import_ = command("import", cmd_import, portal=False, json=False)
+    import_ = command("import", cmd_import, portal=False, json=False, badges=False)
     import_.add_argument("portal", metavar="PORTAL", help="portal JSON file to copy")
     import_.add_argument(
         "--db",
@@ -601,7 +666,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         help="an empty database: a SQLite path or sqlite:/// URL, or a postgresql:// DSN "
         "(created if missing)",
     )
-    export = command("export", cmd_export, portal=False, json=False)
+    export = command("export", cmd_export, portal=False, json=False, badges=False)
     export.add_argument("--db", required=True, metavar="URL", help=_DB_HELP)
     export.add_argument("output", metavar="OUTPUT", help="portal JSON file to write; - for stdout")
     return parser, handlers
@@ -610,7 +675,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 _DB_HELP = (
     "read the portal from a database: a SQLite path or sqlite:/// URL, or a postgresql:// DSN"
 )
-#: From this many records, import and export draw a progress line on a terminal.
+#: From this many records, loads, imports and exports draw a progress line on a terminal.
 PROGRESS_FROM = 10_000
 
 
@@ -631,7 +696,7 @@ def add_source_arguments(parser: argparse.ArgumentParser, *, required: bool = Tr
 
 
 @contextmanager
-def opened_portal(args: argparse.Namespace) -> Iterator[Portal]:
+def opened_portal(args: argparse.Namespace, out: Out) -> Iterator[Portal]:
     """The portal a command reads: `--db` (a database, closed afterwards), else PORTAL.
 
     PORTAL None means the shipped sample. A database portal reads through
@@ -640,7 +705,7 @@ def opened_portal(args: argparse.Namespace) -> Iterator[Portal]:
     """
     url = getattr(args, "db", None)
     if url is None:
-        yield _read_portal(getattr(args, "portal", None))
+        yield _read_portal(getattr(args, "portal", None), _progress(out, "loading"))
         return
     try:
         storage = open_storage(url)
@@ -651,7 +716,8 @@ def opened_portal(args: argparse.Namespace) -> Iterator[Portal]:
 
 
 def _progress(out: Out, verb: str) -> Progress | None:
-    """A progress line on standard error for copies of PROGRESS_FROM records or more."""
+    """A progress line on standard error, on a terminal only, for PROGRESS_FROM records or
+    more (loads, imports, exports)."""
     if not out.err.isatty():
         return None
 
@@ -689,13 +755,30 @@ def cmd_export(args: argparse.Namespace, portal: Portal, _now: datetime, out: Ou
     out.err.write(f"exported {len(storage):,} records to {args.output}\n")
 
 
-def _read_portal(path: str | None) -> Portal:
+def _read_portal(path: str | None, progress: Progress | None = None) -> Portal:
     """The portal in a file (None: the shipped sample); a fault in it names the file, then
-    the JSON path."""
+    the JSON path. `progress` is told how the load goes (a line on a terminal)."""
     try:
-        return load_portal(sample_bytes(SAMPLE_PORTAL)) if path is None else read_portal(path)
+        if path is None:
+            return load_portal(sample_bytes(SAMPLE_PORTAL), progress=progress)
+        return read_portal(path, progress=progress)
     except CrmCountersError as error:
         raise CliError(f"portal {path or SAMPLE_PORTAL}: {error}") from None
+
+
+def _verbose(count: int, stream: TextIO) -> ExitStack:
+    """-v: the "crmcounters" logger's INFO records on `stream` (-vv: DEBUG) for this run;
+    closing the returned stack puts the logger back as it was."""
+    undo = ExitStack()
+    if count:
+        logger = logging.getLogger("crmcounters")
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+        undo.callback(logger.setLevel, logger.level)
+        undo.callback(logger.removeHandler, handler)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO if count == 1 else logging.DEBUG)
+    return undo
 
 
 def _one_line(text: str) -> str:
@@ -712,17 +795,18 @@ def main(
     parser, handlers = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     args.json = getattr(args, "json", False)  # `demo` has no --json
-    out = Out(
-        out_stream,
-        colour=False if getattr(args, "no_color", True) or args.json else None,
-        err=err_stream,
-    )
+    plain = getattr(args, "no_color", False) or args.json
+    out = Out(out_stream, colour=False if plain else None, err=err_stream)
+    verbose = _verbose(getattr(args, "verbose", 0), err_stream)
     try:
         if args.command == "worker":  # reads a database, not a portal file; logs to stderr
             cmd_worker(args, err_stream)
             return 0
-        now = parse_instant(args.at) if args.at else SystemClock().now()
-        with opened_portal(args) as portal:
+        at = parse_instant(args.at) if args.at else None  # a bad --at before any file is read
+        with opened_portal(args, out) as portal:
+            now, source = default_instant(at, portal.as_of, SystemClock())
+            changes = "" if source == FROM_AT else "; --at changes it"
+            out.instant = f"now: {now.isoformat(timespec='seconds')} ({source}{changes})"
             handlers[args.command](args, portal, now, out)
     except CrmCountersError as error:
         err_stream.write(f"crmcounters: error: {_one_line(str(error))}\n")
@@ -730,7 +814,7 @@ def main(
     except OverflowError as error:  # date arithmetic at the ends of what datetime holds
         err_stream.write(
             f"crmcounters: error: a date is out of range ({error}); keep the portal's instants "
-            f"between {_RANGE_TEXT}\n"
+            f"between {RANGE_TEXT}\n"
         )
         return 1
     except FileNotFoundError as error:
@@ -744,4 +828,6 @@ def main(
         where = f" {error.filename}" if error.filename else ""
         err_stream.write(f"crmcounters: error: cannot read{where}: {error.strerror or error}\n")
         return 1
+    finally:
+        verbose.close()
     return 0

@@ -22,6 +22,7 @@ from ._storage import Storage
 __all__ = [
     "CounterResult",
     "CounterSum",
+    "counter_steps",
     "counter_zone",
     "counters_of",
     "counts_from",
@@ -235,10 +236,12 @@ def _compute(
     now: datetime,
     scope: Scope = EVERY_SECTION,
     readable: SectionFilter = None,
+    read: tuple[int, list[_Group]] | None = None,
 ) -> CounterResult:
+    """The counters at `now`; `read` is `_groups`' answer when the caller has it already."""
     settings = storage.settings
     cap = settings.open_activity_cap
-    count, groups = _groups(storage, user_id)
+    count, groups = _groups(storage, user_id) if read is None else read
     if over_cap(count, cap):
         return blocked_result(user_id, now, count, cap, scope)
     if scope != EVERY_SECTION or readable is not None:
@@ -319,6 +322,89 @@ def _compute(
         entity_type=scope[0],
         pipeline_id=scope[1],
     )
+
+
+def counter_steps(
+    storage: Storage,
+    user_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    entity_type: str | None = None,
+    pipeline_id: str | None = None,
+    viewer_id: str | None = None,
+    policy: AccessPolicy | None = None,
+) -> tuple[CounterResult, ...]:
+    """`user_id`'s counters at `start` and at each instant in `(start, end)` where they change.
+
+    Step `k` is what `counters_of` answers at its `at` and until step `k + 1`'s
+    `at` (C9, X2): a chart of the counters over a day or a week, stepped at the
+    exact instants activities light (and, under C11, days begin). Each step's
+    `valid_until` is the next change, even past `end`. Reads the user's open
+    activities once, then sweeps the instants they start to count in time order
+    (walking `counters_of` from `valid_until` to `valid_until` costs a full
+    pass per change). A blocked user (C8) has one step: blocking does not
+    change with time. Sections (C10) and access (C7) as `counters_of`.
+    """
+    start = v.instant("start", start)
+    end = v.instant("end", end)
+    if end <= start:
+        raise ValidationError("end", f"must be after start ({start.isoformat()})")
+    scope = section_scope(storage, entity_type, pipeline_id)
+    viewer = user_id if viewer_id is None else viewer_id
+    readable = readable_sections(storage, viewer, user_id, policy, *scope)
+    count, groups = _groups(storage, user_id)
+    first = _compute(storage, user_id, start, scope, readable, (count, groups))
+    if first.blocked:
+        return (first,)
+    if scope != EVERY_SECTION or readable is not None:
+        groups = _in_sections(storage, groups, scope, readable)
+    settings = storage.settings
+    default_offset = timedelta(minutes=settings.urgency_offset_minutes)
+    due_today = settings.planned_rule is PlannedRule.DUE_TODAY
+    zone = storage.user(user_id).zone if due_today else None
+    # Per item (a group): its counted planned activities so far, and whether it has incoming
+    # work; and every later instant at which one of its activities starts to count.
+    counted: list[int] = []
+    has_incoming: list[bool] = []
+    later: list[tuple[datetime, int]] = []
+    for group, (_, _, activities) in enumerate(groups):
+        already = 0
+        for activity in activities:
+            counts = None if activity.incoming else counts_from(activity, default_offset, zone)
+            if counts is None:
+                continue
+            if counts <= start:
+                already += 1
+            else:
+                later.append((counts, group))
+        counted.append(already)
+        has_incoming.append(any(activity.incoming for activity in activities))
+    later.sort()
+    steps = [first]  # the calculator's own answer at start; its valid_until is later[0]
+    planned, planned_items, items = first.planned or 0, first.planned_items or 0, first.items or 0
+    index = 0
+    while index < len(later) and later[index][0] < end:
+        instant = later[index][0]
+        while index < len(later) and later[index][0] == instant:
+            group = later[index][1]
+            planned += 1
+            if not counted[group]:
+                planned_items += 1
+                items += not has_incoming[group]
+            counted[group] += 1
+            index += 1
+        steps.append(
+            attrs.evolve(
+                steps[-1],
+                at=instant,
+                planned=planned,
+                planned_items=planned_items,
+                items=items,
+                valid_until=later[index][0] if index < len(later) else None,
+            )
+        )
+    return tuple(steps)
 
 
 _ONE_DAY = timedelta(days=1)

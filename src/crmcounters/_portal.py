@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable
 from datetime import datetime, tzinfo
@@ -50,6 +51,10 @@ FORMAT = "crmcounters.portal"
 #: The document version this library reads and writes.
 FORMAT_VERSION = 1
 
+logger = logging.getLogger("crmcounters")
+#: How many records `load_portal` reads between two progress reports.
+_PROGRESS_EVERY = 1_000
+
 _SECTIONS = ("users", "departments", "pipelines", "items", "activities", "tasks", "events")
 _TOP_KEYS = frozenset(
     {"format", "version", "description", "as_of", "access", "settings", *_SECTIONS}
@@ -79,8 +84,14 @@ class Portal:
 # -- loading -----------------------------------------------------------------
 
 
-def load_portal(source: str | bytes) -> Portal:
-    """Build a portal from JSON text; any fault raises `DataFormatError` naming its JSON path."""
+def load_portal(
+    source: str | bytes, *, progress: Callable[[int, int], None] | None = None
+) -> Portal:
+    """Build a portal from JSON text; any fault raises `DataFormatError` naming its JSON path.
+
+    `progress` is told (records read, records in all) every 1,000 records and
+    once more when the portal is stored: the command line draws a progress line.
+    """
     root = Reader(parse_document(source), "$")
     root.reject_unknown(_TOP_KEYS)
     if root.text("format", REQUIRED) != FORMAT:
@@ -90,8 +101,11 @@ def load_portal(source: str | bytes) -> Portal:
     storage = InMemoryStorage(_settings(root.object("settings")))
     paths: dict[tuple[str, str], str] = {}
     batches: list[list[Record]] = [[], [], [], [], []]
-    for kind, reader in _records(root):
+    records = _records(root)
+    for done, (kind, reader) in enumerate(records, start=1):
         record = _record(kind, reader)
+        if progress is not None and done % _PROGRESS_EVERY == 0:
+            progress(done, len(records))
         key = (_KIND_OF[kind], record.id)
         if key in paths:
             raise DataFormatError(
@@ -108,7 +122,17 @@ def load_portal(source: str | bytes) -> Portal:
             ) from None
         except DuplicateIdError as exc:  # pragma: no cover - caught above, kept as a guard
             raise DataFormatError(paths[(exc.kind, exc.record_id)], str(exc)) from None
-    return _with_details(root, storage)
+    if progress is not None:
+        progress(len(records), len(records))
+    portal = _with_details(root, storage)
+    logger.info(
+        "loaded a portal: %d records (%d users, %d items, %d activities)",
+        len(records),
+        len(storage.users()),
+        len(storage.items()),
+        len(storage.activities()),
+    )
+    return portal
 
 
 def _with_details(r: Reader, storage: PortalStorage) -> Portal:
@@ -144,10 +168,12 @@ def _access(r: Reader, storage: Storage) -> AccessPolicy:
     return build(r.path, AccessPolicy, levels=levels.data, default=r.text("default", "own"))
 
 
-def read_portal(path: str | os.PathLike[str]) -> Portal:
-    """Load a portal from a JSON file."""
+def read_portal(
+    path: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
+) -> Portal:
+    """Load a portal from a JSON file (`progress` as `load_portal`'s)."""
     with open(path, "rb") as handle:
-        return load_portal(handle.read())
+        return load_portal(handle.read(), progress=progress)
 
 
 _KIND_OF = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, tzinfo
@@ -60,6 +61,8 @@ DEFAULT_MAX_DEPTH = 16
 #: Ids the engine derives keep a parent id of up to this many characters as it is; a longer
 #: one (a chain of generated ids) is replaced by a digest, so ids stay short and bounded (P4).
 MAX_PARENT_ID = 48
+
+logger = logging.getLogger("crmcounters")
 
 #: What `RuleEngine.handle` accepts: timeline events (stage changes matter) and task status changes.
 RuleEvent = TimelineEvent | TaskStatusChanged
@@ -167,7 +170,7 @@ class RuleEngine:
         run = _Run(self, storage, instant("now", now), pending)
         if isinstance(event, StageChanged | TaskStatusChanged):
             run.process(event, 0, ())
-        return run.outcome()
+        return _logged(run.outcome(), f"{type(event).__name__} of item {event.item_id!r}")
 
     def run_due(self, storage: Storage, now: datetime, pending: JobStore) -> Outcome:
         """Run the pending jobs due at or before `now`, earliest first (R1, R2).
@@ -198,13 +201,30 @@ class RuleEngine:
                 )
             else:
                 run.merge(attempt)
-        return run.outcome()
+        return _logged(run.outcome(), f"the jobs due at {run.now.isoformat()}")
 
     def __repr__(self) -> str:
         return (
             f"RuleEngine({len(self._rules)} rules, "
             f"{sum(len(t) for t in self._triggers.values())} triggers)"
         )
+
+
+def _logged(outcome: Outcome, cause: str) -> Outcome:
+    """`outcome`, logged (logger "crmcounters") when the rules did anything."""
+    if not outcome.is_empty:
+        logger.info(
+            "rules ran on %s: %d effects, %d jobs scheduled, %d cancelled, %d finished, %d skipped",
+            cause,
+            len(outcome.effects),
+            len(outcome.scheduled),
+            len(outcome.cancelled),
+            len(outcome.finished),
+            len(outcome.skipped),
+        )
+    for skip in outcome.skipped:
+        logger.info("rules skipped %s on item %r: %s", skip.source_id, skip.item_id, skip.reason)
+    return outcome
 
 
 _Cause = tuple[str, ...]
