@@ -18,7 +18,17 @@ from crmcounters import (
     StageSemantics,
     User,
 )
-from crmcounters.rules import Rule, RuleEngine, RuleSet, Trigger
+from crmcounters.rules import (
+    Comparison,
+    CompleteTasks,
+    CreateTask,
+    Delay,
+    Rule,
+    RuleEngine,
+    RuleSet,
+    Timing,
+    Trigger,
+)
 from crmcounters.testing import ManualClock, RuleRuntime
 
 WARSAW = ZoneInfo("Europe/Warsaw")
@@ -137,3 +147,41 @@ def runtime(
 HOUR = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)
 DAY = timedelta(days=1)
+
+
+def ping_pong_rules(delay: Delay | None = None) -> RuleSet:
+    """The issue's ping-pong set (P4): New makes a "ping" task and completes it (after `delay`),
+    which moves the deal to Preparation; there a "pong" task does the same, moving it back."""
+    timing = Timing() if delay is None else Timing(delay=delay)
+    rules = [
+        sales_rule("r-ping", "new", action=CreateTask(title="ping {{Title}}")),
+        sales_rule(
+            "r-ping-done",
+            "new",
+            timing=timing,
+            action=CompleteTasks(pipeline_id="p-sales", stage_ids=["new"]),
+        ),
+        sales_rule("r-pong", "preparation", action=CreateTask(title="pong {{Title}}")),
+        sales_rule(
+            "r-pong-done",
+            "preparation",
+            timing=timing,
+            action=CompleteTasks(pipeline_id="p-sales", stage_ids=["preparation"]),
+        ),
+    ]
+    triggers = [
+        sales_trigger(
+            "t-ping", "preparation", filter=Comparison(field="title", op="contains", value="ping")
+        ),
+        sales_trigger(
+            "t-pong",
+            "new",
+            allow_backward=True,
+            filter=Comparison(field="title", op="contains", value="pong"),
+        ),
+    ]
+    return RuleSet(
+        rules=rules,
+        triggers=triggers,
+        description="Ping-pong: two stages restart each other through delayed jobs",
+    )

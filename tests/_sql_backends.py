@@ -18,7 +18,7 @@ import pytest
 from hypothesis import settings
 
 from crmcounters import InMemoryStorage, Settings
-from crmcounters.sql import SqlStorage
+from crmcounters.sql import SCHEMA_VERSION, SqlStorage
 
 PG_DSN = os.environ.get("CRMCOUNTERS_PG_DSN", "")
 PG_SKIP_REASON = os.environ.get("CRMCOUNTERS_PG_SKIP_REASON") or (
@@ -34,7 +34,7 @@ BACKENDS = [
 
 _TABLES = (
     "crm_users, crm_departments, crm_pipelines, crm_stages, crm_items, crm_activities, "
-    "crm_activity_items, crm_tasks, crm_events"
+    "crm_activity_items, crm_tasks, crm_events, crm_jobs, crm_outbox"
 )
 _pg: dict[str, Any] = {}
 
@@ -96,6 +96,42 @@ def sql_examples() -> int:
     return max(25, settings.default.max_examples // 4)
 
 
+def inject_failure(storage: SqlStorage, event: str, table: str, when: str) -> list[str]:
+    """Make the database abort `event` (INSERT, UPDATE, DELETE) on `table` where `when` holds.
+
+    Returns the statements that remove the trigger again.
+    """
+    if storage.dialect == "sqlite":
+        run_statements(
+            storage,
+            [
+                f"CREATE TRIGGER crm_test_boom BEFORE {event} ON {table} WHEN {when} "
+                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
+            ],
+        )
+        return ["DROP TRIGGER crm_test_boom"]
+    run_statements(
+        storage,
+        [
+            "CREATE FUNCTION crm_test_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF {when} THEN RAISE EXCEPTION 'injected failure'; END IF; "
+            "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$",
+            f"CREATE TRIGGER crm_test_boom BEFORE {event} ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION crm_test_boom()",
+        ],
+    )
+    return [f"DROP TRIGGER crm_test_boom ON {table}", "DROP FUNCTION crm_test_boom()"]
+
+
+def run_statements(storage: SqlStorage, statements: list[str]) -> None:
+    """Run DDL statements outside the adapter (committed at once)."""
+    connection = storage.connection
+    for statement in statements:
+        connection.execute(statement)
+    if storage.dialect == "sqlite":
+        connection.commit()
+
+
 @contextmanager
 def fresh_database(backend: str, directory: Path) -> Iterator[str]:
     """The URL of an empty database of its own: a SQLite file, or a PostgreSQL schema (dropped).
@@ -122,3 +158,28 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
 
 
 _schemas = [0]
+
+
+#: What each schema version added, undone (newest first) by `make_older`.
+_ADDED_IN = {
+    2: (
+        "ALTER TABLE crm_activities DROP COLUMN reminded_at_us",
+        "ALTER TABLE crm_activities DROP COLUMN reminded_at_tz",
+    ),
+    3: (
+        "ALTER TABLE crm_settings DROP COLUMN portal",
+        "ALTER TABLE crm_activity_items DROP COLUMN item_entity_type",
+        "ALTER TABLE crm_activity_items DROP COLUMN item_pipeline_id",
+        "DROP TABLE crm_jobs",
+        "DROP TABLE crm_outbox",
+    ),
+}
+
+
+def make_older(connection: Any, version: int) -> None:
+    """Turn a current schema into the one `version` wrote (without committing)."""
+    for added in range(SCHEMA_VERSION, version, -1):
+        for statement in _ADDED_IN[added]:
+            connection.execute(statement)
+    # psycopg and sqlite3 mark parameters differently; `version` is a whole number
+    connection.execute(f"UPDATE crm_settings SET schema_version = {int(version)}")  # noqa: S608

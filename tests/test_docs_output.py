@@ -3,7 +3,7 @@
 A ```python block followed directly by a ```text block promises its output.
 `tests/test_docs.py` runs every block; this test also compares what the
 block prints with what the page shows, for the pages that show outputs step
-by step (the README, the quickstart, the Activities view, the comparison).
+by step (the README, the quickstart, the Activities view, the comparison, production).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ PAGES = [
     "README.md",
     "docs/comparison.md",
     "docs/explorer.md",
+    "docs/production.md",
     "docs/quickstart.md",
     "docs/view.md",
 ]

@@ -66,6 +66,15 @@ EXPECTED: dict[str, list[str]] = {
         "After the host completes activity 1: Incoming 1, Planned 1 on 2 deals",
         "Writing through the library: storage: this database shows your own tables",
     ],
+    "production_host.py": [
+        "deal-022 -> new: effects now 0, jobs for later 2",  # P1: the 24-hour rules wait
+        "deal-014 -> proposal: effects now 1, jobs for later 0",  # working time: at once
+        "pending jobs: 2; next due Tue 15 10:00",
+        "worker: 2 jobs run, 2 effects",  # P2
+        "deliver notify move-deal-022-20261214090000~r-late-notify~r-late-notify~notify: "
+        "Piotr Wiśniewski has not moved Integration for Café de Flore (31000 PLN) in 24 hours",
+        "acknowledged 1; 0 left in the outbox",  # P3
+    ],
     "portal_tour.py": [
         "Sample portal: 8 users in 4 departments",
         "As of 2026-12-14T10:00:00+01:00",

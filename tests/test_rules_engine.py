@@ -7,7 +7,16 @@ from datetime import datetime, timedelta
 import attrs
 import pytest
 
-from _build_rules import HOUR, MONDAY, deal, make_storage, runtime, sales_rule, sales_trigger
+from _build_rules import (
+    HOUR,
+    MONDAY,
+    deal,
+    make_storage,
+    ping_pong_rules,
+    runtime,
+    sales_rule,
+    sales_trigger,
+)
 from crmcounters import (
     CommentAdded,
     HistoryEntryAdded,
@@ -21,7 +30,6 @@ from crmcounters.rules import (
     AddHistoryEntry,
     CascadeError,
     ChangeStageEffect,
-    Comparison,
     CompleteActivitiesEffect,
     CompleteTasks,
     CreateTask,
@@ -41,30 +49,10 @@ LATER = Timing(delay=Delay(after=2, unit="hours"))
 
 
 def _loop_rules() -> tuple[list[object], list[object]]:
-    rules = [
-        sales_rule("r-a", "new", action=CreateTask(title="a")),
-        sales_rule(
-            "r-a-done", "new", action=CompleteTasks(pipeline_id="p-sales", stage_ids=["new"])
-        ),
-        sales_rule("r-b", "preparation", action=CreateTask(title="b")),
-        sales_rule(
-            "r-b-done",
-            "preparation",
-            action=CompleteTasks(pipeline_id="p-sales", stage_ids=["preparation"]),
-        ),
-    ]
-    triggers = [
-        sales_trigger(
-            "t-forward", "preparation", filter=Comparison(field="title", op="eq", value="a")
-        ),
-        sales_trigger(
-            "t-back",
-            "new",
-            allow_backward=True,
-            filter=Comparison(field="title", op="eq", value="b"),
-        ),
-    ]
-    return rules, triggers
+    """The issue's ping-pong set without delays: New and Preparation move the deal to each
+    other at once, through their tasks' triggers."""
+    loop = ping_pong_rules()
+    return list(loop.rules), list(loop.triggers)
 
 
 def test_r6_a_cascade_that_does_not_settle_stops_at_the_depth_limit_and_applies_nothing() -> None:
@@ -363,7 +351,7 @@ def _looping_job_rules() -> tuple[list[object], list[object]]:
     """The loop of `_loop_rules`, entered an hour after a deal reaches "proposal"."""
     rules, triggers = _loop_rules()
     rules += [
-        sales_rule("r-p", "proposal", action=CreateTask(title="a")),
+        sales_rule("r-p", "proposal", action=CreateTask(title="ping")),
         sales_rule(
             "r-p-done",
             "proposal",
@@ -402,7 +390,7 @@ def test_r6_a_job_whose_cascade_does_not_settle_is_skipped_and_other_due_jobs_ru
     assert "deal-1: preparation -> new" in skip.chain
     # Nothing of the loop was applied; the job is gone, so later runs are not blocked.
     assert rt.storage.item("deal-1").stage_id == "proposal"
-    assert [t.title for t in rt.storage.tasks_of_item("deal-1") if t.is_open] == ["a"]
+    assert [t.title for t in rt.storage.tasks_of_item("deal-1") if t.is_open] == ["ping"]
     assert len(rt.pending) == 0
     assert rt.advance(HOUR) == []
 

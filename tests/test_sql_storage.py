@@ -20,7 +20,15 @@ import pytest
 from hypothesis import given, settings
 
 from _build import T0, deal, small_storage, todo
-from _sql_backends import BACKENDS, PG_DSN, PG_SKIP_REASON, copy_into, sql_examples, sql_storage
+from _sql_backends import (
+    BACKENDS,
+    PG_DSN,
+    PG_SKIP_REASON,
+    copy_into,
+    make_older,
+    sql_examples,
+    sql_storage,
+)
 from crmcounters import (
     Activity,
     CommentAdded,
@@ -271,30 +279,9 @@ def test_opening_a_newer_schema_version_is_refused() -> None:
 
 
 #: What each schema version added, undone: a current schema minus these is an older one.
-_ADDED_IN = {
-    2: (
-        "ALTER TABLE crm_activities DROP COLUMN reminded_at_us",
-        "ALTER TABLE crm_activities DROP COLUMN reminded_at_tz",
-    ),
-    3: (
-        "ALTER TABLE crm_settings DROP COLUMN portal",
-        "ALTER TABLE crm_activity_items DROP COLUMN item_entity_type",
-        "ALTER TABLE crm_activity_items DROP COLUMN item_pipeline_id",
-    ),
-}
-
-
-def make_older(connection: Any, version: int) -> None:
-    """Turn a current schema into the one `version` wrote (without committing)."""
-    for added in range(SCHEMA_VERSION, version, -1):
-        for statement in _ADDED_IN[added]:
-            connection.execute(statement)
-    # psycopg and sqlite3 mark parameters differently; `version` is a whole number
-    connection.execute(f"UPDATE crm_settings SET schema_version = {int(version)}")  # noqa: S608
-
-
 def _version_1_database() -> sqlite3.Connection:
-    """A database as crmcounters 0.1.0 wrote it: no reminded_at nor portal columns, version 1."""
+    """A database as crmcounters 0.1.0 wrote it: no reminded_at nor portal columns, no rule
+    jobs nor outbox, version 1."""
     connection = sqlite3.connect(":memory:")
     create_schema(connection)
     make_older(connection, 1)

@@ -13,43 +13,8 @@ import attrs
 import pytest
 
 from _build import deal, small_storage, todo
-from _sql_backends import BACKENDS, copy_into, sql_storage
+from _sql_backends import BACKENDS, copy_into, inject_failure, run_statements, sql_storage
 from crmcounters.sql import SqlStorage
-
-
-def inject_failure(storage: SqlStorage, event: str, table: str, when: str) -> list[str]:
-    """Make the database abort `event` (INSERT, UPDATE, DELETE) on `table` where `when` holds.
-
-    Returns the statements that remove the trigger again.
-    """
-    if storage.dialect == "sqlite":
-        _run(
-            storage,
-            [
-                f"CREATE TRIGGER crm_test_boom BEFORE {event} ON {table} WHEN {when} "
-                "BEGIN SELECT RAISE(ABORT, 'injected failure'); END"
-            ],
-        )
-        return ["DROP TRIGGER crm_test_boom"]
-    _run(
-        storage,
-        [
-            "CREATE FUNCTION crm_test_boom() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"IF {when} THEN RAISE EXCEPTION 'injected failure'; END IF; "
-            "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$",
-            f"CREATE TRIGGER crm_test_boom BEFORE {event} ON {table} "
-            "FOR EACH ROW EXECUTE FUNCTION crm_test_boom()",
-        ],
-    )
-    return [f"DROP TRIGGER crm_test_boom ON {table}", "DROP FUNCTION crm_test_boom()"]
-
-
-def _run(storage: SqlStorage, statements: list[str]) -> None:
-    connection = storage.connection
-    for statement in statements:
-        connection.execute(statement)
-    if storage.dialect == "sqlite":
-        connection.commit()
 
 
 def _state(storage: SqlStorage) -> tuple[object, ...]:
@@ -81,7 +46,7 @@ def test_g5_a_batch_failing_midway_in_the_database_leaves_nothing_written(backen
             storage.add(deal("d3", "rep"), todo("a1", "d1", "d3"))  # the storage still works
             assert sorted(a.id for a in storage.open_activities_of_item("d3")) == ["a1"]
         finally:
-            _run(storage, undo)
+            run_statements(storage, undo)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -103,7 +68,7 @@ def test_g5_a_write_failing_in_its_replace_half_rolls_back_its_add_half(backend:
             assert _state(storage) == before
             assert storage.item("d1").title != "Renamed"
         finally:
-            _run(storage, undo)
+            run_statements(storage, undo)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -120,7 +85,7 @@ def test_g5_remove_item_failing_midway_leaves_the_item_whole(backend: str) -> No
             assert _state(storage) == before
             assert storage.activity("shared").item_ids == ("d1", "d2")
         finally:
-            _run(storage, undo)
+            run_statements(storage, undo)
 
 
 def test_a_write_inside_the_callers_transaction_is_a_savepoint() -> None:

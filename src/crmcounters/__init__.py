@@ -39,8 +39,10 @@ from ._events import (
     TimelineEvent,
 )
 from ._explain import Explanation, Reason, explain
+from ._host import RuleHost, RunReport, apply_outcome
 from ._items import FieldValue, Item
 from ._memory import InMemoryStorage, Record
+from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
 from ._pipelines import ENTITY_TYPES, ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
 from ._portal import (
     FORMAT,
@@ -71,10 +73,11 @@ from ._smart_settings import (
     opt_out_until,
 )
 from ._smart_text import SMART_ACTIVITY_TEXTS, smart_activity_text
-from ._storage import PortalStorage, Storage
+from ._storage import PortalStorage, Storage, WritableStorage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
 from ._view import ActivitiesView, Column, Placement, activities_view, place_item
+from ._worker import Worker
 from .focus import (
     FocusColumn,
     FocusExplanation,
@@ -164,6 +167,7 @@ __all__ = [
     "FocusSource",
     "FocusTimeline",
     "HistoryEntryAdded",
+    "InMemoryOutbox",
     "InMemoryStorage",
     "IncomingChannel",
     "IncomingMessage",
@@ -178,6 +182,8 @@ __all__ = [
     "NoSuggestion",
     "NoSuggestionReason",
     "OptOutPeriod",
+    "Outbox",
+    "OutboxEntry",
     "Outcome",
     "PendingJobs",
     "Pipeline",
@@ -189,8 +195,10 @@ __all__ = [
     "Record",
     "Rule",
     "RuleEngine",
+    "RuleHost",
     "RuleSet",
     "RuleSetError",
+    "RunReport",
     "SectionAccess",
     "Settings",
     "SmartActivityDraft",
@@ -211,7 +219,10 @@ __all__ = [
     "UnknownIdError",
     "User",
     "ValidationError",
+    "Worker",
+    "WritableStorage",
     "activities_view",
+    "apply_outcome",
     "counter_steps",
     "counters_of",
     "dump_portal",

@@ -9,6 +9,7 @@ one set of rules.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Collection, Iterable
 from typing import Protocol
@@ -129,17 +130,23 @@ def records_of(field: str, records: Iterable[Record]) -> tuple[Record, ...]:
 
 
 def check_write(
-    added: tuple[Record, ...], replaced: tuple[Record, ...], stored: StoredRecords
+    added: tuple[Record, ...],
+    replaced: tuple[Record, ...],
+    stored: StoredRecords,
+    *,
+    look_up_together: bool = False,
 ) -> None:
     """Raise unless `added` (fresh ids) and `replaced` (stored ids) can be written together.
 
     One validation pass over both, before anything is written: an id may
     appear once in the whole write, and every reference must resolve to what
     is stored or to either half (users and departments refer to each other).
+    With `look_up_together` (a database), the referenced ids are looked up
+    in one `stored_ids` call per kind first, not one per id.
     A refusal is logged (logger "crmcounters", INFO) before it is raised.
     """
     try:
-        _check_write(added, replaced, stored)
+        _check_write(added, replaced, stored, look_up_together=look_up_together)
     except CrmCountersError as error:
         logger.info(
             "refused a write of %d new and %d replaced records: %s",
@@ -151,7 +158,11 @@ def check_write(
 
 
 def _check_write(
-    added: tuple[Record, ...], replaced: tuple[Record, ...], stored: StoredRecords
+    added: tuple[Record, ...],
+    replaced: tuple[Record, ...],
+    stored: StoredRecords,
+    *,
+    look_up_together: bool,
 ) -> None:
     batch: dict[str, dict[str, Record]] = {}
     fresh: dict[str, set[str]] = {}
@@ -175,6 +186,8 @@ def _check_write(
             elif record_id not in found:
                 raise UnknownIdError(kind, record_id)
     view = _BatchView(stored, batch)
+    if look_up_together:
+        view.look_up((*added, *replaced))
     for record in (*added, *replaced):
         view.check(record)
     view.check_department_tree()
@@ -187,6 +200,22 @@ class _BatchView:
         self._stored = stored
         self._batch = batch
         self._known: dict[str, set[str]] = {}
+        self._wanted: dict[str, set[str]] | None = None
+        self._pipelines: dict[str, Pipeline | None] = {}
+
+    def look_up(self, records: tuple[Record, ...]) -> None:
+        """Find which of the ids these records refer to are stored, one query per kind."""
+        wanted: dict[str, set[str]] = {}
+        self._wanted = wanted
+        try:
+            for record in records:
+                if not isinstance(record, Pipeline):  # its items are read when it is checked
+                    with contextlib.suppress(CrmCountersError):  # the checking pass says it
+                        self.check(record)
+        finally:
+            self._wanted = None
+        for kind, ids in wanted.items():
+            self._known.setdefault(kind, set()).update(self._stored.stored_ids(kind, tuple(ids)))
 
     def _exists(self, kind: str, record_id: str) -> bool:
         if record_id in self._batch.get(kind, {}):
@@ -197,6 +226,10 @@ class _BatchView:
         return record_id in known
 
     def _require(self, record: Record, field: str, kind: str, target: str | None) -> None:
+        if self._wanted is not None:  # looking up, not checking yet
+            if target is not None and target not in self._batch.get(kind, {}):
+                self._wanted.setdefault(kind, set()).add(target)
+            return
         if target is not None and not self._exists(kind, target):
             raise DanglingReferenceError(record_kind(record), record.id, field, kind, target)
 
@@ -204,7 +237,12 @@ class _BatchView:
         if target is None:
             return None
         pending = self._batch.get("pipeline", {}).get(target)
-        found = pending if isinstance(pending, Pipeline) else self._stored.stored_pipeline(target)
+        if isinstance(pending, Pipeline):
+            found: Pipeline | None = pending
+        elif target in self._pipelines:  # items of a batch share a few pipelines: read each once
+            found = self._pipelines[target]
+        else:
+            found = self._pipelines[target] = self._stored.stored_pipeline(target)
         if found is None:
             raise DanglingReferenceError(record_kind(record), record.id, field, "pipeline", target)
         return found

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,15 +27,26 @@ from ._counters import CounterResult, counters_of
 from ._demo import run_demo
 from ._errors import CrmCountersError
 from ._explain import explain
+from ._host import DEFAULT_BATCH_SIZE, RuleHost
 from ._instant import FROM_AT, RANGE_TEXT, default_instant, parse_instant
 from ._portal import Portal, dump_portal, load_portal, read_portal, write_portal
 from ._sample import SAMPLE_PORTAL, SAMPLE_RULES, sample_bytes
 from ._simulation import describe_effect, simulate
 from ._smart import NoSuggestion, suggest_smart_activity
+from ._storage import Storage
 from ._view import activities_view
+from ._worker import DEFAULT_POLL_INTERVAL, Worker, stop_on_signals
 from .focus import explain_focus, kanban_board
-from .rules import RuleSet, RuleSetError, load_rule_set
-from .sql import Progress, SqlStorage, export_portal, import_portal, open_storage
+from .rules import DEFAULT_LEASE, RuleEngine, RuleSet, RuleSetError, load_rule_set
+from .sql import (
+    Progress,
+    SqlJobStore,
+    SqlOutbox,
+    SqlStorage,
+    export_portal,
+    import_portal,
+    open_storage,
+)
 
 __all__ = ["main"]
 
@@ -362,11 +373,10 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
     out.line(f"  responsible {answer.responsible_id}")
 
 
-def read_rules(path: str | None, portal: Portal) -> RuleSet:
-    """The rule set in a file (None: the shipped sample), checked against the portal; every
-    problem on one line (R7)."""
+def read_rules(path: str | None, storage: Storage) -> RuleSet:
+    """The rule set in a file (None: the shipped sample), checked against the portal in
+    `storage`; every problem on one line (R7)."""
     source = sample_bytes(SAMPLE_RULES) if path is None else Path(path).read_bytes()
-    storage = portal.storage
     try:
         return load_rule_set(
             source, pipelines=storage.pipelines(), user_ids={user.id for user in storage.users()}
@@ -380,12 +390,13 @@ def read_rules(path: str | None, portal: Portal) -> RuleSet:
 
 
 def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: Out) -> None:
-    """The timeline of effects the rules produce between --from and --to (R1-R6)."""
+    """The timeline of effects the rules produce between --from and --to (R1-R6, P4)."""
     start = parse_instant(args.start, "--from")
     end = parse_instant(args.end, "--to")
     zone = start.tzinfo or UTC  # shown in the zone --from was written in
-    runtime = simulate(portal, read_rules(args.rules, portal), start, end)
+    runtime = simulate(portal, read_rules(args.rules, portal.storage), start, end)
     rows = [(at, effect.item_id, *describe_effect(effect)) for at, effect in runtime.log]
+    stops = [(at, skip) for at, skip in runtime.skips if skip.chain]  # cascades cut at the limit
     next_due = runtime.pending.next_due()
     if args.json:
         _emit_json(
@@ -396,21 +407,71 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
                     {"at": _iso(at, zone), "item_id": item_id, "kind": kind, "text": text}
                     for at, item_id, kind, text in rows
                 ],
+                "stopped": [
+                    {
+                        "at": _iso(at, zone),
+                        "item_id": skip.item_id,
+                        "job_id": skip.job_id,
+                        "reason": skip.reason,
+                        "chain": list(skip.chain),
+                    }
+                    for at, skip in stops
+                ],
                 "pending_jobs": len(runtime.pending),
                 "next_due": _iso(next_due, zone),
             },
             out,
         )
         return
-    out.line(f"Rules from {start.isoformat()} to {end.isoformat()}: {len(rows)} effects")
-    for at, item_id, kind, text in rows:
+    stopped = f", {len(stops)} chains stopped at the depth limit (R6, P4)" if stops else ""
+    out.line(f"Rules from {start.isoformat()} to {end.isoformat()}: {len(rows)} effects{stopped}")
+    lines = rows + [(at, skip.item_id, "stopped", _one_line(skip.reason)) for at, skip in stops]
+    for at, item_id, kind, text in sorted(lines, key=lambda line: line[0]):
         out.line(f"  {at.astimezone(zone):%Y-%m-%d %H:%M}  {item_id:<14} {kind:<20} {text}")
     out.line(f"{len(runtime.pending)} jobs pending; next due {_iso(next_due, zone) or 'never'}")
 
 
 def cmd_demo(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """A simulated working day on the sample portal (see `crmcounters._demo`)."""
-    run_demo(portal, read_rules(args.rules, portal), out, start=now)
+    run_demo(portal, read_rules(args.rules, portal.storage), out, start=now)
+
+
+def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
+    """Run the rules' due jobs against a database until stopped (P2; docs/production.md)."""
+    handler = logging.StreamHandler(log_stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    library_log = logging.getLogger("crmcounters")
+    level = library_log.level
+    library_log.addHandler(handler)
+    library_log.setLevel(args.log_level)
+    try:
+        for name, value in (
+            ("--batch", args.batch),
+            ("--lease", args.lease),
+            ("--poll", args.poll),
+        ):
+            if value <= 0:
+                raise CliError(f"{name}: must be above 0, got {value}")
+        try:
+            storage = open_storage(args.db)
+        except CrmCountersError as error:
+            raise CliError(f"--db: {error}") from None
+        with storage:
+            engine = RuleEngine.for_storage(read_rules(args.rules, storage), storage)
+            host = RuleHost(
+                engine,
+                storage,
+                SqlJobStore(storage),
+                SqlOutbox(storage),
+                batch_size=args.batch,
+                lease=timedelta(seconds=args.lease),
+            )
+            worker = Worker(host, poll_interval=timedelta(seconds=args.poll))
+            with stop_on_signals(worker):
+                worker.run(once=args.once)
+    finally:
+        library_log.removeHandler(handler)
+        library_log.setLevel(level)
 
 
 #: The port `crmcounters serve` listens on unless told otherwise.
@@ -554,6 +615,41 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         default=SERVE_PORT,
         metavar="N",
         help=f"port to listen on (default {SERVE_PORT}; 0 picks a free one)",
+    )
+    worker = sub.add_parser("worker", help=(cmd_worker.__doc__ or "").splitlines()[0])
+    worker.add_argument(
+        "--db", required=True, metavar="URL", help="a SQLite file or URL, or a PostgreSQL DSN"
+    )
+    worker.add_argument(
+        "--rules", required=True, metavar="RULES.json", help="the rule set (docs/rules.md)"
+    )
+    worker.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
+    worker.add_argument(
+        "--batch",
+        type=int,
+        default=DEFAULT_BATCH_SIZE,
+        metavar="N",
+        help=f"jobs claimed at a time (default {DEFAULT_BATCH_SIZE})",
+    )
+    worker.add_argument(
+        "--lease",
+        type=float,
+        default=DEFAULT_LEASE.total_seconds(),
+        metavar="SECONDS",
+        help="how long a claim holds its jobs (default 300)",
+    )
+    worker.add_argument(
+        "--poll",
+        type=float,
+        default=DEFAULT_POLL_INTERVAL.total_seconds(),
+        metavar="SECONDS",
+        help="the longest sleep between looks (default 10)",
+    )
+    worker.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default INFO",
     )
     demo = command("demo", cmd_demo, portal=False, json=False)  # a show for people only
     add_source_arguments(demo, required=False)
@@ -701,8 +797,11 @@ def main(
     args.json = getattr(args, "json", False)  # `demo` has no --json
     plain = getattr(args, "no_color", False) or args.json
     out = Out(out_stream, colour=False if plain else None, err=err_stream)
-    verbose = _verbose(args.verbose, err_stream)
+    verbose = _verbose(getattr(args, "verbose", 0), err_stream)
     try:
+        if args.command == "worker":  # reads a database, not a portal file; logs to stderr
+            cmd_worker(args, err_stream)
+            return 0
         at = parse_instant(args.at) if args.at else None  # a bad --at before any file is read
         with opened_portal(args, out) as portal:
             now, source = default_instant(at, portal.as_of, SystemClock())

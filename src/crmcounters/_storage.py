@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Protocol, runtime_checkable
 
 from ._activities import Activity
+from ._batch import Record
 from ._errors import UnknownIdError
 from ._events import TimelineEvent
 from ._items import Item
@@ -14,7 +15,7 @@ from ._settings import Settings
 from ._tasks import Task
 from ._users import Department, User
 
-__all__ = ["PortalStorage", "Storage", "find_supervisor", "stage_of"]
+__all__ = ["PortalStorage", "Storage", "WritableStorage", "find_supervisor", "stage_of"]
 
 
 @runtime_checkable
@@ -118,6 +119,28 @@ class PortalStorage(Storage, Protocol):
 
     def events(self) -> Collection[TimelineEvent]:
         """Every timeline event."""
+        ...
+
+
+@runtime_checkable
+class WritableStorage(Storage, Protocol):
+    """A `Storage` a host writes through: the reads plus all-or-nothing writes.
+
+    `InMemoryStorage` and `crmcounters.sql.SqlStorage` have them; each write
+    either stores all of its records or raises and stores nothing (G5).
+    `apply_outcome`, `RuleHost` and `crmcounters.testing.RuleRuntime` need it.
+    """
+
+    def add(self, *records: Record) -> None:
+        """Store new records."""
+        ...
+
+    def replace(self, *records: Record) -> None:
+        """Replace stored records with the same ids."""
+        ...
+
+    def write(self, *, add: Iterable[Record] = (), replace: Iterable[Record] = ()) -> None:
+        """Add new records and replace stored ones together."""
         ...
 
 

@@ -4,7 +4,9 @@ A `RuleSet` (rules and triggers attached to stages, JSON round trip with
 `load_rule_set`/`dump_rule_set`) is compiled into a `RuleEngine`. The engine
 turns events (`StageChanged`, `TaskStatusChanged`) and the clock into an
 `Outcome`: effects for the host to apply, and `Job` values for it to keep
-until they are due (`PendingJobs` keeps them in memory). See docs/rules.md.
+until they are due (`PendingJobs` keeps them in memory; any `JobQueue` will do).
+`outcome_records` and `outbox_entries` say what an outcome asks the host to
+store. See docs/rules.md and docs/production.md.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from ._actions import (
     NotifySupervisor,
     ScheduleActivity,
 )
+from ._apply import NOTIFY, outbox_entries, outcome_records
 from ._conditions import (
     ITEM_FIELDS,
     TASK_FIELDS,
@@ -45,17 +48,29 @@ from ._effects import (
     Skip,
     TaskStatusChanged,
 )
-from ._engine import DEFAULT_MAX_DEPTH, RuleEngine, RuleEvent
+from ._engine import DEFAULT_MAX_DEPTH, MAX_PARENT_ID, RuleEngine, RuleEvent, derived_id
 from ._format import RULES_FORMAT, RULES_FORMAT_VERSION, dump_rule_set, load_rule_set
-from ._jobs import JobStore, PendingJobs
+from ._jobs import (
+    DEFAULT_LEASE,
+    DEFAULT_MAX_ATTEMPTS,
+    Claim,
+    FailedJob,
+    JobQueue,
+    JobStore,
+    PendingJobs,
+)
 from ._placeholders import PLACEHOLDERS, Template
 from ._problems import CascadeError, Problem, RuleSetError
 from ._ruleset import Rule, RuleSet, Trigger
 from ._timing import Delay, DelayUnit, Timing, WorkingHours
 
 __all__ = [
+    "DEFAULT_LEASE",
+    "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_MAX_DEPTH",
     "ITEM_FIELDS",
+    "MAX_PARENT_ID",
+    "NOTIFY",
     "PLACEHOLDERS",
     "RECIPIENT_RESPONSIBLE",
     "RECIPIENT_SUPERVISOR",
@@ -69,6 +84,7 @@ __all__ = [
     "AnyOf",
     "CascadeError",
     "ChangeStageEffect",
+    "Claim",
     "Comparison",
     "CompleteActivitiesEffect",
     "CompleteTasks",
@@ -81,8 +97,10 @@ __all__ = [
     "Delay",
     "DelayUnit",
     "Effect",
+    "FailedJob",
     "FieldType",
     "Job",
+    "JobQueue",
     "JobStore",
     "NotifyEffect",
     "NotifySupervisor",
@@ -102,8 +120,11 @@ __all__ = [
     "Timing",
     "Trigger",
     "WorkingHours",
+    "derived_id",
     "dump_rule_set",
     "load_rule_set",
+    "outbox_entries",
+    "outcome_records",
 ]
 
 show_public_paths(__name__, globals(), __all__)

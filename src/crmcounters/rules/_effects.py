@@ -9,6 +9,7 @@ import attrs
 
 from .. import _validate as v
 from .._activities import Activity
+from .._errors import ValidationError
 from .._events import HistoryEntryAdded, StageChanged
 from .._items import Item
 from .._tasks import Task, TaskStatus
@@ -27,6 +28,10 @@ __all__ = [
     "Skip",
     "TaskStatusChanged",
 ]
+
+
+def _texts(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
 
 
 @attrs.frozen(kw_only=True)
@@ -53,7 +58,11 @@ class Job:
     """A delayed rule waiting to run (R1): a plain value the host persists until `due_at`.
 
     `entry_id` is the id of the stage change that put the item in the stage;
-    leaving the stage, or entering it anew, cancels the job.
+    leaving the stage, or entering it anew, cancels the job. `depth` and
+    `chain` are where the job stands in the cascade that scheduled it (P4):
+    the step it was scheduled at and the events leading there, so that a
+    chain restarting itself through delays stops at the depth limit (R6) as
+    an immediate one does.
     """
 
     id: str
@@ -64,6 +73,8 @@ class Job:
     entry_id: str
     entered_at: datetime
     due_at: datetime
+    depth: int = 0
+    chain: tuple[str, ...] = attrs.field(default=(), converter=_texts)
 
     def __attrs_post_init__(self) -> None:
         # One quick pass instead of a validator per field: the engine makes many jobs (G2, G5).
@@ -74,6 +85,10 @@ class Job:
         # Instants in UTC, so jobs compare as instants (G4); frozen: set once, here.
         object.__setattr__(self, "entered_at", v.instant("entered_at", self.entered_at))
         object.__setattr__(self, "due_at", v.instant("due_at", self.due_at))
+        if type(self.depth) is not int or self.depth < 0:
+            raise ValidationError("depth", f"expected a whole number >= 0, got {self.depth!r}")
+        if not all(type(step) is str for step in self.chain):
+            raise ValidationError("chain", "expected a sequence of texts")
 
 
 _JOB_IDS = ("id", "rule_id", "item_id", "pipeline_id", "stage_id", "entry_id")
@@ -81,8 +96,13 @@ _JOB_IDS = ("id", "rule_id", "item_id", "pipeline_id", "stage_id", "entry_id")
 
 @attrs.frozen(kw_only=True)
 class NotifyEffect:
-    """Send `text` to `recipient_ids` (R4 "Notify supervisor")."""
+    """Send `text` to `recipient_ids` (R4 "Notify supervisor").
 
+    `id` is stable: the same event or job and rule give the same id, so the
+    host's delivery (through the outbox, P3) can drop a repeat.
+    """
+
+    id: str
     rule_id: str
     item_id: str
     at: datetime
@@ -163,10 +183,6 @@ Effect = (
     | CompleteActivitiesEffect
     | ChangeStageEffect
 )
-
-
-def _texts(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(values)
 
 
 @attrs.frozen(kw_only=True)

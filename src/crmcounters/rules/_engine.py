@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
@@ -52,10 +53,14 @@ from ._problems import CascadeError
 from ._ruleset import Rule, RuleSet, Trigger
 from ._timing import Delay, add_delay, due_at
 
-__all__ = ["DEFAULT_MAX_DEPTH", "RuleEngine", "RuleEvent"]
+__all__ = ["DEFAULT_MAX_DEPTH", "MAX_PARENT_ID", "RuleEngine", "RuleEvent", "derived_id"]
 
 #: How many events a cascade may derive from one input before `CascadeError` (R6).
 DEFAULT_MAX_DEPTH = 16
+
+#: Ids the engine derives keep a parent id of up to this many characters as it is; a longer
+#: one (a chain of generated ids) is replaced by a digest, so ids stay short and bounded (P4).
+MAX_PARENT_ID = 48
 
 logger = logging.getLogger("crmcounters")
 
@@ -387,7 +392,7 @@ class _Run:
                 job.rule_id, item.id, "the rule is no longer in this stage's rule set", job.id
             )
             return
-        self.run_rule(compiled, item, job.id, 0, (), job.id)
+        self.run_rule(compiled, item, job.id, job.depth, job.chain, job.id)
         if self.queue:
             self.drain()
 
@@ -453,7 +458,7 @@ class _Run:
                 self.run_rule(compiled, self.item(item.id), event.id, depth, cause, None)
                 continue
             job = Job(
-                id=f"{event.id}~{rule.id}",
+                id=derived_id(event.id, rule.id),
                 rule_id=rule.id,
                 item_id=item.id,
                 pipeline_id=rule.pipeline_id,
@@ -461,6 +466,8 @@ class _Run:
                 entry_id=event.id,
                 entered_at=event.at,
                 due_at=due,
+                depth=depth,  # P4: the chain's depth travels with the delayed job
+                chain=cause,
             )
             self.scheduled[job.id] = job
 
@@ -504,7 +511,7 @@ class _Run:
                 continue
             moved = attrs.evolve(item, stage_id=trigger.stage_id)
             change = StageChanged(
-                id=f"{event.id}~{trigger.id}",
+                id=derived_id(event.id, trigger.id),
                 item_id=item.id,
                 at=self.now,
                 by_user_id=trigger.change_stage_as or item.responsible_id,
@@ -536,7 +543,7 @@ class _Run:
             self.skip(rule.id, item.id, "the condition does not hold (R2)", job_id)
             return
         action = rule.action
-        ident = origin + "~" + rule.id
+        ident = derived_id(origin, rule.id)
         if isinstance(action, NotifySupervisor):
             recipients = self.recipients(action, item)
             if not recipients:
@@ -546,6 +553,7 @@ class _Run:
                 return
             self.effects.append(
                 NotifyEffect(
+                    id=f"{ident}~notify",
                     rule_id=rule.id,
                     item_id=item.id,
                     at=self.now,
@@ -622,7 +630,7 @@ class _Run:
         for before in chosen:
             self.derive(
                 TaskStatusChanged(
-                    id=f"{ident}~done~{before.id}",
+                    id=f"{ident}~done~{_shorten(before.id)}",
                     task_id=before.id,
                     item_id=item.id,
                     at=self.now,
@@ -696,6 +704,24 @@ class _Run:
         return self.engine._stage_names.get(  # same module
             (item.pipeline_id, item.stage_id), item.stage_id
         )
+
+
+def _shorten(parent: str) -> str:
+    """`parent` itself when short, else a digest of it: a chain of ids does not nest (P4)."""
+    if len(parent) <= MAX_PARENT_ID:
+        return parent
+    return "h" + hashlib.blake2b(parent.encode(), digest_size=12).hexdigest()
+
+
+def derived_id(parent: str, *parts: str) -> str:
+    """The id of a record or job made for `parent` (an event or job id): `parent~part~…`.
+
+    Deterministic, so replaying the same events gives the same ids (X2) and
+    applying an outcome twice fails on them; a parent longer than
+    `MAX_PARENT_ID` is replaced by a 25-character digest, so an id made
+    along a chain of events and jobs never grows with the chain (P4).
+    """
+    return "~".join((_shorten(parent), *parts))
 
 
 def _describe(event: StageChanged | TaskStatusChanged) -> str:

@@ -24,6 +24,7 @@ __all__ = [
 
 #: A DB-API 2.0 connection (sqlite3.Connection or psycopg.Connection).
 Connection = Any
+_IN_LIST = 500  # values per SQLite IN (...) list: well under every version's parameter limit
 
 
 @functools.lru_cache(maxsize=512)
@@ -228,6 +229,22 @@ class Dialect:
                 )
             )
         return not connection.in_transaction
+
+    def in_lists(self, column: str, values: Sequence[Any]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        """Conditions `column IN (values)` with their parameters, covering every value.
+
+        PostgreSQL takes one array (`column = ANY(?)`): one short statement the
+        driver parses quickly, however many values. SQLite takes lists of at
+        most 500 placeholders, under every version's parameter limit.
+        """
+        if not values:
+            return
+        if self.name == "postgres":
+            yield f"{column} = ANY(?)", (list(values),)
+            return
+        for start in range(0, len(values), _IN_LIST):
+            chunk = tuple(values[start : start + _IN_LIST])
+            yield f"{column} IN ({', '.join('?' for _ in chunk)})", chunk
 
     def check_connection(self, connection: Connection) -> None:
         """Refuse a connection the adapter cannot drive correctly."""

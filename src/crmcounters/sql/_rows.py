@@ -38,6 +38,8 @@ __all__ = [
     "Table",
     "binding_rows",
     "dump_json",
+    "instant_columns",
+    "instant_from",
     "instant_us",
     "lit_at_us",
     "pipeline_from_rows",
@@ -528,3 +530,13 @@ _DEADLINE, _COMPLETED, _INCOMING, _LIT = (
 )
 #: The tables by record kind, in the order a batch is applied (references first).
 TABLES = {t.kind: t for t in (USERS, DEPARTMENTS, PIPELINES, ITEMS, ACTIVITIES, TASKS, EVENTS)}
+
+
+def instant_columns(value: datetime) -> tuple[int, str]:
+    """An instant as its two columns: epoch microseconds (UTC) and the zone to show it in."""
+    return instant_us(value), _zone_label(value)
+
+
+def instant_from(us: int, label: str) -> datetime:
+    """The instant of two columns (`instant_columns` reversed), in its own zone."""
+    return _got(us, label)

@@ -31,6 +31,45 @@ __all__ = [
 #: The schema version this library writes and reads.
 SCHEMA_VERSION = 3
 
+#: Version 3 (0.3.0): rule jobs waiting to run, and the outbox (P1-P3). A job is claimed by
+#: setting its lease (until when, and the claim's token); `attempts` counts claims, so a job
+#: that keeps failing is set aside. Outbox entries keep their insertion order in `seq`.
+_RULE_TABLES = """
+CREATE TABLE IF NOT EXISTS crm_jobs (
+    id TEXT NOT NULL PRIMARY KEY,
+    rule_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    pipeline_id TEXT NOT NULL,
+    stage_id TEXT NOT NULL,
+    entry_id TEXT NOT NULL,
+    entered_at_us BIGINT NOT NULL,
+    entered_at_tz TEXT NOT NULL,
+    due_at_us BIGINT NOT NULL,
+    due_at_tz TEXT NOT NULL,
+    depth INTEGER NOT NULL,
+    chain TEXT NOT NULL,
+    lease_until_us BIGINT,
+    lease_token TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS crm_jobs_due ON crm_jobs (due_at_us, id);
+CREATE INDEX IF NOT EXISTS crm_jobs_item ON crm_jobs (item_id);
+CREATE INDEX IF NOT EXISTS crm_jobs_leased ON crm_jobs (lease_until_us)
+    WHERE lease_until_us IS NOT NULL;
+CREATE TABLE IF NOT EXISTS crm_outbox (
+    seq {serial},
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    at_us BIGINT NOT NULL,
+    at_tz TEXT NOT NULL,
+    item_id TEXT,
+    payload TEXT NOT NULL,
+    lease_until_us BIGINT,
+    lease_token TEXT
+);
+"""
+
 #: What brings a schema from version N to N + 1 (columns are only ever added).
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (  # 0.1.0 -> 0.2.0: Activity.reminded_at (F2: focus kept across a reschedule)
@@ -47,6 +86,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "item_entity_type = (SELECT i.entity_type FROM crm_items i WHERE i.id = item_id), "
         "item_pipeline_id = (SELECT NULLIF(i.pipeline_id, '') FROM crm_items i "
         "WHERE i.id = item_id)",
+        # Rule jobs and the outbox (P1-P3).
+        *(statement.strip() for statement in _RULE_TABLES.split(";") if statement.strip()),
     ),
 }
 
@@ -193,7 +234,7 @@ CREATE INDEX IF NOT EXISTS crm_events_item ON crm_events (item_id, at_us);
 def schema_statements(dialect: str | Dialect = "sqlite") -> list[str]:
     """The creation statements for `dialect`, one string each, without trailing semicolons."""
     chosen = dialect_named(dialect) if isinstance(dialect, str) else dialect
-    text = _TABLES.format(serial=chosen.serial)
+    text = (_TABLES + _RULE_TABLES).format(serial=chosen.serial)
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 
 
@@ -260,7 +301,7 @@ def migrate_schema(connection: Connection, *, dialect: str | None = None) -> int
             )
         while version < SCHEMA_VERSION:
             for statement in _MIGRATIONS[version]:
-                chosen.execute(connection, statement)
+                chosen.execute(connection, statement.format(serial=chosen.serial))
             version += 1
         if version != old:
             chosen.execute(connection, "UPDATE crm_settings SET schema_version = ?", (version,))

@@ -10,33 +10,22 @@ the due jobs, so tests and examples can simulate days of work, in memory
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
-from .._batch import Record
 from .._errors import ValidationError
 from .._events import StageChanged
+from .._host import apply_outcome
 from .._items import Item
-from .._storage import Storage
+from .._outbox import InMemoryOutbox, Outbox
+from .._storage import WritableStorage
 from .._tasks import TaskStatus
 from .._validate import instant
-from ..rules._effects import (
-    AddHistoryEffect,
-    ChangeStageEffect,
-    CompleteActivitiesEffect,
-    CompleteTasksEffect,
-    CreateActivityEffect,
-    CreateTaskEffect,
-    Effect,
-    NotifyEffect,
-    Outcome,
-    TaskStatusChanged,
-)
+from ..rules._effects import Effect, NotifyEffect, Outcome, Skip, TaskStatusChanged
 from ..rules._engine import RuleEngine, RuleEvent
-from ..rules._jobs import PendingJobs
+from ..rules._jobs import JobQueue, PendingJobs
 
 if TYPE_CHECKING:
     from . import ManualClock
@@ -45,35 +34,28 @@ __all__ = ["RuleRuntime", "RuntimeStorage"]
 
 
 @runtime_checkable
-class RuntimeStorage(Storage, Protocol):
+class RuntimeStorage(WritableStorage, Protocol):
     """What `RuleRuntime` needs of a storage: the `Storage` reads plus all-or-nothing writes.
 
-    `InMemoryStorage` and `crmcounters.sql.SqlStorage` have them; each write
-    either stores all of its records or raises and stores nothing (G5).
+    The same as `crmcounters.WritableStorage`: `InMemoryStorage` and
+    `crmcounters.sql.SqlStorage` have them; each write either stores all of
+    its records or raises and stores nothing (G5).
     """
-
-    def add(self, *records: Record) -> None:
-        """Store new records."""
-        ...
-
-    def replace(self, *records: Record) -> None:
-        """Replace stored records with the same ids."""
-        ...
-
-    def write(self, *, add: Iterable[Record] = (), replace: Iterable[Record] = ()) -> None:
-        """Add new records and replace stored ones together."""
-        ...
 
 
 class RuleRuntime:
     """Apply a `RuleEngine`'s outcomes to a storage as a `ManualClock` moves.
 
     The storage is an `InMemoryStorage`, a `crmcounters.sql.SqlStorage`, or
-    anything else with their writes (`RuntimeStorage`). User actions
-    (`create_item`, `move`, `set_task_status`) are stored first, then handed
-    to the engine as events; each outcome is stored in one `write` (all or
-    nothing); `advance`/`advance_to` run every job at its own due instant.
-    `log` keeps every applied effect with its instant, `outcomes` every outcome.
+    anything else with their writes (`RuntimeStorage`); the pending jobs a
+    `PendingJobs` (default) or any `JobQueue` such as
+    `crmcounters.sql.SqlJobStore`; notifications go to `outbox` (default an
+    `InMemoryOutbox`). User actions (`create_item`, `move`,
+    `set_task_status`) are stored first, then handed to the engine as
+    events; each outcome is stored with `apply_outcome` (all or nothing);
+    `advance`/`advance_to` run every job at its own due instant. `log` keeps
+    every applied effect with its instant, `skips` every skip, `outcomes`
+    every outcome.
     """
 
     def __init__(
@@ -81,13 +63,16 @@ class RuleRuntime:
         engine: RuleEngine,
         storage: RuntimeStorage,
         clock: ManualClock,
-        pending: PendingJobs | None = None,
+        pending: JobQueue | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self.engine = engine
         self.storage = storage
         self.clock = clock
-        self.pending = pending if pending is not None else PendingJobs()
+        self.pending: JobQueue = pending if pending is not None else PendingJobs()
+        self.outbox: Outbox = outbox if outbox is not None else InMemoryOutbox(clock=clock)
         self.log: list[tuple[datetime, Effect]] = []
+        self.skips: list[tuple[datetime, Skip]] = []
         self.outcomes: list[Outcome] = []
         self._ids = itertools.count(1)
 
@@ -188,44 +173,15 @@ class RuleRuntime:
         return outcomes
 
     def apply(self, outcome: Outcome) -> None:
-        """Store the outcome's records in one all-or-nothing write, then keep its jobs.
+        """Store the outcome (records, jobs, outbox entries) with `apply_outcome`, then log it.
 
         When the write is refused (G5), nothing of the outcome is stored, its
         jobs are not kept and it is not logged: the error propagates.
         """
-        added: dict[tuple[str, str], Record] = {}
-        replaced: dict[tuple[str, str], Record] = {}
-
-        def put(kind: str, record: Record, *, new: bool) -> None:
-            key = (kind, record.id)
-            if new or key in added:
-                added[key] = record
-            else:
-                replaced[key] = record
-
-        for effect in outcome.effects:
-            if isinstance(effect, AddHistoryEffect):
-                put("event", effect.entry, new=True)
-            elif isinstance(effect, CreateTaskEffect):
-                put("task", effect.task, new=True)
-            elif isinstance(effect, CompleteTasksEffect):
-                for task in effect.tasks:
-                    put("task", task, new=False)
-            elif isinstance(effect, CreateActivityEffect):
-                put("activity", effect.activity, new=True)
-            elif isinstance(effect, CompleteActivitiesEffect):
-                for activity in effect.activities:
-                    put("activity", activity, new=False)
-            elif isinstance(effect, ChangeStageEffect):
-                put("item", effect.item, new=False)
-                put("event", effect.event, new=True)
-            else:
-                assert isinstance(effect, NotifyEffect)  # noqa: S101 - the last kind
-        # One write: a clash in either half changes nothing (G5).
-        self.storage.write(add=tuple(added.values()), replace=tuple(replaced.values()))
-        self.pending.apply(outcome)
+        apply_outcome(outcome, storage=self.storage, jobs=self.pending, outbox=self.outbox)
         now = self.clock.now()
         self.log.extend((now, effect) for effect in outcome.effects)
+        self.skips.extend((now, skip) for skip in outcome.skipped)
         self.outcomes.append(outcome)
 
     @property

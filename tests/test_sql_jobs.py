@@ -1,0 +1,336 @@
+"""Rule jobs and the outbox in the database (P1-P3): schema version 3, one transaction for an
+outcome's records, jobs and outbox entries, claims with a lease, take and acknowledge.
+
+The same tests run on `PendingJobs`/`InMemoryOutbox` ("memory"), SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+
+from _build_rules import HOUR, MONDAY, deal, make_storage
+from _build_worker import BACKLOG_RULES
+from _sql_backends import (
+    BACKENDS,
+    PG_DSN,
+    PG_SKIP_REASON,
+    copy_into,
+    fresh_database,
+    inject_failure,
+    make_older,
+    run_statements,
+    sql_storage,
+)
+from crmcounters import (
+    DuplicateIdError,
+    InMemoryOutbox,
+    OutboxEntry,
+    RuleHost,
+    StageChanged,
+    ValidationError,
+    WritableStorage,
+)
+from crmcounters.rules import Job, JobQueue, Outcome, PendingJobs, RuleEngine
+from crmcounters.sql import (
+    SCHEMA_VERSION,
+    SqlJobStore,
+    SqlOutbox,
+    SqlStorage,
+    create_schema,
+    migrate_schema,
+    schema_script,
+)
+from crmcounters.testing import ManualClock
+
+STORES = ["memory", *BACKENDS]
+
+
+@attrs.define
+class Stack:
+    """A storage with the rules tests' portal, its job queue and outbox, and a clock."""
+
+    storage: WritableStorage
+    jobs: JobQueue
+    outbox: InMemoryOutbox | SqlOutbox
+    clock: ManualClock
+
+    def host(self, **kwargs: object) -> RuleHost:
+        engine = RuleEngine.for_storage(BACKLOG_RULES, self.storage)
+        return RuleHost(
+            engine,
+            self.storage,
+            self.jobs,
+            self.outbox,
+            clock=self.clock,
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+
+@contextmanager
+def stack_on(kind: str, *, max_attempts: int = 5) -> Iterator[Stack]:
+    clock = ManualClock(MONDAY)
+    if kind == "memory":
+        yield Stack(
+            make_storage(),
+            PendingJobs(max_attempts=max_attempts),
+            InMemoryOutbox(clock=clock),
+            clock,
+        )
+        return
+    with sql_storage(kind) as storage:
+        copy_into(make_storage(), storage)
+        yield Stack(
+            storage,
+            SqlJobStore(storage, max_attempts=max_attempts),
+            SqlOutbox(storage, clock=clock),
+            clock,
+        )
+
+
+def _entered(item_id: str) -> StageChanged:
+    return StageChanged(
+        id=f"enter-{item_id}", item_id=item_id, at=MONDAY, by_user_id="u-piotr", to_stage_id="new"
+    )
+
+
+def _feed(stack: Stack, host: RuleHost, count: int) -> None:
+    for n in range(count):
+        stack.storage.add(deal(f"deal-{n}"), _entered(f"deal-{n}"))
+        host.feed(_entered(f"deal-{n}"))
+
+
+# -- the schema -----------------------------------------------------------------
+
+
+def test_p1_schema_version_3_has_the_job_and_outbox_tables() -> None:
+    assert SCHEMA_VERSION == 3
+    for dialect in ("sqlite", "postgres"):
+        script = schema_script(dialect)
+        assert "CREATE TABLE IF NOT EXISTS crm_jobs (" in script
+        assert "CREATE TABLE IF NOT EXISTS crm_outbox (" in script
+
+
+def test_p1_migrate_schema_from_version_2_adds_jobs_and_outbox_and_keeps_the_data() -> None:
+    connection = sqlite3.connect(":memory:")
+    copy_into(make_storage(), SqlStorage.create(connection))
+    make_older(connection, 2)
+    connection.commit()
+    with pytest.raises(ValidationError, match=r"version 2 found.*migrate_schema"):
+        SqlStorage(connection)
+    assert migrate_schema(connection) == 2
+    assert migrate_schema(connection) == SCHEMA_VERSION
+    storage = SqlStorage(connection)
+    assert len(storage.users()) == 5
+    assert len(SqlJobStore(storage)) == 0
+    assert len(SqlOutbox(storage)) == 0
+
+
+@pytest.mark.skipif(not PG_DSN, reason=PG_SKIP_REASON)
+def test_p1_migrate_schema_from_version_2_on_postgresql(tmp_path: Path) -> None:
+    import psycopg
+
+    with fresh_database("postgres", tmp_path) as url, psycopg.connect(url, autocommit=True) as db:
+        create_schema(db)
+        make_older(db, 2)
+        assert migrate_schema(db) == 2
+        storage = SqlStorage(db)
+        SqlJobStore(storage).add(_job("j-1", HOUR))
+        assert [job.id for job in SqlJobStore(storage)] == ["j-1"]
+
+
+# -- one transaction per outcome (P1, P3) ---------------------------------------------
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_p1_an_outcome_s_records_jobs_and_outbox_entries_commit_together(kind: str) -> None:
+    """A failure inside the database at the last insert (the outbox) leaves nothing."""
+    with stack_on(kind) as stack:
+        host = stack.host()
+        _feed(stack, host, 1)
+        assert len(stack.jobs) == 2
+        stack.clock.advance(HOUR)
+        assert isinstance(stack.storage, SqlStorage)
+        undo = inject_failure(stack.storage, "INSERT", "crm_outbox", "NEW.item_id = 'deal-0'")
+        try:
+            report = host.run_batch()
+        finally:
+            run_statements(stack.storage, undo)
+        assert report.failed == ("enter-deal-0~r-late",)  # its notification could not be written
+        assert report.finished == 1  # the history job alone went through on its retry
+        assert [e.id for e in stack.storage.events_of_item("deal-0")] == [
+            "enter-deal-0",
+            "enter-deal-0~r-note~r-note~history",
+        ]
+        [left] = stack.jobs
+        assert left.rule_id == "r-late"
+        assert len(stack.outbox) == 0
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_p1_feeding_an_event_writes_its_jobs_with_its_records(kind: str) -> None:
+    with stack_on(kind) as stack:
+        _feed(stack, stack.host(), 3)
+        assert sorted(job.id for job in stack.jobs) == sorted(
+            f"enter-deal-{n}~{rule}" for n in range(3) for rule in ("r-note", "r-late")
+        )
+        [job] = [j for j in stack.jobs.pending_of_item("deal-1") if j.rule_id == "r-late"]
+        assert job.due_at == MONDAY + HOUR
+        assert job.chain == ("deal-1: None -> new",)
+        with pytest.raises(DuplicateIdError):
+            stack.jobs.apply(Outcome(scheduled=(job,)))
+
+
+# -- claims (P2) ----------------------------------------------------------------
+
+
+def _job(job_id: str, due_in: timedelta, item_id: str = "deal-0") -> Job:
+    return Job(
+        id=job_id,
+        rule_id="r-note",
+        item_id=item_id,
+        pipeline_id="p-sales",
+        stage_id="new",
+        entry_id=f"enter-{item_id}",
+        entered_at=MONDAY,
+        due_at=MONDAY + due_in,
+        depth=3,
+        chain=("a", "b"),
+    )
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_p2_a_claim_holds_its_jobs_until_the_lease_ends(kind: str) -> None:
+    with stack_on(kind, max_attempts=2) as stack:
+        jobs = stack.jobs
+        jobs.apply(
+            Outcome(scheduled=tuple(_job(f"j-{n}", n * timedelta(minutes=1)) for n in range(5)))
+        )
+        lease = timedelta(minutes=10)
+        now = MONDAY + HOUR
+        first = jobs.claim(now, 2, lease)
+        second = jobs.claim(now, 10, lease)
+        assert first.job_ids == ("j-0", "j-1")
+        assert second.job_ids == ("j-2", "j-3", "j-4")
+        assert second.jobs[0] == _job("j-2", 2 * timedelta(minutes=1))  # depth and chain kept
+        assert jobs.claim(now, 10, lease).jobs == ()
+        assert jobs.next_due() == now + lease
+        third = jobs.claim(now + lease, 10, lease)  # both workers died; their leases ended
+        assert third.job_ids == ("j-0", "j-1", "j-2", "j-3", "j-4")
+        with jobs.transaction(["deal-0"]):
+            assert jobs.confirm(first) == ()
+            assert [job.id for job in jobs.confirm(third)] == list(third.job_ids)
+        jobs.release(third, ["j-0"], "DuplicateIdError: task 'x' already exists")
+        with jobs.transaction(["deal-0"]):
+            jobs.apply(Outcome(finished=third.job_ids[1:]))
+        assert jobs.claim(now + 3 * lease, 10, lease).jobs == ()  # j-0 claimed twice: set aside
+        [failed] = jobs.failed()
+        assert (failed.job.id, failed.attempts) == ("j-0", 2)
+        assert failed.error == "DuplicateIdError: task 'x' already exists"
+        assert jobs.next_due() is None
+        assert len(jobs) == 1
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_p2_run_due_runs_each_due_job_once_in_batches(kind: str) -> None:
+    with stack_on(kind) as stack:
+        host = stack.host(batch_size=3)
+        _feed(stack, host, 4)
+        stack.clock.advance(HOUR)
+        report = host.run_due()
+        assert (report.claimed, report.finished, report.effects) == (8, 8, 8)
+        assert len(stack.jobs) == 0
+        assert host.run_due().claimed == 0
+        entries = stack.outbox.take(100)
+        assert sorted(entry.item_id or "" for entry in entries) == [f"deal-{n}" for n in range(4)]
+        assert {entry.kind for entry in entries} == {"notify"}
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_p2_a_job_cancelled_while_claimed_is_not_run(kind: str) -> None:
+    """A claimed job whose item leaves the stage before the batch runs is dropped (R1)."""
+    with stack_on(kind) as stack:
+        host = stack.host()
+        _feed(stack, host, 1)
+        stack.clock.advance(HOUR)
+        claim = stack.jobs.claim(stack.clock.now(), 10, host.lease)
+        moved = StageChanged(
+            id="move-1",
+            item_id="deal-0",
+            at=stack.clock.now(),
+            by_user_id="u-piotr",
+            from_stage_id="new",
+            to_stage_id="preparation",
+        )
+        stack.storage.write(
+            add=[moved],
+            replace=[attrs.evolve(stack.storage.item("deal-0"), stage_id="preparation")],
+        )
+        outcome = host.feed(moved)
+        assert sorted(outcome.cancelled) == sorted(claim.job_ids)
+        with stack.jobs.transaction():
+            assert stack.jobs.confirm(claim) == ()
+        assert len(stack.jobs) == 0
+
+
+# -- the outbox (P3) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_p3_take_hands_out_each_entry_to_one_taker_until_its_lease_ends(kind: str) -> None:
+    with stack_on(kind) as stack:
+        outbox = stack.outbox
+        entries = [
+            OutboxEntry(
+                id=f"e-{n}",
+                kind="reminder",
+                at=MONDAY + n * HOUR,
+                item_id=None if n % 2 else "deal-0",
+                payload={"n": n, "text": "Zażółć"},
+            )
+            for n in range(5)
+        ]
+        outbox.put(entries[:3])
+        outbox.put(entries[3:])
+        with pytest.raises(DuplicateIdError):
+            outbox.put([entries[4], attrs.evolve(entries[0], id="e-new")])
+        assert len(outbox) == 5  # nothing of the refused batch
+        first = outbox.take(2)
+        assert first == entries[:2]
+        assert outbox.take(10, lease=timedelta(minutes=1)) == entries[2:]
+        assert outbox.take(10) == []
+        assert outbox.acknowledge(["e-0", "e-1", "e-0", "nope"]) == 2
+        stack.clock.advance(timedelta(minutes=2))
+        assert [entry.id for entry in outbox.take(10)] == ["e-2", "e-3", "e-4"]
+        assert outbox.acknowledge(entry.id for entry in entries) == 3
+        assert len(outbox) == 0
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_g5_sql_job_store_and_outbox_refuse_what_they_cannot_use(kind: str) -> None:
+    with sql_storage(kind) as storage:
+        with pytest.raises(ValidationError, match="storage"):
+            SqlJobStore(make_storage())  # type: ignore[arg-type]
+        with pytest.raises(ValidationError, match="max_attempts"):
+            SqlJobStore(storage, max_attempts=0)
+        with pytest.raises(ValidationError, match="storage"):
+            SqlOutbox(object())  # type: ignore[arg-type]
+        jobs = SqlJobStore(storage)
+        with pytest.raises(ValidationError, match="limit"):
+            jobs.claim(MONDAY, 0, timedelta(minutes=1))
+        with pytest.raises(ValidationError, match="now"):
+            jobs.claim(MONDAY.replace(tzinfo=None), 1, timedelta(minutes=1))
+        with pytest.raises(ValidationError, match="lease"):
+            SqlOutbox(storage).take(1, lease=timedelta(0))
+        if kind == "postgres":
+            with pytest.raises(ValidationError, match="NUL"):
+                SqlOutbox(storage).put(
+                    [OutboxEntry(id="e\x00", kind="k", at=MONDAY, payload={"t": "a\x00b"})]
+                )
+        assert len(SqlOutbox(storage)) == 0
