@@ -121,11 +121,15 @@ def test_p4_the_example_ping_pong_file_is_the_set_these_tests_run() -> None:
     assert load_rule_set(PING_PONG_FILE.read_bytes()) == ping_pong_rules(ONE_MINUTE)
 
 
+# The peak resident size of this process's own memory (VmHWM). Not ru_maxrss: Linux carries
+# the spawning process's peak across exec, so a large pytest parent would be counted.
 _MEASURED = """
-import resource, sys
+import sys
 from crmcounters._cli import main
 code = main(sys.argv[1:])
-sys.stderr.write(f"maxrss_kib={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
+with open("/proc/self/status", encoding="ascii") as status:
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+sys.stderr.write(f"maxrss_kib={peak}\\n")
 sys.exit(code)
 """
 
