@@ -21,7 +21,7 @@ from .._errors import (
     UnknownIdError,
     ValidationError,
 )
-from .._events import TimelineEvent
+from .._events import CommentAdded, IncomingMessage, TimelineEvent
 from .._items import Item
 from .._pipelines import Pipeline
 from .._portal import (
@@ -52,6 +52,20 @@ from ._counters import (
     view_sql,
 )
 from ._dialect import Connection, Dialect, dialect_for
+from ._focus import (
+    FOCUS_INSTANT_COLUMNS,
+    FOCUS_ITEM_COLUMNS,
+    FocusQueries,
+    Key,
+    PageAnswer,
+    fill_focus,
+    group_by_item,
+    kanban_scopes,
+    refresh_focus,
+    rows_of_items,
+    view_moves,
+    view_scopes,
+)
 from ._rows import (
     ACTIVITIES,
     DEPARTMENTS,
@@ -346,6 +360,7 @@ class SqlStorage:
             "deadline_us IS NOT NULL AND incoming = 0 AND reminder_offsets IS NULL"  # C4 default
         )
         with self.transaction():
+            refocus = self.settings.focus_reminder_offsets != settings.focus_reminder_offsets
             self._execute(
                 "UPDATE crm_settings SET document = ? WHERE id = 1",
                 (dump_json(settings_to_dict(settings)),),
@@ -359,6 +374,9 @@ class SqlStorage:
                 f"(SELECT id FROM crm_activities WHERE {default_lit})",
                 (offset_us,),
             )
+            if refocus:  # every reminder instant may move (F2)
+                with self._session() as connection:
+                    fill_focus(connection, self._dialect)
 
     # -- the portal around the records ----------------------------------------
 
@@ -640,6 +658,7 @@ class SqlStorage:
         with self.transaction():
             activity = self.activity(activity_id)
             self._delete_activities([activity_id])
+            self._refresh_focus(activity.item_ids)
         return activity
 
     def remove_task(self, task_id: str) -> Task:
@@ -673,6 +692,7 @@ class SqlStorage:
             self._execute("DELETE FROM crm_tasks WHERE item_id = ?", (item_id,))
             self._execute("DELETE FROM crm_events WHERE item_id = ?", (item_id,))
             self._execute("DELETE FROM crm_items WHERE id = ?", (item_id,))
+            self._refresh_focus({item_id, *(i for a in kept for i in a.item_ids)})
         return item
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
@@ -685,10 +705,75 @@ class SqlStorage:
                 new[record_kind(record)].append(record)
             for record in replaced:
                 old[record_kind(record)].append(record)
+            touched = self._focus_touched(new, old)
             offset = self.settings.urgency_offset_minutes
             for kind, table in TABLES.items():  # references before the records that use them
                 self._write_kind(kind, table, new[kind], offset, replacing=False)
                 self._write_kind(kind, table, old[kind], offset, replacing=True)
+            self._refresh_focus(touched)
+
+    # -- the focus tables (issue 15; sql/_focus.py) ---------------------------
+
+    def _focus_touched(self, new: dict[str, list[Any]], old: dict[str, list[Any]]) -> set[str]:
+        """The items whose focus rows a write changes: its items, and those its activities and
+        events are bound to, before and after (read before the write)."""
+        touched = {item.id for item in (*new["item"], *old["item"])}
+        for activity in (*new["activity"], *old["activity"]):
+            touched.update(activity.item_ids)
+        touched.update(event.item_id for event in (*new["event"], *old["event"]))
+        with self._session() as connection:
+            for condition, params in self._dialect.in_lists(
+                "activity_id", [a.id for a in old["activity"]]
+            ):
+                sql = f"SELECT item_id FROM crm_activity_items WHERE {condition}"
+                touched.update(row[0] for row in self._dialect.query(connection, sql, params))
+            for condition, params in self._dialect.in_lists("id", [e.id for e in old["event"]]):
+                sql = f"SELECT item_id FROM crm_events WHERE {condition}"
+                touched.update(row[0] for row in self._dialect.query(connection, sql, params))
+        return touched
+
+    @property
+    def focus_pushed_down(self) -> bool:
+        """True when pages are answered from the focus tables: not over your own tables
+        (`create_views`), whose writes the library does not see."""
+        return not self._read_only
+
+    def _kanban_answer(
+        self, pipeline_id: str, stage_id: str, now: datetime, limit: int | None, after: Key | None
+    ) -> PageAnswer:
+        """A Kanban column's page at `now` (UTC) below `after`, from the focus tables."""
+        with self._snapshot():
+            return FocusQueries(self._query).answer(
+                kanban_scopes(pipeline_id, stage_id), instant_us(now), limit, after
+            )
+
+    def _view_answers(
+        self,
+        user_id: str,
+        now: datetime,
+        limit: int | None,
+        columns: Sequence[str],
+        after: Key | None,
+    ) -> tuple[dict[str, PageAnswer], int | None]:
+        """Pages of the user's Activities-view `columns` at `now`, and the first instant an
+        item of the user changes column (V1), from the focus tables."""
+        with self._snapshot():
+            user = self.user(user_id)
+            week_start = self.settings.week_start
+            bounds = view_boundaries(now, user.zone, week_start)
+            queries = FocusQueries(self._query)
+            at = instant_us(now)
+            pages = {
+                column: queries.answer(view_scopes(user_id, column, bounds), at, limit, after)
+                for column in columns
+            }
+            return pages, view_moves(queries, user_id, bounds, user.zone, week_start)
+
+    def _refresh_focus(self, item_ids: Collection[str]) -> None:
+        if item_ids:
+            with self._session() as connection:
+                offsets = self.settings.focus_reminder_offsets
+                refresh_focus(connection, self._dialect, item_ids, offsets)
 
     def _load(
         self,
@@ -732,8 +817,25 @@ class SqlStorage:
                 done += len(chunk)
                 if progress is not None:
                     progress(done, len(records))
+        self._load_focus(by_kind)
         for _, statement in indexes:
             self._execute(statement)
+
+    def _load_focus(self, by_kind: Mapping[str, list[Any]]) -> None:
+        """The focus rows of a whole portal being loaded, computed from its records (issue 15)."""
+        offsets = self.settings.focus_reminder_offsets
+        activities = group_by_item(by_kind["activity"], "item_ids")
+        events = group_by_item(
+            (e for e in by_kind["event"] if isinstance(e, IncomingMessage | CommentAdded)),
+            "item_id",
+        )
+        items = by_kind["item"]
+        for start in range(0, len(items), _LOAD_CHUNK):
+            item_rows, instant_rows = rows_of_items(
+                items[start : start + _LOAD_CHUNK], activities, events, offsets
+            )
+            self._insert("crm_focus_items", FOCUS_ITEM_COLUMNS, item_rows)
+            self._insert("crm_focus_instants", FOCUS_INSTANT_COLUMNS, instant_rows)
 
     def _write_kind(
         self,
