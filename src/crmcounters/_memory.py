@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sized
+from datetime import datetime
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -18,6 +19,11 @@ from ._settings import Settings
 from ._storage import PortalStorage, find_supervisor
 from ._tasks import Task
 from ._users import Department, User
+
+if TYPE_CHECKING:
+    from ._live_pages import LivePages
+    from ._view import Column
+    from .focus._pages import FocusKey, FocusPage
 
 __all__ = ["InMemoryStorage", "Record", "in_memory"]
 
@@ -77,6 +83,9 @@ class InMemoryStorage:
         self._open_by_user: _Index[Activity] = {}
         self._tasks_by_item: _Index[Task] = {}
         self._events_by_item: _Index[TimelineEvent] = {}
+        # Kanban and Activities view columns in focus order: built on the first page asked
+        # for, then kept up to date by every write (issue 15: pages in O(page)).
+        self._live: LivePages | None = None
 
     @classmethod
     def copy_of(
@@ -118,6 +127,43 @@ class InMemoryStorage:
         if not isinstance(settings, Settings):
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
         self._settings = settings
+        self._live = None  # offsets and the week's first day shape every column: rebuild
+
+    # -- pages in focus order (`PagedFocusStorage`) ---------------------------
+
+    def _live_pages(self, now: datetime) -> LivePages:
+        live = self._live
+        if live is None:
+            from ._live_pages import LivePages
+
+            live = self._live = LivePages(self, now)
+        return live
+
+    def kanban_focus_page(
+        self,
+        entity_type: str,
+        pipeline_id: str,
+        stage_id: str,
+        now: datetime,
+        *,
+        limit: int | None,
+        after: FocusKey | None,
+    ) -> FocusPage:
+        """A Kanban column's page in focus order, from columns kept in order (F1, F5)."""
+        live = self._live_pages(now)
+        return live.kanban_page((entity_type, pipeline_id, stage_id), now, limit, after)
+
+    def view_focus_pages(
+        self,
+        user_id: str,
+        now: datetime,
+        *,
+        limit: int | None,
+        column: Column | None,
+        after: FocusKey | None,
+    ) -> tuple[Mapping[Column, FocusPage], datetime | None]:
+        """A user's Activities view pages, and when an item first changes column (V1, V2)."""
+        return self._live_pages(now).view_pages(user_id, now, limit, column, after)
 
     # -- reads ----------------------------------------------------------------
 
@@ -252,6 +298,8 @@ class InMemoryStorage:
         activity = self.activity(activity_id)
         self._unindex_activity(activity)
         del self._activities[activity_id]
+        if self._live is not None:
+            self._live.touch(activity.item_ids)
         return activity
 
     def remove_task(self, task_id: str) -> Task:
@@ -284,14 +332,37 @@ class InMemoryStorage:
         self._events_by_item.pop(item_id, None)
         _ordered_discard(self._items_by_responsible, item.responsible_id, item_id)
         del self._items[item_id]
+        if self._live is not None:
+            self._live.touch((item_id,))
         return item
 
     # -- the batch machinery --------------------------------------------------
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
         check_write(added, replaced, _Stored(self))
-        for record in (*added, *replaced):  # every check passed: now apply
+        live = self._live
+        if live is None:
+            for record in (*added, *replaced):  # every check passed: now apply
+                self._apply(record)
+            return
+        items: set[str] = set()
+        users: list[str] = []
+        for record in (*added, *replaced):
+            if isinstance(record, Item):
+                items.add(record.id)
+            elif isinstance(record, Activity):
+                items.update(record.item_ids)
+                old = self._activities.get(record.id)
+                if old is not None:
+                    items.update(old.item_ids)
+            elif isinstance(record, TimelineEvent):
+                items.add(record.item_id)
+            elif isinstance(record, User):
+                old_user = self._users.get(record.id)
+                if old_user is not None and old_user.time_zone != record.time_zone:
+                    users.append(record.id)
             self._apply(record)
+        live.touch(items, users)
 
     def _table(self, kind: str) -> Mapping[str, Record]:
         tables: dict[str, Mapping[str, Record]] = {
