@@ -14,7 +14,7 @@ through every column.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
@@ -27,75 +27,34 @@ from hypothesis import strategies as st
 from _sql_backends import BACKENDS, copy_into, make_older, sql_examples, sql_storage
 from crmcounters import (
     Activity,
+    Column,
     CommentAdded,
     IncomingChannel,
     IncomingMessage,
     InMemoryStorage,
     Portal,
     ValidationError,
+    activities_view,
     place_item,
 )
-from crmcounters.focus import FocusTimeline, focus_timelines
+from crmcounters.focus import focus_timelines, kanban_board
+from crmcounters.focus._pages import FocusKey, FocusPage, scratch_page
 from crmcounters.sql import SqlStorage, import_portal, migrate_schema
 from crmcounters.sql import _focus as sql_focus
-from crmcounters.sql._focus import PageAnswer
-from crmcounters.sql._rows import instant_us, utc_from_us
 from crmcounters.testing.strategies import aware_datetimes, portals
 
-Key = tuple[datetime, str]
 COLUMNS = ("overdue", "today", "this_week", "next_week", "later", "no_activities")
 
 
-@attrs.frozen
-class Expected:
-    keys: list[Key]
-    total: int
-    more: bool
-    valid_until: datetime | None
-
-
-def reference_page(
-    timelines: Sequence[FocusTimeline], now: datetime, limit: int | None, after: Key | None
-) -> Expected:
-    """A column's page from its timelines, by the rules of docs/focus.md (F1, F5)."""
-    keys = sorted(((t.focus_time(now), t.item_id) for t in timelines), reverse=True)
-    below = [key for key in keys if after is None or key < after]
-    page = below if limit is None else below[:limit]
-    more = len(below) > len(page)
-    changes = []
-    listed = {item_id for _, item_id in page}
-    by_id = {t.item_id: t for t in timelines}
-    for item_id in listed:
-        change = by_id[item_id].next_change(now)
-        if change is not None:
-            changes.append(change)
-    if page and more:
-        floor = page[-1]
-        for _, item_id in below[len(page) :]:
-            for at in by_id[item_id].instants:
-                if (at, item_id) > floor:
-                    if after is None or (at, item_id) < after:
-                        changes.append(at)
-                    break
-    return Expected(
-        keys=page,
-        total=len(keys),
-        more=more,
-        valid_until=min(changes) if page and changes else None,
-    )
-
-
-def got(answer: PageAnswer) -> Expected:
-    return Expected(
-        keys=[(utc_from_us(at), item_id) for at, item_id in answer.keys],
-        total=answer.total,
-        more=answer.more,
-        valid_until=None if answer.valid_until_us is None else utc_from_us(answer.valid_until_us),
-    )
-
-
-def as_us(key: Key | None) -> tuple[int, str] | None:
-    return None if key is None else (instant_us(key[0]), key[1])
+def expected(
+    memory: InMemoryStorage,
+    item_ids: Sequence[str],
+    now: datetime,
+    limit: int | None,
+    after: FocusKey | None,
+) -> FocusPage:
+    """The reference page of a column: `scratch_page` over the items' timelines (F1, F5)."""
+    return scratch_page(focus_timelines(memory, item_ids), now, limit=limit, after=after)
 
 
 def view_columns(
@@ -123,24 +82,24 @@ def page_through(
     item_ids: list[str],
     now: datetime,
     limit: int | None,
-    answer: Any,
+    answer: Callable[[FocusKey | None], FocusPage],
 ) -> None:
     """Every page of a column, cursor after cursor, equals the reference's."""
-    timelines = focus_timelines(memory, item_ids)
-    after: Key | None = None
+    after: FocusKey | None = None
     for _ in range(len(item_ids) + 2):
-        expected = reference_page(timelines, now, limit, after)
-        assert got(answer(after)) == expected, (now, limit, after)
-        if not expected.more or not expected.keys:
+        reference = expected(memory, item_ids, now, limit, after)
+        assert answer(after) == reference, (now, limit, after)
+        if not reference.more or reference.last_key is None:
             return
-        after = expected.keys[-1]
+        after = reference.last_key
     raise AssertionError("paging did not end")
 
 
 def check_pages(
     storage: SqlStorage, memory: InMemoryStorage, now: datetime, limit: int | None
 ) -> None:
-    """Every Kanban column and every user's Activities-view column, paged through (F1, V1)."""
+    """Every Kanban column and every user's Activities-view column, paged through (F1, V1),
+    then the public `kanban_board` and `activities_view` over both storages."""
     now = now.astimezone(UTC)
     for pipeline in memory.pipelines():
         for stage in pipeline.stages:
@@ -154,26 +113,36 @@ def check_pages(
                 ids,
                 now,
                 limit,
-                lambda after, p=pipeline.id, s=stage.id: storage._kanban_answer(
-                    p, s, now, limit, as_us(after)
+                lambda after, p=pipeline, s=stage.id: storage.kanban_focus_page(
+                    p.entity_type, p.id, s, now, limit=limit, after=after
                 ),
             )
     for user in memory.users():
         columns, moves = view_columns(memory, user.id, now)
-        pages, found_moves = storage._view_answers(user.id, now, limit, COLUMNS, None)
-        assert (None if found_moves is None else utc_from_us(found_moves)) == moves
-        for column in COLUMNS:
-            timelines = focus_timelines(memory, columns[column])
-            assert got(pages[column]) == reference_page(timelines, now, limit, None), column
+        pages, found_moves = storage.view_focus_pages(
+            user.id, now, limit=limit, column=None, after=None
+        )
+        assert found_moves == moves
+        assert list(pages) == list(Column)
+        for column in Column:
+            assert pages[column] == expected(memory, columns[column.value], now, limit, None)
             page_through(
                 memory,
-                columns[column],
+                columns[column.value],
                 now,
                 limit,
-                lambda after, u=user.id, c=column: storage._view_answers(
-                    u, now, limit, (c,), as_us(after)
+                lambda after, u=user.id, c=column: storage.view_focus_pages(
+                    u, now, limit=limit, column=c, after=after
                 )[0][c],
             )
+        assert activities_view(storage, user.id, now, limit=limit) == activities_view(
+            memory, user.id, now, limit=limit
+        )
+    viewer = next(iter(memory.users())).id
+    for pipeline in memory.pipelines():
+        assert kanban_board(
+            storage, pipeline.entity_type, pipeline.id, viewer, now, limit=limit
+        ) == kanban_board(memory, pipeline.entity_type, pipeline.id, viewer, now, limit=limit)
 
 
 @st.composite

@@ -37,6 +37,9 @@ from .._storage import find_supervisor
 from .._tasks import Task
 from .._users import Department, User, zone_of
 from .._validate import check_id, instant
+from .._view import Column, place_item
+from ..focus._pages import FocusKey, FocusPage, scratch_page
+from ..focus._timeline import focus_timelines
 from ._connections import Connections, Pool, Single, Turns
 from ._counters import (
     CounterTotals,
@@ -81,6 +84,7 @@ from ._rows import (
     instant_us,
     pipeline_from_rows,
     stage_rows,
+    utc_from_us,
 )
 from ._schema import SCHEMA_VERSION, create_schema, index_statements
 
@@ -738,6 +742,85 @@ class SqlStorage:
         (`create_views`), whose writes the library does not see."""
         return not self._read_only
 
+    def kanban_focus_page(
+        self,
+        entity_type: str,
+        pipeline_id: str,
+        stage_id: str,
+        now: datetime,
+        *,
+        limit: int | None,
+        after: FocusKey | None,
+    ) -> FocusPage:
+        """A Kanban column's page at `now` below `after`, in focus order (F1, F5; the
+        `PagedFocusStorage` hook of `kanban_board`).
+
+        An index walk over `crm_focus_instants`, kept by this storage's writes.
+        Over your own tables (`create_views`) the page is computed from the
+        items' records instead, as for any storage.
+        """
+        if self._read_only:
+            ids = [
+                item.id
+                for item in self._all(
+                    ITEMS, "pipeline_id = ? AND stage_id = ?", (pipeline_id, stage_id)
+                )
+                if item.entity_type == entity_type
+            ]
+            return scratch_page(focus_timelines(self, ids), now, limit=limit, after=after)
+        return _focus_page(self._kanban_answer(pipeline_id, stage_id, now, limit, _us_key(after)))
+
+    def view_focus_pages(
+        self,
+        user_id: str,
+        now: datetime,
+        *,
+        limit: int | None,
+        column: Column | None,
+        after: FocusKey | None,
+    ) -> tuple[Mapping[Column, FocusPage], datetime | None]:
+        """Pages of the user's Activities-view columns at `now` (every column, or `column`
+        below `after`), and the first instant one of the user's items changes column (V1,
+        V2, F5; the `PagedFocusStorage` hook of `activities_view`).
+
+        Index queries over `crm_focus_items` / `crm_focus_instants`; over your own
+        tables (`create_views`), computed from the records as for any storage.
+        """
+        wanted = list(Column) if column is None else [column]
+        if self._read_only:
+            return self._view_pages_from_records(user_id, now, limit, wanted, after)
+        answers, moves = self._view_answers(
+            user_id, now, limit, [one.value for one in wanted], _us_key(after)
+        )
+        pages = {one: _focus_page(answers[one.value]) for one in wanted}
+        return pages, None if moves is None else utc_from_us(moves)
+
+    def _view_pages_from_records(
+        self,
+        user_id: str,
+        now: datetime,
+        limit: int | None,
+        wanted: list[Column],
+        after: FocusKey | None,
+    ) -> tuple[dict[Column, FocusPage], datetime | None]:
+        """`view_focus_pages` computed from the records (read-only storages)."""
+        user = self.user(user_id)
+        week_start = self.settings.week_start
+        buckets: dict[Column, list[str]] = {one: [] for one in Column}
+        moves: datetime | None = None
+        for item in self.items_of(user_id):
+            placement = place_item(
+                self.open_activities_of_item(item.id), now, zone=user.zone, week_start=week_start
+            )
+            buckets[placement.column].append(item.id)
+            if placement.moves_at is not None and (moves is None or placement.moves_at < moves):
+                moves = placement.moves_at
+        pages = {
+            one: scratch_page(focus_timelines(self, buckets[one]), now, limit=limit, after=after)
+            for one in wanted
+        }
+        return pages, moves
+
     def _kanban_answer(
         self, pipeline_id: str, stage_id: str, now: datetime, limit: int | None, after: Key | None
     ) -> PageAnswer:
@@ -950,6 +1033,21 @@ def _refuse_nul(kind: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) 
                     f"{kind} {row[0]!r} holds a NUL character, which PostgreSQL text "
                     "cannot store; remove it before writing",
                 )
+
+
+def _us_key(key: FocusKey | None) -> Key | None:
+    """A cursor's key as the focus tables hold it: (epoch µs, item id)."""
+    return None if key is None else (instant_us(key[0]), key[1])
+
+
+def _focus_page(answer: PageAnswer) -> FocusPage:
+    return FocusPage(
+        item_ids=tuple(item_id for _, item_id in answer.keys),
+        focus_times=tuple(utc_from_us(at) for at, _ in answer.keys),
+        total=answer.total,
+        more=answer.more,
+        valid_until=None if answer.valid_until_us is None else utc_from_us(answer.valid_until_us),
+    )
 
 
 class _Lookup(Mapping[str, Any]):
