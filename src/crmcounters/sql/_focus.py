@@ -192,7 +192,7 @@ Scope = tuple[str, tuple[Any, ...]]
 Key = tuple[int, str]
 
 #: Up to this many items in a part, the part is read whole and sorted rather than walked.
-_READ_WHOLE = 2_000
+_READ_WHOLE = 200
 
 
 def _below(column: str, after: Key | None) -> tuple[str, tuple[Any, ...]]:
@@ -208,8 +208,9 @@ def _below(column: str, after: Key | None) -> tuple[str, tuple[Any, ...]]:
 class FocusQueries:
     """The focus-order queries of one storage, over its `crm_focus_*` tables."""
 
-    def __init__(self, query: _Runner) -> None:
+    def __init__(self, query: _Runner, dialect: Dialect) -> None:
         self._query = query
+        self._in_lists = dialect.in_lists
 
     def count(self, scope: Scope) -> int:
         """How many items the part holds."""
@@ -300,14 +301,11 @@ class FocusQueries:
         climb, so its first rise into that range is the change.
         """
         changes: list[int] = []
-        ids = sorted(listed)
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            marks = ", ".join("?" for _ in chunk)
+        for condition, params in self._in_lists("item_id", sorted(listed)):
             found = self._query(
-                "SELECT MIN(at_us) FROM crm_focus_instants "
-                f"WHERE item_id IN ({marks}) AND at_us > ? AND rise = 1",
-                (*chunk, now_us),
+                f"SELECT MIN(at_us) FROM crm_focus_instants WHERE {condition} "
+                "AND at_us > ? AND rise = 1",
+                (*params, now_us),
             )
             if found and found[0][0] is not None:
                 changes.append(int(found[0][0]))

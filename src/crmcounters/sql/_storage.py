@@ -826,7 +826,7 @@ class SqlStorage:
     ) -> PageAnswer:
         """A Kanban column's page at `now` (UTC) below `after`, from the focus tables."""
         with self._snapshot():
-            return FocusQueries(self._query).answer(
+            return FocusQueries(self._query, self._dialect).answer(
                 kanban_scopes(pipeline_id, stage_id), instant_us(now), limit, after
             )
 
@@ -844,7 +844,7 @@ class SqlStorage:
             user = self.user(user_id)
             week_start = self.settings.week_start
             bounds = view_boundaries(now, user.zone, week_start)
-            queries = FocusQueries(self._query)
+            queries = FocusQueries(self._query, self._dialect)
             at = instant_us(now)
             pages = {
                 column: queries.answer(view_scopes(user_id, column, bounds), at, limit, after)
