@@ -77,7 +77,7 @@ def build(users: int, items: int) -> InMemoryStorage:
 
     def activity(n: int, k: int) -> Activity:
         incoming = rng.random() < 0.1
-        created = NOW - rng.randint(0, 60 * 24 * 60) * minute
+        created = NOW - rng.randint(2, 60 * 24 * 60) * minute
         return Activity(
             id=f"a{n:07d}-{k}",
             item_ids=(f"i{n:07d}",),

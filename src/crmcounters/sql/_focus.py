@@ -400,6 +400,14 @@ def refresh_focus(
         items: list[Item] = []
         activities: list[Activity] = []
         events: list[TimelineEvent] = []
+        # The item rows stay (updated in place): on PostgreSQL, writers touching one item
+        # take turns on them, and the second re-reads the item's records once the first
+        # has committed (SQLite has one writer at a time).
+        lock = " ORDER BY item_id FOR UPDATE" if dialect.name == "postgres" else ""
+        present: set[str] = set()
+        for condition, params in dialect.in_lists("item_id", chunk):
+            sql = f"SELECT item_id FROM crm_focus_items WHERE {condition}{lock}"
+            present.update(str(row[0]) for row in dialect.query(connection, sql, params))
         for condition, params in dialect.in_lists("id", chunk):
             items += [
                 ITEMS.from_row(row)
@@ -416,12 +424,28 @@ def refresh_focus(
                 EVENTS.from_row(row)
                 for row in dialect.query(connection, EVENTS.select_sql(focused), params)
             ]
-            dialect.execute(connection, f"DELETE FROM crm_focus_items WHERE {condition}", params)
             dialect.execute(connection, f"DELETE FROM crm_focus_instants WHERE {condition}", params)
         item_rows, instant_rows = rows_of_items(
             items, group_by_item(activities, "item_ids"), group_by_item(events, "item_id"), offsets
         )
-        dialect.insert_many(connection, "crm_focus_items", FOCUS_ITEM_COLUMNS, item_rows)
+        kept = {row[0] for row in item_rows}
+        dialect.execute_many(
+            connection,
+            "DELETE FROM crm_focus_items WHERE item_id = ?",
+            [(item_id,) for item_id in sorted(present - kept)],
+        )
+        dialect.execute_many(
+            connection,
+            f"UPDATE crm_focus_items SET {', '.join(f'{c} = ?' for c in FOCUS_ITEM_COLUMNS[1:])} "
+            "WHERE item_id = ?",
+            [(*row[1:], row[0]) for row in item_rows if row[0] in present],
+        )
+        dialect.insert_many(
+            connection,
+            "crm_focus_items",
+            FOCUS_ITEM_COLUMNS,
+            [row for row in item_rows if row[0] not in present],
+        )
         dialect.insert_many(connection, "crm_focus_instants", FOCUS_INSTANT_COLUMNS, instant_rows)
 
 

@@ -293,6 +293,15 @@ class SqlStorage:
             turns.release()
 
     @contextmanager
+    def _consistent(self) -> Iterator[None]:
+        """One consistent state for several reads: the open transaction's, else a snapshot."""
+        if getattr(self._local, "connection", None) is not None:
+            yield
+            return
+        with self._snapshot():
+            yield
+
+    @contextmanager
     def _snapshot(self) -> Iterator[None]:
         """Reads on this thread inside see one consistent state, without holding up writers."""
         with self._session() as connection, self._dialect.snapshot(connection):
@@ -825,7 +834,7 @@ class SqlStorage:
         self, pipeline_id: str, stage_id: str, now: datetime, limit: int | None, after: Key | None
     ) -> PageAnswer:
         """A Kanban column's page at `now` (UTC) below `after`, from the focus tables."""
-        with self._snapshot():
+        with self._consistent():
             return FocusQueries(self._query, self._dialect).answer(
                 kanban_scopes(pipeline_id, stage_id), instant_us(now), limit, after
             )
@@ -840,7 +849,7 @@ class SqlStorage:
     ) -> tuple[dict[str, PageAnswer], int | None]:
         """Pages of the user's Activities-view `columns` at `now`, and the first instant an
         item of the user changes column (V1), from the focus tables."""
-        with self._snapshot():
+        with self._consistent():
             user = self.user(user_id)
             week_start = self.settings.week_start
             bounds = view_boundaries(now, user.zone, week_start)
