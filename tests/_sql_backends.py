@@ -35,7 +35,7 @@ BACKENDS = [
 _TABLES = (
     "crm_users, crm_departments, crm_pipelines, crm_stages, crm_items, crm_activities, "
     "crm_activity_items, crm_tasks, crm_events, crm_jobs, crm_outbox, "
-    "crm_focus_items, crm_focus_instants"
+    "crm_focus_items, crm_focus_instants, crm_focus_columns"
 )
 _pg: dict[str, Any] = {}
 
@@ -175,6 +175,7 @@ _ADDED_IN = {
         "DROP TABLE crm_outbox",
         "DROP TABLE crm_focus_items",  # issue 15
         "DROP TABLE crm_focus_instants",
+        "DROP TABLE crm_focus_columns",
     ),
 }
 

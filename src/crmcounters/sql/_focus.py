@@ -191,6 +191,8 @@ Scope = tuple[str, tuple[Any, ...]]
 #: A place in focus order: (focus time as epoch µs, item id); a page continues below it.
 Key = tuple[int, str]
 
+_KANBAN = "pipeline_id = ? AND stage_id = ?"
+
 #: Up to this many items in a part, the part is read whole and sorted rather than walked.
 _READ_WHOLE = 200
 
@@ -213,8 +215,14 @@ class FocusQueries:
         self._in_lists = dialect.in_lists
 
     def count(self, scope: Scope) -> int:
-        """How many items the part holds."""
+        """How many items the part holds (a Kanban column's, from its stored count)."""
         where, params = scope
+        if where == _KANBAN:
+            found = self._query(
+                "SELECT items FROM crm_focus_columns WHERE pipeline_id = ? AND stage_id = ?",
+                params,
+            )
+            return int(found[0][0]) if found else 0
         return int(self._query(f"SELECT COUNT(*) FROM crm_focus_items WHERE {where}", params)[0][0])
 
     def page(
@@ -405,9 +413,15 @@ def refresh_focus(
         # has committed (SQLite has one writer at a time).
         lock = " ORDER BY item_id FOR UPDATE" if dialect.name == "postgres" else ""
         present: set[str] = set()
+        counts: dict[tuple[str, str], int] = {}
         for condition, params in dialect.in_lists("item_id", chunk):
-            sql = f"SELECT item_id FROM crm_focus_items WHERE {condition}{lock}"
-            present.update(str(row[0]) for row in dialect.query(connection, sql, params))
+            sql = (
+                f"SELECT item_id, pipeline_id, stage_id FROM crm_focus_items WHERE {condition}"
+                f"{lock}"
+            )
+            for item_id, pipeline_id, stage_id in dialect.query(connection, sql, params):
+                present.add(str(item_id))
+                counts[(pipeline_id, stage_id)] = counts.get((pipeline_id, stage_id), 0) - 1
         for condition, params in dialect.in_lists("id", chunk):
             items += [
                 ITEMS.from_row(row)
@@ -447,6 +461,31 @@ def refresh_focus(
             [row for row in item_rows if row[0] not in present],
         )
         dialect.insert_many(connection, "crm_focus_instants", FOCUS_INSTANT_COLUMNS, instant_rows)
+        for row in item_rows:
+            counts[(row[1], row[2])] = counts.get((row[1], row[2]), 0) + 1
+        add_column_counts(connection, dialect, counts)
+
+
+def add_column_counts(
+    connection: Connection, dialect: Dialect, counts: Mapping[tuple[str, str], int]
+) -> None:
+    """Add to the item counts of Kanban columns (pipeline, stage), in key order (no deadlock)."""
+    changed = sorted((key, delta) for key, delta in counts.items() if delta and key[0])
+    dialect.execute_many(
+        connection,
+        "INSERT INTO crm_focus_columns (pipeline_id, stage_id, items) VALUES (?, ?, ?) "
+        "ON CONFLICT (pipeline_id, stage_id) "
+        "DO UPDATE SET items = crm_focus_columns.items + excluded.items",
+        [(pipeline_id, stage_id, delta) for (pipeline_id, stage_id), delta in changed],
+    )
+
+
+def column_counts(item_rows: Iterable[ItemRow]) -> dict[tuple[str, str], int]:
+    """The item count of each Kanban column among `item_rows`."""
+    counts: dict[tuple[str, str], int] = {}
+    for row in item_rows:
+        counts[(row[1], row[2])] = counts.get((row[1], row[2]), 0) + 1
+    return counts
 
 
 def stored_offsets(connection: Connection, dialect: Dialect) -> tuple[int, ...]:
@@ -461,12 +500,13 @@ def fill_focus(connection: Connection, dialect: Dialect) -> None:
     ids = [str(row[0]) for row in dialect.query(connection, "SELECT id FROM crm_items ORDER BY id")]
     dialect.execute(connection, "DELETE FROM crm_focus_items")
     dialect.execute(connection, "DELETE FROM crm_focus_instants")
+    dialect.execute(connection, "DELETE FROM crm_focus_columns")
     refresh_focus(connection, dialect, ids, offsets)
 
 
 def kanban_scopes(pipeline_id: str, stage_id: str) -> list[Scope]:
     """A Kanban column: the items in that pipeline's stage (F4)."""
-    return [("pipeline_id = ? AND stage_id = ?", (pipeline_id, stage_id))]
+    return [(_KANBAN, (pipeline_id, stage_id))]
 
 
 def _placed(user_id: str, placement: int, low: int | None = None, high: int | None = None) -> Scope:

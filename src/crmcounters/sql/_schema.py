@@ -74,7 +74,8 @@ CREATE TABLE IF NOT EXISTS crm_outbox (
 #: Version 3 (0.3.0), issue 15: the focus order kept by the library's writes (F1, F2, V1),
 #: so that a Kanban or Activities-view page is an index walk (sql/_focus.py). One row per
 #: item (its Kanban column, responsible, creation and Activities-view placement), one per
-#: focus instant of an item (its creation and each rise), with copies of the item's keys.
+#: focus instant of an item (its creation and each rise), with copies of the item's keys;
+#: and each Kanban column's item count (a page's `total` without counting 100,000 rows).
 #: Ids compare in code-point order, as Python's `str` does (F1's ties): `{binary}` is
 #: COLLATE "C" on PostgreSQL (SQLite's default collation already is).
 _FOCUS_TABLES = """
@@ -108,6 +109,12 @@ CREATE INDEX IF NOT EXISTS crm_focus_instants_stage
     ON crm_focus_instants (pipeline_id, stage_id, at_us, item_id);
 CREATE INDEX IF NOT EXISTS crm_focus_instants_user
     ON crm_focus_instants (responsible_id, placement, at_us, item_id, deadline_us);
+CREATE TABLE IF NOT EXISTS crm_focus_columns (
+    pipeline_id TEXT{binary} NOT NULL,
+    stage_id TEXT{binary} NOT NULL,
+    items BIGINT NOT NULL,
+    PRIMARY KEY (pipeline_id, stage_id)
+);
 """
 
 #: What brings a schema from version N to N + 1 (columns are only ever added).

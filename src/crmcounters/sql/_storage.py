@@ -61,6 +61,8 @@ from ._focus import (
     FocusQueries,
     Key,
     PageAnswer,
+    add_column_counts,
+    column_counts,
     fill_focus,
     group_by_item,
     kanban_scopes,
@@ -928,6 +930,8 @@ class SqlStorage:
             )
             self._insert("crm_focus_items", FOCUS_ITEM_COLUMNS, item_rows)
             self._insert("crm_focus_instants", FOCUS_INSTANT_COLUMNS, instant_rows)
+            with self._session() as connection:
+                add_column_counts(connection, self._dialect, column_counts(item_rows))
 
     def _write_kind(
         self,
