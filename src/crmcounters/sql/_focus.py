@@ -226,22 +226,31 @@ class FocusQueries:
         return int(self._query(f"SELECT COUNT(*) FROM crm_focus_items WHERE {where}", params)[0][0])
 
     def page(
-        self, scopes: Sequence[Scope], now_us: int, limit: int | None, after: Key | None
+        self,
+        scopes: Sequence[Scope],
+        sizes: Sequence[int],
+        now_us: int,
+        limit: int | None,
+        after: Key | None,
     ) -> list[Key]:
         """The first `limit` items (all with None) of the union of `scopes` below `after`.
 
         In focus order at `now_us`: focus time newest first, ties by item id
-        descending (F1); each part is read on its own and the parts merged.
+        descending (F1); each part (of `sizes` items) is read on its own, an
+        empty one not at all, and the parts merged.
         """
         merged: list[Key] = []
-        for scope in scopes:
-            merged += self._part(scope, now_us, limit, after)
+        for scope, size in zip(scopes, sizes, strict=True):
+            if size:
+                merged += self._part(scope, size, now_us, limit, after)
         merged.sort(reverse=True)
         return merged if limit is None else merged[:limit]
 
-    def _part(self, scope: Scope, now_us: int, limit: int | None, after: Key | None) -> list[Key]:
+    def _part(
+        self, scope: Scope, size: int, now_us: int, limit: int | None, after: Key | None
+    ) -> list[Key]:
         where, params = scope
-        if limit is None or self._small(scope):
+        if limit is None or size <= _READ_WHOLE:
             return self._whole(scope, now_us, limit, after)
         found: list[Key] = []
         if after is None or after[0] > now_us:  # items created after `now` lead
@@ -264,14 +273,6 @@ class FocusQueries:
                 (*params, now_us, *cursor_params, now_us, limit - len(found)),
             )
         return [(int(at), str(item_id)) for item_id, at in found]
-
-    def _small(self, scope: Scope) -> bool:
-        where, params = scope
-        rows = self._query(
-            f"SELECT COUNT(*) FROM (SELECT 1 FROM crm_focus_items WHERE {where} LIMIT ?) s",
-            (*params, _READ_WHOLE + 1),
-        )
-        return int(rows[0][0]) <= _READ_WHOLE
 
     def _whole(self, scope: Scope, now_us: int, limit: int | None, after: Key | None) -> list[Key]:
         """Every item of the part with its focus time at `now_us`, sorted, then cut."""
@@ -346,15 +347,17 @@ class FocusQueries:
     ) -> PageAnswer:
         """One column's page at `now_us` below `after`: its keys, the column's size, whether
         more items follow, and when the page would change by itself (F5)."""
-        total = sum(self.count(scope) for scope in scopes)
-        keys = self.page(scopes, now_us, None if limit is None else limit + 1, after)
+        sizes = [self.count(scope) for scope in scopes]
+        total = sum(sizes)
+        keys = self.page(scopes, sizes, now_us, None if limit is None else limit + 1, after)
         more = limit is not None and len(keys) > limit
         if limit is not None:
             keys = keys[:limit]
         valid_until = None
         if keys:
             listed = [key[1] for key in keys]
-            valid_until = self.next_rise(scopes, now_us, listed, keys[-1] if more else None, after)
+            filled = [scope for scope, size in zip(scopes, sizes, strict=True) if size]
+            valid_until = self.next_rise(filled, now_us, listed, keys[-1] if more else None, after)
         return PageAnswer(keys=keys, total=total, more=more, valid_until_us=valid_until)
 
     def first_deadline(self, user_id: str, low: int | None, high: int | None) -> int | None:
