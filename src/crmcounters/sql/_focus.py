@@ -214,16 +214,29 @@ class FocusQueries:
         self._query = query
         self._in_lists = dialect.in_lists
 
-    def count(self, scope: Scope) -> int:
-        """How many items the part holds (a Kanban column's, from its stored count)."""
-        where, params = scope
-        if where == _KANBAN:
-            found = self._query(
-                "SELECT items FROM crm_focus_columns WHERE pipeline_id = ? AND stage_id = ?",
-                params,
-            )
-            return int(found[0][0]) if found else 0
-        return int(self._query(f"SELECT COUNT(*) FROM crm_focus_items WHERE {where}", params)[0][0])
+    def counts(self, scopes: Sequence[Scope]) -> list[int]:
+        """How many items each part holds (a Kanban column's from its stored count), in one
+        statement."""
+        parts: list[Scope] = []
+        for where, params in scopes:
+            if where == _KANBAN:
+                parts.append(
+                    (
+                        "SELECT COALESCE(MAX(items), 0) FROM crm_focus_columns "
+                        "WHERE pipeline_id = ? AND stage_id = ?",
+                        params,
+                    )
+                )
+            else:
+                parts.append((f"SELECT COUNT(*) FROM crm_focus_items WHERE {where}", params))
+        return [int(value or 0) for value in self._scalars(parts)]
+
+    def _scalars(self, queries: Sequence[Scope]) -> list[Any]:
+        """The one value of each single-value query, in one round trip to the database."""
+        if not queries:
+            return []
+        sql = "SELECT " + ", ".join(f"({one})" for one, _ in queries)
+        return list(self._query(sql, [value for _, params in queries for value in params])[0])
 
     def page(
         self,
@@ -252,27 +265,33 @@ class FocusQueries:
         where, params = scope
         if limit is None or size <= _READ_WHOLE:
             return self._whole(scope, now_us, limit, after)
-        found: list[Key] = []
+        statements: list[str] = []
+        values: list[Any] = []
         if after is None or after[0] > now_us:  # items created after `now` lead
             cursor, cursor_params = _below("created_us", after)
-            found += self._query(
-                f"SELECT item_id, created_us FROM crm_focus_items WHERE {where} "
-                f"AND created_us > ?{cursor} ORDER BY created_us DESC, item_id DESC LIMIT ?",
-                (*params, now_us, *cursor_params, limit),
+            statements.append(
+                f"SELECT item_id, created_us AS k FROM crm_focus_items WHERE {where} "
+                f"AND created_us > ?{cursor} ORDER BY created_us DESC, item_id DESC LIMIT ?"
             )
-        if len(found) < limit:
-            cursor, cursor_params = _below(
-                "f.at_us", None if after is None or after[0] > now_us else after
-            )
-            found += self._query(
-                f"SELECT f.item_id, f.at_us FROM crm_focus_instants f WHERE {_prefixed(where)} "
-                f"AND f.at_us <= ?{cursor.replace('item_id', 'f.item_id')} AND NOT EXISTS ("
-                "SELECT 1 FROM crm_focus_instants g WHERE g.item_id = f.item_id "
-                "AND g.at_us > f.at_us AND g.at_us <= ?) "
-                "ORDER BY f.at_us DESC, f.item_id DESC LIMIT ?",
-                (*params, now_us, *cursor_params, now_us, limit - len(found)),
-            )
-        return [(int(at), str(item_id)) for item_id, at in found]
+            values += [*params, now_us, *cursor_params, limit]
+        cursor, cursor_params = _below(
+            "f.at_us", None if after is None or after[0] > now_us else after
+        )
+        statements.append(
+            f"SELECT f.item_id, f.at_us AS k FROM crm_focus_instants f WHERE {_prefixed(where)} "
+            f"AND f.at_us <= ?{cursor.replace('item_id', 'f.item_id')} AND NOT EXISTS ("
+            "SELECT 1 FROM crm_focus_instants g WHERE g.item_id = f.item_id "
+            "AND g.at_us > f.at_us AND g.at_us <= ?) "
+            "ORDER BY f.at_us DESC, f.item_id DESC LIMIT ?"
+        )
+        values += [*params, now_us, *cursor_params, now_us, limit]
+        sql = " UNION ALL ".join(
+            f"SELECT item_id, k FROM ({one}) part{n}" for n, one in enumerate(statements)
+        )
+        found = sorted(
+            ((int(at), str(item_id)) for item_id, at in self._query(sql, values)), reverse=True
+        )
+        return found[:limit]
 
     def _whole(self, scope: Scope, now_us: int, limit: int | None, after: Key | None) -> list[Key]:
         """Every item of the part with its focus time at `now_us`, sorted, then cut."""
@@ -309,37 +328,34 @@ class FocusQueries:
         page's last item and stays below the cursor `after`: an item's rises
         climb, so its first rise into that range is the change.
         """
-        changes: list[int] = []
-        for condition, params in self._in_lists("item_id", sorted(listed)):
-            found = self._query(
+        queries: list[Scope] = [
+            (
                 f"SELECT MIN(at_us) FROM crm_focus_instants WHERE {condition} "
                 "AND at_us > ? AND rise = 1",
                 (*params, now_us),
             )
-            if found and found[0][0] is not None:
-                changes.append(int(found[0][0]))
-        if floor is None or (after is not None and after[0] <= now_us):
-            # Nothing follows the page, or every rise after `now` lands above the cursor.
-            return min(changes) if changes else None
-        for where, params in scopes:
-            condition = f"{where} AND at_us > ?"
-            values: tuple[Any, ...] = (*params, now_us)
-            if floor[0] > now_us:
-                condition += " AND at_us >= ? AND (at_us > ? OR item_id > ?)"
-                values += (floor[0], floor[0], floor[1])
-            if after is not None:
-                condition += " AND at_us <= ? AND (at_us < ? OR item_id < ?)"
-                values += (after[0], after[0], after[1])
-            if changes:
-                condition += " AND at_us < ?"
-                values += (min(changes),)
-            found = self._query(
-                f"SELECT at_us FROM crm_focus_instants WHERE {condition} AND rise = 1 "
-                "ORDER BY at_us LIMIT 1",
-                values,
-            )
-            if found:
-                changes.append(int(found[0][0]))
+            for condition, params in self._in_lists("item_id", sorted(listed))
+        ]
+        if floor is not None and (after is None or after[0] > now_us):
+            # Otherwise nothing follows the page, or every rise after `now` lands above
+            # the cursor.
+            for where, params in scopes:
+                condition = f"{where} AND at_us > ?"
+                values: tuple[Any, ...] = (*params, now_us)
+                if floor[0] > now_us:
+                    condition += " AND at_us >= ? AND (at_us > ? OR item_id > ?)"
+                    values += (floor[0], floor[0], floor[1])
+                if after is not None:
+                    condition += " AND at_us <= ? AND (at_us < ? OR item_id < ?)"
+                    values += (after[0], after[0], after[1])
+                queries.append(
+                    (
+                        f"SELECT at_us FROM crm_focus_instants WHERE {condition} AND rise = 1 "
+                        "ORDER BY at_us LIMIT 1",
+                        values,
+                    )
+                )
+        changes = [int(value) for value in self._scalars(queries) if value is not None]
         return min(changes) if changes else None
 
     def answer(
@@ -347,7 +363,7 @@ class FocusQueries:
     ) -> PageAnswer:
         """One column's page at `now_us` below `after`: its keys, the column's size, whether
         more items follow, and when the page would change by itself (F5)."""
-        sizes = [self.count(scope) for scope in scopes]
+        sizes = self.counts(scopes)
         total = sum(sizes)
         keys = self.page(scopes, sizes, now_us, None if limit is None else limit + 1, after)
         more = limit is not None and len(keys) > limit
@@ -360,20 +376,21 @@ class FocusQueries:
             valid_until = self.next_rise(filled, now_us, listed, keys[-1] if more else None, after)
         return PageAnswer(keys=keys, total=total, more=more, valid_until_us=valid_until)
 
-    def first_deadline(self, user_id: str, low: int | None, high: int | None) -> int | None:
-        """The earliest open deadline of the user's dated items in `[low, high)`, or None."""
-        condition = "responsible_id = ? AND placement = ?"
-        params: tuple[Any, ...] = (user_id, OPEN_DATED)
-        if low is not None:
-            condition += " AND deadline_us >= ?"
-            params += (low,)
-        if high is not None:
-            condition += " AND deadline_us < ?"
-            params += (high,)
-        found = self._query(
-            f"SELECT MIN(deadline_us) FROM crm_focus_items WHERE {condition}", params
-        )
-        return None if not found or found[0][0] is None else int(found[0][0])
+    def first_deadlines(
+        self, user_id: str, ranges: Sequence[tuple[int, int | None]]
+    ) -> list[int | None]:
+        """The earliest open deadline of the user's dated items in each `[low, high)`."""
+        queries: list[Scope] = []
+        for low, high in ranges:
+            condition = "responsible_id = ? AND placement = ? AND deadline_us >= ?"
+            params: tuple[Any, ...] = (user_id, OPEN_DATED, low)
+            if high is not None:
+                condition += " AND deadline_us < ?"
+                params += (high,)
+            queries.append(
+                (f"SELECT MIN(deadline_us) FROM crm_focus_items WHERE {condition}", params)
+            )
+        return [None if value is None else int(value) for value in self._scalars(queries)]
 
 
 def _prefixed(where: str, alias: str = "f") -> str:
@@ -554,14 +571,16 @@ def view_moves(
     """
     today, tomorrow, next_week, after_next = bounds
     found: list[int] = []
-    if queries.first_deadline(user_id, today, tomorrow) is not None:
+    in_today, this_week, in_next_week, later = queries.first_deadlines(
+        user_id,
+        [(today, tomorrow), (tomorrow, next_week), (next_week, after_next), (after_next, None)],
+    )
+    if in_today is not None:
         found.append(tomorrow)
-    this_week = queries.first_deadline(user_id, tomorrow, next_week)
     if this_week is not None:
         found.append(instant_us(day_start(utc_from_us(this_week).astimezone(zone).date(), zone)))
-    if queries.first_deadline(user_id, next_week, after_next) is not None:
+    if in_next_week is not None:
         found.append(next_week)
-    later = queries.first_deadline(user_id, after_next, None)
     if later is not None:
         due = utc_from_us(later).astimezone(zone).date()
         found.append(instant_us(day_start(week_start_of(due, week_start) - _WEEK, zone)))
