@@ -13,6 +13,7 @@ items built in under 2 s.
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +31,6 @@ from crmcounters import (
     User,
     activities_view,
 )
-from crmcounters._live_pages import LivePages
 from crmcounters.focus import kanban_board
 
 NOW = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
@@ -97,15 +97,17 @@ def _figures(count: int, rng: random.Random, results: dict[str, dict[int, float]
     header(f"pages of {PAGE}, {count:,} items (one user, one stage, one to-do each)")
     storage, load_s = timed(lambda: _storage(count, rng))
     note(f"portal built in {human(load_s)} (not part of any figure below)")
-    _, build_s = timed(lambda: LivePages(storage, NOW))
-    note(f"live Kanban columns built in {human(build_s)}   [target: < 2 s at 100,000]")
-    results["build"][count] = build_s
-    _, first_s = timed(lambda: _kanban(storage))  # builds the storage's own live columns
-    _, view_build_s = timed(lambda: _view(storage))  # and the user's view columns
+    cpu = time.process_time()
+    _, build_s = timed(lambda: storage._live_pages(NOW))  # every item's timeline, Kanban columns
+    cpu_build = time.process_time() - cpu
+    cpu = time.process_time()
+    _, view_build_s = timed(lambda: _view(storage))  # the first view page builds the user's
+    cpu_view = time.process_time() - cpu
     note(
-        f"first Kanban page (build included) {human(first_s)}, first view page (the "
-        f"user's view columns built) {human(view_build_s)}"
+        f"live Kanban columns built in {human(build_s)} (CPU {human(cpu_build)}), the user's "
+        f"view columns in {human(view_build_s)} (CPU {human(cpu_view)})   [target: < 2 s]"
     )
+    results["build"][count] = build_s + view_build_s
     scratch = _Scratch(storage)
     assert _kanban(storage) == _kanban(scratch)
     assert _view(storage) == _view(scratch)

@@ -134,9 +134,17 @@ class InMemoryStorage:
     def _live_pages(self, now: datetime) -> LivePages:
         live = self._live
         if live is None:
-            from ._live_pages import LivePages
+            from ._live_pages import LivePages, Reads  # built on first use only
 
-            live = self._live = LivePages(self, now)
+            def bucket(index: _Index[_V]) -> Callable[[str], Collection[_V]]:
+                return lambda key: index.get(key, _NO_BUCKET).values()  # no copy: read at once
+
+            reads = Reads(
+                bucket(self._activities_by_item),
+                bucket(self._events_by_item),
+                bucket(self._open_by_item),
+            )
+            live = self._live = LivePages(self, now, reads=reads)
         return live
 
     def kanban_focus_page(
