@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sized
 from datetime import datetime
 from types import MappingProxyType
@@ -86,6 +87,7 @@ class InMemoryStorage:
         # Kanban and Activities view columns in focus order: built on the first page asked
         # for, then kept up to date by every write (issue 15: pages in O(page)).
         self._live: LivePages | None = None
+        self._live_lock = threading.Lock()  # readers may share the storage: build it once
 
     @classmethod
     def copy_of(
@@ -132,6 +134,13 @@ class InMemoryStorage:
     # -- pages in focus order (`PagedFocusStorage`) ---------------------------
 
     def _live_pages(self, now: datetime) -> LivePages:
+        live = self._live
+        if live is not None:
+            return live
+        with self._live_lock:
+            return self._build_live(now)
+
+    def _build_live(self, now: datetime) -> LivePages:
         live = self._live
         if live is None:
             from ._live_pages import LivePages, Reads  # built on first use only
