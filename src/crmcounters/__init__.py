@@ -14,6 +14,7 @@ from ._badges import Badge, BadgeColour, item_badge
 from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
 from ._cap import is_at_cap, open_activity_count, over_cap
 from ._clock import Clock, SystemClock
+from ._completion import complete_activity, completion_write  # I2, A1, A2
 from ._counter_index import CounterIndex
 from ._counters import CounterResult, CounterSum, counter_steps, counters_of, summed_counters
 from ._errors import (
@@ -40,6 +41,16 @@ from ._events import (
 )
 from ._explain import Explanation, Reason, explain
 from ._host import RuleHost, RunReport, apply_outcome
+from ._incoming import (  # I1, I2
+    CHANNEL_KINDS,
+    Write,
+    incoming_write,
+    mark_processed,
+    processed_write,
+    record_incoming,
+    record_reply,
+    reply_write,
+)
 from ._items import FieldValue, Item
 from ._memory import InMemoryStorage, Record
 from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
@@ -126,6 +137,7 @@ from .rules import (
 __version__ = "0.2.0"
 
 __all__ = [
+    "CHANNEL_KINDS",
     "DEFAULT_HOLIDAY_YEARS",
     "ENTITY_TYPES",
     "ENTITY_TYPES_WITHOUT_PIPELINE",
@@ -221,8 +233,11 @@ __all__ = [
     "ValidationError",
     "Worker",
     "WritableStorage",
+    "Write",
     "activities_view",
     "apply_outcome",
+    "complete_activity",
+    "completion_write",
     "counter_steps",
     "counters_of",
     "dump_portal",
@@ -233,12 +248,14 @@ __all__ = [
     "focus_time",
     "focus_timeline",
     "focus_timelines",
+    "incoming_write",
     "is_at_cap",
     "is_unread",
     "item_badge",
     "kanban_board",
     "load_portal",
     "load_rule_set",
+    "mark_processed",
     "next_focus_change",
     "next_unread_change",
     "open_activity_count",
@@ -246,9 +263,13 @@ __all__ = [
     "order_by_focus",
     "over_cap",
     "place_item",
+    "processed_write",
     "rank_by_focus",
     "read_portal",
+    "record_incoming",
+    "record_reply",
     "reminder_offsets",
+    "reply_write",
     "reschedule",
     "sample_portal",
     "sample_rules",

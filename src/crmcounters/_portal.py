@@ -19,6 +19,7 @@ from ._events import (
     HISTORY_INFORMATION,
     CommentAdded,
     HistoryEntryAdded,
+    IncomingChannel,
     IncomingMessage,
     ItemViewed,
     StageChanged,
@@ -489,7 +490,7 @@ def _event(r: Reader) -> TimelineEvent:
         )
     if event_type == "incoming":
         r.reject_unknown(base | {"channel", "text"})
-        channel = _choice(r, "channel", "", ("email", "chat", "call", "missed_call"))
+        channel = _choice(r, "channel", "", tuple(c.value for c in IncomingChannel))
         return build(r.path, IncomingMessage, **common, channel=channel, text=r.text("text", ""))
     if event_type == "stage_changed":
         r.reject_unknown(base | {"by_user_id", "from_stage_id", "to_stage_id"})
