@@ -172,6 +172,7 @@ _ADDED_IN = {
         "ALTER TABLE crm_activity_items DROP COLUMN item_pipeline_id",
         "DROP TABLE crm_jobs",
         "DROP TABLE crm_outbox",
+        "ALTER TABLE crm_activities DROP COLUMN type_id",  # issue 16a (A1)
     ),
 }
 

@@ -10,6 +10,7 @@ import logging
 
 from ._access import AccessLevel, AccessPolicy, SectionAccess
 from ._activities import Activity, ActivityKind, Direction
+from ._activity_types import ActivityDraft, ActivityType, DeadlineRule, DeadlineUnit  # A1
 from ._badges import Badge, BadgeColour, item_badge
 from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
 from ._cap import is_at_cap, open_activity_count, over_cap
@@ -86,6 +87,7 @@ from ._smart_settings import (
 from ._smart_text import SMART_ACTIVITY_TEXTS, smart_activity_text
 from ._storage import PortalStorage, Storage, WritableStorage
 from ._tasks import Task, TaskStatus
+from ._type_defaults import activity_from_type, proposed_next, type_deadline  # A1
 from ._users import Department, User
 from ._view import ActivitiesView, Column, Placement, activities_view, place_item
 from ._worker import Worker
@@ -151,7 +153,9 @@ __all__ = [
     "AccessPolicy",
     "ActivitiesView",
     "Activity",
+    "ActivityDraft",
     "ActivityKind",
+    "ActivityType",
     "Badge",
     "BadgeColour",
     "BusinessCalendar",
@@ -167,6 +171,8 @@ __all__ = [
     "CrmCountersError",
     "DanglingReferenceError",
     "DataFormatError",
+    "DeadlineRule",
+    "DeadlineUnit",
     "Department",
     "Direction",
     "DuplicateIdError",
@@ -235,6 +241,7 @@ __all__ = [
     "WritableStorage",
     "Write",
     "activities_view",
+    "activity_from_type",
     "apply_outcome",
     "complete_activity",
     "completion_write",
@@ -264,6 +271,7 @@ __all__ = [
     "over_cap",
     "place_item",
     "processed_write",
+    "proposed_next",
     "rank_by_focus",
     "read_portal",
     "record_incoming",
@@ -280,6 +288,7 @@ __all__ = [
     "suggest_smart_activity",
     "summed_counters",
     "timeline_of",
+    "type_deadline",
     "unread_activities",
     "unread_activities_of",
     "unread_messages",

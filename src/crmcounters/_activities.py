@@ -58,7 +58,7 @@ class Activity:
     "use the portal's defaults" (C4, F2). `reminded_at` is the latest focus
     reminder the activity reached before its deadline was last moved: it keeps
     the item's focus time from falling when the activity is postponed (F2);
-    `reschedule` sets it.
+    `reschedule` sets it. `type_id` names its activity type (A1), if any.
     """
 
     id: str = attrs.field(validator=v.an_id)
@@ -81,6 +81,8 @@ class Activity:
     reminded_at: datetime | None = attrs.field(
         default=None, converter=v.optional_utc, validator=v.optional_aware
     )
+    #: The activity type it was created from (A1), one of `Settings.activity_types`.
+    type_id: str | None = attrs.field(default=None, validator=v.optional_id)
     # Derived at construction for the counters' hot loops (C4), not part of the value:
     # no init argument, left out of eq, hash and repr (attrs.asdict still lists them);
     # attrs.evolve recomputes them. `_utc_deadline` is the deadline in UTC;

@@ -1,7 +1,8 @@
 """Completing an activity (I2, A1, A2): what else the same write must change.
 
 Completing an incoming activity completes every open incoming activity of
-its channel on its items (I2).
+its channel on its items (I2); completing an activity of a type proposes the
+type's next one (A1).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from typing import TYPE_CHECKING
 import attrs
 
 from . import _validate as v
+from ._calendar import BusinessCalendar
 from ._errors import ValidationError
 from ._incoming import Write, answered_incoming
 from ._storage import Storage, WritableStorage
+from ._type_defaults import proposed_next
 
 if TYPE_CHECKING:
     from ._counter_index import CounterIndex
@@ -22,12 +25,20 @@ if TYPE_CHECKING:
 __all__ = ["complete_activity", "completion_write"]
 
 
-def completion_write(storage: Storage, activity_id: str, at: datetime) -> Write:
+def completion_write(
+    storage: Storage,
+    activity_id: str,
+    at: datetime,
+    *,
+    calendar: BusinessCalendar | None = None,
+) -> Write:
     """The records that completing activity `activity_id` at `at` writes, together.
 
     The activity itself, completed; for an incoming one, every other open
-    incoming activity of its kind on its items too (I2). An activity already
-    completed is refused (`ValidationError` naming `completed_at`).
+    incoming activity of its kind on its items too (I2). `proposed` is the
+    next type's draft when the activity's type chains to one (A1). An
+    activity already completed is refused (`ValidationError` naming
+    `completed_at`).
     """
     at = v.instant("at", at)
     activity = storage.activity(activity_id)
@@ -41,7 +52,7 @@ def completion_write(storage: Storage, activity_id: str, at: datetime) -> Write:
             for other in answered_incoming(storage, activity.item_ids, (activity.kind,), at)
             if other.id != activity.id
         ]
-    return Write(replace=replaced)
+    return Write(replace=replaced, proposed=proposed_next(storage, activity, at, calendar))
 
 
 def complete_activity(
@@ -50,8 +61,12 @@ def complete_activity(
     at: datetime,
     *,
     index: CounterIndex | None = None,
+    calendar: BusinessCalendar | None = None,
 ) -> Write:
-    """Complete an activity and what goes with it (I2) in one write; return what was written."""
-    write = completion_write(storage, activity_id, at)
+    """Complete an activity and what goes with it (I2) in one write; return what was written.
+
+    The returned `Write.proposed` is the next activity its type proposes (A1), not stored.
+    """
+    write = completion_write(storage, activity_id, at, calendar=calendar)
     write.apply(storage, index)
     return write

@@ -27,6 +27,7 @@ import attrs
 
 from . import _validate as v
 from ._activities import Activity, ActivityKind, Direction
+from ._activity_types import ActivityDraft
 from ._batch import Record
 from ._errors import ValidationError
 from ._events import IncomingChannel, IncomingMessage
@@ -70,11 +71,14 @@ class Write:
     """Records that go to storage together, in one all-or-nothing write (I1, I2, A1, A2).
 
     `add` are new records, `replace` stored ones changed (completed
-    activities).
+    activities). `proposed` is the draft of the next activity a completed
+    activity's type proposes (A1): shown to the user, stored only once they
+    save it (`ActivityDraft.to_activity`).
     """
 
     add: tuple[Record, ...] = attrs.field(default=(), converter=_records)
     replace: tuple[Record, ...] = attrs.field(default=(), converter=_records)
+    proposed: ActivityDraft | None = None
 
     @property
     def activities(self) -> tuple[Activity, ...]:

@@ -267,6 +267,7 @@ def _activity_row(activity: Activity, offset: int) -> tuple[Any, ...]:
         activity.rule_id,
         lit_at_us(activity, offset, deadline_us),
         *_put(activity.reminded_at),
+        activity.type_id,
     )
 
 
@@ -286,6 +287,7 @@ def _activity(row: Row) -> Activity:
         incoming=bool(row[14]),
         rule_id=row[15],
         reminded_at=_get(row[17], row[18]),
+        type_id=row[19],
     )
 
 
@@ -474,6 +476,7 @@ ACTIVITIES = Table(
         "lit_at_us",
         "reminded_at_us",
         "reminded_at_tz",
+        "type_id",
     ),
     to_row=_activity_row,
     from_row=_activity,

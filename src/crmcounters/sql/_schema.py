@@ -88,6 +88,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "WHERE i.id = item_id)",
         # Rule jobs and the outbox (P1-P3).
         *(statement.strip() for statement in _RULE_TABLES.split(";") if statement.strip()),
+        # Issue 16a: an activity's type (A1). Types live in the settings document.
+        "ALTER TABLE crm_activities ADD COLUMN type_id TEXT",
     ),
 }
 
@@ -165,7 +167,8 @@ CREATE TABLE IF NOT EXISTS crm_activities (
     rule_id TEXT,
     lit_at_us BIGINT,
     reminded_at_us BIGINT,
-    reminded_at_tz TEXT
+    reminded_at_tz TEXT,
+    type_id TEXT
 );
 CREATE INDEX IF NOT EXISTS crm_activities_open_by_responsible
     ON crm_activities (responsible_id) WHERE completed_at_us IS NULL;
