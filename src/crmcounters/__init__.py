@@ -15,7 +15,7 @@ from ._badges import Badge, BadgeColour, item_badge
 from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
 from ._cap import is_at_cap, open_activity_count, over_cap
 from ._clock import Clock, SystemClock
-from ._completion import complete_activity, completion_write  # I2, A1, A2
+from ._completion import complete_activity, completion_write, next_occurrence  # I2, A1, A2
 from ._counter_index import CounterIndex
 from ._counters import CounterResult, CounterSum, counter_steps, counters_of, summed_counters
 from ._errors import (
@@ -66,6 +66,13 @@ from ._portal import (
     write_portal,
 )
 from ._public import show_public_paths
+from ._recurrence import (  # A2
+    MAX_OCCURRENCES,
+    Recurrence,
+    activity_occurrences,
+    occurrences,
+    parse_recurrence,
+)
 from ._sample import sample_portal, sample_rules
 from ._settings import CalendarSettings, CounterMode, PlannedRule, Settings
 from ._smart import (
@@ -146,6 +153,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "HISTORY_INFORMATION",
+    "MAX_OCCURRENCES",
     "SMART_ACTIVITY_ENTITY_TYPES",
     "SMART_ACTIVITY_TEXTS",
     "AccessDeniedError",
@@ -211,6 +219,7 @@ __all__ = [
     "PortalStorage",
     "Reason",
     "Record",
+    "Recurrence",
     "Rule",
     "RuleEngine",
     "RuleHost",
@@ -242,6 +251,7 @@ __all__ = [
     "Write",
     "activities_view",
     "activity_from_type",
+    "activity_occurrences",
     "apply_outcome",
     "complete_activity",
     "completion_write",
@@ -264,11 +274,14 @@ __all__ = [
     "load_rule_set",
     "mark_processed",
     "next_focus_change",
+    "next_occurrence",
     "next_unread_change",
+    "occurrences",
     "open_activity_count",
     "opt_out_until",
     "order_by_focus",
     "over_cap",
+    "parse_recurrence",
     "place_item",
     "processed_write",
     "proposed_next",

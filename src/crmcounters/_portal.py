@@ -479,6 +479,8 @@ _ACTIVITY_KEYS = frozenset(
         "rule_id",
         "reminded_at",
         "type_id",
+        "recurrence",
+        "recurrence_start",
     }
 )
 
@@ -503,6 +505,8 @@ def _activity(r: Reader) -> Activity:
         rule_id=r.text("rule_id"),
         reminded_at=r.instant("reminded_at"),
         type_id=r.text("type_id"),
+        recurrence=r.text("recurrence"),
+        recurrence_start=r.instant("recurrence_start"),
     )
 
 
@@ -693,6 +697,12 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
                 else {"reminded_at": _instant(a.reminded_at, zones[a.responsible_id])}
             ),
             **({} if a.type_id is None else {"type_id": a.type_id}),  # A1
+            **({} if a.recurrence is None else {"recurrence": a.recurrence}),  # A2
+            **(
+                {}
+                if a.recurrence_start is None
+                else {"recurrence_start": _instant(a.recurrence_start, zones[a.responsible_id])}
+            ),
         }
         for a in storage.activities()
     ]

@@ -268,6 +268,8 @@ def _activity_row(activity: Activity, offset: int) -> tuple[Any, ...]:
         lit_at_us(activity, offset, deadline_us),
         *_put(activity.reminded_at),
         activity.type_id,
+        activity.recurrence,
+        *_put(activity.recurrence_start),
     )
 
 
@@ -288,6 +290,8 @@ def _activity(row: Row) -> Activity:
         rule_id=row[15],
         reminded_at=_get(row[17], row[18]),
         type_id=row[19],
+        recurrence=row[20],
+        recurrence_start=_get(row[21], row[22]),
     )
 
 
@@ -477,6 +481,9 @@ ACTIVITIES = Table(
         "reminded_at_us",
         "reminded_at_tz",
         "type_id",
+        "recurrence",
+        "recurrence_start_us",
+        "recurrence_start_tz",
     ),
     to_row=_activity_row,
     from_row=_activity,
