@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _build import T0, small_storage
-from _sql_backends import BACKENDS, copy_into, sql_storage
+from _sql_backends import BACKENDS, copy_into, sql_examples, sql_storage
 from crmcounters import (
     Activity,
     ActivityKind,
@@ -333,3 +333,65 @@ def test_i1_i2_recording_then_processing_restores_the_counters(
                 record_reply(storage, reply)
     assert {user: counters_of(storage, user, now) for user in ("rep", "lead")} == before
     assert isinstance(storage, InMemoryStorage)
+
+
+_operations = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("incoming"),
+            st.sampled_from(["d1", "d2"]),
+            st.sampled_from(list(IncomingChannel)),
+            st.integers(min_value=0, max_value=300),
+        ),
+        st.tuples(
+            st.just("reply"),
+            st.sampled_from(["d1", "d2"]),
+            st.sampled_from(["email", "chat", "call"]),
+            st.integers(min_value=0, max_value=300),
+        ),
+        st.tuples(
+            st.just("processed"),
+            st.sampled_from(["d1", "d2"]),
+            st.sampled_from([None, *IncomingChannel]),
+            st.integers(min_value=0, max_value=300),
+        ),
+    ),
+    max_size=10,
+)
+
+
+@settings(max_examples=sql_examples())
+@given(operations=_operations)
+def test_i1_i2_memory_and_sqlite_give_the_same_answers(
+    operations: list[tuple[str, str, Any, int]],
+) -> None:
+    """I1, I2: the same calls on InMemoryStorage and SQLite store the same records and counters."""
+    memory = small_storage()
+    with sql_storage("sqlite") as database:
+        copy_into(memory, database)
+        for n, (operation, item, channel, minutes) in enumerate(operations):
+            at = T0 + timedelta(minutes=minutes)
+            for storage in (memory, database):
+                if operation == "incoming":
+                    record_incoming(
+                        storage, item, channel, at, event_id=f"e{n}", activity_id=f"a{n}"
+                    )
+                elif operation == "reply":
+                    reply = Activity(
+                        id=f"r{n}",
+                        item_ids=(item,),
+                        kind=channel,
+                        direction="outgoing",
+                        responsible_id="rep",
+                        created_at=at,
+                        completed_at=at,
+                    )
+                    record_reply(storage, reply)
+                else:
+                    mark_processed(storage, item, at, channel=channel)
+        now = T0 + timedelta(hours=6)
+        for user in ("rep", "lead"):
+            assert counters_of(database, user, now) == counters_of(memory, user, now)
+        assert sorted(database.activities(), key=lambda a: a.id) == sorted(
+            memory.activities(), key=lambda a: a.id
+        )
