@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -367,3 +369,15 @@ def test_a2_any_rule_is_refused_cleanly_or_gives_occurrences(
     )
     assert all(a < b for a, b in itertools.pairwise(found))
     assert all(start <= o < start + timedelta(days=3 * 366) for o in found)
+
+
+def test_a2_importing_the_package_does_not_load_dateutil_rrule() -> None:
+    """A2: dateutil's rrule is imported when a rule is first read, not by `import crmcounters`."""
+    code = (
+        "import sys, crmcounters; print('dateutil.rrule' in sys.modules); "
+        "crmcounters.parse_recurrence('FREQ=DAILY'); print('dateutil.rrule' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.split() == ["False", "True"]
