@@ -71,6 +71,7 @@ from ._recurrence import (  # A2
     Recurrence,
     activity_occurrences,
     occurrences,
+    occurrences_after,
     parse_recurrence,
 )
 from ._sample import sample_portal, sample_rules
@@ -277,6 +278,7 @@ __all__ = [
     "next_occurrence",
     "next_unread_change",
     "occurrences",
+    "occurrences_after",
     "open_activity_count",
     "opt_out_until",
     "order_by_focus",

@@ -129,13 +129,22 @@ class Recurrence:
         return True
 
     def rule(self, start_wall: datetime) -> rrule:
-        """dateutil's rule for a series whose first occurrence is at local `start_wall`."""
-        from dateutil.rrule import rrule, rrulestr  # lazy: keeps `import crmcounters` fast
+        """dateutil's rule for a series whose first occurrence is at local `start_wall`.
 
-        made = rrulestr(self.body, dtstart=start_wall.replace(tzinfo=None, fold=0))
-        if not isinstance(made, rrule):  # pragma: no cover - one RRULE line gives one rule
-            raise _fail("expected one RRULE")
-        return made
+        Built once per (rule, start) and kept: a dateutil rule holds no state
+        between iterations, so threads may share it.
+        """
+        return _dateutil_rule(self.body, start_wall.replace(tzinfo=None, fold=0))
+
+
+@functools.lru_cache(maxsize=1024)
+def _dateutil_rule(body: str, start_wall: datetime) -> rrule:
+    from dateutil.rrule import rrule, rrulestr  # lazy: keeps `import crmcounters` fast
+
+    made = rrulestr(body, dtstart=start_wall)
+    if not isinstance(made, rrule):  # pragma: no cover - one RRULE line gives one rule
+        raise _fail("expected one RRULE")
+    return made
 
 
 def parse_recurrence(text: object) -> Recurrence:
