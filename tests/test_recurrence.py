@@ -28,6 +28,7 @@ from crmcounters import (
     complete_activity,
     counters_of,
     dump_portal,
+    explain,
     load_portal,
     occurrences,
     parse_recurrence,
@@ -381,3 +382,20 @@ def test_a2_importing_the_package_does_not_load_dateutil_rrule() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.split() == ["False", "True"]
+
+
+def test_a2_explain_says_what_completing_a_recurring_activity_adds() -> None:
+    """A2, X1: explain names the rule and the next occurrence, or the end of the series."""
+    storage = small_storage()
+    first = datetime(2026, 12, 14, 9, 0, tzinfo=LOS_ANGELES)
+    storage.add(todo("s", "d1", deadline=first, recurrence="FREQ=WEEKLY;COUNT=2"))
+    reasons = [r for r in explain(storage, "d1", first).reasons if r.rule == "A2"]
+    assert [r.text for r in reasons] == [
+        "todo 's' recurs (FREQ=WEEKLY;COUNT=2): completing it now adds the next occurrence, "
+        "due 2026-12-21T09:00:00-08:00"
+    ]
+    assert reasons[0].at == first + timedelta(weeks=1)
+    storage.replace(todo("s", "d1", deadline=first + timedelta(weeks=1), recurrence_start=first,
+                         recurrence="FREQ=WEEKLY;COUNT=2"))  # fmt: skip
+    (last,) = [r for r in explain(storage, "d1", first).reasons if r.rule == "A2"]
+    assert last.text.endswith("it is the last of its series")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 import attrs
 
@@ -12,6 +12,7 @@ from ._access import AccessLevel, AccessPolicy, readable_sections
 from ._activities import Activity
 from ._badges import Badge, badge_from, planned_starts
 from ._cap import open_activity_count, over_cap
+from ._completion import next_occurrence
 from ._counters import lit_at
 from ._events import IncomingMessage
 from ._settings import CounterMode
@@ -156,6 +157,8 @@ def explain(
                 )
             )
             continue
+        if activity.recurrence is not None:
+            reasons.append(_recurrence_reason(storage, activity, now, zone))
         lights = lit_at(activity, default_offset)
         start = starts(activity)
         if lights is None or start is None:
@@ -251,6 +254,24 @@ def explain(
         position=position,
         reasons=tuple(reasons),
         valid_until=min(until, default=None),
+    )
+
+
+def _recurrence_reason(storage: Storage, activity: Activity, now: datetime, zone: tzinfo) -> Reason:
+    """What completing a recurring activity will add (A2)."""
+    following = next_occurrence(storage, activity, now)
+    what = f"{activity.kind.value} {activity.id!r} recurs ({activity.recurrence})"
+    if following is None or following.deadline is None:
+        return Reason(
+            rule="A2", text=f"{what}: it is the last of its series", activity_id=activity.id
+        )
+    due = following.deadline
+    return Reason(
+        rule="A2",
+        text=f"{what}: completing it now adds the next occurrence, due "
+        f"{due.astimezone(zone).isoformat()}",
+        activity_id=activity.id,
+        at=due,
     )
 
 
