@@ -98,7 +98,10 @@ def line_of(
             at = deadline - step
             if completed is None or at <= completed:
                 add(at)
-    return (created, tuple(sorted(at for at in found if at > created)))
+    kept = sorted(found)
+    if kept and kept[0] <= created:  # rare: an instant at or before the creation is no rise
+        kept = [at for at in kept if at > created]
+    return (created, tuple(kept))
 
 
 def class_of(open_activities: Collection[Activity]) -> _Class:
