@@ -176,6 +176,10 @@ _ADDED_IN = {
         "DROP TABLE crm_focus_items",  # issue 15
         "DROP TABLE crm_focus_instants",
         "DROP TABLE crm_focus_columns",
+        "ALTER TABLE crm_activities DROP COLUMN type_id",  # issue 16a (A1, A2)
+        "ALTER TABLE crm_activities DROP COLUMN recurrence",
+        "ALTER TABLE crm_activities DROP COLUMN recurrence_start_us",
+        "ALTER TABLE crm_activities DROP COLUMN recurrence_start_tz",
     ),
 }
 

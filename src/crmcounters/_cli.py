@@ -197,7 +197,15 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
     """The Activities view: six columns in focus order (V1, V2)."""
     storage, policy = portal.storage, portal.access
     viewer = args.viewer or args.user
-    view = activities_view(storage, args.user, now, viewer_id=viewer, policy=policy)
+    view = activities_view(
+        storage,
+        args.user,
+        now,
+        viewer_id=viewer,
+        policy=policy,
+        limit=args.limit,
+        cursor=args.cursor,
+    )
     zone = storage.user(args.user).zone
     if args.json:
         _emit_json(
@@ -208,6 +216,10 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
                 "today": view.today.isoformat(),
                 "valid_until": _iso(view.valid_until, zone),
                 "columns": {column.value: list(ids) for column, ids in view.columns.items()},
+                "totals": {column.value: total for column, total in view.totals.items()},
+                "next_cursors": {
+                    column.value: cursor for column, cursor in view.next_cursors.items()
+                },
             },
             out,
         )
@@ -216,10 +228,11 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
     out.line(out.instant)
     out.line(f"Activities of {user.name} on {view.today.isoformat()} ({view.time_zone})")
     for column, item_ids in view.columns.items():
-        out.line(f"\n{column.value.replace('_', ' ').title()} ({len(item_ids)})")
+        out.line(f"\n{column.value.replace('_', ' ').title()} ({view.totals[column]})")
         for item_id in item_ids:
             badge = item_badge(storage, item_id, viewer, now, policy=policy)
             out.line(f"  {out.badge(badge):<12} {item_id:<14} {storage.item(item_id).title}")
+        _more(out, view.next_cursors[column])
 
 
 def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
@@ -227,7 +240,14 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
     storage, policy = portal.storage, portal.access
     viewer = args.viewer or _default_viewer(portal)
     board = kanban_board(
-        storage, args.entity, args.pipeline, viewer, now, limit=args.limit, policy=policy
+        storage,
+        args.entity,
+        args.pipeline,
+        viewer,
+        now,
+        limit=args.limit,
+        cursor=args.cursor,
+        policy=policy,
     )
     zone = storage.user(viewer).zone
     if args.json:
@@ -244,6 +264,7 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
                         "stage": column.stage.name,
                         "total": column.total,
                         "valid_until": _iso(column.valid_until, zone),
+                        "next_cursor": column.next_cursor,
                         "cards": [
                             {
                                 "item_id": card.item.id,
@@ -276,6 +297,13 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
             mark = "● " if card.unread else "  "
             shown = "" if card.badge is None else out.badge(card.badge)
             out.line(f"  {mark}{shown:<12} {card.item.id:<14} {card.item.title}")
+        _more(out, column.next_cursor)
+
+
+def _more(out: Out, cursor: str | None) -> None:
+    """The line that says how to see a column's next page, when it has one."""
+    if cursor is not None:
+        out.line(f"  … more: --cursor {cursor}")
 
 
 def cmd_explain(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
@@ -567,6 +595,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     counters.add_argument("--user", required=True, metavar="ID", help="whose counters")
     view = command("view", cmd_view)
     view.add_argument("--user", required=True, metavar="ID", help="whose Activities view")
+    view.add_argument("--limit", type=int, metavar="N", help="at most N items per column")
     kanban = command("kanban", cmd_kanban)
     kanban.add_argument(
         "--entity", required=True, metavar="TYPE", help="lead, deal, invoice, smart:N"
@@ -575,6 +604,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         "--pipeline", required=True, metavar="ID", help="the pipeline (of that entity type)"
     )
     kanban.add_argument("--limit", type=int, metavar="N", help="at most N cards per stage")
+    for paged in (view, kanban):
+        paged.add_argument(
+            "--cursor", metavar="CURSOR", help="continue one column (a page's next cursor)"
+        )
     explain_ = command("explain", cmd_explain)
     explain_.add_argument("--item", required=True, metavar="ID", help="the item to explain")
     for one in (counters, view, kanban, explain_):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sized
 from datetime import datetime
 from types import MappingProxyType
@@ -15,7 +16,7 @@ from ._errors import UnknownIdError, ValidationError
 from ._events import TimelineEvent
 from ._items import Item
 from ._pipelines import Pipeline
-from ._settings import Settings
+from ._settings import Settings, check_types_in_use
 from ._storage import PortalStorage, find_supervisor
 from ._tasks import Task
 from ._users import Department, User
@@ -86,6 +87,7 @@ class InMemoryStorage:
         # Kanban and Activities view columns in focus order: built on the first page asked
         # for, then kept up to date by every write (issue 15: pages in O(page)).
         self._live: LivePages | None = None
+        self._live_lock = threading.Lock()  # readers may share the storage: build it once
 
     @classmethod
     def copy_of(
@@ -126,6 +128,7 @@ class InMemoryStorage:
         """Replace the portal's settings."""
         if not isinstance(settings, Settings):
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
+        check_types_in_use(settings, (a.type_id for a in self._activities.values()))
         self._settings = settings
         self._live = None  # offsets and the week's first day shape every column: rebuild
 
@@ -133,10 +136,25 @@ class InMemoryStorage:
 
     def _live_pages(self, now: datetime) -> LivePages:
         live = self._live
-        if live is None:
-            from ._live_pages import LivePages
+        if live is not None:
+            return live
+        with self._live_lock:
+            return self._build_live(now)
 
-            live = self._live = LivePages(self, now)
+    def _build_live(self, now: datetime) -> LivePages:
+        live = self._live
+        if live is None:
+            from ._live_pages import LivePages, Reads  # built on first use only
+
+            def bucket(index: _Index[_V]) -> Callable[[str], Collection[_V]]:
+                return lambda key: index.get(key, _NO_BUCKET).values()  # no copy: read at once
+
+            reads = Reads(
+                bucket(self._activities_by_item),
+                bucket(self._events_by_item),
+                bucket(self._open_by_item),
+            )
+            live = self._live = LivePages(self, now, reads=reads)
         return live
 
     def kanban_focus_page(
@@ -339,7 +357,8 @@ class InMemoryStorage:
     # -- the batch machinery --------------------------------------------------
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
-        check_write(added, replaced, _Stored(self))
+        types = {activity_type.id for activity_type in self._settings.activity_types}
+        check_write(added, replaced, _Stored(self), activity_types=types)
         live = self._live
         if live is None:
             for record in (*added, *replaced):  # every check passed: now apply

@@ -23,7 +23,7 @@ from ._pages import (
     scratch_page,
 )
 from ._timeline import focus_timelines
-from ._unread import next_unread_change, unread_of
+from ._unread import unread_state
 
 __all__ = ["KanbanBoard", "KanbanCard", "KanbanColumn", "kanban_board"]
 
@@ -150,15 +150,11 @@ def kanban_board(
             # Read once per card: both the Unread flag and its next change need them (F3).
             activities = storage.activities_of_item(item_id)
             events = storage.events_of_item(item_id)
+            unread, unread_change = unread_state(item, activities, events, now)
             cards.append(
-                KanbanCard(
-                    item=item,
-                    focus_time=focus,
-                    unread=unread_of(item, activities, events, now),
-                    badge=badge_of(item),
-                )
+                KanbanCard(item=item, focus_time=focus, unread=unread, badge=badge_of(item))
             )
-            unread_changes.append(next_unread_change(item, activities, events, now))
+            unread_changes.append(unread_change)
         column_changes = [
             change
             for change in (
