@@ -32,7 +32,11 @@ from crmcounters import (
     IncomingChannel,
     IncomingMessage,
     InMemoryStorage,
+    Item,
+    Pipeline,
     Portal,
+    Stage,
+    User,
     ValidationError,
     activities_view,
     place_item,
@@ -301,3 +305,44 @@ def test_f1_v1_migration_fills_the_focus_tables(portal: Portal, now: datetime) -
         check_pages(SqlStorage(connection), portal.storage, now, 2)
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(
+    "zone", ["Europe/Warsaw", "Pacific/Honolulu", "Pacific/Kiritimati", "America/Los_Angeles"]
+)
+def test_g4_v1_f5_view_pages_on_a_dst_day_and_far_zones(backend: str, zone: str) -> None:
+    """G4, V1, F5: the user's own local midnights split the columns, on the day Warsaw and
+    Los Angeles leave summer time (2026-10-25 / 11-01) and in UTC-10 and UTC+14; pages,
+    totals, `valid_until` and the next column move equal the in-memory answer hour by hour."""
+    start = datetime(2026, 10, 24, 20, 0, tzinfo=UTC)
+    memory = InMemoryStorage()
+    memory.add(User(id="u", name="U", time_zone=zone))
+    memory.add(Pipeline(id="p", entity_type="deal", stages=(Stage(id="s", name="S"),)))
+    memory.add_all(
+        Item(
+            id=f"d{n:02d}",
+            entity_type="deal",
+            pipeline_id="p",
+            stage_id="s",
+            responsible_id="u",
+            created_at=start - timedelta(days=3, minutes=7 * n),
+        )
+        for n in range(24)
+    )
+    memory.add_all(
+        Activity(
+            id=f"a{n:02d}",
+            item_ids=(f"d{n:02d}",),
+            kind="todo",
+            responsible_id="u",
+            created_at=start - timedelta(days=2),
+            deadline=start + timedelta(hours=5 * n - 20),
+        )
+        for n in range(20)  # four deals keep no activity
+    )
+    with sql_storage(backend) as storage:
+        copy_into(memory, storage)
+        for hour in range(0, 13 * 24, 11):
+            now = start + timedelta(hours=hour)
+            check_pages(storage, memory, now, 3)
