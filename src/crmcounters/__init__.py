@@ -39,6 +39,7 @@ from ._events import (
     TimelineEvent,
 )
 from ._explain import Explanation, Reason, explain
+from ._history import HistoryQuery, history_entries  # issue 17: portal-wide history
 from ._host import RuleHost, RunReport, apply_outcome
 from ._items import FieldValue, Item
 from ._memory import InMemoryStorage, Record
@@ -167,6 +168,7 @@ __all__ = [
     "FocusSource",
     "FocusTimeline",
     "HistoryEntryAdded",
+    "HistoryQuery",
     "InMemoryOutbox",
     "InMemoryStorage",
     "IncomingChannel",
@@ -233,6 +235,7 @@ __all__ = [
     "focus_time",
     "focus_timeline",
     "focus_timelines",
+    "history_entries",
     "is_at_cap",
     "is_unread",
     "item_badge",
