@@ -12,6 +12,7 @@ from crmcounters.rules import (
     AddHistoryEntry,
     AllOf,
     CascadeError,
+    ChangeResponsible,
     ChangeStageEffect,
     Comparison,
     Delay,
@@ -268,3 +269,20 @@ def test_r10_events_of_a_contact_or_an_unknown_item_change_nothing() -> None:
     assert FieldChanged(id="f", item_id="i", at=MONDAY, field="title").value is None
     message = IncomingMessage(id="m", item_id="deal-x", at=MONDAY, channel="email")
     assert engine.handle(message, storage, MONDAY, rt.pending).effects == ()
+
+
+def test_r10_r9_a_rules_change_of_responsible_fires_a_trigger_watching_the_responsible() -> None:
+    """The engine tells field triggers about the fields its own rules change (R6 cascade)."""
+    rule = sales_rule("r-hand", action=ChangeResponsible(user_id="u-keala"))
+    trigger = sales_trigger(
+        "t-handed",
+        "preparation",
+        event="field_changed",
+        field="responsible_id",
+        filter=Comparison(field="event:previous", op="eq", value="u-piotr"),
+    )
+    rt = runtime([rule], [trigger])
+    rt.create_item(deal())
+    item = rt.storage.item("deal-1")
+    assert (item.responsible_id, item.stage_id) == ("u-keala", "preparation")
+    assert _moves(rt) == [("t-handed", "preparation")]

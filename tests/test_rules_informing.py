@@ -7,7 +7,8 @@ import attrs
 import pytest
 
 from _build_rules import USERS, deal, make_storage, runtime, sales_rule
-from crmcounters import User, ValidationError
+from _sql_backends import BACKENDS, copy_into, sql_storage
+from crmcounters import Portal, User, ValidationError, dump_portal, load_portal
 from crmcounters.rules import (
     NOTIFY,
     NotifyEffect,
@@ -108,3 +109,27 @@ def test_r8_the_notification_id_is_stable_for_deduplication() -> None:
     second.create_item(deal())
     assert isinstance(first.notifications[0], NotifyEffect)
     assert first.notifications[0].id == second.notifications[0].id
+
+
+def test_r8_user_active_round_trips_through_portal_json_and_defaults_to_true() -> None:
+    storage = make_storage()
+    storage.replace(_off(storage.user("u-keala")))
+    text = dump_portal(Portal(storage=storage))
+    assert text.count('"active": false') == 1  # written only for the deactivated user
+    loaded = load_portal(text).storage
+    assert loaded.user("u-keala").active is False
+    assert loaded.user("u-piotr").active is True
+    with pytest.raises(ValidationError, match="active"):
+        User(id="u-x", name="X", time_zone="UTC", active="no")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_r8_user_active_is_stored_in_sql(backend: str) -> None:
+    memory = make_storage()
+    memory.replace(_off(memory.user("u-keala")))
+    with sql_storage(backend) as database:
+        copy_into(memory, database)
+        assert database.user("u-keala").active is False
+        database.replace(attrs.evolve(database.user("u-keala"), active=True))
+        assert database.user("u-keala").active is True
+        assert database.user("u-tama").active is True
