@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, tzinfo
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Protocol
 
 import attrs
@@ -852,7 +853,7 @@ class _Run:
             item,
             "responsible_id",
             chosen,
-            attrs.evolve(item, responsible_id=chosen),
+            _replaced(item, responsible_id=chosen),
             ident,
             depth,
             cause,
@@ -878,19 +879,19 @@ class _Run:
                 fields.pop(key, None)
             else:
                 fields[key] = action.value
-            changed = attrs.evolve(item, fields=fields)
+            changed = _replaced(item, fields=MappingProxyType(fields))
         elif name == "amount":
             value = None if action.value is None else Decimal(str(action.value))
-            changed = attrs.evolve(item, amount=value)
+            changed = _replaced(item, amount=value)
         else:
             text = "" if action.value is None else str(action.value)
             value = text
             if name == "title":
-                changed = attrs.evolve(item, title=text)
+                changed = _replaced(item, title=text)
             elif name == "currency":
-                changed = attrs.evolve(item, currency=text)
+                changed = _replaced(item, currency=text)
             else:
-                changed = attrs.evolve(item, client=text)
+                changed = _replaced(item, client=text)
         self.change_field(rule, item, name, value, changed, ident, depth, cause, job_id)
 
     def change_field(
@@ -1136,6 +1137,23 @@ _SETTABLE = {
     "client": "client",
     "responsible_id": "responsible_id",
 }
+
+
+def _replaced(item: Item, **changes: object) -> Item:
+    """`item` with `changes`, without validating it again (R9's hot path).
+
+    Only for values already checked: a field value checked when the rule set
+    was built (its type, a finite number, a declared custom field), a user id
+    the rule set names. `attrs.evolve` would run every validator of the item
+    again for each job (STYLE: no validated objects in hot loops).
+    """
+    changed = object.__new__(Item)
+    for name in _ITEM_FIELDS:
+        object.__setattr__(changed, name, changes.get(name, getattr(item, name)))
+    return changed
+
+
+_ITEM_FIELDS = tuple(field.name for field in attrs.fields(Item))
 
 
 def _rendezvous(item_id: str, user_ids: list[str]) -> str | None:
