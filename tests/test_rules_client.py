@@ -274,3 +274,29 @@ def test_r9_r7_every_new_action_round_trips_through_json() -> None:
         fields={"hot": "boolean"},
     )
     assert load_rule_set(dump_rule_set(rule_set)) == rule_set
+
+
+def test_r7_r8_r9_bad_new_actions_in_json_are_all_listed_with_their_paths() -> None:
+    document = """{
+      "format": "crmcounters.rules", "version": 1,
+      "rules": [
+        {"id": "a", "entity_type": "deal", "pipeline_id": "p", "stage_id": "s",
+         "action": {"type": "send_client_message", "channel": "fax", "text": "hi"}},
+        {"id": "b", "entity_type": "deal", "pipeline_id": "p", "stage_id": "s",
+         "action": {"type": "notify_users", "text": "x"}},
+        {"id": "c", "entity_type": "deal", "pipeline_id": "p", "stage_id": "s",
+         "action": {"type": "change_responsible", "user_id": "u", "round_robin": ["v"]}},
+        {"id": "d", "entity_type": "deal", "pipeline_id": "p", "stage_id": "s",
+         "action": {"type": "move_to_stage"}},
+        {"id": "e", "entity_type": "deal", "pipeline_id": "p", "stage_id": "s",
+         "action": {"type": "send_client_message", "channel": "sms", "text": "{{Nope}}"}}
+      ]
+    }"""
+    with pytest.raises(RuleSetError) as caught:
+        load_rule_set(document)
+    paths = {problem.path: problem.message for problem in caught.value.problems}
+    assert "fax" in paths["$.rules[0].action.channel"]
+    assert "at least one recipient" in paths["$.rules[1].action.recipients"]
+    assert any(path.startswith("$.rules[2].action") for path in paths)
+    assert "missing" in paths["$.rules[3].action.stage_id"]
+    assert "unknown placeholder {{Nope}}" in paths["$.rules[4].action.text"]
