@@ -111,8 +111,10 @@ from .focus import (
 )
 from .rules import (
     CascadeError,
+    FieldChanged,  # issue 17: events a host feeds (R10)
     Job,
     Outcome,
+    PaymentReceived,
     PendingJobs,
     Rule,
     RuleEngine,
@@ -160,6 +162,7 @@ __all__ = [
     "Direction",
     "DuplicateIdError",
     "Explanation",
+    "FieldChanged",
     "FieldValue",
     "FocusColumn",
     "FocusExplanation",
@@ -187,6 +190,7 @@ __all__ = [
     "Outbox",
     "OutboxEntry",
     "Outcome",
+    "PaymentReceived",
     "PendingJobs",
     "Pipeline",
     "Placement",
