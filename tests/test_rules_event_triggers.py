@@ -286,3 +286,29 @@ def test_r10_r9_a_rules_change_of_responsible_fires_a_trigger_watching_the_respo
     item = rt.storage.item("deal-1")
     assert (item.responsible_id, item.stage_id) == ("u-keala", "preparation")
     assert _moves(rt) == [("t-handed", "preparation")]
+
+
+def test_r10_i1_a_payment_recorded_as_an_incoming_message_fires_payment_triggers() -> None:
+    """I1 records an order payment as an incoming message without an amount: a payment
+    trigger without an amount filter fires; one filtering on the amount does not (feed
+    `PaymentReceived` for that). A task comment fires no R10 trigger."""
+    plain = sales_trigger("t-paid", "send-invoice", event="payment_received")
+    rt = runtime(triggers=[plain])
+    rt.create_item(deal())
+    rt.receive("deal-1", "task_comment", "done")
+    assert _moves(rt) == []
+    rt.receive("deal-1", "payment", "order #12 paid")
+    assert _moves(rt) == [("t-paid", "send-invoice")]
+
+    by_amount = sales_trigger(
+        "t-big",
+        "won",
+        event="payment_received",
+        filter=Comparison(field="event:amount", op="ge", value=1),
+    )
+    rt = runtime(triggers=[by_amount])
+    rt.create_item(deal())
+    rt.receive("deal-1", "payment", "order #12 paid")
+    assert _moves(rt) == []
+    rt.pay("deal-1", "10", "PLN")
+    assert _moves(rt) == [("t-big", "won")]

@@ -144,7 +144,7 @@ _op = st.one_of(
     st.tuples(
         st.just("incoming"),
         st.integers(0, ITEMS - 1),
-        st.sampled_from(["email", "call", "missed_call", "chat"]),
+        st.sampled_from(["email", "call", "missed_call", "chat", "payment", "task_comment"]),
     ),
     st.tuples(st.just("pay"), st.integers(0, ITEMS - 1), st.sampled_from(["50", "4200"])),
     st.tuples(st.just("field"), st.integers(0, ITEMS - 1), st.booleans()),

@@ -622,7 +622,7 @@ class _Run:
         the item's pipeline are looked at: an index built with the engine.
         """
         kind = trigger_event_of(event)
-        if kind is None:  # pragma: no cover - process() passes only these events
+        if kind is None:  # a comment in a task fires no R10 trigger
             return
         field = event.field if isinstance(event, FieldChanged) else ""
         try:

@@ -60,6 +60,10 @@ _OF_CHANNEL = {
     IncomingChannel.CALL: TriggerEvent.INCOMING_CALL,
     IncomingChannel.MISSED_CALL: TriggerEvent.MISSED_CALL,
     IncomingChannel.CHAT: TriggerEvent.CHAT_MESSAGE,
+    # An order payment recorded as an incoming message (I1) is a payment without an amount:
+    # feed `PaymentReceived` instead when a filter needs the amount. A task comment fires
+    # no R10 trigger.
+    IncomingChannel.PAYMENT: TriggerEvent.PAYMENT_RECEIVED,
 }
 
 #: The prefix of an event's own fields in a trigger's filter (R10).
@@ -73,7 +77,11 @@ EVENT_FIELDS: Mapping[TriggerEvent, Mapping[str, FieldType]] = {
     TriggerEvent.INCOMING_CALL: _MESSAGE_FIELDS,
     TriggerEvent.MISSED_CALL: _MESSAGE_FIELDS,
     TriggerEvent.CHAT_MESSAGE: _MESSAGE_FIELDS,
-    TriggerEvent.PAYMENT_RECEIVED: {"amount": FieldType.NUMBER, "currency": FieldType.STRING},
+    TriggerEvent.PAYMENT_RECEIVED: {
+        "amount": FieldType.NUMBER,
+        "currency": FieldType.STRING,
+        "text": FieldType.STRING,
+    },
     TriggerEvent.FIELD_CHANGED: {"value": FieldType.STRING, "previous": FieldType.STRING},
 }
 
@@ -133,7 +141,7 @@ class FieldChanged:
 def trigger_event_of(event: object) -> TriggerEvent | None:
     """The kind of trigger an incoming message, payment or field change may fire, else None."""
     if isinstance(event, IncomingMessage):
-        return _OF_CHANNEL[event.channel]
+        return _OF_CHANNEL.get(event.channel)
     if isinstance(event, PaymentReceived):
         return TriggerEvent.PAYMENT_RECEIVED
     if isinstance(event, FieldChanged):
@@ -144,9 +152,9 @@ def trigger_event_of(event: object) -> TriggerEvent | None:
 def event_values(event: IncomingMessage | PaymentReceived | FieldChanged) -> dict[str, Any]:
     """The event's own fields as a filter reads them (``event:NAME``)."""
     if isinstance(event, IncomingMessage):
-        return {"text": event.text}
+        return {"text": event.text}  # a payment recorded this way has no amount (None)
     if isinstance(event, PaymentReceived):
-        return {"amount": event.amount, "currency": event.currency}
+        return {"amount": event.amount, "currency": event.currency, "text": ""}
     return {"value": event.value, "previous": event.previous}
 
 
