@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from _build_rules import MONDAY, STAGE_IDS, USERS, deal, make_storage, sales_rule, sales_trigger
-from crmcounters import IncomingMessage, InMemoryStorage, Item, StageChanged, Storage, Task
+from crmcounters import (
+    IncomingMessage,
+    InMemoryStorage,
+    Item,
+    StageChanged,
+    Storage,
+    Task,
+    record_incoming,
+)
 from crmcounters.rules import (
     AddHistoryEntry,
     ChangeResponsible,
@@ -210,8 +218,16 @@ def replay(calls: list[_Call]) -> RuleRuntime:
             else:
                 storage.replace(changed)  # type: ignore[arg-type]
                 storage.add(event)
-        elif isinstance(event, IncomingMessage):  # the client wrote or called
-            storage.add(event)
+        elif isinstance(event, IncomingMessage):  # the client wrote or called (I1)
+            record_incoming(
+                storage,
+                event.item_id,
+                event.channel,
+                event.at,
+                event_id=event.id,
+                activity_id=f"{event.id}-a",  # as RuleRuntime.receive names it
+                text=event.text,
+            )
         elif changed is not None:  # the user changed the task's status or a field
             storage.replace(changed)  # type: ignore[arg-type]
         rt.handle(event)
@@ -305,3 +321,25 @@ def test_r1_every_pending_job_belongs_to_an_item_still_in_its_stage(
     for job in rt.pending:
         item = rt.storage.item(job.item_id)
         assert (item.pipeline_id, item.stage_id) == (job.pipeline_id, job.stage_id)
+
+
+def test_r10_x2_replay_with_every_new_event_kind() -> None:
+    """One fixed day with each new event (the property above draws them at random)."""
+    ops: list[tuple[Any, ...]] = [
+        ("create", 0, "new", "5000", "u-piotr"),
+        ("field", 0, True),
+        ("incoming", 0, "email"),
+        ("pay", 0, "4200"),
+        ("create", 1, "proposal", "500", "u-anna"),
+        ("incoming", 1, "payment"),
+        ("field", 1, False),
+        ("advance", 600),
+        ("incoming", 1, "missed_call"),
+    ]
+    first, recorder = simulate(ops)
+    second = replay(recorder.calls)
+    assert second.log == first.log
+    assert len(first.log) > 10
+    for read in ("items", "tasks", "activities", "events"):
+        ordered = sorted(getattr(second.storage, read)(), key=lambda record: record.id)
+        assert ordered == sorted(getattr(first.storage, read)(), key=lambda record: record.id)

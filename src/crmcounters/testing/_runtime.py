@@ -19,6 +19,7 @@ import attrs
 from .._errors import ValidationError
 from .._events import IncomingChannel, IncomingMessage, StageChanged
 from .._host import apply_outcome
+from .._incoming import record_incoming
 from .._items import FieldValue, Item
 from .._outbox import InMemoryOutbox, Outbox
 from .._storage import WritableStorage
@@ -143,17 +144,23 @@ class RuleRuntime:
         )
 
     def receive(self, item_id: str, channel: IncomingChannel | str, text: str = "") -> Outcome:
-        """The client writes, calls or misses a call: the event is stored, then handed to the
-        engine, which may fire an incoming-message trigger (R10)."""
-        event = IncomingMessage(
-            id=self._next_id("incoming"),
-            item_id=item_id,
-            at=self.clock.now(),
-            channel=IncomingChannel(channel),
+        """The client writes, calls or misses a call: stored with its open incoming activity
+        in one write (I1, `record_incoming`), then handed to the engine, which may fire an
+        incoming-message trigger (R10)."""
+        event_id = self._next_id("incoming")
+        at = self.clock.now()
+        record_incoming(
+            self.storage,
+            item_id,
+            channel,
+            at,
+            event_id=event_id,
+            activity_id=f"{event_id}-a",
             text=text,
         )
-        self.storage.item(item_id)  # an unknown item is refused before anything is stored
-        self.storage.add(event)
+        event = IncomingMessage(
+            id=event_id, item_id=item_id, at=at, channel=IncomingChannel(channel), text=text
+        )
         return self.handle(event)
 
     def pay(self, item_id: str, amount: Decimal | int | str, currency: str = "") -> Outcome:
