@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
+import re
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
+from itertools import accumulate
 from typing import Any, NoReturn, TypeVar
 
 from ._errors import CrmCountersError, DataFormatError, ValidationError
+from ._limits import MAX_JSON_DEPTH, MAX_NUMBER_LENGTH, MAX_TEXT_LENGTH, shown
 from ._validate import is_aware
 
 __all__ = ["Reader", "format_datetime", "parse_document"]
@@ -16,15 +21,159 @@ _T = TypeVar("_T")
 
 
 def parse_document(source: str | bytes) -> Any:
-    """Parse JSON text; a syntax error becomes a `DataFormatError` with line and column."""
+    """Parse JSON text within the limits of docs/reliability.md; any fault is a
+    `DataFormatError` naming its JSON path (or line and column for a syntax error).
+
+    Before parsing, arrays and objects nested deeper than `MAX_JSON_DEPTH` are
+    refused (the parser would recurse once per level); while parsing, number
+    literals longer than `MAX_NUMBER_LENGTH`, NaN and Infinity are set aside,
+    and objects with a repeated key are marked; a walk over the result then
+    names the path of the first of those, of a non-finite number, of a text
+    longer than `MAX_TEXT_LENGTH` and of a lone surrogate (not Unicode text:
+    it could not be written out again).
+    """
+    if isinstance(source, bytes | bytearray):
+        try:
+            text = bytes(source).decode(json.detect_encoding(source))
+        except UnicodeDecodeError as exc:
+            raise DataFormatError("$", f"not UTF-8 text: {exc.reason}") from None
+    elif isinstance(source, str):
+        text = source
+    else:
+        raise DataFormatError("$", f"expected JSON text, got {type(source).__name__}")
+    _check_depth(text)
     try:
-        return json.loads(source)
+        document = json.loads(
+            text,
+            object_pairs_hook=_object,
+            parse_int=_integer,
+            parse_float=_float,
+            parse_constant=_Unsupported,
+        )
     except json.JSONDecodeError as exc:
         raise DataFormatError(
             "$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except UnicodeDecodeError as exc:
-        raise DataFormatError("$", f"not UTF-8 text: {exc.reason}") from None
+    except RecursionError:  # pragma: no cover - _check_depth bounds the nesting first
+        raise DataFormatError("$", f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    found = _fault(document)
+    if found is not None:
+        parts, problem = found
+        raise DataFormatError("$" + "".join(reversed(parts)), problem)
+    return document
+
+
+#: A JSON string, escapes included (the unrolled form: no backtracking on long strings).
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+#: Opening brackets as +1 and closing ones as -1, as signed bytes (see `_check_depth`).
+_STEPS = str.maketrans({"[": "\x01", "{": "\x01", "]": "\xff", "}": "\xff"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_depth(text: str) -> None:
+    """Refuse nesting deeper than `MAX_JSON_DEPTH`, in one linear pass, before parsing.
+
+    Brackets inside strings do not count: strings are removed first. The depth
+    is the largest running sum of +1 per opening and -1 per closing bracket.
+    """
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    steps = array("b", brackets.translate(_STEPS).encode("latin-1"))
+    if max(accumulate(steps, initial=0)) > MAX_JSON_DEPTH:
+        raise DataFormatError("$", f"arrays and objects nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+class _Duplicated(dict[str, Any]):
+    """A JSON object in which `key` appeared more than once (refused by `_fault`)."""
+
+    key: str
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    seen: set[str] = set()
+    marked = _Duplicated(result)
+    for key, _value in pairs:
+        if key in seen:
+            marked.key = key
+            break
+        seen.add(key)
+    return marked
+
+
+class _Unsupported:
+    """A number literal set aside while parsing: too long, or NaN/Infinity (not JSON)."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+    def problem(self) -> str:
+        if self.literal in ("NaN", "Infinity", "-Infinity"):
+            return f"{self.literal} is not a JSON number"
+        return (
+            f"a number of {len(self.literal):,} characters; numbers are at most "
+            f"{MAX_NUMBER_LENGTH} characters long"
+        )
+
+
+def _integer(literal: str) -> int | _Unsupported:
+    return _Unsupported(literal) if len(literal) > MAX_NUMBER_LENGTH else int(literal)
+
+
+def _float(literal: str) -> float | _Unsupported:
+    return _Unsupported(literal) if len(literal) > MAX_NUMBER_LENGTH else float(literal)
+
+
+def _fault(value: object) -> tuple[list[str], str] | None:
+    """The first fault in a parsed document: its path parts (innermost first) and problem."""
+    if isinstance(value, str):
+        problem = _text_fault(value)
+        return None if problem is None else ([], problem)
+    if isinstance(value, dict):
+        if isinstance(value, _Duplicated):
+            return [_key_part(value.key)], "repeated key (each key may appear once)"
+        for key, one in value.items():
+            problem = _text_fault(key)
+            if problem is not None:
+                return [_key_part(key)], f"key: {problem}"
+            found = _fault(one)
+            if found is not None:
+                found[0].append(_key_part(key))
+                return found
+        return None
+    if isinstance(value, list):
+        for index, one in enumerate(value):
+            if isinstance(one, int):  # the common case of long arrays, kept quick
+                continue
+            found = _fault(one)
+            if found is not None:
+                found[0].append(f"[{index}]")
+                return found
+        return None
+    if isinstance(value, _Unsupported):
+        return [], value.problem()
+    if isinstance(value, float) and not math.isfinite(value):
+        return [], "a number too large for a float"
+    return None
+
+
+def _text_fault(text: str) -> str | None:
+    if len(text) > MAX_TEXT_LENGTH:
+        return f"a text of {len(text):,} characters; texts are at most {MAX_TEXT_LENGTH:,}"
+    if not text.isascii() and _SURROGATE.search(text):
+        return "a lone surrogate (\\ud800-\\udfff) is not Unicode text"
+    return None
+
+
+def _key_part(key: str) -> str:
+    """`key` as a path step: `.key` for a plain name, else `[<repr>]`, cut short."""
+    if key.isidentifier() and key.isascii() and len(key) <= 60:
+        return f".{key}"
+    return f"[{shown(key)}]"
 
 
 def format_datetime(value: datetime) -> str:
