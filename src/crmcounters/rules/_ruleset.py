@@ -74,6 +74,10 @@ class Rule:
     name: str = attrs.field(default="", validator=v.text)
 
 
+def _status(value: TaskStatus | str) -> TaskStatus:
+    return v.check_choice("status", TaskStatus, value)
+
+
 @attrs.frozen(kw_only=True)
 class Trigger:
     """Task status trigger (R5): when a task of the item reaches `status` and matches
@@ -84,7 +88,7 @@ class Trigger:
     entity_type: str = attrs.field(validator=_entity_type)
     pipeline_id: str = attrs.field(validator=v.an_id)
     stage_id: str = attrs.field(validator=v.an_id)
-    status: TaskStatus = attrs.field(default=TaskStatus.COMPLETED, converter=TaskStatus)
+    status: TaskStatus = attrs.field(default=TaskStatus.COMPLETED, converter=_status)
     filter: Condition | None = attrs.field(default=None, validator=_condition)
     change_stage_as: str | None = attrs.field(default=None, validator=v.optional_id)
     allow_backward: bool = attrs.field(default=False, validator=v.flag)
@@ -108,7 +112,7 @@ def _fields(value: Mapping[str, FieldType | str]) -> Mapping[str, FieldType]:
 
 
 def _tuple(values: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(values)
+    return tuple(v.check_iterable("rules", values, "rules or triggers"))
 
 
 @attrs.frozen(kw_only=True)
