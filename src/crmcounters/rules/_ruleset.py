@@ -10,6 +10,7 @@ import attrs
 
 from .. import _validate as v
 from .._errors import ValidationError
+from .._limits import MAX_FIELDS, shown
 from .._pipelines import Pipeline, check_entity_type
 from .._tasks import TaskStatus
 from ._actions import (
@@ -97,16 +98,20 @@ class Trigger:
 
 def _fields(value: Mapping[str, FieldType | str]) -> Mapping[str, FieldType]:
     if not isinstance(value, Mapping):
-        raise ValidationError("fields", f"expected a mapping of names to types, got {value!r}")
+        raise ValidationError("fields", f"expected a mapping of names to types, got {shown(value)}")
+    if len(value) > MAX_FIELDS:
+        raise ValidationError("fields", f"{len(value):,} fields; at most {MAX_FIELDS:,}")
     result: dict[str, FieldType] = {}
     for name, kind in value.items():
         if not isinstance(name, str) or not name.strip() or "{" in name or "}" in name:
-            raise ValidationError("fields", f"a custom field name is plain text, got {name!r}")
+            raise ValidationError("fields", f"a custom field name is plain text, got {shown(name)}")
+        v.check_id("fields", name)
         try:
             result[name] = FieldType(kind)
-        except ValueError:
+        except (ValueError, TypeError):
             raise ValidationError(
-                f"fields[{name!r}]", f"unknown type {kind!r}; use string, number or boolean"
+                f"fields[{shown(name)}]",
+                f"unknown type {shown(kind)}; use string, number or boolean",
             ) from None
     return MappingProxyType(result)
 
