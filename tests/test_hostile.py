@@ -289,6 +289,11 @@ RULES_CASES: dict[str, tuple[str, str, str]] = {
         "$.version",
         "repeated key",
     ),
+    "a key of superscript digits": (
+        RULES_TEXT.replace('"version": 1', '"version": 1, "x³": 1', 1),
+        "$['x³']",
+        "unknown key",
+    ),
     "5,000-digit delay": (
         RULES_TEXT.replace('"after": 24', '"after": ' + "1" * 5_000, 1),
         "$.rules[0].timing.after",
