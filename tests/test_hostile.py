@@ -30,6 +30,7 @@ from crmcounters import (
     DataFormatError,
     IncomingMessage,
     Item,
+    NoSuggestion,
     Pipeline,
     Settings,
     SmartActivitySettings,
@@ -51,6 +52,7 @@ from crmcounters._limits import (
     MAX_TEXT_LENGTH,
 )
 from crmcounters._sample import SAMPLE_RULES, sample_bytes
+from crmcounters.focus import FocusSource
 from crmcounters.rules import (
     Comparison,
     Delay,
@@ -406,6 +408,23 @@ CONSTRUCTOR_CASES: dict[str, tuple[Callable[[], object], str, str]] = {
         lambda: Trigger(id="t", entity_type="deal", pipeline_id="p", stage_id="s", status="x"),
         "status",
         "completed",
+    ),
+    "NoSuggestion reason": (
+        lambda: NoSuggestion(item_id="i", user_id="u", reason="busy", detail=""),
+        "reason",
+        "at_cap",
+    ),
+    "NoSuggestion open_activity_ids as an int": (
+        lambda: NoSuggestion(
+            item_id="i", user_id="u", reason="at_cap", detail="", open_activity_ids=5
+        ),
+        "open_activity_ids",
+        "collection",
+    ),
+    "FocusSource reason": (
+        lambda: FocusSource(item_id="i", at=NOW, reason="luck"),
+        "reason",
+        "reminder",
     ),
     "TaskStatusChanged to_status": (
         lambda: TaskStatusChanged(id="e", task_id="t", item_id="i", at=NOW, to_status="x"),
