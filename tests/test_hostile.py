@@ -720,3 +720,25 @@ def test_g5_every_refusal_in_the_corpus_is_a_library_error() -> None:
     for call, _field, _words in CONSTRUCTOR_CASES.values():
         with pytest.raises(CrmCountersError):
             call()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["counters", "--user", "u" * 10_000],
+        ["counters", "--user", "u-piotr", "--at", "x" * 10_000],
+        ["kanban", "--entity", "e" * 10_000, "--pipeline", "p-sales"],
+        ["explain", "--item", "i" * 10_000],
+    ],
+)
+def test_g5_a_10000_character_option_gives_a_short_error_line(
+    argv: list[str], tmp_path: Path
+) -> None:
+    """The value is named, cut short: the error stays one readable line."""
+    file = tmp_path / "portal.json"
+    file.write_text(PORTAL_TEXT, encoding="utf-8")
+    code, _out, err = _cli(argv[0], str(file), *argv[1:])
+    assert code == 1
+    assert err.startswith("crmcounters: error: ")
+    assert len(err) < 300
+    assert "(10,000 characters)" in err
