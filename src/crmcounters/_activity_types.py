@@ -162,7 +162,8 @@ class ActivityType:
 
 def check_activity_types(values: Iterable[ActivityType]) -> tuple[ActivityType, ...]:
     """The types as a tuple: unique ids, and every `next_type_id` among them (A1, G5)."""
-    types = v.check_instances("activity_types", values, ActivityType)
+    listed = v.check_collection("activity_types", values, "activity types")  # bounded
+    types = v.check_instances("activity_types", listed, ActivityType)
     seen: set[str] = set()
     for index, activity_type in enumerate(types):
         if activity_type.id in seen:
