@@ -486,6 +486,14 @@ CONSTRUCTOR_CASES: dict[str, tuple[Callable[[], object], str, str]] = {
         for name, bad in _BAD_COLLECTIONS.items()
     },
     **{
+        f"BusinessCalendar days_off as {name}": (
+            lambda bad=bad: BusinessCalendar(days_off=bad),
+            "days_off",
+            "",
+        )
+        for name, bad in _BAD_COLLECTIONS.items()
+    },
+    **{
         f"SmartActivitySettings switched_off as {name}": (
             lambda bad=bad: SmartActivitySettings(switched_off=bad),
             "switched_off",
