@@ -24,6 +24,7 @@ from ._errors import (
     DanglingReferenceError,
     DataFormatError,
     DuplicateIdError,
+    InputFileError,
     IntegrityError,
     NaiveDatetimeError,
     StorageBusyError,
@@ -54,6 +55,7 @@ from ._incoming import (  # I1, I2
     reply_write,
 )
 from ._items import FieldValue, Item
+from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._memory import InMemoryStorage, Record
 from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
 from ._pipelines import ENTITY_TYPES, ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
@@ -152,6 +154,7 @@ __version__ = "0.2.0"
 __all__ = [
     "CHANNEL_KINDS",
     "DEFAULT_HOLIDAY_YEARS",
+    "DEFAULT_MAX_FILE_BYTES",
     "ENTITY_TYPES",
     "ENTITY_TYPES_WITHOUT_PIPELINE",
     "FORMAT",
@@ -203,6 +206,7 @@ __all__ = [
     "InMemoryStorage",
     "IncomingChannel",
     "IncomingMessage",
+    "InputFileError",
     "IntegrityError",
     "Item",
     "ItemViewed",
