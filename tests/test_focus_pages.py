@@ -177,7 +177,7 @@ def test_g5_view_refuses_another_users_or_a_kanban_cursor() -> None:
 
 
 def test_in_memory_storage_is_a_paged_focus_storage() -> None:
-    """InMemoryStorage answers pages itself; a storage without the methods does not."""
+    """InMemoryStorage answers pages itself (F1, V2); a storage without the methods does not."""
     assert isinstance(InMemoryStorage(), PagedFocusStorage)
     assert not isinstance(Scratch(InMemoryStorage()), PagedFocusStorage)
 
@@ -279,7 +279,8 @@ def test_f5_a_live_column_pages_as_the_reference_at_any_now(
 def test_sorted_keys_split_blocks_agree_with_a_sorted_list(
     start: list[datetime], steps: list[tuple[bool, datetime]], probes: list[datetime | None]
 ) -> None:
-    """SortedKeys with blocks of 2 (so blocks split and empty out) walks like a sorted list."""
+    """SortedKeys (the live columns' order, F1) with blocks of 2, so blocks split and empty
+    out, walks like a sorted list."""
     import crmcounters.focus._live as live
 
     saved = live._LOAD
