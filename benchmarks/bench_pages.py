@@ -12,9 +12,11 @@ items built in under 2 s.
 
 from __future__ import annotations
 
+import gc
 import random
 import statistics
 import time
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -183,6 +185,13 @@ def _figures(count: int, rng: random.Random, results: dict[str, dict[int, float]
     figure("one activity change reflected (LivePages.touch)", touch_s, target="< 50 µs")
     results["touch"][count] = touch_s
     storage._live = None  # the plain writes above went unseen: rebuild before comparing
+    gc.collect()
+    tracemalloc.start()
+    storage._live_pages(NOW)
+    _view(storage)
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    note(f"the live columns hold {held / 2**20:.1f} MB ({held / count:.0f} bytes per item)")
     change()
     assert _kanban(storage) == _kanban(scratch)
     assert _view(storage) == _view(scratch)

@@ -176,6 +176,8 @@ _ADDED_IN = {
         "DROP TABLE crm_focus_items",  # issue 15
         "DROP TABLE crm_focus_instants",
         "DROP TABLE crm_focus_columns",
+        "ALTER TABLE crm_users DROP COLUMN active",
+        "DROP INDEX crm_events_type_at",
         "ALTER TABLE crm_activities DROP COLUMN type_id",  # issue 16a (A1, A2)
         "ALTER TABLE crm_activities DROP COLUMN recurrence",
         "ALTER TABLE crm_activities DROP COLUMN recurrence_start_us",

@@ -177,7 +177,7 @@ def test_g5_view_refuses_another_users_or_a_kanban_cursor() -> None:
 
 
 def test_in_memory_storage_is_a_paged_focus_storage() -> None:
-    """InMemoryStorage answers pages itself; a storage without the methods does not."""
+    """InMemoryStorage answers pages itself (F1, V2); a storage without the methods does not."""
     assert isinstance(InMemoryStorage(), PagedFocusStorage)
     assert not isinstance(Scratch(InMemoryStorage()), PagedFocusStorage)
 
@@ -269,3 +269,42 @@ def test_f5_a_live_column_pages_as_the_reference_at_any_now(
             expected = scratch_page(current.values(), now, limit=limit, after=after)
             assert column.page(now, limit, after) == expected
         assert column.page(now, None, None) == whole
+
+
+@given(
+    st.lists(_minutes, max_size=12),
+    st.lists(st.tuples(st.booleans(), _minutes), max_size=40),
+    st.lists(st.one_of(st.none(), _minutes), max_size=5),
+)
+def test_sorted_keys_split_blocks_agree_with_a_sorted_list(
+    start: list[datetime], steps: list[tuple[bool, datetime]], probes: list[datetime | None]
+) -> None:
+    """SortedKeys (the live columns' order, F1) with blocks of 2, so blocks split and empty
+    out, walks like a sorted list."""
+    import crmcounters.focus._live as live
+
+    saved = live._LOAD
+    live._LOAD = 2
+    try:
+        keys = live.SortedKeys((at, f"i{n}") for n, at in enumerate(start))
+        plain = sorted((at, f"i{n}") for n, at in enumerate(start))
+        for serial, (adding, at) in enumerate(steps):
+            if adding or not plain:
+                key = (at, f"s{serial}")
+                keys.add(key)
+                plain.append(key)
+                plain.sort()
+            else:
+                key = plain.pop(serial % len(plain))
+                keys.remove(key)
+            assert list(keys) == plain
+            assert len(keys) == len(plain)
+        for probe in probes:
+            key = None if probe is None else (probe, "i5")
+            below = [one for one in plain if key is None or one < key]
+            assert list(keys.below(key)) == below[::-1]
+            if key is not None:
+                above = [one for one in plain if one >= key]
+                assert keys.first_from(key) == (above[0] if above else None)
+    finally:
+        live._LOAD = saved

@@ -39,7 +39,8 @@ USER_IDS = sorted(USERS)
 
 
 class LivePagesMachine(RuleBasedStateMachine):
-    """Random writes and clock moves; the live pages must equal the from-scratch ones."""
+    """Random writes and clock moves; the live pages must equal the from-scratch ones (F1, F5,
+    V1, V2, X2)."""
 
     @initialize(start=st.sampled_from(STARTS))
     def start(self, start: datetime) -> None:

@@ -187,15 +187,16 @@ class _LiveView:
             return
         old, new = self.bounds, _bounds(today, self.zone, self.week_start)
         self.today, self.bounds = today, new
-        moving: set[str] = set()
+        # Only deadlines between an old boundary and its new place change column.
+        moving: dict[str, datetime] = {}
         for before, after in zip(old, new, strict=True):
             low, high = min(before, after), max(before, after)
             for deadline, item_id in self.deadlines.below((high, "")):
                 if deadline < low:
                     break
-                moving.add(item_id)
-        for item_id in moving:
-            self._move(item_id, _column_by(self.classes[item_id], new), lines[item_id])  # type: ignore[arg-type]
+                moving[item_id] = deadline
+        for item_id, deadline in moving.items():
+            self._move(item_id, _column_by(deadline, new), lines[item_id])
 
     def _move(self, item_id: str, column: Column, line: Line) -> None:
         was = self.column_of.get(item_id)
