@@ -53,8 +53,19 @@ __all__ = [
     "OPEN_INCOMING",
     "OPEN_UNDATED",
     "FocusQueries",
+    "Key",
+    "PageAnswer",
     "Scope",
+    "add_column_counts",
+    "column_counts",
+    "fill_focus",
     "focus_rows",
+    "group_by_item",
+    "kanban_scopes",
+    "refresh_focus",
+    "rows_of_items",
+    "view_moves",
+    "view_scopes",
 ]
 
 _MINUTE_US = 60_000_000
@@ -197,12 +208,12 @@ _KANBAN = "pipeline_id = ? AND stage_id = ?"
 _READ_WHOLE = 200
 
 
-def _below(column: str, after: Key | None) -> tuple[str, tuple[Any, ...]]:
-    """`(column, item_id) < after` as SQL that keeps the index range on `column`."""
+def _below(column: str, after: Key | None, item: str = "item_id") -> tuple[str, tuple[Any, ...]]:
+    """`(column, item) < after` as SQL that keeps the index range on `column`."""
     if after is None:
         return "", ()
     return (
-        f" AND {column} <= ? AND ({column} < ? OR item_id < ?)",
+        f" AND {column} <= ? AND ({column} < ? OR {item} < ?)",
         (after[0], after[0], after[1]),
     )
 
@@ -275,11 +286,11 @@ class FocusQueries:
             )
             values += [*params, now_us, *cursor_params, limit]
         cursor, cursor_params = _below(
-            "f.at_us", None if after is None or after[0] > now_us else after
+            "f.at_us", None if after is None or after[0] > now_us else after, "f.item_id"
         )
         statements.append(
             f"SELECT f.item_id, f.at_us AS k FROM crm_focus_instants f WHERE {_prefixed(where)} "
-            f"AND f.at_us <= ?{cursor.replace('item_id', 'f.item_id')} AND NOT EXISTS ("
+            f"AND f.at_us <= ?{cursor} AND NOT EXISTS ("
             "SELECT 1 FROM crm_focus_instants g WHERE g.item_id = f.item_id "
             "AND g.at_us > f.at_us AND g.at_us <= ?) "
             "ORDER BY f.at_us DESC, f.item_id DESC LIMIT ?"
