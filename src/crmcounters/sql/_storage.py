@@ -761,11 +761,12 @@ class SqlStorage:
             for record in replaced:
                 old[record_kind(record)].append(record)
             touched = self._focus_touched(new, old)
-            offset = self.settings.urgency_offset_minutes
+            settings = self.settings
+            offset = settings.urgency_offset_minutes
             for kind, table in TABLES.items():  # references before the records that use them
                 self._write_kind(kind, table, new[kind], offset, replacing=False)
                 self._write_kind(kind, table, old[kind], offset, replacing=True)
-            self._refresh_focus(touched)
+            self._refresh_focus(touched, settings.focus_reminder_offsets)
 
     # -- the focus tables (issue 15; sql/_focus.py) ---------------------------
 
@@ -776,6 +777,8 @@ class SqlStorage:
         for activity in (*new["activity"], *old["activity"]):
             touched.update(activity.item_ids)
         touched.update(event.item_id for event in (*new["event"], *old["event"]))
+        if not old["activity"] and not old["event"]:
+            return touched
         with self._session() as connection:
             for condition, params in self._dialect.in_lists(
                 "activity_id", [a.id for a in old["activity"]]
@@ -903,10 +906,14 @@ class SqlStorage:
             }
             return pages, view_moves(queries, user_id, bounds, user.zone, week_start)
 
-    def _refresh_focus(self, item_ids: Collection[str]) -> None:
+    def _refresh_focus(
+        self, item_ids: Collection[str], offsets: tuple[int, ...] | None = None
+    ) -> None:
+        """Rewrite the focus rows of these items (inside the open write)."""
         if item_ids:
             with self._session() as connection:
-                offsets = self.settings.focus_reminder_offsets
+                if offsets is None:
+                    offsets = self.settings.focus_reminder_offsets
                 refresh_focus(connection, self._dialect, item_ids, offsets)
 
     def _load(
