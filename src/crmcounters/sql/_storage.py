@@ -107,7 +107,12 @@ _BINDING_COLUMNS = (
     "item_entity_type",
     "item_pipeline_id",
 )
-_FOCUS = ("crm_activity_items", "crm_focus_items", "crm_focus_instants", "crm_focus_columns")
+_ALSO_ANALYZED = (
+    "crm_activity_items",
+    "crm_focus_items",
+    "crm_focus_instants",
+    "crm_focus_columns",
+)
 _STAGE_COLUMNS = ("pipeline_id", "position", "id", "name", "semantics")
 _PIPELINE_SELECT = "SELECT id, entity_type, name FROM crm_pipelines"
 _STAGE_SELECT = "SELECT pipeline_id, position, id, name, semantics FROM crm_stages"
@@ -966,7 +971,9 @@ class SqlStorage:
         if self._dialect.name == "postgres":
             # Fresh statistics for the planner: without them, right after loading a million
             # rows, PostgreSQL may walk a focus page (issue 15) by the wrong index.
-            self._execute("ANALYZE " + ", ".join([*(t.name for t in TABLES.values()), *_FOCUS]))
+            self._execute(
+                "ANALYZE " + ", ".join([*(t.name for t in TABLES.values()), *_ALSO_ANALYZED])
+            )
 
     def _load_focus(self, by_kind: Mapping[str, list[Any]]) -> None:
         """The focus rows of a whole portal being loaded, computed from its records (issue 15)."""
