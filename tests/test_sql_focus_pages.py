@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -24,7 +25,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _sql_backends import BACKENDS, copy_into, make_older, sql_examples, sql_storage
+from _sql_backends import (
+    BACKENDS,
+    PG_DSN,
+    PG_SKIP_REASON,
+    copy_into,
+    fresh_database,
+    make_older,
+    sql_examples,
+    sql_storage,
+)
 from crmcounters import (
     Activity,
     Column,
@@ -40,6 +50,7 @@ from crmcounters import (
     ValidationError,
     activities_view,
     place_item,
+    sample_portal,
 )
 from crmcounters.focus import focus_timelines, kanban_board
 from crmcounters.focus._pages import FocusKey, FocusPage, scratch_page
@@ -346,3 +357,18 @@ def test_g4_v1_f5_view_pages_on_a_dst_day_and_far_zones(backend: str, zone: str)
         for hour in range(0, 13 * 24, 11):
             now = start + timedelta(hours=hour)
             check_pages(storage, memory, now, 3)
+
+
+@pytest.mark.skipif(not PG_DSN, reason=PG_SKIP_REASON)
+def test_f1_v1_migration_fills_the_focus_tables_on_postgresql(tmp_path: Path) -> None:
+    """F1, V1: on PostgreSQL too, a version-2 database with records gets its focus tables
+    filled by `migrate_schema`, and answers pages as the in-memory storage does."""
+    import psycopg
+
+    portal = sample_portal()
+    with fresh_database("postgres", tmp_path) as url, psycopg.connect(url, autocommit=True) as db:
+        storage = SqlStorage.create(db)
+        import_portal(portal, storage)
+        make_older(db, 2)
+        assert migrate_schema(db) == 2
+        check_pages(SqlStorage(db), portal.storage, portal.as_of, 5)
