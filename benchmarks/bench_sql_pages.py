@@ -1,5 +1,8 @@
 """SQL pages: a 50-card Kanban page and Activities-view pages over a 1,000,000-activity portal.
 
+Then one user owning 100,000 deals, whose narrow view columns (Today, This
+week) hold a few hundred to a few thousand of them.
+
 The portal: 100 users, 500,000 deals in one pipeline of 5 stages (100,000 per
 column), two activities per deal (10% incoming, 10% completed, deadlines
 spread over two months around `now`), a comment or message on one deal in
@@ -138,6 +141,12 @@ def _databases() -> Iterator[list[tuple[str, str]]]:
 
 def main() -> None:
     """Print SQL page times beside the in-memory pages and the bulk load that fills the tables."""
+    whole_portal()
+    one_user()
+
+
+def whole_portal() -> None:
+    """The 1,000,000-activity portal: Kanban and Activities-view pages."""
     header("sql pages: a portal of 1,000,000 activities")
     items = scaled(500_000, 50)
     memory, built = timed(lambda: build(100, items))
@@ -244,3 +253,30 @@ def _compare(
         median_seconds(lambda: activities_view(storage, user, NOW, limit=50), repeat=3),
     )
     _ = memory
+
+
+def one_user() -> None:
+    """One user owning 100,000 deals: the Activities view's narrow columns at their widest."""
+    header("sql pages: one user with 100,000 deals (200,000 activities)")
+    items = scaled(100_000, 50)
+    memory, built = timed(lambda: build(1, items))
+    note(f"{len(memory.activities())} activities; built in memory in {built:.1f} s")
+    pages, _ = memory.view_focus_pages("u0", NOW, limit=50, column=None, after=None)
+    portal = Portal(storage=memory)
+    with _databases() as databases:
+        for name, url in databases:
+            with open_storage(url, create=True) as storage:
+                count, seconds = timed(lambda storage=storage: import_portal(portal, storage))
+                note(f"{name}: import_portal of {count} records {seconds:.1f} s")
+                found, _ = storage.view_focus_pages("u0", NOW, limit=50, column=None, after=None)
+                assert found == pages
+                for column in Column:
+                    figure(
+                        f"{name}: view page, {column.value} (50 of {pages[column].total})",
+                        median_seconds(
+                            lambda column=column, storage=storage: storage.view_focus_pages(  # type: ignore[misc]
+                                "u0", NOW, limit=50, column=column, after=None
+                            )
+                        ),
+                        target="< 20 ms",
+                    )
