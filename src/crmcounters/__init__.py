@@ -54,6 +54,8 @@ from ._portal import (
     write_portal,
 )
 from ._public import show_public_paths
+from ._reminder_index import ReminderIndex  # N1 (issue 16b)
+from ._reminders import Reminder, ReminderSource, reminder_feed, reminders_of  # N1 (issue 16b)
 from ._sample import sample_portal, sample_rules
 from ._settings import CalendarSettings, CounterMode, PlannedRule, Settings
 from ._smart import (
@@ -193,6 +195,9 @@ __all__ = [
     "PortalStorage",
     "Reason",
     "Record",
+    "Reminder",
+    "ReminderIndex",
+    "ReminderSource",
     "Rule",
     "RuleEngine",
     "RuleHost",
@@ -248,7 +253,9 @@ __all__ = [
     "place_item",
     "rank_by_focus",
     "read_portal",
+    "reminder_feed",
     "reminder_offsets",
+    "reminders_of",
     "reschedule",
     "sample_portal",
     "sample_rules",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sized
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -14,6 +15,8 @@ from ._errors import UnknownIdError, ValidationError
 from ._events import TimelineEvent
 from ._items import Item
 from ._pipelines import Pipeline
+from ._reminder_index import ReminderIndex
+from ._reminders import Reminder, utc_us, window
 from ._settings import Settings
 from ._storage import PortalStorage, find_supervisor
 from ._tasks import Task
@@ -77,6 +80,8 @@ class InMemoryStorage:
         self._open_by_user: _Index[Activity] = {}
         self._tasks_by_item: _Index[Task] = {}
         self._events_by_item: _Index[TimelineEvent] = {}
+        # N1: the reminder pings by hour, built when the feed is first read, then kept.
+        self._reminders: ReminderIndex | None = None
 
     @classmethod
     def copy_of(
@@ -117,6 +122,8 @@ class InMemoryStorage:
         """Replace the portal's settings."""
         if not isinstance(settings, Settings):
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
+        if settings.focus_reminder_offsets != self._settings.focus_reminder_offsets:
+            self._reminders = None  # the default pings move: built again when next read
         self._settings = settings
 
     # -- reads ----------------------------------------------------------------
@@ -204,6 +211,22 @@ class InMemoryStorage:
     def events_of_item(self, item_id: str) -> Collection[TimelineEvent]:
         """The item's timeline events, oldest first (ties in the order added)."""
         return sorted(_bucket(self._events_by_item, item_id), key=lambda event: event.at)
+
+    def reminders_between(
+        self, start: datetime, end: datetime, user_id: str | None = None
+    ) -> tuple[Reminder, ...]:
+        """The reminder pings in `[start, end)`, in time order, of one recipient or all (N1).
+
+        Read from an index of pings by hour, built on the first call (O(activities))
+        and kept in step with every write after it.
+        """
+        start, end = window(start, end)
+        index = self._reminders
+        if index is None:
+            index = self._reminders = ReminderIndex.of(
+                self._activities.values(), self._settings.focus_reminder_offsets
+            )
+        return index.between(utc_us(start), utc_us(end), user_id)
 
     def __len__(self) -> int:
         return (
@@ -335,6 +358,8 @@ class InMemoryStorage:
             _ordered_add(self._events_by_item, record.item_id, record.id, record)
 
     def _index_activity(self, activity: Activity) -> None:
+        if self._reminders is not None:
+            self._reminders.put(activity)
         for item_id in activity.item_ids:
             _ordered_add(self._activities_by_item, item_id, activity.id, activity)
             if activity.is_open:
@@ -343,6 +368,8 @@ class InMemoryStorage:
             _ordered_add(self._open_by_user, activity.responsible_id, activity.id, activity)
 
     def _unindex_activity(self, activity: Activity) -> None:
+        if self._reminders is not None:
+            self._reminders.remove(activity.id)
         for item_id in activity.item_ids:
             _ordered_discard(self._activities_by_item, item_id, activity.id)
             _ordered_discard(self._open_by_item, item_id, activity.id)

@@ -1,0 +1,128 @@
+"""The in-memory index of reminder pings (N1): an hour's pings read without a scan.
+
+Pings are filed by the UTC hour they fall in, as plain tuples; a window reads
+the hours it covers (or, for a window longer than the hours filed, the filed
+hours inside it) and sorts what falls inside. Each activity's pings are
+replaced whole when the activity is written, so a completion, a moved
+deadline or new offsets drop or move them; a deletion drops them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ._activities import Activity
+from ._reminders import Reminder, from_us, utc_us
+from .focus._sources import reminder_offsets
+
+__all__ = ["ReminderIndex"]
+
+_MINUTE_US = 60_000_000
+_HOUR_US = 60 * _MINUTE_US
+
+#: One ping as plain data: (instant us, activity id, offset, item id, recipient id, deadline us).
+_Ping = tuple[int, str, int, str, str, int]
+
+
+class ReminderIndex:
+    """Reminder pings by hour, kept in step with the activities put and removed (N1).
+
+    `InMemoryStorage` keeps one once the feed is first read. Not for sharing
+    between threads without a lock.
+    """
+
+    def __init__(self, default_offsets: tuple[int, ...]) -> None:
+        self._default_offsets = default_offsets
+        self._hours: dict[int, dict[tuple[str, int], _Ping]] = {}
+        self._filed: dict[str, tuple[tuple[int, int], ...]] = {}  # activity id -> (hour, offset)
+
+    @classmethod
+    def of(cls, activities: Iterable[Activity], default_offsets: tuple[int, ...]) -> ReminderIndex:
+        """An index of every ping of `activities`."""
+        index = cls(default_offsets)
+        for activity in activities:
+            index.put(activity)
+        return index
+
+    def put(self, activity: Activity) -> None:
+        """File the activity's pings, replacing those it had."""
+        if activity.id in self._filed:
+            self.remove(activity.id)
+        if activity.deadline is None or activity.incoming:
+            return
+        # reminder_instants' arithmetic on integers: the deadline is stored in UTC already.
+        deadline = utc_us(activity.deadline)
+        completed = None if activity.completed_at is None else utc_us(activity.completed_at)
+        item_id, recipient_id = activity.item_ids[0], activity.responsible_id
+        filed = []
+        for offset in reminder_offsets(activity, self._default_offsets):
+            at = deadline - offset * _MINUTE_US
+            if completed is not None and at > completed:
+                continue  # it would fall after the completion: it never fires
+            hour = at // _HOUR_US
+            bucket = self._hours.get(hour)
+            if bucket is None:
+                bucket = self._hours[hour] = {}
+            bucket[(activity.id, offset)] = (
+                at,
+                activity.id,
+                offset,
+                item_id,
+                recipient_id,
+                deadline,
+            )
+            filed.append((hour, offset))
+        if filed:
+            self._filed[activity.id] = tuple(filed)
+
+    def remove(self, activity_id: str) -> None:
+        """Drop the activity's pings (a deleted activity)."""
+        for hour, offset in self._filed.pop(activity_id, ()):
+            bucket = self._hours[hour]
+            del bucket[(activity_id, offset)]
+            if not bucket:
+                del self._hours[hour]
+
+    def between(
+        self, start_us: int, end_us: int, user_id: str | None = None
+    ) -> tuple[Reminder, ...]:
+        """The pings in `[start_us, end_us)` (microseconds since the epoch), in time order."""
+        if end_us <= start_us:
+            return ()
+        first, last = start_us // _HOUR_US, (end_us - 1) // _HOUR_US
+        if last - first < len(self._hours):
+            hours: Iterable[int] = range(first, last + 1)
+        else:  # a long window: only the hours that hold pings
+            hours = sorted(hour for hour in self._hours if first <= hour <= last)
+        found: list[_Ping] = []
+        for hour in hours:
+            bucket = self._hours.get(hour)
+            if bucket is None:
+                continue
+            for ping in bucket.values():
+                if start_us <= ping[0] < end_us and (user_id is None or ping[4] == user_id):
+                    found.append(ping)
+        found.sort()  # instant, activity id, offset: the feed's order
+        return tuple(
+            Reminder(
+                at=from_us(at),
+                activity_id=activity_id,
+                item_id=item_id,
+                recipient_id=recipient_id,
+                offset_minutes=offset,
+                deadline=from_us(deadline),
+            )
+            for at, activity_id, offset, item_id, recipient_id, deadline in found
+        )
+
+    def next_after(self, after_us: int) -> int | None:
+        """The instant (us) of the earliest ping after `after_us`, or None."""
+        later = [hour for hour in self._hours if hour >= after_us // _HOUR_US]
+        for hour in sorted(later):
+            found = [ping[0] for ping in self._hours[hour].values() if ping[0] > after_us]
+            if found:
+                return min(found)
+        return None
+
+    def __len__(self) -> int:
+        return sum(len(bucket) for bucket in self._hours.values())
