@@ -34,7 +34,8 @@ BACKENDS = [
 
 _TABLES = (
     "crm_users, crm_departments, crm_pipelines, crm_stages, crm_items, crm_activities, "
-    "crm_activity_items, crm_tasks, crm_events, crm_jobs, crm_outbox"
+    "crm_activity_items, crm_tasks, crm_events, crm_jobs, crm_outbox, crm_reminders, "
+    "crm_reminder_delivery"
 )
 _pg: dict[str, Any] = {}
 
@@ -172,6 +173,8 @@ _ADDED_IN = {
         "ALTER TABLE crm_activity_items DROP COLUMN item_pipeline_id",
         "DROP TABLE crm_jobs",
         "DROP TABLE crm_outbox",
+        "DROP TABLE crm_reminders",  # N1 (issue 16b)
+        "DROP TABLE crm_reminder_delivery",
     ),
 }
 

@@ -15,13 +15,58 @@ from ._activities import Activity
 from ._reminders import Reminder, from_us, utc_us
 from .focus._sources import reminder_offsets
 
-__all__ = ["ReminderIndex"]
+__all__ = ["PingRow", "ReminderIndex", "ping_rows", "pings_from", "reminder_of"]
 
 _MINUTE_US = 60_000_000
 _HOUR_US = 60 * _MINUTE_US
 
 #: One ping as plain data: (instant us, activity id, offset, item id, recipient id, deadline us).
-_Ping = tuple[int, str, int, str, str, int]
+PingRow = tuple[int, str, int, str, str, int]
+
+
+def ping_rows(activity: Activity, default_offsets: tuple[int, ...]) -> list[PingRow]:
+    """The activity's pings as plain rows (what the index files and SQL stores), N1."""
+    if activity.deadline is None or activity.incoming:
+        return []
+    return pings_from(
+        activity.id,
+        activity.item_ids[0],
+        activity.responsible_id,
+        utc_us(activity.deadline),
+        None if activity.completed_at is None else utc_us(activity.completed_at),
+        reminder_offsets(activity, default_offsets),
+    )
+
+
+def pings_from(
+    activity_id: str,
+    item_id: str,
+    recipient_id: str,
+    deadline_us: int,
+    completed_us: int | None,
+    offsets: tuple[int, ...],
+) -> list[PingRow]:
+    """`reminder_instants`' arithmetic on whole microseconds: a row per offset (the deadline's
+    own, 0, among `offsets`), none after the completion."""
+    rows = []
+    for offset in offsets:
+        at = deadline_us - offset * _MINUTE_US
+        if completed_us is None or at <= completed_us:  # after the completion it never fires
+            rows.append((at, activity_id, offset, item_id, recipient_id, deadline_us))
+    return rows
+
+
+def reminder_of(row: PingRow) -> Reminder:
+    """A row of `ping_rows` as the feed's value."""
+    at, activity_id, offset, item_id, recipient_id, deadline = row
+    return Reminder(
+        at=from_us(at),
+        activity_id=activity_id,
+        item_id=item_id,
+        recipient_id=recipient_id,
+        offset_minutes=offset,
+        deadline=from_us(deadline),
+    )
 
 
 class ReminderIndex:
@@ -33,7 +78,7 @@ class ReminderIndex:
 
     def __init__(self, default_offsets: tuple[int, ...]) -> None:
         self._default_offsets = default_offsets
-        self._hours: dict[int, dict[tuple[str, int], _Ping]] = {}
+        self._hours: dict[int, dict[tuple[str, int], PingRow]] = {}
         self._filed: dict[str, tuple[tuple[int, int], ...]] = {}  # activity id -> (hour, offset)
 
     @classmethod
@@ -48,30 +93,14 @@ class ReminderIndex:
         """File the activity's pings, replacing those it had."""
         if activity.id in self._filed:
             self.remove(activity.id)
-        if activity.deadline is None or activity.incoming:
-            return
-        # reminder_instants' arithmetic on integers: the deadline is stored in UTC already.
-        deadline = utc_us(activity.deadline)
-        completed = None if activity.completed_at is None else utc_us(activity.completed_at)
-        item_id, recipient_id = activity.item_ids[0], activity.responsible_id
         filed = []
-        for offset in reminder_offsets(activity, self._default_offsets):
-            at = deadline - offset * _MINUTE_US
-            if completed is not None and at > completed:
-                continue  # it would fall after the completion: it never fires
-            hour = at // _HOUR_US
+        for ping in ping_rows(activity, self._default_offsets):
+            hour = ping[0] // _HOUR_US
             bucket = self._hours.get(hour)
             if bucket is None:
                 bucket = self._hours[hour] = {}
-            bucket[(activity.id, offset)] = (
-                at,
-                activity.id,
-                offset,
-                item_id,
-                recipient_id,
-                deadline,
-            )
-            filed.append((hour, offset))
+            bucket[(activity.id, ping[2])] = ping
+            filed.append((hour, ping[2]))
         if filed:
             self._filed[activity.id] = tuple(filed)
 
@@ -94,7 +123,7 @@ class ReminderIndex:
             hours: Iterable[int] = range(first, last + 1)
         else:  # a long window: only the hours that hold pings
             hours = sorted(hour for hour in self._hours if first <= hour <= last)
-        found: list[_Ping] = []
+        found: list[PingRow] = []
         for hour in hours:
             bucket = self._hours.get(hour)
             if bucket is None:
@@ -103,17 +132,7 @@ class ReminderIndex:
                 if start_us <= ping[0] < end_us and (user_id is None or ping[4] == user_id):
                     found.append(ping)
         found.sort()  # instant, activity id, offset: the feed's order
-        return tuple(
-            Reminder(
-                at=from_us(at),
-                activity_id=activity_id,
-                item_id=item_id,
-                recipient_id=recipient_id,
-                offset_minutes=offset,
-                deadline=from_us(deadline),
-            )
-            for at, activity_id, offset, item_id, recipient_id, deadline in found
-        )
+        return tuple(map(reminder_of, found))
 
     def next_after(self, after_us: int) -> int | None:
         """The instant (us) of the earliest ping after `after_us`, or None."""
