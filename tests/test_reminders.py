@@ -214,7 +214,7 @@ def test_n1_pings_in_utc_minus_10_plus_5_45_and_plus_14(
         # 15 minutes before it is 00:55 UTC (01:55 CET), not "02:55", a time that never was.
         ("Europe/Warsaw", datetime(2026, 3, 29, 3, 10), 0, (0, 55), (1, 10)),
         # Warsaw falls back 2026-10-25 03:00 -> 02:00: the second 02:10 (fold=1) is 01:10 UTC;
-        # 15 minutes before is 00:55 UTC, i.e. the second 01:55 local.
+        # 15 minutes before is 00:55 UTC, i.e. the first 02:55 local (before the change).
         ("Europe/Warsaw", datetime(2026, 10, 25, 2, 10), 1, (0, 55), (1, 10)),
         # The first 02:10 (fold=0) is 00:10 UTC.
         ("Europe/Warsaw", datetime(2026, 10, 25, 2, 10), 0, (23, 55), (0, 10)),
