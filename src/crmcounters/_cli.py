@@ -557,6 +557,7 @@ def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
                 SqlOutbox(storage),
                 batch_size=args.batch,
                 lease=timedelta(seconds=args.lease),
+                reminders=not args.no_reminders,
             )
             worker = Worker(host, poll_interval=timedelta(seconds=args.poll))
             with stop_on_signals(worker):
@@ -738,6 +739,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         "--rules", required=True, metavar="RULES.json", help="the rule set (docs/rules.md)"
     )
     worker.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
+    worker.add_argument(
+        "--no-reminders",
+        action="store_true",
+        help="do not put reminder pings in the outbox (N1; another process delivers them)",
+    )
     worker.add_argument(
         "--batch",
         type=int,

@@ -16,11 +16,12 @@ from ._events import TimelineEvent
 from ._items import Item
 from ._pipelines import Pipeline
 from ._reminder_index import ReminderIndex
-from ._reminders import Reminder, utc_us, window
+from ._reminders import Reminder, from_us, utc_us, window
 from ._settings import Settings
 from ._storage import PortalStorage, find_supervisor
 from ._tasks import Task
 from ._users import Department, User
+from ._validate import instant as v_instant
 
 __all__ = ["InMemoryStorage", "Record", "in_memory"]
 
@@ -221,12 +222,20 @@ class InMemoryStorage:
         and kept in step with every write after it.
         """
         start, end = window(start, end)
+        return self._reminder_index().between(utc_us(start), utc_us(end), user_id)
+
+    def next_reminder_after(self, after: datetime) -> datetime | None:
+        """The instant of the earliest reminder ping after `after`, or None (N1)."""
+        found = self._reminder_index().next_after(utc_us(v_instant("after", after)))
+        return None if found is None else from_us(found)
+
+    def _reminder_index(self) -> ReminderIndex:
         index = self._reminders
         if index is None:
             index = self._reminders = ReminderIndex.of(
                 self._activities.values(), self._settings.focus_reminder_offsets
             )
-        return index.between(utc_us(start), utc_us(end), user_id)
+        return index
 
     def __len__(self) -> int:
         return (
