@@ -282,6 +282,7 @@ class RuleHost:
             )
         #: Whether `deliver_reminders` (and the `Worker`) put reminder pings in the outbox (N1).
         self.reminders = reminders
+        self._mark: ReminderMark | None = outbox if isinstance(outbox, ReminderMark) else None
 
     def _now(self) -> datetime:
         return check_aware("now", self.clock.now())
@@ -373,15 +374,15 @@ class RuleHost:
         before are not sent. Returns how many entries were put; 0 without
         `reminders`.
         """
-        if not self.reminders:
+        mark = self._mark
+        if not self.reminders or mark is None:
             return 0
         outbox = self.outbox
-        assert isinstance(outbox, ReminderMark)  # checked in __init__
         now = self._now()
         total = 0
         while True:
             with self.jobs.transaction():
-                since = outbox.reminders_delivered_until(now)
+                since = mark.reminders_delivered_until(now)
                 if since >= now:
                     break
                 until = min(now, since + REMINDER_STEP)
@@ -390,7 +391,7 @@ class RuleHost:
                 entries = [reminder_entry(ping) for ping in pings]
                 outbox.check(entries)
                 outbox.put(entries)
-                outbox.set_reminders_delivered_until(until)
+                mark.set_reminders_delivered_until(until)
             total += len(entries)
             if until >= now:
                 break
@@ -399,9 +400,9 @@ class RuleHost:
         return total
 
     def _next_reminder(self) -> datetime | None:
-        outbox = self.outbox
-        assert isinstance(outbox, ReminderMark)
-        since = outbox.reminders_delivered_until(self._now())
+        if self._mark is None:
+            return None
+        since = self._mark.reminders_delivered_until(self._now())
         find = getattr(self.storage, "next_reminder_after", None)
         if find is None:  # a storage without it: the worker's poll interval applies
             return None
