@@ -31,8 +31,9 @@ class Worker:
     Each turn runs one batch (`RuleHost.run_batch`); when no job was due it
     puts the reminder pings due by now in the outbox (`RuleHost.deliver_reminders`,
     if the host has `reminders`), then sleeps until the next job or ping is due
-    or `poll_interval` passes, whichever is sooner. `stop()` (safe from a signal handler or another thread) lets the
-    current batch finish, then `run` returns. A database error is logged and
+    or `poll_interval` passes, whichever is sooner. `stop()` (safe from a
+    signal handler or another thread) lets the current batch finish, then
+    `run` returns. A database error is logged and
     retried after the poll interval, so a restarting database does not end
     the worker.
     """
