@@ -10,12 +10,13 @@ deadline or new offsets drop or move them; a deletion drops them.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from ._activities import Activity
 from ._reminders import Reminder, from_us, utc_us
 from .focus._sources import reminder_offsets
 
-__all__ = ["PingRow", "ReminderIndex", "ping_rows", "pings_from", "reminder_of"]
+__all__ = ["PingRow", "ReminderIndex", "ping_rows", "pings_from", "reminders_from"]
 
 _MINUTE_US = 60_000_000
 _HOUR_US = 60 * _MINUTE_US
@@ -56,16 +57,25 @@ def pings_from(
     return rows
 
 
-def reminder_of(row: PingRow) -> Reminder:
-    """A row of `ping_rows` as the feed's value."""
-    at, activity_id, offset, item_id, recipient_id, deadline = row
-    return Reminder(
-        at=from_us(at),
-        activity_id=activity_id,
-        item_id=item_id,
-        recipient_id=recipient_id,
-        offset_minutes=offset,
-        deadline=from_us(deadline),
+def reminders_from(rows: Iterable[PingRow]) -> tuple[Reminder, ...]:
+    """Rows of `ping_rows` as the feed's values, in the order given.
+
+    Pings share instants (deadlines fall on whole minutes), so each instant
+    is turned into a datetime once per call: that conversion, not the
+    index, is most of an hour's feed.
+    """
+    instants: dict[int, datetime] = {}
+
+    def instant(us: int) -> datetime:
+        found = instants.get(us)
+        if found is None:
+            found = instants[us] = from_us(us)
+        return found
+
+    make = Reminder._make
+    return tuple(
+        make((instant(at), activity_id, item_id, recipient_id, offset, instant(deadline)))
+        for at, activity_id, offset, item_id, recipient_id, deadline in rows
     )
 
 
@@ -132,7 +142,7 @@ class ReminderIndex:
                 if start_us <= ping[0] < end_us and (user_id is None or ping[4] == user_id):
                     found.append(ping)
         found.sort()  # instant, activity id, offset: the feed's order
-        return tuple(map(reminder_of, found))
+        return reminders_from(found)
 
     def next_after(self, after_us: int) -> int | None:
         """The instant (us) of the earliest ping after `after_us`, or None."""

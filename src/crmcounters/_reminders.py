@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol, runtime_checkable
-
-import attrs
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from . import _validate as v
 from ._activities import Activity
@@ -30,14 +28,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
 
 
-@attrs.frozen(kw_only=True, order=False)
-class Reminder:
+class Reminder(NamedTuple):
     """One reminder ping (N1): `recipient_id` is told about `activity_id` at `at` (UTC).
 
     `item_id` is the first item the activity is bound to; `offset_minutes` how
     long before `deadline` (UTC) the ping falls. `id` is stable (activity,
     instant, offset): the same ping always has the same id, so a receiver can
-    drop a repeat.
+    drop a repeat. An immutable named tuple rather than an attrs class: a
+    feed builds thousands at a time, and a tuple is several times cheaper to
+    build (its natural order is the feed's).
     """
 
     at: datetime
@@ -168,4 +167,4 @@ def utc_us(at: datetime) -> int:
 
 def from_us(us: int) -> datetime:
     """Microseconds since the epoch as an instant in UTC."""
-    return _EPOCH + timedelta(microseconds=us)
+    return _EPOCH + timedelta(0, *divmod(us, 1_000_000))

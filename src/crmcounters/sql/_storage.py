@@ -31,7 +31,7 @@ from .._portal import (
     settings_from_dict,
     settings_to_dict,
 )
-from .._reminder_index import ping_rows, reminder_of
+from .._reminder_index import ping_rows, reminders_from
 from .._reminders import Reminder, reminders_of, utc_us, window
 from .._sections import EVERY_SECTION, section_scope
 from .._settings import PlannedRule, Settings
@@ -655,7 +655,7 @@ class SqlStorage:
             (int(r[0]), r[1], int(r[2]), r[3], r[4], int(r[5])) for r in self._query(sql, params)
         ]
         rows.sort()  # in Python: the database's collation need not order ids as Python does
-        return tuple(map(reminder_of, rows))
+        return reminders_from(rows)
 
     def next_reminder_after(self, after: datetime) -> datetime | None:
         """The instant of the earliest reminder ping after `after`, or None (N1)."""
