@@ -39,10 +39,10 @@ from ._events import (
     TimelineEvent,
 )
 from ._explain import Explanation, Reason, explain
-from ._host import RuleHost, RunReport, apply_outcome
+from ._host import RuleHost, RunReport, apply_outcome, reminder_entry
 from ._items import FieldValue, Item
 from ._memory import InMemoryStorage, Record
-from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
+from ._outbox import InMemoryOutbox, Outbox, OutboxEntry, ReminderMark
 from ._pipelines import ENTITY_TYPES, ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
 from ._portal import (
     FORMAT,
@@ -197,6 +197,7 @@ __all__ = [
     "Record",
     "Reminder",
     "ReminderIndex",
+    "ReminderMark",
     "ReminderSource",
     "Rule",
     "RuleEngine",
@@ -253,6 +254,7 @@ __all__ = [
     "place_item",
     "rank_by_focus",
     "read_portal",
+    "reminder_entry",
     "reminder_feed",
     "reminder_offsets",
     "reminders_of",
