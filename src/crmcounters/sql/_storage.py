@@ -659,6 +659,16 @@ class SqlStorage:
 
     def next_reminder_after(self, after: datetime) -> datetime | None:
         """The instant of the earliest reminder ping after `after`, or None (N1)."""
+        if self._read_only:  # over your own tables: no crm_reminders, scan the activities
+            at = instant("after", after)
+            defaults = self.settings.focus_reminder_offsets
+            later = [
+                row[0]
+                for activity in self.activities()
+                for row in ping_rows(activity, defaults)
+                if row[0] > utc_us(at)
+            ]
+            return utc_from_us(min(later)) if later else None
         found = self._query(
             "SELECT MIN(at_us) FROM crm_reminders WHERE at_us > ?",
             (utc_us(instant("after", after)),),
