@@ -79,16 +79,22 @@ def reminders_from(rows: Iterable[PingRow]) -> tuple[Reminder, ...]:
     )
 
 
+#: A filed ping: its instant in microseconds (what windows compare) and the feed's value.
+_Filed = tuple[int, Reminder]
+
+
 class ReminderIndex:
     """Reminder pings by hour, kept in step with the activities put and removed (N1).
 
-    `InMemoryStorage` keeps one once the feed is first read. Not for sharing
-    between threads without a lock.
+    Each ping is filed as the `Reminder` the feed returns (built once, when
+    the activity is put), beside its instant in microseconds: a read only
+    picks, sorts and returns them. `InMemoryStorage` keeps one once the feed
+    is first read. Not for sharing between threads without a lock.
     """
 
     def __init__(self, default_offsets: tuple[int, ...]) -> None:
         self._default_offsets = default_offsets
-        self._hours: dict[int, dict[tuple[str, int], PingRow]] = {}
+        self._hours: dict[int, dict[tuple[str, int], _Filed]] = {}
         self._filed: dict[str, tuple[tuple[int, int], ...]] = {}  # activity id -> (hour, offset)
 
     @classmethod
@@ -103,16 +109,21 @@ class ReminderIndex:
         """File the activity's pings, replacing those it had."""
         if activity.id in self._filed:
             self.remove(activity.id)
+        rows = ping_rows(activity, self._default_offsets)
+        if not rows:
+            return
+        deadline = from_us(rows[0][5])
+        make = Reminder._make
         filed = []
-        for ping in ping_rows(activity, self._default_offsets):
-            hour = ping[0] // _HOUR_US
+        for at, activity_id, offset, item_id, recipient_id, _ in rows:
+            hour = at // _HOUR_US
             bucket = self._hours.get(hour)
             if bucket is None:
                 bucket = self._hours[hour] = {}
-            bucket[(activity.id, ping[2])] = ping
-            filed.append((hour, ping[2]))
-        if filed:
-            self._filed[activity.id] = tuple(filed)
+            ping = make((from_us(at), activity_id, item_id, recipient_id, offset, deadline))
+            bucket[(activity_id, offset)] = (at, ping)
+            filed.append((hour, offset))
+        self._filed[activity.id] = tuple(filed)
 
     def remove(self, activity_id: str) -> None:
         """Drop the activity's pings (a deleted activity)."""
@@ -133,22 +144,28 @@ class ReminderIndex:
             hours: Iterable[int] = range(first, last + 1)
         else:  # a long window: only the hours that hold pings
             hours = sorted(hour for hour in self._hours if first <= hour <= last)
-        found: list[PingRow] = []
+        found: list[_Filed] = []
         for hour in hours:
             bucket = self._hours.get(hour)
             if bucket is None:
                 continue
-            for ping in bucket.values():
-                if start_us <= ping[0] < end_us and (user_id is None or ping[4] == user_id):
-                    found.append(ping)
-        found.sort()  # instant, activity id, offset: the feed's order
-        return reminders_from(found)
+            whole = start_us <= hour * _HOUR_US and (hour + 1) * _HOUR_US <= end_us
+            if whole and user_id is None:  # the hour lies inside the window: take it all
+                found.extend(bucket.values())
+                continue
+            for filed in bucket.values():
+                if (whole or start_us <= filed[0] < end_us) and (
+                    user_id is None or filed[1].recipient_id == user_id
+                ):
+                    found.append(filed)
+        found.sort()  # instant, then the Reminder: activity id, …: the feed's order
+        return tuple(filed[1] for filed in found)
 
     def next_after(self, after_us: int) -> int | None:
         """The instant (us) of the earliest ping after `after_us`, or None."""
         later = [hour for hour in self._hours if hour >= after_us // _HOUR_US]
         for hour in sorted(later):
-            found = [ping[0] for ping in self._hours[hour].values() if ping[0] > after_us]
+            found = [filed[0] for filed in self._hours[hour].values() if filed[0] > after_us]
             if found:
                 return min(found)
         return None
