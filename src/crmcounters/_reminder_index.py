@@ -9,6 +9,7 @@ deadline or new offsets drop or move them; a deletion drops them.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -79,34 +80,42 @@ def reminders_from(rows: Iterable[PingRow]) -> tuple[Reminder, ...]:
     )
 
 
-#: A filed ping: its instant in microseconds (what windows compare) and the feed's value.
-_Filed = tuple[int, Reminder]
+#: A filed ping: (instant in microseconds, activity id, offset, the feed's value). Sorted, these
+#: are the feed's order: instant, then activity id (one activity has one ping per instant).
+_Filed = tuple[int, str, int, Reminder]
 
 
 class ReminderIndex:
-    """Reminder pings by hour, kept in step with the activities put and removed (N1).
+    """Reminder pings by UTC hour, each hour a sorted list, kept in step with the activities put
+    and removed (N1).
 
     Each ping is filed as the `Reminder` the feed returns (built once, when
-    the activity is put), beside its instant in microseconds: a read only
-    picks, sorts and returns them. `InMemoryStorage` keeps one once the feed
-    is first read. Not for sharing between threads without a lock.
+    the activity is put): a read bisects the first and last hours of the
+    window, takes the hours between whole, and sorts nothing. A write
+    inserts and deletes in its hours' lists. `InMemoryStorage` keeps one once
+    the feed is first read. Not for sharing between threads without a lock.
     """
 
     def __init__(self, default_offsets: tuple[int, ...]) -> None:
         self._default_offsets = default_offsets
-        self._hours: dict[int, dict[tuple[str, int], _Filed]] = {}
-        self._filed: dict[str, tuple[tuple[int, int], ...]] = {}  # activity id -> (hour, offset)
+        self._hours: dict[int, list[_Filed]] = {}
+        self._filed: dict[str, tuple[tuple[int, int], ...]] = {}  # activity id -> (at, offset)
 
     @classmethod
     def of(cls, activities: Iterable[Activity], default_offsets: tuple[int, ...]) -> ReminderIndex:
-        """An index of every ping of `activities`."""
+        """An index of every ping of `activities` (each hour sorted once, at the end)."""
         index = cls(default_offsets)
         for activity in activities:
-            index.put(activity)
+            index._file(activity, sort=False)
+        for pings in index._hours.values():
+            pings.sort()
         return index
 
     def put(self, activity: Activity) -> None:
         """File the activity's pings, replacing those it had."""
+        self._file(activity, sort=True)
+
+    def _file(self, activity: Activity, *, sort: bool) -> None:
         if activity.id in self._filed:
             self.remove(activity.id)
         rows = ping_rows(activity, self._default_offsets)
@@ -117,20 +126,24 @@ class ReminderIndex:
         filed = []
         for at, activity_id, offset, item_id, recipient_id, _ in rows:
             hour = at // _HOUR_US
-            bucket = self._hours.get(hour)
-            if bucket is None:
-                bucket = self._hours[hour] = {}
+            pings = self._hours.get(hour)
+            if pings is None:
+                pings = self._hours[hour] = []
             ping = make((from_us(at), activity_id, item_id, recipient_id, offset, deadline))
-            bucket[(activity_id, offset)] = (at, ping)
-            filed.append((hour, offset))
+            if sort:
+                bisect.insort(pings, (at, activity_id, offset, ping))
+            else:
+                pings.append((at, activity_id, offset, ping))
+            filed.append((at, offset))
         self._filed[activity.id] = tuple(filed)
 
     def remove(self, activity_id: str) -> None:
         """Drop the activity's pings (a deleted activity)."""
-        for hour, offset in self._filed.pop(activity_id, ()):
-            bucket = self._hours[hour]
-            del bucket[(activity_id, offset)]
-            if not bucket:
+        for at, offset in self._filed.pop(activity_id, ()):
+            hour = at // _HOUR_US
+            pings = self._hours[hour]
+            del pings[bisect.bisect_left(pings, (at, activity_id, offset))]
+            if not pings:
                 del self._hours[hour]
 
     def between(
@@ -144,31 +157,30 @@ class ReminderIndex:
             hours: Iterable[int] = range(first, last + 1)
         else:  # a long window: only the hours that hold pings
             hours = sorted(hour for hour in self._hours if first <= hour <= last)
-        found: list[_Filed] = []
+        found: list[Reminder] = []
         for hour in hours:
-            bucket = self._hours.get(hour)
-            if bucket is None:
+            pings = self._hours.get(hour)
+            if pings is None:
                 continue
-            whole = start_us <= hour * _HOUR_US and (hour + 1) * _HOUR_US <= end_us
-            if whole and user_id is None:  # the hour lies inside the window: take it all
-                found.extend(bucket.values())
-                continue
-            for filed in bucket.values():
-                if (whole or start_us <= filed[0] < end_us) and (
-                    user_id is None or filed[1].recipient_id == user_id
-                ):
-                    found.append(filed)
-        found.sort()  # instant, then the Reminder: activity id, …: the feed's order
-        return tuple(filed[1] for filed in found)
+            low = 0 if hour > first else bisect.bisect_left(pings, (start_us,))
+            high = len(pings) if hour < last else bisect.bisect_left(pings, (end_us,))
+            if user_id is None:
+                found.extend(filed[3] for filed in pings[low:high])
+            else:
+                found.extend(
+                    filed[3] for filed in pings[low:high] if filed[3].recipient_id == user_id
+                )
+        return tuple(found)
 
     def next_after(self, after_us: int) -> int | None:
         """The instant (us) of the earliest ping after `after_us`, or None."""
         later = [hour for hour in self._hours if hour >= after_us // _HOUR_US]
         for hour in sorted(later):
-            found = [filed[0] for filed in self._hours[hour].values() if filed[0] > after_us]
-            if found:
-                return min(found)
+            pings = self._hours[hour]
+            index = bisect.bisect_left(pings, (after_us + 1,))
+            if index < len(pings):
+                return pings[index][0]
         return None
 
     def __len__(self) -> int:
-        return sum(len(bucket) for bucket in self._hours.values())
+        return sum(len(pings) for pings in self._hours.values())
