@@ -175,6 +175,10 @@ _ADDED_IN = {
         "DROP TABLE crm_outbox",
         "DROP TABLE crm_reminders",  # N1 (issue 16b)
         "DROP TABLE crm_reminder_delivery",
+        "ALTER TABLE crm_activities DROP COLUMN type_id",  # issue 16a (A1, A2)
+        "ALTER TABLE crm_activities DROP COLUMN recurrence",
+        "ALTER TABLE crm_activities DROP COLUMN recurrence_start_us",
+        "ALTER TABLE crm_activities DROP COLUMN recurrence_start_tz",
     ),
 }
 

@@ -17,7 +17,7 @@ from ._items import Item
 from ._pipelines import Pipeline
 from ._reminder_index import ReminderIndex
 from ._reminders import Reminder, from_us, utc_us, window
-from ._settings import Settings
+from ._settings import Settings, check_types_in_use
 from ._storage import PortalStorage, find_supervisor
 from ._tasks import Task
 from ._users import Department, User
@@ -123,8 +123,9 @@ class InMemoryStorage:
         """Replace the portal's settings."""
         if not isinstance(settings, Settings):
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
-        if settings.focus_reminder_offsets != self._settings.focus_reminder_offsets:
-            self._reminders = None  # the default pings move: built again when next read
+        check_types_in_use(settings, (a.type_id for a in self._activities.values()))
+        if settings != self._settings:  # default offsets, types' reminders: pings may move
+            self._reminders = None  # built again when next read (N1)
         self._settings = settings
 
     # -- reads ----------------------------------------------------------------
@@ -321,7 +322,8 @@ class InMemoryStorage:
     # -- the batch machinery --------------------------------------------------
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
-        check_write(added, replaced, _Stored(self))
+        types = {activity_type.id for activity_type in self._settings.activity_types}
+        check_write(added, replaced, _Stored(self), activity_types=types)
         for record in (*added, *replaced):  # every check passed: now apply
             self._apply(record)
 
