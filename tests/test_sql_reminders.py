@@ -191,3 +191,64 @@ def test_n1_migrating_from_version_2_on_postgresql(tmp_path: Path) -> None:
         storage = SqlStorage(db)
         deadline = datetime(2026, 12, 14, 14, 0, tzinfo=UTC)
         assert len(storage.reminders_between(deadline - 48 * H, deadline + H)) == 5
+
+
+@pytest.mark.parametrize("backend", ["memory", *BACKENDS])
+def test_n1_a1_a2_types_offsets_and_the_next_occurrence_ping(backend: str) -> None:
+    """N1 with A1 and A2: an activity of a type pings at the type's offsets; completing a
+    recurring one drops its later pings and the next occurrence, written by the same
+    write, pings a week on (Los Angeles, across the November DST change)."""
+    from zoneinfo import ZoneInfo
+
+    from crmcounters import ActivityType, InMemoryStorage, activity_from_type, complete_activity
+
+    la = ZoneInfo("America/Los_Angeles")
+    memory = small_storage()
+    memory.set_settings(
+        Settings(
+            activity_types=(
+                ActivityType(id="call-back", name="Call back", kind="call", reminder_offsets=(60,)),
+            )
+        )
+    )
+    first = datetime(2026, 10, 26, 9, 0, tzinfo=la)
+    typed = activity_from_type(
+        memory, "call-back", activity_id="typed", item_ids=("d2",), created_at=first - 24 * H
+    )
+    typed = attrs.evolve(typed, deadline=first + 2 * H)
+    weekly = todo(
+        "call",
+        "d1",
+        created_at=first - 72 * H,
+        deadline=first,
+        recurrence="FREQ=WEEKLY;BYDAY=MO;COUNT=3",
+    )
+
+    def check(storage: InMemoryStorage | SqlStorage) -> None:
+        storage.add(typed, weekly)
+        got = [
+            (r.activity_id, r.at, r.offset_minutes)
+            for r in reminder_feed(storage, first - H, first + 3 * H)
+        ]
+        assert got == [
+            ("call", first.astimezone(UTC) - 15 * 60 * timedelta(seconds=1), 15),
+            ("call", first.astimezone(UTC), 0),
+            ("typed", first.astimezone(UTC) + H, 60),  # the type's 60 minutes
+            ("typed", first.astimezone(UTC) + 2 * H, 0),
+        ]
+        (second,) = complete_activity(storage, "call", first - 20 * 60 * timedelta(seconds=1)).add
+        week = reminder_feed(storage, first - H, first + 8 * 24 * H, user_id="rep")
+        # Completed at 08:40, before both of its pings (08:45, 09:00): they are dropped; the
+        # next occurrence's fall on 2 November at 08:45 and 09:00 PST (UTC-8 since 1 November).
+        assert [(r.activity_id, r.at.astimezone(la).hour, r.offset_minutes) for r in week] == [
+            (second.id, 8, 15),
+            (second.id, 9, 0),
+        ]
+        assert week[1].at == datetime(2026, 11, 2, 17, 0, tzinfo=UTC)
+
+    if backend == "memory":
+        check(memory)
+        return
+    with sql_storage(backend) as storage:
+        copy_into(memory, storage)
+        check(storage)
