@@ -133,3 +133,21 @@ def test_c10_pipeline_needs_entity_and_unknown_sections_are_refused() -> None:
     )
     assert code == 1
     assert "p-nope" in err
+
+
+def test_n1_the_worker_command_delivers_reminders_unless_told_not_to(tmp_path: Path) -> None:
+    """`crmcounters worker` starts the reminder mark (N1, P3); --no-reminders leaves it alone."""
+    import sqlite3
+    from contextlib import closing
+
+    rules = str(ROOT / "src" / "crmcounters" / "_sample" / "sample_rules.json")
+    for flag, marked in (("--no-reminders", 0), (None, 1)):
+        database = tmp_path / f"{flag or 'default'}.db"
+        assert run("import", SAMPLE, "--db", str(database))[0] == 0
+        extra = [flag] if flag else []
+        code, _, err = run("worker", "--db", str(database), "--rules", rules, "--once", *extra)
+        assert code == 0, err
+        assert "0 reminders" in err
+        with closing(sqlite3.connect(database)) as connection:
+            rows = connection.execute("SELECT COUNT(*) FROM crm_reminder_delivery").fetchone()
+        assert rows == (marked,)

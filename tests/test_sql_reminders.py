@@ -4,6 +4,7 @@ and the migration, answers as the pure function does (PostgreSQL when a DSN is s
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -164,7 +165,11 @@ def _older_with_activities(connection: object) -> None:
 
 
 def test_n1_migrating_from_version_2_fills_the_pings_of_stored_activities() -> None:
-    connection = sqlite3.connect(":memory:")
+    with closing(sqlite3.connect(":memory:")) as connection:
+        _migrated_sqlite(connection)
+
+
+def _migrated_sqlite(connection: sqlite3.Connection) -> None:
     create_schema(connection)
     _older_with_activities(connection)
     connection.commit()
