@@ -10,6 +10,7 @@ deadline or new offsets drop or move them; a deletion drops them.
 from __future__ import annotations
 
 import bisect
+import gc
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -105,8 +106,17 @@ class ReminderIndex:
     def of(cls, activities: Iterable[Activity], default_offsets: tuple[int, ...]) -> ReminderIndex:
         """An index of every ping of `activities` (each hour sorted once, at the end)."""
         index = cls(default_offsets)
-        for activity in activities:
-            index._file(activity, sort=False)
+        instants: dict[int, datetime] = {}  # pings share instants: one datetime each
+        # Millions of new tuples that all live on would set off full collections over the
+        # whole heap again and again (most of a build's time); they form no cycles.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            for activity in activities:
+                index._file(activity, sort=False, instants=instants)
+        finally:
+            if collecting:
+                gc.enable()
         for pings in index._hours.values():
             pings.sort()
         return index
@@ -115,21 +125,29 @@ class ReminderIndex:
         """File the activity's pings, replacing those it had."""
         self._file(activity, sort=True)
 
-    def _file(self, activity: Activity, *, sort: bool) -> None:
+    def _file(
+        self, activity: Activity, *, sort: bool, instants: dict[int, datetime] | None = None
+    ) -> None:
         if activity.id in self._filed:
             self.remove(activity.id)
         rows = ping_rows(activity, self._default_offsets)
         if not rows:
             return
-        deadline = from_us(rows[0][5])
         make = Reminder._make
         filed = []
-        for at, activity_id, offset, item_id, recipient_id, _ in rows:
+        for at, activity_id, offset, item_id, recipient_id, deadline_us in rows:
             hour = at // _HOUR_US
             pings = self._hours.get(hour)
             if pings is None:
                 pings = self._hours[hour] = []
-            ping = make((from_us(at), activity_id, item_id, recipient_id, offset, deadline))
+            if instants is None:
+                when, deadline = from_us(at), from_us(deadline_us)
+            else:
+                when = instants.get(at) or instants.setdefault(at, from_us(at))
+                deadline = instants.get(deadline_us) or instants.setdefault(
+                    deadline_us, from_us(deadline_us)
+                )
+            ping = make((when, activity_id, item_id, recipient_id, offset, deadline))
             if sort:
                 bisect.insort(pings, (at, activity_id, offset, ping))
             else:
