@@ -1,10 +1,11 @@
 """The in-memory index of reminder pings (N1): an hour's pings read without a scan.
 
-Pings are filed by the UTC hour they fall in, as plain tuples; a window reads
-the hours it covers (or, for a window longer than the hours filed, the filed
-hours inside it) and sorts what falls inside. Each activity's pings are
-replaced whole when the activity is written, so a completion, a moved
-deadline or new offsets drop or move them; a deletion drops them.
+Pings are filed by the UTC hour they fall in, each hour a list kept in the
+feed's order; a window bisects its first and last hours and takes the hours
+between whole (for a window longer than the hours filed, only the filed
+hours inside it). Each activity's pings are replaced whole when the activity
+is written, so a completion, a moved deadline or new offsets drop or move
+them; a deletion drops them. `ping_rows` is also what SQL stores.
 """
 
 from __future__ import annotations
