@@ -24,6 +24,7 @@ from crmcounters import (
     reminder_feed,
     reminders_of,
 )
+from crmcounters._reminders import utc_us
 from crmcounters.testing.strategies import aware_datetimes, portals
 
 H = timedelta(hours=1)
@@ -279,12 +280,14 @@ def test_n1_a_long_window_reads_only_the_hours_that_hold_pings() -> None:
     index = ReminderIndex((15, 0))
     deadline = datetime(2026, 12, 14, 14, 0, tzinfo=UTC)
     index.put(todo("a1", "d1", deadline=deadline))
-    found = index.between(0, 2**62)
+    found = index.between_us(0, 2**62)
     assert [p.at for p in found] == [deadline - 15 * M, deadline]
+    assert index.reminders_between(deadline - H, deadline + H) == found  # a ReminderSource
+    assert index.next_after(utc_us(deadline - H)) == utc_us(deadline - 15 * M)
     assert len(index) == 2
     index.remove("a1")
     assert len(index) == 0
-    assert index.between(0, 2**62) == ()
+    assert index.between_us(0, 2**62) == ()
 
 
 @settings(max_examples=40, deadline=None)

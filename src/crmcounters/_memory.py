@@ -223,7 +223,7 @@ class InMemoryStorage:
         and kept in step with every write after it.
         """
         start, end = window(start, end)
-        return self._reminder_index().between(utc_us(start), utc_us(end), user_id)
+        return self._reminder_index().between_us(utc_us(start), utc_us(end), user_id)
 
     def next_reminder_after(self, after: datetime) -> datetime | None:
         """The instant of the earliest reminder ping after `after`, or None (N1)."""

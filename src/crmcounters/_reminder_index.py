@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from ._activities import Activity
-from ._reminders import Reminder, from_us, utc_us
+from ._reminders import Reminder, from_us, utc_us, window
 from .focus._sources import reminder_offsets
 
 __all__ = ["PingRow", "ReminderIndex", "ping_rows", "pings_from", "reminders_from"]
@@ -165,7 +165,14 @@ class ReminderIndex:
             if not pings:
                 del self._hours[hour]
 
-    def between(
+    def reminders_between(
+        self, start: datetime, end: datetime, user_id: str | None = None
+    ) -> tuple[Reminder, ...]:
+        """The pings in `[start, end)`, in time order, of one recipient or all (N1)."""
+        start, end = window(start, end)
+        return self.between_us(utc_us(start), utc_us(end), user_id)
+
+    def between_us(
         self, start_us: int, end_us: int, user_id: str | None = None
     ) -> tuple[Reminder, ...]:
         """The pings in `[start_us, end_us)` (microseconds since the epoch), in time order."""
