@@ -173,6 +173,8 @@ _ADDED_IN = {
         "ALTER TABLE crm_activity_items DROP COLUMN item_pipeline_id",
         "DROP TABLE crm_jobs",
         "DROP TABLE crm_outbox",
+        "ALTER TABLE crm_users DROP COLUMN active",
+        "DROP INDEX crm_events_type_at",
         "DROP TABLE crm_reminders",  # N1 (issue 16b)
         "DROP TABLE crm_reminder_delivery",
         "ALTER TABLE crm_activities DROP COLUMN type_id",  # issue 16a (A1, A2)

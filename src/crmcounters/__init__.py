@@ -24,6 +24,7 @@ from ._errors import (
     DanglingReferenceError,
     DataFormatError,
     DuplicateIdError,
+    InputFileError,
     IntegrityError,
     NaiveDatetimeError,
     StorageBusyError,
@@ -41,6 +42,7 @@ from ._events import (
     TimelineEvent,
 )
 from ._explain import Explanation, Reason, explain
+from ._history import HistoryQuery, history_entries  # issue 17: portal-wide history
 from ._host import RuleHost, RunReport, apply_outcome, reminder_entry
 from ._incoming import (  # I1, I2
     CHANNEL_KINDS,
@@ -53,6 +55,7 @@ from ._incoming import (  # I1, I2
     reply_write,
 )
 from ._items import FieldValue, Item
+from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._memory import InMemoryStorage, Record
 from ._outbox import InMemoryOutbox, Outbox, OutboxEntry, ReminderMark
 from ._pipelines import ENTITY_TYPES, ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
@@ -105,12 +108,14 @@ from .focus import (
     FocusColumn,
     FocusExplanation,
     FocusOrder,
+    FocusPage,
     FocusReason,
     FocusSource,
     FocusTimeline,
     KanbanBoard,
     KanbanCard,
     KanbanColumn,
+    PagedFocusStorage,
     explain_focus,
     focus_sources,
     focus_time,
@@ -133,8 +138,10 @@ from .focus import (
 )
 from .rules import (
     CascadeError,
+    FieldChanged,  # issue 17: events a host feeds (R10)
     Job,
     Outcome,
+    PaymentReceived,
     PendingJobs,
     Rule,
     RuleEngine,
@@ -151,6 +158,7 @@ __version__ = "0.2.0"
 __all__ = [
     "CHANNEL_KINDS",
     "DEFAULT_HOLIDAY_YEARS",
+    "DEFAULT_MAX_FILE_BYTES",
     "ENTITY_TYPES",
     "ENTITY_TYPES_WITHOUT_PIPELINE",
     "FORMAT",
@@ -188,18 +196,22 @@ __all__ = [
     "Direction",
     "DuplicateIdError",
     "Explanation",
+    "FieldChanged",
     "FieldValue",
     "FocusColumn",
     "FocusExplanation",
     "FocusOrder",
+    "FocusPage",
     "FocusReason",
     "FocusSource",
     "FocusTimeline",
     "HistoryEntryAdded",
+    "HistoryQuery",
     "InMemoryOutbox",
     "InMemoryStorage",
     "IncomingChannel",
     "IncomingMessage",
+    "InputFileError",
     "IntegrityError",
     "Item",
     "ItemViewed",
@@ -214,6 +226,8 @@ __all__ = [
     "Outbox",
     "OutboxEntry",
     "Outcome",
+    "PagedFocusStorage",
+    "PaymentReceived",
     "PendingJobs",
     "Pipeline",
     "Placement",
@@ -272,6 +286,7 @@ __all__ = [
     "focus_time",
     "focus_timeline",
     "focus_timelines",
+    "history_entries",
     "incoming_write",
     "is_at_cap",
     "is_unread",

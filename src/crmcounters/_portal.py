@@ -28,10 +28,12 @@ from ._events import (
 )
 from ._items import Item
 from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_document
+from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._memory import InMemoryStorage, Record
 from ._pipelines import Pipeline, Stage
 from ._settings import CalendarSettings, PlannedRule, Settings
 from ._smart_settings import SmartActivitySettings
+from ._source import read_input_file
 from ._storage import PortalStorage, Storage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
@@ -171,11 +173,17 @@ def _access(r: Reader, storage: Storage) -> AccessPolicy:
 
 
 def read_portal(
-    path: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
+    path: str | os.PathLike[str],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Portal:
-    """Load a portal from a JSON file (`progress` as `load_portal`'s)."""
-    with open(path, "rb") as handle:
-        return load_portal(handle.read(), progress=progress)
+    """Load a portal from a JSON file (`progress` as `load_portal`'s).
+
+    Only a regular file of at most `max_bytes` bytes is read (256 MiB unless
+    raised); anything else raises `InputFileError` naming the file.
+    """
+    return load_portal(read_input_file(path, max_bytes=max_bytes), progress=progress)
 
 
 _KIND_OF = {
@@ -380,7 +388,7 @@ def _choice(r: Reader, key: str, default: str, choices: tuple[str, ...]) -> str:
 
 
 def _user(r: Reader) -> User:
-    r.reject_unknown({"id", "name", "time_zone", "department_id"})
+    r.reject_unknown({"id", "name", "time_zone", "department_id", "active"})
     return build(
         r.path,
         User,
@@ -388,6 +396,7 @@ def _user(r: Reader) -> User:
         name=r.text("name", ""),
         time_zone=r.text("time_zone", REQUIRED),
         department_id=r.text("department_id"),
+        active=r.flag("active", True),
     )
 
 
@@ -642,6 +651,7 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
     item_zones = {item.id: zones[item.responsible_id] for item in storage.items()}
     document["users"] = [
         {"id": u.id, "name": u.name, "time_zone": u.time_zone, "department_id": u.department_id}
+        | ({} if u.active else {"active": False})  # written only for a deactivated user
         for u in storage.users()
     ]
     document["departments"] = [

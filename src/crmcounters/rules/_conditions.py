@@ -15,8 +15,10 @@ from typing import Any
 
 import attrs
 
+from .. import _validate as v
 from .._errors import ValidationError
 from .._items import Item
+from .._limits import shown
 from .._tasks import Task
 
 __all__ = [
@@ -29,8 +31,10 @@ __all__ = [
     "FieldType",
     "Operator",
     "check_condition",
+    "compile_condition",
     "compile_item_condition",
     "compile_task_condition",
+    "item_getter",
 ]
 
 
@@ -87,8 +91,14 @@ _Scalar = str | int | float | bool
 
 def _value(value: Any) -> Any:
     if isinstance(value, list | tuple):
-        return tuple(value)
+        return v.check_collection("value", value, "values")
+    if isinstance(value, str):
+        v.check_text("value", value)
     return value
+
+
+def _operator(value: Operator | str) -> Operator:
+    return v.check_choice("op", Operator, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -100,12 +110,13 @@ class Comparison:
     """
 
     field: str
-    op: Operator = attrs.field(converter=Operator)
+    op: Operator = attrs.field(converter=_operator)
     value: _Scalar | tuple[_Scalar, ...] | None = attrs.field(default=None, converter=_value)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.field, str) or not self.field.strip():
-            raise ValidationError("field", f"expected a field name, got {self.field!r}")
+            raise ValidationError("field", f"expected a field name, got {shown(self.field)}")
+        v.check_id("field", self.field)
         problem = _shape_problem(self.op, self.value)
         if problem:
             raise ValidationError("value", problem)
@@ -134,7 +145,7 @@ def _is_scalar(value: object) -> bool:
 
 
 def _conditions(values: Iterable[Condition]) -> tuple[Condition, ...]:
-    result = tuple(values)
+    result = v.check_collection("conditions", values, "conditions")
     if not result:
         raise ValidationError("conditions", "a group needs at least one condition")
     for index, one in enumerate(result):
@@ -292,16 +303,18 @@ _COMPARE: dict[Operator, Callable[[Decimal, Decimal], bool]] = {
 }
 
 
-def _compile(condition: Condition, getter: Callable[[str], _Getter]) -> _Test:
+def compile_condition(condition: Condition, getter: Callable[[str], _Getter]) -> _Test:
+    """A fast test of a checked condition, reading each field with `getter(name)`."""
     if isinstance(condition, Comparison):
         return _leaf(condition, getter(condition.field))
-    tests = tuple(_compile(one, getter) for one in condition.conditions)
+    tests = tuple(compile_condition(one, getter) for one in condition.conditions)
     if isinstance(condition, AllOf):
         return lambda obj: all(test(obj) for test in tests)
     return lambda obj: any(test(obj) for test in tests)
 
 
-def _item_getter(name: str) -> _Getter:
+def item_getter(name: str) -> _Getter:
+    """How to read field `name` (built-in, or ``field:NAME``) of an item."""
     if name.startswith(CUSTOM_PREFIX):
         key = name[len(CUSTOM_PREFIX) :]
         return lambda item: item.fields.get(key)
@@ -328,11 +341,11 @@ def compile_item_condition(condition: Condition | None) -> Callable[[Item], bool
     """A fast test of a checked condition on an item; None always holds."""
     if condition is None:
         return lambda _item: True
-    return _compile(condition, _item_getter)
+    return compile_condition(condition, item_getter)
 
 
 def compile_task_condition(condition: Condition | None) -> Callable[[Task], bool]:
     """A fast test of a checked filter on a task; None always holds."""
     if condition is None:
         return lambda _task: True
-    return _compile(condition, _TASK_GETTERS.__getitem__)
+    return compile_condition(condition, _TASK_GETTERS.__getitem__)
