@@ -43,7 +43,7 @@ from ._events import (
 )
 from ._explain import Explanation, Reason, explain
 from ._history import HistoryQuery, history_entries  # issue 17: portal-wide history
-from ._host import RuleHost, RunReport, apply_outcome
+from ._host import RuleHost, RunReport, apply_outcome, reminder_entry
 from ._incoming import (  # I1, I2
     CHANNEL_KINDS,
     Write,
@@ -57,7 +57,7 @@ from ._incoming import (  # I1, I2
 from ._items import FieldValue, Item
 from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._memory import InMemoryStorage, Record
-from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
+from ._outbox import InMemoryOutbox, Outbox, OutboxEntry, ReminderMark
 from ._pipelines import ENTITY_TYPES, ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
 from ._portal import (
     FORMAT,
@@ -77,6 +77,8 @@ from ._recurrence import (  # A2
     occurrences_after,
     parse_recurrence,
 )
+from ._reminder_index import ReminderIndex  # N1 (issue 16b)
+from ._reminders import Reminder, ReminderSource, reminder_feed, reminders_of  # N1 (issue 16b)
 from ._sample import sample_portal, sample_rules
 from ._settings import CalendarSettings, CounterMode, PlannedRule, Settings
 from ._smart import (
@@ -235,6 +237,10 @@ __all__ = [
     "Reason",
     "Record",
     "Recurrence",
+    "Reminder",
+    "ReminderIndex",
+    "ReminderMark",
+    "ReminderSource",
     "Rule",
     "RuleEngine",
     "RuleHost",
@@ -306,7 +312,10 @@ __all__ = [
     "read_portal",
     "record_incoming",
     "record_reply",
+    "reminder_entry",
+    "reminder_feed",
     "reminder_offsets",
+    "reminders_of",
     "reply_write",
     "reschedule",
     "sample_portal",

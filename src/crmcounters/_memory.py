@@ -16,10 +16,13 @@ from ._errors import UnknownIdError, ValidationError
 from ._events import TimelineEvent
 from ._items import Item
 from ._pipelines import Pipeline
+from ._reminder_index import ReminderIndex
+from ._reminders import Reminder, from_us, utc_us, window
 from ._settings import Settings, check_types_in_use
 from ._storage import PortalStorage, find_supervisor
 from ._tasks import Task
 from ._users import Department, User
+from ._validate import instant as v_instant
 
 if TYPE_CHECKING:
     from ._live_pages import LivePages
@@ -88,6 +91,9 @@ class InMemoryStorage:
         # for, then kept up to date by every write (issue 15: pages in O(page)).
         self._live: LivePages | None = None
         self._live_lock = threading.Lock()  # readers may share the storage: build it once
+        # N1: the reminder pings by hour, built when the feed is first read, then kept.
+        self._reminders: ReminderIndex | None = None
+        self._reminders_lock = threading.Lock()  # readers may share the storage: build once
 
     @classmethod
     def copy_of(
@@ -129,6 +135,8 @@ class InMemoryStorage:
         if not isinstance(settings, Settings):
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
         check_types_in_use(settings, (a.type_id for a in self._activities.values()))
+        if settings != self._settings:  # default offsets, types' reminders: pings may move
+            self._reminders = None  # built again when next read (N1)
         self._settings = settings
         self._live = None  # offsets and the week's first day shape every column: rebuild
 
@@ -268,6 +276,34 @@ class InMemoryStorage:
     def events_of_item(self, item_id: str) -> Collection[TimelineEvent]:
         """The item's timeline events, oldest first (ties in the order added)."""
         return sorted(_bucket(self._events_by_item, item_id), key=lambda event: event.at)
+
+    def reminders_between(
+        self, start: datetime, end: datetime, user_id: str | None = None
+    ) -> tuple[Reminder, ...]:
+        """The reminder pings in `[start, end)`, in time order, of one recipient or all (N1).
+
+        Read from an index of pings by hour, built on the first call (O(activities))
+        and kept in step with every write after it.
+        """
+        start, end = window(start, end)
+        return self._reminder_index().between_us(utc_us(start), utc_us(end), user_id)
+
+    def next_reminder_after(self, after: datetime) -> datetime | None:
+        """The instant of the earliest reminder ping after `after`, or None (N1)."""
+        found = self._reminder_index().next_after(utc_us(v_instant("after", after)))
+        return None if found is None else from_us(found)
+
+    def _reminder_index(self) -> ReminderIndex:
+        index = self._reminders
+        if index is not None:
+            return index
+        with self._reminders_lock:  # two readers asking first build it once
+            index = self._reminders
+            if index is None:
+                index = self._reminders = ReminderIndex.of(
+                    self._activities.values(), self._settings.focus_reminder_offsets
+                )
+            return index
 
     def __len__(self) -> int:
         return (
@@ -425,6 +461,8 @@ class InMemoryStorage:
             _ordered_add(self._events_by_item, record.item_id, record.id, record)
 
     def _index_activity(self, activity: Activity) -> None:
+        if self._reminders is not None:
+            self._reminders.put(activity)
         for item_id in activity.item_ids:
             _ordered_add(self._activities_by_item, item_id, activity.id, activity)
             if activity.is_open:
@@ -433,6 +471,8 @@ class InMemoryStorage:
             _ordered_add(self._open_by_user, activity.responsible_id, activity.id, activity)
 
     def _unindex_activity(self, activity: Activity) -> None:
+        if self._reminders is not None:
+            self._reminders.remove(activity.id)
         for item_id in activity.item_ids:
             _ordered_discard(self._activities_by_item, item_id, activity.id)
             _ordered_discard(self._open_by_item, item_id, activity.id)
