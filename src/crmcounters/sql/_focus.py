@@ -492,8 +492,8 @@ def refresh_focus(
             [row for row in item_rows if row[0] not in present],
         )
         dialect.insert_many(connection, "crm_focus_instants", FOCUS_INSTANT_COLUMNS, instant_rows)
-        for row in item_rows:
-            counts[(row[1], row[2])] = counts.get((row[1], row[2]), 0) + 1
+        for key, added in column_counts(item_rows).items():
+            counts[key] = counts.get(key, 0) + added
         add_column_counts(connection, dialect, counts)
 
 
