@@ -6,7 +6,9 @@ rules as pure functions of (data, now). See docs/index.md.
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING
 
 from ._access import AccessLevel, AccessPolicy, SectionAccess
 from ._activities import Activity, ActivityKind, Direction
@@ -39,7 +41,6 @@ from ._events import (
     TimelineEvent,
 )
 from ._explain import Explanation, Reason, explain
-from ._host import RuleHost, RunReport, apply_outcome
 from ._items import FieldValue, Item
 from ._memory import InMemoryStorage, Record
 from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
@@ -77,7 +78,6 @@ from ._storage import PortalStorage, Storage, WritableStorage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
 from ._view import ActivitiesView, Column, Placement, activities_view, place_item
-from ._worker import Worker
 from .focus import (
     FocusColumn,
     FocusExplanation,
@@ -108,20 +108,24 @@ from .focus import (
     unread_messages,
     unread_messages_of,
 )
-from .rules import (
-    CascadeError,
-    Job,
-    Outcome,
-    PendingJobs,
-    Rule,
-    RuleEngine,
-    RuleSet,
-    RuleSetError,
-    TaskStatusChanged,
-    Trigger,
-    dump_rule_set,
-    load_rule_set,
-)
+
+if TYPE_CHECKING:  # loaded on first use: see _LAZY below
+    from ._host import RuleHost, RunReport, apply_outcome
+    from ._worker import Worker
+    from .rules import (
+        CascadeError,
+        Job,
+        Outcome,
+        PendingJobs,
+        Rule,
+        RuleEngine,
+        RuleSet,
+        RuleSetError,
+        TaskStatusChanged,
+        Trigger,
+        dump_rule_set,
+        load_rule_set,
+    )
 
 __version__ = "0.2.0"
 
@@ -266,7 +270,48 @@ __all__ = [
     "write_portal",
 ]
 
-show_public_paths(__name__, globals(), __all__)
+# The rule engine and what runs it are imported on first use (PEP 562): importing them
+# costs about a third of `import crmcounters`, which counters and views never need (issue 15).
+_LAZY = {
+    **dict.fromkeys(("RuleHost", "RunReport", "apply_outcome"), "._host"),
+    "Worker": "._worker",
+    **dict.fromkeys(
+        (
+            "CascadeError",
+            "Job",
+            "Outcome",
+            "PendingJobs",
+            "Rule",
+            "RuleEngine",
+            "RuleSet",
+            "RuleSetError",
+            "TaskStatusChanged",
+            "Trigger",
+            "dump_rule_set",
+            "load_rule_set",
+        ),
+        ".rules",
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    """A lazily exported name (`_LAZY`), imported and kept the first time it is asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value: object = getattr(importlib.import_module(module, __name__), name)
+    show_public_paths(__name__, {name: value}, (name,))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Every name of the module, lazily exported ones included."""
+    return sorted({*globals(), *__all__})
+
+
+show_public_paths(__name__, globals(), [name for name in __all__ if name not in _LAZY])
 
 # Silent unless the host configures logging (the CLI's -v does): loads, rule runs, refused
 # writes go to the "crmcounters" logger.

@@ -9,9 +9,12 @@ file.
 from __future__ import annotations
 
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
 from .._portal import Portal, load_portal
-from ..rules import RuleSet, load_rule_set
+
+if TYPE_CHECKING:
+    from ..rules import RuleSet
 
 __all__ = ["SAMPLE_PORTAL", "SAMPLE_RULES", "sample_bytes", "sample_portal", "sample_rules"]
 
@@ -39,6 +42,8 @@ def sample_portal() -> Portal:
 
 def sample_rules() -> RuleSet:
     """The sample rule set, written for the sample portal's "Sales" pipeline (R1-R7)."""
+    from ..rules import load_rule_set  # here: the rule engine is imported on first use (issue 15)
+
     storage = sample_portal().storage
     return load_rule_set(
         sample_bytes(SAMPLE_RULES),
