@@ -26,6 +26,7 @@ from ._events import (
 )
 from ._items import Item
 from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_document
+from ._loading import Decoded, Doubt, IdTable, build_activity, build_item, decode
 from ._memory import InMemoryStorage, Record
 from ._pipelines import Pipeline, Stage
 from ._settings import CalendarSettings, PlannedRule, Settings
@@ -92,6 +93,9 @@ def load_portal(
     `progress` is told (records read, records in all) every 1,000 records and
     once more when the portal is stored: the command line draws a progress line.
     """
+    portal = _load_checked_once(lambda: source, progress)
+    if portal is not None:
+        return portal
     root = Reader(parse_document(source), "$")
     root.reject_unknown(_TOP_KEYS)
     if root.text("format", REQUIRED) != FORMAT:
@@ -172,8 +176,93 @@ def read_portal(
     path: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
 ) -> Portal:
     """Load a portal from a JSON file (`progress` as `load_portal`'s)."""
+
+    def read() -> bytes:
+        with open(path, "rb") as handle:
+            return handle.read()
+
+    # The file's bytes live only while they are decoded (`_load_checked_once`).
+    portal = _load_checked_once(read, progress)
+    if portal is not None:
+        return portal
     with open(path, "rb") as handle:
         return load_portal(handle.read(), progress=progress)
+
+
+# -- the fast path: each value checked once (issue 15, `_loading`) ------------
+
+
+def _load_checked_once(
+    read: Callable[[], str | bytes], progress: Callable[[int, int], None] | None
+) -> Portal | None:
+    """The portal built by the fast path, or None when the validated path must read it.
+
+    The fast path reports no fault itself: on any (a `Doubt`, a refusal, a
+    decoder's error) the validated path reads the document again and names
+    the fault at its JSON path, as it always has.
+    """
+    try:
+        return _build_checked_once(decode(read()), progress)
+    except Exception as exc:  # every fault is the validated path's to report
+        logger.debug("reading the portal the validated way: %s: %s", type(exc).__name__, exc)
+        return None
+
+
+def _build_checked_once(decoded: Decoded, progress: Callable[[int, int], None] | None) -> Portal:
+    """`load_portal`'s records, items and activities built by `_loading`, stored in its batches."""
+    root = Reader(decoded.document, "$")
+    root.reject_unknown(_TOP_KEYS)
+    if root.text("format", REQUIRED) != FORMAT or root.whole("version", REQUIRED) != 1:
+        raise Doubt
+    storage = InMemoryStorage(_settings(root.object("settings")))
+    first = [
+        (kind, r) for kind in ("users", "departments", "pipelines") for r in root.objects(kind)
+    ]
+    last = [(kind, r) for kind in ("tasks", "events") for r in root.objects(kind)]
+    item_rows, activity_rows = decoded.items, decoded.activities
+    total = len(first) + len(item_rows) + len(activity_rows) + len(last)
+    done = 0
+    ids = IdTable()
+    batches: list[list[Record]] = [[], [], [], [], []]
+    for kind, reader in first:
+        record = _record(kind, reader)
+        ids.add(record.id)
+        batches[_BATCH_OF[kind]].append(record)
+        done += 1
+        if progress is not None and done % _PROGRESS_EVERY == 0:
+            progress(done, total)
+    for rows, values, make, batch in (
+        (item_rows, decoded.item_values, build_item, batches[2]),
+        (activity_rows, decoded.activity_values, build_activity, batches[3]),
+    ):
+        for index in range(len(rows)):
+            record = make(values(rows[index]), ids)
+            rows[index] = None  # the decoded object is not needed again: free it now
+            ids.add(record.id)
+            batch.append(record)
+            done += 1
+            if progress is not None and done % _PROGRESS_EVERY == 0:
+                progress(done, total)
+    for kind, reader in last:
+        batches[_BATCH_OF[kind]].append(_record(kind, reader))
+        done += 1
+        if progress is not None and done % _PROGRESS_EVERY == 0:
+            progress(done, total)
+    decoded.finish()
+    for batch in batches:
+        storage.add_all(batch)
+        batch.clear()
+    if progress is not None:
+        progress(total, total)
+    portal = _with_details(root, storage)
+    logger.info(
+        "loaded a portal: %d records (%d users, %d items, %d activities)",
+        total,
+        len(storage.users()),
+        len(storage.items()),
+        len(storage.activities()),
+    )
+    return portal
 
 
 _KIND_OF = {
