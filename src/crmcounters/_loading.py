@@ -22,7 +22,7 @@ activity portal then loads in well under half the memory `json.loads` needs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -31,7 +31,7 @@ from ._activities import Activity, ActivityKind, Direction, trusted_activity
 from ._errors import CrmCountersError
 from ._items import Item, freeze_fields, trusted_item
 from ._json import parse_document
-from ._pipelines import check_entity_type, has_pipelines
+from ._pipelines import Pipeline, check_entity_type, has_pipelines
 from ._validate import MAX_OFFSET_MINUTES
 
 __all__ = [
@@ -39,7 +39,7 @@ __all__ = [
     "ITEM_FIELDS",
     "Decoded",
     "Doubt",
-    "IdTable",
+    "Known",
     "build_activity",
     "build_item",
     "decode",
@@ -145,30 +145,27 @@ def _decode_with_json(source: str | bytes) -> Decoded:
     return Decoded(document, items, activities)
 
 
-class IdTable:
-    """The ids already read, so that records refer to one string per id, not a copy each.
+class Known:
+    """The users, pipelines and items stored or read so far: references resolve here.
 
-    A 1,000,000-activity portal names each item and user again in every
-    activity bound to it; sharing the strings saves about 100 MB there.
+    Each look-up both checks the reference (G5, as the storage's write check
+    does) and gives the one string already held for that id, so a
+    1,000,000-activity portal does not keep a copy of an item's and a user's
+    id in every activity bound to them (about 100 MB there).
     """
 
-    def __init__(self) -> None:
-        self._ids: dict[str, str] = {}
-
-    def add(self, record_id: str) -> None:
-        """Remember an id read from a record's "id"."""
-        self._ids.setdefault(record_id, record_id)
-
-    def shared(self, value: str) -> str:
-        """The one string for this id (an unknown id stays as it is: the storage refuses it)."""
-        return self._ids.get(value, value)
+    def __init__(self, users: Iterable[str], pipelines: Iterable[Pipeline]) -> None:
+        self.users = {user_id: user_id for user_id in users}
+        self.stages = {p.id: (p.entity_type, frozenset(s.id for s in p.stages)) for p in pipelines}
+        self.items: dict[str, str] = {}
+        self.activities: set[str] = set()
 
 
 # -- the checks, each as the model's converter or validator makes it -----------------------
 
 
 def _an_id(value: Any) -> str:
-    if type(value) is not str or not value.strip():
+    if type(value) is not str or not value or value.isspace():  # `check_id`, without a copy
         raise Doubt
     return value
 
@@ -176,7 +173,7 @@ def _an_id(value: Any) -> str:
 def _optional_id(value: Any) -> str | None:
     if value is None:
         return None
-    if type(value) is not str or not value.strip():
+    if type(value) is not str or not value or value.isspace():
         raise Doubt
     return value
 
@@ -203,10 +200,6 @@ def _instant(value: Any) -> datetime:
     return instant
 
 
-def _optional_instant(value: Any) -> datetime | None:
-    return None if value is None else _instant(value)
-
-
 def _offsets(value: Any) -> tuple[int, ...] | None:
     """Reminder offsets as `_validate.check_offsets` keeps them: sorted, largest first."""
     if value is None:
@@ -219,8 +212,8 @@ def _offsets(value: Any) -> tuple[int, ...] | None:
     return tuple(sorted(set(value), reverse=True))
 
 
-def build_activity(values: tuple[Any, ...], ids: IdTable) -> Activity:
-    """An activity from its values (`ACTIVITY_FIELDS` order), or `Doubt`."""
+def build_activity(values: tuple[Any, ...], known: Known) -> Activity:
+    """An activity from its values (`ACTIVITY_FIELDS` order) whose references are known."""
     (
         activity_id,
         item_ids,
@@ -237,9 +230,15 @@ def build_activity(values: tuple[Any, ...], ids: IdTable) -> Activity:
         rule_id,
         reminded_at,
     ) = values
+    if type(activity_id) is not str or not activity_id or activity_id.isspace():
+        raise Doubt
+    if activity_id in known.activities:
+        raise Doubt  # a repeated id
+    known.activities.add(activity_id)
     if type(item_ids) is not list or not item_ids:
         raise Doubt
-    bound = tuple([ids.shared(_an_id(one)) for one in item_ids])
+    items = known.items
+    bound = tuple([items[one] for one in item_ids])  # a KeyError (unknown item) is a doubt
     if len(bound) > 1 and len(set(bound)) != len(bound):
         raise Doubt
     if incoming is None:
@@ -247,17 +246,18 @@ def build_activity(values: tuple[Any, ...], ids: IdTable) -> Activity:
     elif type(incoming) is not bool:
         raise Doubt
     created = _instant(created_at)
-    due = _optional_instant(deadline)
-    completed = _optional_instant(completed_at)
+    due = None if deadline is None else _instant(deadline)
+    completed = None if completed_at is None else _instant(completed_at)
     if (incoming and due is not None) or (completed is not None and completed < created):
         raise Doubt
+    users = known.users
     return trusted_activity(
-        _an_id(activity_id),
+        activity_id,
         bound,
         _KINDS[kind],  # a KeyError (absent or unknown kind) is a doubt
         Direction.NONE if direction is None else _DIRECTIONS[direction],
-        ids.shared(_an_id(responsible_id)),
-        None if author_id is None else ids.shared(_an_id(author_id)),
+        users[responsible_id],
+        None if author_id is None else users[author_id],
         _text(subject),
         created,
         due,
@@ -265,7 +265,7 @@ def build_activity(values: tuple[Any, ...], ids: IdTable) -> Activity:
         _offsets(reminder_offsets),
         incoming,
         _optional_id(rule_id),
-        _optional_instant(reminded_at),
+        None if reminded_at is None else _instant(reminded_at),
     )
 
 
@@ -283,8 +283,8 @@ def _amount(value: Any) -> Decimal | None:
     return amount
 
 
-def build_item(values: tuple[Any, ...], ids: IdTable) -> Item:
-    """An item from its values (`ITEM_FIELDS` order), or `Doubt`."""
+def build_item(values: tuple[Any, ...], known: Known) -> Item:
+    """An item from its values (`ITEM_FIELDS` order) whose references are known."""
     (
         item_id,
         entity_type,
@@ -298,6 +298,9 @@ def build_item(values: tuple[Any, ...], ids: IdTable) -> Item:
         client,
         fields,
     ) = values
+    item_id = _an_id(item_id)
+    if item_id in known.items:
+        raise Doubt  # a repeated id
     try:
         check_entity_type("entity_type", entity_type)
         frozen = freeze_fields({} if fields is None else _mapping(fields))
@@ -310,12 +313,16 @@ def build_item(values: tuple[Any, ...], ids: IdTable) -> Item:
             raise Doubt
     elif pipeline_id is not None or stage_id is not None:
         raise Doubt
-    return trusted_item(
-        _an_id(item_id),
+    if pipeline_id is not None:
+        pipeline_type, stages = known.stages[pipeline_id]  # a KeyError is a doubt
+        if pipeline_type != entity_type or stage_id not in stages:
+            raise Doubt
+    item = trusted_item(
+        item_id,
         entity_type,
         pipeline_id,
         stage_id,
-        ids.shared(_an_id(responsible_id)),
+        known.users[responsible_id],
         _instant(created_at),
         _text(title),
         _amount(amount),
@@ -323,6 +330,8 @@ def build_item(values: tuple[Any, ...], ids: IdTable) -> Item:
         _text(client),
         frozen,
     )
+    known.items[item_id] = item_id
+    return item
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -286,6 +286,16 @@ class InMemoryStorage:
         del self._items[item_id]
         return item
 
+    def _add_checked(self, records: Iterable[Item | Activity]) -> None:
+        """Store new items or activities that the portal loader has checked (issue 15).
+
+        The loader checks every id new and every reference resolved, as
+        `add` would (`_loading.Known`); checking again would double the cost
+        of loading a large portal.
+        """
+        for record in records:
+            self._apply(record)
+
     # -- the batch machinery --------------------------------------------------
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:

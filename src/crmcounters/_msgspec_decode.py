@@ -96,9 +96,7 @@ _SPACE_BEFORE_COLON = re.compile(rb'"[ \t\r\n]+:')
 def decode_with_msgspec(source: str | bytes) -> Decoded:
     """Decode a document into typed items and activities plus the other sections as JSON."""
     data = source.encode() if isinstance(source, str) else source
-    if any(space + b":" in data for space in (b" ", b"\t", b"\r", b"\n")) and (
-        _SPACE_BEFORE_COLON.search(data) is not None
-    ):
+    if _SPACE_BEFORE_COLON.search(data) is not None:
         raise Doubt  # a key written `"key" :` is not counted below
     decoded = _DECODER.decode(data)
     document = {}
@@ -143,20 +141,25 @@ class _Typed(Decoded):
         absent = values.count(UNSET)
         fields = values[-1]
         self._counted += len(values) - absent + (len(fields) if type(fields) is dict else 0)
-        if absent:
-            values = tuple(None if one is UNSET else one for one in values)
-        return values
+        return _unset_to_none(values, absent)
 
     def activity_values(self, activity: Any) -> tuple[Any, ...]:
         """One activity's values, None for an absent key; its keys counted."""
         values = msgspec.structs.astuple(activity)
         absent = values.count(UNSET)
         self._counted += len(values) - absent
-        if absent:
-            values = tuple(None if one is UNSET else one for one in values)
-        return values
+        return _unset_to_none(values, absent)
 
     def finish(self) -> None:
         """Doubt unless every key in the text was seen once (no repeated key anywhere)."""
         if self._counted != self._in_text:
             raise Doubt
+
+
+def _unset_to_none(values: tuple[Any, ...], absent: int) -> tuple[Any, ...]:
+    """`values` with None for each of its `absent` UNSET (most objects lack one key, or none)."""
+    while absent:
+        at = values.index(UNSET)
+        values = (*values[:at], None, *values[at + 1 :])
+        absent -= 1
+    return values

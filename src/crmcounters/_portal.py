@@ -26,7 +26,7 @@ from ._events import (
 )
 from ._items import Item
 from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_document
-from ._loading import Decoded, Doubt, IdTable, build_activity, build_item, decode
+from ._loading import Decoded, Doubt, Known, build_activity, build_item, decode
 from ._memory import InMemoryStorage, Record
 from ._pipelines import Pipeline, Stage
 from ._settings import CalendarSettings, PlannedRule, Settings
@@ -209,7 +209,7 @@ def _load_checked_once(
 
 
 def _build_checked_once(decoded: Decoded, progress: Callable[[int, int], None] | None) -> Portal:
-    """`load_portal`'s records, items and activities built by `_loading`, stored in its batches."""
+    """`load_portal`'s portal, its items and activities built and checked by `_loading`."""
     root = Reader(decoded.document, "$")
     root.reject_unknown(_TOP_KEYS)
     if root.text("format", REQUIRED) != FORMAT or root.whole("version", REQUIRED) != 1:
@@ -222,36 +222,40 @@ def _build_checked_once(decoded: Decoded, progress: Callable[[int, int], None] |
     item_rows, activity_rows = decoded.items, decoded.activities
     total = len(first) + len(item_rows) + len(activity_rows) + len(last)
     done = 0
-    ids = IdTable()
-    batches: list[list[Record]] = [[], [], [], [], []]
+    every = _PROGRESS_EVERY if progress is not None else total + 1  # a multiple never reached
+    people: list[Record] = []
+    pipelines: list[Record] = []
     for kind, reader in first:
-        record = _record(kind, reader)
-        ids.add(record.id)
-        batches[_BATCH_OF[kind]].append(record)
+        (pipelines if kind == "pipelines" else people).append(_record(kind, reader))
         done += 1
-        if progress is not None and done % _PROGRESS_EVERY == 0:
+        if progress is not None and done % every == 0:
             progress(done, total)
-    for rows, values, make, batch in (
-        (item_rows, decoded.item_values, build_item, batches[2]),
-        (activity_rows, decoded.activity_values, build_activity, batches[3]),
+    storage.add_all(people)  # users and departments refer to each other: one batch
+    storage.add_all(pipelines)
+    known = Known((user.id for user in storage.users()), storage.pipelines())
+    for rows, values, make in (
+        (item_rows, decoded.item_values, build_item),
+        (activity_rows, decoded.activity_values, build_activity),
     ):
+        built: list[Item | Activity] = []
+        append = built.append
         for index in range(len(rows)):
-            record = make(values(rows[index]), ids)
+            append(make(values(rows[index]), known))
             rows[index] = None  # the decoded object is not needed again: free it now
-            ids.add(record.id)
-            batch.append(record)
             done += 1
-            if progress is not None and done % _PROGRESS_EVERY == 0:
+            if done % every == 0 and progress is not None:
                 progress(done, total)
+        storage._add_checked(built)  # checked as `add` would: see `_loading.Known`
+        del built
+    later: list[list[Record]] = [[], []]
     for kind, reader in last:
-        batches[_BATCH_OF[kind]].append(_record(kind, reader))
+        later[kind == "events"].append(_record(kind, reader))
         done += 1
-        if progress is not None and done % _PROGRESS_EVERY == 0:
+        if progress is not None and done % every == 0:
             progress(done, total)
     decoded.finish()
-    for batch in batches:
+    for batch in later:
         storage.add_all(batch)
-        batch.clear()
     if progress is not None:
         progress(total, total)
     portal = _with_details(root, storage)
