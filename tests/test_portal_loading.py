@@ -8,6 +8,7 @@ identical records, and check that hostile or odd documents are handed over.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable
 from typing import Any
@@ -248,3 +249,20 @@ def test_progress_is_told_the_same_on_both_paths(
     load_portal(text, progress=lambda done, total: calls["validated"].append((done, total)))
     assert calls["fast"] == calls["validated"]
     assert len(calls["fast"]) == 3
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_garbage_collector_is_left_as_it_was_found(enabled: bool) -> None:
+    """The fast path pauses the cyclic collector while it builds, and restores it, fault or not."""
+    broken = _document()
+    broken["activities"][0]["kind"] = "fax"
+    was = gc.isenabled()
+    try:
+        if not enabled:
+            gc.disable()
+        for text in (SAMPLE, json.dumps(broken)):
+            _fast(text)
+            assert gc.isenabled() is enabled
+    finally:
+        if was:
+            gc.enable()
