@@ -131,7 +131,7 @@ def test_import_and_export_draw_progress_on_a_terminal_only(
         (["counters", "--db", "oracle://x", "--user", "u"], "unknown database scheme 'oracle'"),
         (["counters", "--db", SAMPLE, "--user", "u"], "--db: url: not a SQLite database"),
         (["export", "--db", "missing.db", "out.json"], "no SQLite database at missing.db"),
-        (["import", "missing.json", "--db", "x.db"], "no such file: missing.json"),
+        (["import", "missing.json", "--db", "x.db"], "portal missing.json: no such file"),
     ],
 )
 def test_database_errors_are_one_line_and_exit_1(

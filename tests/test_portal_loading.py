@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -119,12 +120,20 @@ def test_g5_any_valid_portal_round_trips_through_both_paths_alike(portal: Portal
     text = dump_portal(portal)
     with pytest.MonkeyPatch.context() as monkeypatch:
         validated = _validated(text, monkeypatch)
-        for decode in DECODERS.values():
+        for name, decode in DECODERS.items():
             monkeypatch.setattr(_portal, "decode", decode)
             fast = _fast(text)
-            assert fast is not None
+            if fast is None:  # only where msgspec's key count cannot be sure (see below)
+                assert name == "msgspec"
+                assert _KEY_END_IN_A_STRING.search(text), text
+                continue
             _same(fast, validated)
             assert dump_portal(fast) == text
+
+
+#: A string holding `\":`, or beginning with a colon: each adds a `":` to the text that is
+#: not the end of a key, so the fast path cannot tell it from a repeated key.
+_KEY_END_IN_A_STRING = re.compile(r'\\":|[\[,:]\s*":')
 
 
 def test_the_trusted_constructors_set_every_field() -> None:

@@ -24,6 +24,7 @@ from ._errors import (
     DanglingReferenceError,
     DataFormatError,
     DuplicateIdError,
+    InputFileError,
     IntegrityError,
     NaiveDatetimeError,
     StorageBusyError,
@@ -42,6 +43,7 @@ from ._events import (
 )
 from ._explain import Explanation, Reason, explain
 from ._items import FieldValue, Item
+from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._memory import InMemoryStorage, Record
 from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
 from ._pipelines import ENTITY_TYPES, ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
@@ -131,6 +133,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "DEFAULT_HOLIDAY_YEARS",
+    "DEFAULT_MAX_FILE_BYTES",
     "ENTITY_TYPES",
     "ENTITY_TYPES_WITHOUT_PIPELINE",
     "FORMAT",
@@ -175,6 +178,7 @@ __all__ = [
     "InMemoryStorage",
     "IncomingChannel",
     "IncomingMessage",
+    "InputFileError",
     "IntegrityError",
     "Item",
     "ItemViewed",

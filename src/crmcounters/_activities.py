@@ -37,9 +37,15 @@ class Direction(enum.StrEnum):
 
 
 def _item_ids(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise ValidationError("item_ids", "expected a sequence of item ids, got one string")
-    return tuple(values)
+    return v.check_collection("item_ids", values, "item ids")
+
+
+def _kind(value: ActivityKind | str) -> ActivityKind:
+    return v.check_choice("kind", ActivityKind, value)
+
+
+def _direction(value: Direction | str) -> Direction:
+    return v.check_choice("direction", Direction, value)
 
 
 def _offsets(values: Iterable[int] | None) -> tuple[int, ...] | None:
@@ -63,10 +69,10 @@ class Activity:
 
     id: str = attrs.field(validator=v.an_id)
     item_ids: tuple[str, ...] = attrs.field(converter=_item_ids, validator=v.ids)
-    kind: ActivityKind = attrs.field(converter=ActivityKind)
+    kind: ActivityKind = attrs.field(converter=_kind)
     responsible_id: str = attrs.field(validator=v.an_id)
     created_at: datetime = attrs.field(converter=v.utc, validator=v.aware)
-    direction: Direction = attrs.field(default=Direction.NONE, converter=Direction)
+    direction: Direction = attrs.field(default=Direction.NONE, converter=_direction)
     author_id: str | None = attrs.field(default=None, validator=v.optional_id)
     subject: str = attrs.field(default="", validator=v.text)
     deadline: datetime | None = attrs.field(

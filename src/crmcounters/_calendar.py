@@ -10,7 +10,9 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import attrs
 
+from . import _validate as v
 from ._errors import ValidationError
+from ._limits import MAX_CALENDAR_DAYS, shown
 from ._users import as_zone
 from ._validate import check_aware
 
@@ -103,7 +105,7 @@ def _unknown_place(
 
 
 def _weekdays(values: Iterable[int]) -> frozenset[int]:
-    days = frozenset(values)
+    days = frozenset(v.check_collection("weekend_days", values, "weekdays", 7 * 7))
     for day in days:
         if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 6:
             raise ValidationError("weekend_days", f"weekdays are 0 (Monday) to 6, got {day!r}")
@@ -113,10 +115,11 @@ def _weekdays(values: Iterable[int]) -> frozenset[int]:
 
 
 def _dates(values: Iterable[date]) -> frozenset[date]:
-    days = frozenset(values)
+    # holidays of many years and countries: a wider bound than the settings' own days off
+    days = frozenset(v.check_collection("days", values, "dates", 100 * MAX_CALENDAR_DAYS))
     for day in days:
         if not isinstance(day, date) or isinstance(day, datetime):
-            raise ValidationError("days", f"expected dates, got {day!r}")
+            raise ValidationError("days", f"expected dates, got {shown(day)}")
     return days
 
 

@@ -14,9 +14,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
@@ -25,10 +24,11 @@ from ._badges import Badge, BadgeColour, item_badge
 from ._clock import SystemClock
 from ._counters import CounterResult, counters_of
 from ._demo import run_demo
-from ._errors import CrmCountersError
+from ._errors import CrmCountersError, InputFileError
 from ._explain import explain
 from ._host import DEFAULT_BATCH_SIZE, RuleHost
 from ._instant import FROM_AT, RANGE_TEXT, default_instant, parse_instant
+from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._portal import Portal, dump_portal, load_portal, read_portal, write_portal
 from ._sample import SAMPLE_PORTAL, SAMPLE_RULES, sample_bytes
 from ._simulation import describe_effect, simulate
@@ -37,7 +37,14 @@ from ._storage import Storage
 from ._view import activities_view
 from ._worker import DEFAULT_POLL_INTERVAL, Worker, stop_on_signals
 from .focus import explain_focus, kanban_board
-from .rules import DEFAULT_LEASE, RuleEngine, RuleSet, RuleSetError, load_rule_set
+from .rules import (
+    DEFAULT_LEASE,
+    RuleEngine,
+    RuleSet,
+    RuleSetError,
+    load_rule_set,
+    read_rule_set,
+)
 from .sql import (
     Progress,
     SqlJobStore,
@@ -153,7 +160,7 @@ def _default_viewer(portal: Portal) -> str:
 def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """Incoming, Planned, item counts, blocked, valid_until and per-item badges (C1-C9)."""
     storage, policy = portal.storage, portal.access
-    viewer = args.viewer or args.user
+    viewer = args.user if args.viewer is None else args.viewer
     result = counters_of(storage, args.user, now, viewer_id=viewer, policy=policy)
     user = storage.user(args.user)
     zone = user.zone
@@ -196,7 +203,7 @@ def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: O
 def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """The Activities view: six columns in focus order (V1, V2)."""
     storage, policy = portal.storage, portal.access
-    viewer = args.viewer or args.user
+    viewer = args.user if args.viewer is None else args.viewer
     view = activities_view(storage, args.user, now, viewer_id=viewer, policy=policy)
     zone = storage.user(args.user).zone
     if args.json:
@@ -225,7 +232,7 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
 def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """A pipeline's stages with focus-ordered cards and badges (F1, F4, C6)."""
     storage, policy = portal.storage, portal.access
-    viewer = args.viewer or _default_viewer(portal)
+    viewer = _default_viewer(portal) if args.viewer is None else args.viewer
     board = kanban_board(
         storage, args.entity, args.pipeline, viewer, now, limit=args.limit, policy=policy
     )
@@ -282,7 +289,7 @@ def cmd_explain(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
     """Why the item is counted, placed and ordered (X1)."""
     storage, policy = portal.storage, portal.access
     item = storage.item(args.item)
-    viewer = args.viewer or item.responsible_id
+    viewer = item.responsible_id if args.viewer is None else args.viewer
     explanation = explain(storage, args.item, now, viewer_id=viewer, policy=policy)
     focus = explain_focus(storage, args.item, now)
     zone = storage.user(item.responsible_id).zone
@@ -373,14 +380,18 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
     out.line(f"  responsible {answer.responsible_id}")
 
 
-def read_rules(path: str | None, storage: Storage) -> RuleSet:
+def read_rules(
+    path: str | None, storage: Storage, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> RuleSet:
     """The rule set in a file (None: the shipped sample), checked against the portal in
     `storage`; every problem on one line (R7)."""
-    source = sample_bytes(SAMPLE_RULES) if path is None else Path(path).read_bytes()
+    pipelines, user_ids = storage.pipelines(), {user.id for user in storage.users()}
     try:
-        return load_rule_set(
-            source, pipelines=storage.pipelines(), user_ids={user.id for user in storage.users()}
-        )
+        if path is None:
+            return load_rule_set(sample_bytes(SAMPLE_RULES), pipelines=pipelines, user_ids=user_ids)
+        return read_rule_set(path, pipelines=pipelines, user_ids=user_ids, max_bytes=max_bytes)
+    except InputFileError as error:
+        raise CliError(f"rules {error}") from None
     except RuleSetError as error:
         count = len(error.problems)
         listed = "; ".join(str(problem) for problem in error.problems)
@@ -394,7 +405,9 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
     start = parse_instant(args.start, "--from")
     end = parse_instant(args.end, "--to")
     zone = start.tzinfo or UTC  # shown in the zone --from was written in
-    runtime = simulate(portal, read_rules(args.rules, portal.storage), start, end)
+    runtime = simulate(
+        portal, read_rules(args.rules, portal.storage, args.max_file_size), start, end
+    )
     rows = [(at, effect.item_id, *describe_effect(effect)) for at, effect in runtime.log]
     stops = [(at, skip) for at, skip in runtime.skips if skip.chain]  # cascades cut at the limit
     next_due = runtime.pending.next_due()
@@ -433,7 +446,7 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
 
 def cmd_demo(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """A simulated working day on the sample portal (see `crmcounters._demo`)."""
-    run_demo(portal, read_rules(args.rules, portal.storage), out, start=now)
+    run_demo(portal, read_rules(args.rules, portal.storage, args.max_file_size), out, start=now)
 
 
 def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
@@ -457,7 +470,9 @@ def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
         except CrmCountersError as error:
             raise CliError(f"--db: {error}") from None
         with storage:
-            engine = RuleEngine.for_storage(read_rules(args.rules, storage), storage)
+            engine = RuleEngine.for_storage(
+                read_rules(args.rules, storage, args.max_file_size), storage
+            )
             host = RuleHost(
                 engine,
                 storage,
@@ -539,6 +554,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         one = sub.add_parser(name, help=(handler.__doc__ or "").splitlines()[0])
         if portal:
             add_source_arguments(one)
+        add_size_argument(one)
         one.add_argument(
             "--at",
             metavar="ISO-DATETIME",
@@ -623,6 +639,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     worker.add_argument(
         "--rules", required=True, metavar="RULES.json", help="the rule set (docs/rules.md)"
     )
+    add_size_argument(worker)
     worker.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
     worker.add_argument(
         "--batch",
@@ -705,7 +722,9 @@ def opened_portal(args: argparse.Namespace, out: Out) -> Iterator[Portal]:
     """
     url = getattr(args, "db", None)
     if url is None:
-        yield _read_portal(getattr(args, "portal", None), _progress(out, "loading"))
+        yield _read_portal(
+            getattr(args, "portal", None), _progress(out, "loading"), args.max_file_size
+        )
         return
     try:
         storage = open_storage(url)
@@ -755,15 +774,70 @@ def cmd_export(args: argparse.Namespace, portal: Portal, _now: datetime, out: Ou
     out.err.write(f"exported {len(storage):,} records to {args.output}\n")
 
 
-def _read_portal(path: str | None, progress: Progress | None = None) -> Portal:
+def _read_portal(
+    path: str | None, progress: Progress | None = None, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Portal:
     """The portal in a file (None: the shipped sample); a fault in it names the file, then
     the JSON path. `progress` is told how the load goes (a line on a terminal)."""
     try:
         if path is None:
             return load_portal(sample_bytes(SAMPLE_PORTAL), progress=progress)
-        return read_portal(path, progress=progress)
+        return read_portal(path, progress=progress, max_bytes=max_bytes)
+    except InputFileError as error:
+        raise CliError(f"portal {error}") from None
     except CrmCountersError as error:
         raise CliError(f"portal {path or SAMPLE_PORTAL}: {error}") from None
+
+
+def file_size(text: str) -> int:
+    """A --max-file-size value: bytes, or with a K, M or G suffix (powers of 1024)."""
+    number, scale = text.strip(), 1
+    if number[-1:].upper() in _SCALES:
+        number, scale = number[:-1], _SCALES[number[-1].upper()]
+    if not (number.isascii() and number.isdigit()) or int(number) < 1 or len(number) > 18:
+        raise argparse.ArgumentTypeError(
+            f"expected a size in bytes such as 500M or 2G, got {text[:40]!r}"
+        )
+    return int(number) * scale
+
+
+_SCALES = {"K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def add_size_argument(parser: argparse.ArgumentParser) -> None:
+    """--max-file-size: the largest portal or rule-set file read (docs/reliability.md)."""
+    parser.add_argument(
+        "--max-file-size",
+        type=file_size,
+        default=DEFAULT_MAX_FILE_BYTES,
+        metavar="SIZE",
+        help=f"read input files up to this size (default {DEFAULT_MAX_FILE_BYTES // 1024**2}M; "
+        "K, M, G suffixes)",
+    )
+
+
+#: The options that name a record: an empty one is a mistake, not "the default".
+_ID_OPTIONS = ("user", "viewer", "item", "pipeline", "entity")
+
+
+def _check_ids(args: argparse.Namespace) -> None:
+    """Refuse an empty or blank id option (`--viewer ''` would read as no viewer at all)."""
+    for name in _ID_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None and not value.strip():
+            raise CliError(f"--{name}: expected an id, got an empty text")
+
+
+def _escaping(stream: TextIO) -> None:
+    """Let `stream` write what its encoding cannot as backslash escapes, not crash.
+
+    Loaded text is Unicode (lone surrogates are refused at load), but a terminal
+    in ASCII or Latin-1 cannot show every character (docs/reliability.md).
+    """
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with suppress(ValueError, OSError, AttributeError):  # an odd stream: leave it be
+            reconfigure(errors="backslashreplace")
 
 
 def _verbose(count: int, stream: TextIO) -> ExitStack:
@@ -792,6 +866,8 @@ def main(
     """Entry point of the `crmcounters` console script and `python -m crmcounters`."""
     out_stream = sys.stdout if stdout is None else stdout
     err_stream = sys.stderr if stderr is None else stderr
+    for stream in (out_stream, err_stream):
+        _escaping(stream)
     parser, handlers = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     args.json = getattr(args, "json", False)  # `demo` has no --json
@@ -802,6 +878,7 @@ def main(
         if args.command == "worker":  # reads a database, not a portal file; logs to stderr
             cmd_worker(args, err_stream)
             return 0
+        _check_ids(args)
         at = parse_instant(args.at) if args.at else None  # a bad --at before any file is read
         with opened_portal(args, out) as portal:
             now, source = default_instant(at, portal.as_of, SystemClock())

@@ -8,6 +8,7 @@ __all__ = [
     "DanglingReferenceError",
     "DataFormatError",
     "DuplicateIdError",
+    "InputFileError",
     "IntegrityError",
     "NaiveDatetimeError",
     "StorageBusyError",
@@ -103,3 +104,19 @@ class StorageBusyError(CrmCountersError):
 
     Retry later, or raise the timeout (`open_storage(..., timeout=...)`).
     """
+
+
+class InputFileError(CrmCountersError, OSError):
+    """A file could not be read as input: missing, not a regular file, or too large.
+
+    `filename` is the file as given; a FIFO, a device or a directory is refused at
+    once, without waiting for it (docs/reliability.md).
+    """
+
+    def __init__(self, filename: str, problem: str) -> None:
+        super().__init__(f"{filename}: {problem}")
+        self.filename = filename
+        self.problem = problem
+
+    def __str__(self) -> str:  # OSError would otherwise format its own way
+        return f"{self.filename}: {self.problem}"

@@ -30,6 +30,10 @@ class IncomingChannel(enum.StrEnum):
     MISSED_CALL = "missed_call"
 
 
+def _channel(value: IncomingChannel | str) -> IncomingChannel:
+    return v.check_choice("channel", IncomingChannel, value)
+
+
 @attrs.frozen(kw_only=True)
 class CommentAdded:
     """An employee wrote a comment in the item's timeline."""
@@ -48,7 +52,7 @@ class IncomingMessage:
     id: str = attrs.field(validator=v.an_id)
     item_id: str = attrs.field(validator=v.an_id)
     at: datetime = attrs.field(converter=v.utc, validator=v.aware)
-    channel: IncomingChannel = attrs.field(converter=IncomingChannel)
+    channel: IncomingChannel = attrs.field(converter=_channel)
     text: str = attrs.field(default="", validator=v.text)
 
 

@@ -24,13 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from . import _validate as v
 from ._activities import Activity, ActivityKind, Direction, trusted_activity
 from ._errors import CrmCountersError
-from ._items import Item, freeze_fields, trusted_item
+from ._items import Item, amount_of, freeze_fields, trusted_item
 from ._json import parse_document
+from ._limits import MAX_LIST_LENGTH, MAX_REMINDER_OFFSETS
 from ._pipelines import Pipeline, check_entity_type, has_pipelines
 from ._validate import MAX_OFFSET_MINUTES
 
@@ -84,6 +86,8 @@ _DIRECTIONS = {direction.value: direction for direction in Direction}
 _FIRST = datetime.min.replace(tzinfo=UTC) + timedelta(minutes=MAX_OFFSET_MINUTES)
 _LAST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 _parse_instant = datetime.fromisoformat
+#: Text up to this long, in ASCII, needs no check beyond its type (`check_text` allows more).
+_SHORT = 1_000
 
 
 class Doubt(Exception):  # noqa: N818 - never reaches the caller: it hands the document over
@@ -164,18 +168,17 @@ class Known:
 # -- the checks, each as the model's converter or validator makes it -----------------------
 
 
+# A `ValidationError` raised by a check below is a doubt too (see `_portal._load_checked_once`).
+
+
 def _an_id(value: Any) -> str:
-    if type(value) is not str or not value or value.isspace():  # `check_id`, without a copy
+    if type(value) is not str:
         raise Doubt
-    return value
+    return v.check_id("id", value)  # non-blank, not too long, Unicode text
 
 
 def _optional_id(value: Any) -> str | None:
-    if value is None:
-        return None
-    if type(value) is not str or not value or value.isspace():
-        raise Doubt
-    return value
+    return None if value is None else _an_id(value)
 
 
 def _text(value: Any) -> str:
@@ -183,7 +186,7 @@ def _text(value: Any) -> str:
         return ""
     if type(value) is not str:
         raise Doubt
-    return value
+    return v.check_text("text", value) if len(value) > _SHORT or not value.isascii() else value
 
 
 def _instant(value: Any) -> datetime:
@@ -204,7 +207,7 @@ def _offsets(value: Any) -> tuple[int, ...] | None:
     """Reminder offsets as `_validate.check_offsets` keeps them: sorted, largest first."""
     if value is None:
         return None
-    if type(value) is not list:
+    if type(value) is not list or len(value) > MAX_REMINDER_OFFSETS:
         raise Doubt
     for one in value:
         if type(one) is not int or not 0 <= one <= MAX_OFFSET_MINUTES:
@@ -230,12 +233,12 @@ def build_activity(values: tuple[Any, ...], known: Known) -> Activity:
         rule_id,
         reminded_at,
     ) = values
-    if type(activity_id) is not str or not activity_id or activity_id.isspace():
+    if type(activity_id) is not str:
         raise Doubt
     if activity_id in known.activities:
         raise Doubt  # a repeated id
-    known.activities.add(activity_id)
-    if type(item_ids) is not list or not item_ids:
+    known.activities.add(v.check_id("id", activity_id))
+    if type(item_ids) is not list or not item_ids or len(item_ids) > MAX_LIST_LENGTH:
         raise Doubt
     items = known.items
     bound = tuple([items[one] for one in item_ids])  # a KeyError (unknown item) is a doubt
@@ -274,13 +277,7 @@ def _amount(value: Any) -> Decimal | None:
         return None
     if type(value) is not str:
         raise Doubt
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise Doubt from None
-    if not amount.is_finite():
-        raise Doubt
-    return amount
+    return amount_of(value)  # the model's own converter: format, digits, finite
 
 
 def build_item(values: tuple[Any, ...], known: Known) -> Item:

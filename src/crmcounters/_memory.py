@@ -385,6 +385,10 @@ class _Stored:
         """The stored department, if any."""
         return self._storage._departments.get(department_id)
 
+    def stored_item(self, item_id: str) -> Item | None:
+        """The stored item, if any."""
+        return self._storage._items.get(item_id)
+
     def items_in_pipeline(self, pipeline_id: str) -> Iterable[Item]:
         """Stored items in that pipeline."""
         return [item for item in self._storage.items() if item.pipeline_id == pipeline_id]

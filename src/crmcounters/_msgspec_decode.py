@@ -10,10 +10,12 @@ names the fault.
 
 msgspec keeps the last of repeated keys silently, where the format refuses
 them. So every key msgspec saw is counted, and compared with the number of
-`":` in the text: in JSON a key is the only string followed by a colon, so
-with no space before any colon the two counts are equal only when no key is
-repeated and no string holds `\\":` (either makes the text's count larger,
-and the validated path reads the document).
+`":` in the text. In JSON a `"` followed by a colon ends a key, or opens a
+string that begins with a colon, or is an escaped quote inside a string;
+so with no space before any colon the text's count is at least the number
+of keys, and equal to msgspec's count only when no key is repeated. Any
+other case (a string beginning with a colon or holding `\\":`) makes the
+text's count larger, and the validated path reads the document.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from ._limits import MAX_JSON_DEPTH, MAX_NUMBER_LENGTH
 from ._loading import Decoded, Doubt
 
 __all__ = ["decode_with_msgspec"]
@@ -111,13 +114,28 @@ def decode_with_msgspec(source: str | bytes) -> Decoded:
     return _Typed(document, items, activities, data.count(b'":'), keys)
 
 
-def _count_keys(value: Any) -> int:
-    """The keys of every object in a JSON value."""
+def _count_keys(value: Any, depth: int = 1) -> int:
+    """The keys of every object in a JSON value of the small sections.
+
+    What the standard library's parser refuses before the readers see it
+    (docs/reliability.md) is a doubt here too: nesting deeper than
+    `MAX_JSON_DEPTH`, and numbers msgspec reads where that parser would
+    refuse the literal (a float, whose literal length is lost; an integer of
+    more than `MAX_NUMBER_LENGTH` characters). No small section holds a float.
+    """
+    if depth > MAX_JSON_DEPTH:
+        raise Doubt
     if isinstance(value, dict):
-        return len(value) + sum(_count_keys(one) for one in value.values())
+        return len(value) + sum(_count_keys(one, depth + 1) for one in value.values())
     if isinstance(value, list):
-        return sum(_count_keys(one) for one in value)
+        return sum(_count_keys(one, depth + 1) for one in value)
+    if isinstance(value, float) or (isinstance(value, int) and _too_long(value)):
+        raise Doubt
     return 0
+
+
+def _too_long(number: int) -> bool:
+    return number.bit_length() > 300 and len(str(number)) > MAX_NUMBER_LENGTH - 1
 
 
 class _Typed(Decoded):
@@ -140,7 +158,12 @@ class _Typed(Decoded):
         values = msgspec.structs.astuple(item)
         absent = values.count(UNSET)
         fields = values[-1]
-        self._counted += len(values) - absent + (len(fields) if type(fields) is dict else 0)
+        if type(fields) is dict and fields:
+            self._counted += len(fields)
+            for one in fields.values():
+                if type(one) is float:  # its literal may be one the standard parser refuses
+                    raise Doubt
+        self._counted += len(values) - absent
         return _unset_to_none(values, absent)
 
     def activity_values(self, activity: Any) -> tuple[Any, ...]:

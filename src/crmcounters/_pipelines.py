@@ -60,6 +60,10 @@ class StageSemantics(enum.StrEnum):
     FAILURE = "failure"
 
 
+def _semantics(value: StageSemantics | str) -> StageSemantics:
+    return v.check_choice("semantics", StageSemantics, value)
+
+
 @attrs.frozen(kw_only=True)
 class Stage:
     """One column of a pipeline."""
@@ -67,7 +71,7 @@ class Stage:
     id: str = attrs.field(validator=v.an_id)
     name: str = attrs.field(validator=v.text)
     semantics: StageSemantics = attrs.field(
-        default=StageSemantics.IN_PROGRESS, converter=StageSemantics
+        default=StageSemantics.IN_PROGRESS, converter=_semantics
     )
 
     @property
@@ -77,7 +81,7 @@ class Stage:
 
 
 def _stages(values: Iterable[Stage]) -> tuple[Stage, ...]:
-    return tuple(values)
+    return v.check_collection("stages", values, "stages")
 
 
 @attrs.frozen(kw_only=True)

@@ -27,11 +27,13 @@ from ._events import (
 )
 from ._items import Item
 from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_document
+from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._loading import Decoded, Doubt, Known, build_activity, build_item, decode
 from ._memory import InMemoryStorage, Record
 from ._pipelines import Pipeline, Stage
 from ._settings import CalendarSettings, PlannedRule, Settings
 from ._smart_settings import SmartActivitySettings
+from ._source import read_input_file
 from ._storage import PortalStorage, Storage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
@@ -174,20 +176,21 @@ def _access(r: Reader, storage: Storage) -> AccessPolicy:
 
 
 def read_portal(
-    path: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
+    path: str | os.PathLike[str],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Portal:
-    """Load a portal from a JSON file (`progress` as `load_portal`'s)."""
+    """Load a portal from a JSON file (`progress` as `load_portal`'s).
 
-    def read() -> bytes:
-        with open(path, "rb") as handle:
-            return handle.read()
-
+    Only a regular file of at most `max_bytes` bytes is read (256 MiB unless
+    raised); anything else raises `InputFileError` naming the file.
+    """
     # The file's bytes live only while they are decoded (`_load_checked_once`).
-    portal = _load_checked_once(read, progress)
+    portal = _load_checked_once(lambda: read_input_file(path, max_bytes=max_bytes), progress)
     if portal is not None:
         return portal
-    with open(path, "rb") as handle:
-        return load_portal(handle.read(), progress=progress)
+    return load_portal(read_input_file(path, max_bytes=max_bytes), progress=progress)
 
 
 # -- the fast path: each value checked once (issue 15, `_loading`) ------------

@@ -38,9 +38,7 @@ def _non_blank(_instance: object, attribute: attrs.Attribute[str], value: Any) -
 
 
 def _file_ids(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise ValidationError("file_ids", "expected a sequence of file ids, got one string")
-    return tuple(values)
+    return v.check_collection("file_ids", values, "file ids")
 
 
 @attrs.frozen(kw_only=True)

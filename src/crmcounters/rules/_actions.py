@@ -44,10 +44,20 @@ def _template(value: Template | str) -> Template:
     raise ValidationError("text", f"expected text, got {type(value).__name__}")
 
 
-def _strings(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise ValidationError("ids", "expected a sequence of strings, got one string")
-    return tuple(values)
+def _recipient_list(values: Iterable[str]) -> tuple[str, ...]:
+    return v.check_collection("recipients", values, "recipients")
+
+
+def _observer_list(values: Iterable[str]) -> tuple[str, ...]:
+    return v.check_collection("observer_ids", values, "user ids")
+
+
+def _stage_list(values: Iterable[str]) -> tuple[str, ...]:
+    return v.check_collection("stage_ids", values, "stage ids")
+
+
+def _kind(value: ActivityKind | str) -> ActivityKind:
+    return v.check_choice("kind", ActivityKind, value)
 
 
 def _recipients(_instance: Any, _attribute: Any, values: tuple[str, ...]) -> None:
@@ -82,7 +92,7 @@ class NotifySupervisor:
 
     text: Template = attrs.field(converter=_template)
     recipients: tuple[str, ...] = attrs.field(
-        default=(RECIPIENT_SUPERVISOR,), converter=_strings, validator=_recipients
+        default=(RECIPIENT_SUPERVISOR,), converter=_recipient_list, validator=_recipients
     )
 
 
@@ -107,7 +117,9 @@ class CreateTask:
     description: Template = attrs.field(default=Template(), converter=_template)
     responsible_id: str | None = attrs.field(default=None, validator=v.optional_id)
     deadline: Deadline | None = attrs.field(default=None, validator=_deadline)
-    observer_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=v.ids)
+    observer_ids: tuple[str, ...] = attrs.field(
+        default=(), converter=_observer_list, validator=v.ids
+    )
     time_tracking: bool = attrs.field(default=False, validator=v.flag)
 
 
@@ -116,7 +128,7 @@ class CompleteTasks:
     """Complete the item's open tasks that rules created in `pipeline_id` at `stage_ids` (R4)."""
 
     pipeline_id: str = attrs.field(validator=v.an_id)
-    stage_ids: tuple[str, ...] = attrs.field(converter=_strings, validator=v.ids)
+    stage_ids: tuple[str, ...] = attrs.field(converter=_stage_list, validator=v.ids)
 
     def __attrs_post_init__(self) -> None:
         if not self.stage_ids:
@@ -129,7 +141,7 @@ class ScheduleActivity:
     completed when the item leaves the stage."""
 
     description: Template = attrs.field(converter=_template)
-    kind: ActivityKind = attrs.field(default=ActivityKind.TODO, converter=ActivityKind)
+    kind: ActivityKind = attrs.field(default=ActivityKind.TODO, converter=_kind)
     deadline: Deadline | None = attrs.field(default=None, validator=_deadline)
     responsible_id: str | None = attrs.field(default=None, validator=v.optional_id)
     auto_complete: bool = attrs.field(default=True, validator=v.flag)

@@ -898,6 +898,13 @@ class _Stored:
         except UnknownIdError:
             return None
 
+    def stored_item(self, item_id: str) -> Item | None:
+        """The stored item, if any (issue 12: a stage change's stages must be its item's)."""
+        try:
+            return self._storage.item(item_id)
+        except UnknownIdError:
+            return None
+
     def items_in_pipeline(self, pipeline_id: str) -> Iterable[Item]:
         """Stored items in that pipeline."""
         return self._storage._all(ITEMS, "pipeline_id = ?", (pipeline_id,))

@@ -172,6 +172,11 @@ def portals(
     records: list[Record] = []
     if items:
         item_ids = [i.id for i in items]
+        by_id = {p.id: p for p in pipelines}
+        stages_of = {  # a stage change names stages of its item's pipeline (G5)
+            i.id: tuple(s.id for s in by_id[i.pipeline_id].stages) if i.pipeline_id else ()
+            for i in items
+        }
         for index in range(draw(st.integers(0, max_activities))):
             records.append(draw(_activities(f"a{index}", item_ids, user_ids, when)))
         for index in range(draw(st.integers(0, 4))):
@@ -188,7 +193,7 @@ def portals(
                 )
             )
         for index in range(draw(st.integers(0, 6))):
-            records.append(draw(_events(f"e{index}", item_ids, user_ids, when)))
+            records.append(draw(_events(f"e{index}", stages_of, user_ids, when)))
     storage.add_all(records)
     return Portal(storage=storage, description=draw(st.text(max_size=20)))
 
@@ -231,11 +236,11 @@ def _activities(
 def _events(
     draw: st.DrawFn,
     event_id: str,
-    item_ids: list[str],
+    stages_of: dict[str, tuple[str, ...]],
     user_ids: list[str],
     when: st.SearchStrategy[datetime],
 ) -> Record:
-    item_id = draw(st.sampled_from(item_ids))
+    item_id = draw(st.sampled_from(sorted(stages_of)))
     at = draw(when)
     kind = draw(st.sampled_from(["comment", "incoming", "stage", "viewed", "history"]))
     if kind == "comment":
@@ -258,12 +263,12 @@ def _events(
             at=at,
             channel=draw(st.sampled_from(list(IncomingChannel))),
         )
-    if kind == "stage":
+    if kind == "stage" and stages_of[item_id]:
         return StageChanged(
             id=event_id,
             item_id=item_id,
             at=at,
             by_user_id=draw(st.sampled_from(user_ids)),
-            to_stage_id="new",
+            to_stage_id=draw(st.sampled_from(stages_of[item_id])),
         )
     return ItemViewed(id=event_id, item_id=item_id, at=at, user_id=draw(st.sampled_from(user_ids)))
