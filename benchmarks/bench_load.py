@@ -135,7 +135,7 @@ _CHILD = textwrap.dedent(
     if what == "read_portal":
         from crmcounters import read_portal
         start = time.perf_counter()
-        portal = read_portal(path)
+        portal = read_portal(path, max_bytes=2**31)  # above the 256 MiB default
         seconds = time.perf_counter() - start
         count = len(portal.storage.activities())
     else:

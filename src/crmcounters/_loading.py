@@ -29,10 +29,9 @@ from typing import Any
 
 from . import _validate as v
 from ._activities import Activity, ActivityKind, Direction, trusted_activity
-from ._errors import CrmCountersError
 from ._items import Item, amount_of, freeze_fields, trusted_item
 from ._json import parse_document
-from ._limits import MAX_LIST_LENGTH, MAX_REMINDER_OFFSETS
+from ._limits import MAX_ID_LENGTH, MAX_LIST_LENGTH, MAX_REMINDER_OFFSETS
 from ._pipelines import Pipeline, check_entity_type, has_pipelines
 from ._validate import MAX_OFFSET_MINUTES
 
@@ -86,6 +85,7 @@ _DIRECTIONS = {direction.value: direction for direction in Direction}
 _FIRST = datetime.min.replace(tzinfo=UTC) + timedelta(minutes=MAX_OFFSET_MINUTES)
 _LAST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 _parse_instant = datetime.fromisoformat
+_NO_FIELDS = freeze_fields({})
 #: Text up to this long, in ASCII, needs no check beyond its type (`check_text` allows more).
 _SHORT = 1_000
 
@@ -163,6 +163,7 @@ class Known:
         self.stages = {p.id: (p.entity_type, frozenset(s.id for s in p.stages)) for p in pipelines}
         self.items: dict[str, str] = {}
         self.activities: set[str] = set()
+        self.entity_types: set[str] = set()
 
 
 # -- the checks, each as the model's converter or validator makes it -----------------------
@@ -172,9 +173,12 @@ class Known:
 
 
 def _an_id(value: Any) -> str:
+    """`value` if `check_id` accepts it; short ASCII ids (nearly all) are checked here."""
     if type(value) is not str:
         raise Doubt
-    return v.check_id("id", value)  # non-blank, not too long, Unicode text
+    if value.isascii() and 0 < len(value) <= MAX_ID_LENGTH and not value.isspace():
+        return value  # non-blank, not too long, and ASCII cannot hold a lone surrogate
+    return v.check_id("id", value)
 
 
 def _optional_id(value: Any) -> str | None:
@@ -182,11 +186,14 @@ def _optional_id(value: Any) -> str | None:
 
 
 def _text(value: Any) -> str:
+    """`value` if `check_text` accepts it (None is ""); short ASCII text is checked here."""
     if value is None:
         return ""
     if type(value) is not str:
         raise Doubt
-    return v.check_text("text", value) if len(value) > _SHORT or not value.isascii() else value
+    if len(value) <= _SHORT and value.isascii():
+        return value
+    return v.check_text("text", value)
 
 
 def _instant(value: Any) -> datetime:
@@ -233,11 +240,9 @@ def build_activity(values: tuple[Any, ...], known: Known) -> Activity:
         rule_id,
         reminded_at,
     ) = values
-    if type(activity_id) is not str:
-        raise Doubt
     if activity_id in known.activities:
         raise Doubt  # a repeated id
-    known.activities.add(v.check_id("id", activity_id))
+    known.activities.add(_an_id(activity_id))
     if type(item_ids) is not list or not item_ids or len(item_ids) > MAX_LIST_LENGTH:
         raise Doubt
     items = known.items
@@ -298,22 +303,21 @@ def build_item(values: tuple[Any, ...], known: Known) -> Item:
     item_id = _an_id(item_id)
     if item_id in known.items:
         raise Doubt  # a repeated id
-    try:
-        check_entity_type("entity_type", entity_type)
-        frozen = freeze_fields({} if fields is None else _mapping(fields))
-    except CrmCountersError:
-        raise Doubt from None
-    pipeline_id = _optional_id(pipeline_id)
-    stage_id = _optional_id(stage_id)
+    if entity_type not in known.entity_types:
+        known.entity_types.add(check_entity_type("entity_type", entity_type))
+    if fields is None or (type(fields) is dict and not fields):
+        frozen = _NO_FIELDS  # immutable: one for every item without custom fields
+    else:
+        frozen = freeze_fields(_mapping(fields))
     if has_pipelines(entity_type):
         if pipeline_id is None or stage_id is None:
             raise Doubt
-    elif pipeline_id is not None or stage_id is not None:
-        raise Doubt
-    if pipeline_id is not None:
+        # Known pipelines and their stages were checked when the pipelines were read.
         pipeline_type, stages = known.stages[pipeline_id]  # a KeyError is a doubt
         if pipeline_type != entity_type or stage_id not in stages:
             raise Doubt
+    elif pipeline_id is not None or stage_id is not None:
+        raise Doubt
     item = trusted_item(
         item_id,
         entity_type,

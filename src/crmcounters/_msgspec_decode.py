@@ -164,14 +164,14 @@ class _Typed(Decoded):
                 if type(one) is float:  # its literal may be one the standard parser refuses
                     raise Doubt
         self._counted += len(values) - absent
-        return _unset_to_none(values, absent)
+        return _unset_to_none(values, absent) if absent else values
 
     def activity_values(self, activity: Any) -> tuple[Any, ...]:
         """One activity's values, None for an absent key; its keys counted."""
         values = msgspec.structs.astuple(activity)
         absent = values.count(UNSET)
         self._counted += len(values) - absent
-        return _unset_to_none(values, absent)
+        return _unset_to_none(values, absent) if absent else values
 
     def finish(self) -> None:
         """Doubt unless every key in the text was seen once (no repeated key anywhere)."""
