@@ -8,7 +8,6 @@ file.
 
 from __future__ import annotations
 
-from importlib.resources import files
 from typing import TYPE_CHECKING
 
 from .._portal import Portal, load_portal
@@ -26,6 +25,8 @@ SAMPLE_RULES = "sample_rules.json"
 
 def sample_bytes(name: str) -> bytes:
     """The bytes of one shipped sample file, wherever the package is installed."""
+    from importlib.resources import files  # here: it imports zipfile and pathlib (issue 15)
+
     return files(__name__).joinpath(name).read_bytes()
 
 
