@@ -549,10 +549,10 @@ def scenario_scaling() -> None:
     """
     header("counters_of as a user grows: 10,000, 50,000, 100,000 open activities")
     sizes = [scaled(n, minimum=5) for n in (10_000, 50_000, 100_000)]
-    # Three rounds take the sizes in turn, each in a new interpreter, so that a busy spell
+    # Five rounds take the sizes in turn, each in a new interpreter, so that a busy spell
     # on a shared machine slows all three alike; the fastest and the median round count.
     rounds: dict[int, list[tuple[float, float]]] = {size: [] for size in sizes}
-    for _ in range(3):
+    for _ in range(5):
         for size in sizes:
             rounds[size].append(_one_user(size))
     figures = {
