@@ -47,6 +47,16 @@ EXPECTED: dict[str, list[str]] = {
         "       valid until 11:00",  # F5
         "       valid until Thu 14 Jan 07:45",
     ],
+    "inbox_day.py": [
+        "Mon 14 Dec 10:00 Piotr: Incoming 3",
+        "Mon 14 Dec 10:05 e-mail on deal-001: Incoming 4, unread True, badge red 2",  # I1, F3, C6
+        "Mon 14 Dec 10:20 reply completes ['act-mail']: Incoming 3",  # I2
+        "Mon 14 Dec 10:40 deal-015 calls processed: 3 completed, Incoming 2",  # I2
+        "Call back on deal-029 due Wed 16 Dec 10:00",  # A1: 2 business days at 10:00
+        "  done at Mon 14 Dec 13:00; proposes 'Send the offer' due Mon 14 Dec 17:00",  # A1
+        "Weekly call: Mon 22 Mar 09:00, Mon 29 Mar 09:00, Mon 05 Apr 09:00",  # A2 across DST
+        "  completing the first adds ['weekly@20270329T0900']",  # A2
+    ],
     "own_storage.py": [
         "DictStorage implements crmcounters.Storage: True",
         "Anna's counters: Incoming 1, Planned 1, valid until Thu 17 Dec 09:45",

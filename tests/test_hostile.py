@@ -30,6 +30,7 @@ from crmcounters import (
     DataFormatError,
     IncomingMessage,
     Item,
+    NoSuggestion,
     Pipeline,
     Settings,
     SmartActivitySettings,
@@ -51,6 +52,7 @@ from crmcounters._limits import (
     MAX_TEXT_LENGTH,
 )
 from crmcounters._sample import SAMPLE_RULES, sample_bytes
+from crmcounters.focus import FocusSource
 from crmcounters.rules import (
     Comparison,
     Delay,
@@ -289,6 +291,11 @@ RULES_CASES: dict[str, tuple[str, str, str]] = {
         "$.version",
         "repeated key",
     ),
+    "a key of superscript digits": (
+        RULES_TEXT.replace('"version": 1', '"version": 1, "x³": 1', 1),
+        "$['x³']",
+        "unknown key",
+    ),
     "5,000-digit delay": (
         RULES_TEXT.replace('"after": 24', '"after": ' + "1" * 5_000, 1),
         "$.rules[0].timing.after",
@@ -402,6 +409,23 @@ CONSTRUCTOR_CASES: dict[str, tuple[Callable[[], object], str, str]] = {
         "status",
         "completed",
     ),
+    "NoSuggestion reason": (
+        lambda: NoSuggestion(item_id="i", user_id="u", reason="busy", detail=""),
+        "reason",
+        "at_cap",
+    ),
+    "NoSuggestion open_activity_ids as an int": (
+        lambda: NoSuggestion(
+            item_id="i", user_id="u", reason="at_cap", detail="", open_activity_ids=5
+        ),
+        "open_activity_ids",
+        "collection",
+    ),
+    "FocusSource reason": (
+        lambda: FocusSource(item_id="i", at=NOW, reason="luck"),
+        "reason",
+        "reminder",
+    ),
     "TaskStatusChanged to_status": (
         lambda: TaskStatusChanged(id="e", task_id="t", item_id="i", at=NOW, to_status="x"),
         "to_status",
@@ -457,6 +481,14 @@ CONSTRUCTOR_CASES: dict[str, tuple[Callable[[], object], str, str]] = {
         f"BusinessCalendar weekend_days as {name}": (
             lambda bad=bad: BusinessCalendar(weekend_days=bad),
             "weekend_days",
+            "",
+        )
+        for name, bad in _BAD_COLLECTIONS.items()
+    },
+    **{
+        f"BusinessCalendar days_off as {name}": (
+            lambda bad=bad: BusinessCalendar(days_off=bad),
+            "days_off",
             "",
         )
         for name, bad in _BAD_COLLECTIONS.items()
@@ -696,3 +728,25 @@ def test_g5_every_refusal_in_the_corpus_is_a_library_error() -> None:
     for call, _field, _words in CONSTRUCTOR_CASES.values():
         with pytest.raises(CrmCountersError):
             call()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["counters", "--user", "u" * 10_000],
+        ["counters", "--user", "u-piotr", "--at", "x" * 10_000],
+        ["kanban", "--entity", "e" * 10_000, "--pipeline", "p-sales"],
+        ["explain", "--item", "i" * 10_000],
+    ],
+)
+def test_g5_a_10000_character_option_gives_a_short_error_line(
+    argv: list[str], tmp_path: Path
+) -> None:
+    """The value is named, cut short: the error stays one readable line."""
+    file = tmp_path / "portal.json"
+    file.write_text(PORTAL_TEXT, encoding="utf-8")
+    code, _out, err = _cli(argv[0], str(file), *argv[1:])
+    assert code == 1
+    assert err.startswith("crmcounters: error: ")
+    assert len(err) < 300
+    assert "(10,000 characters)" in err

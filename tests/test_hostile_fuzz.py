@@ -94,6 +94,16 @@ def _paths(data: object, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return found
 
 
+def _one_of_list(values: list[Any]) -> st.SearchStrategy[Any]:
+    """One of `values`, drawn by index: a strategy whose repr does not hold them (some are
+    100 kB)."""
+
+    def value(index: int) -> Any:
+        return values[index]
+
+    return st.integers(0, len(values) - 1).map(value)
+
+
 def _mutations(text: str) -> st.SearchStrategy[Callable[[str], str]]:
     """One change to a JSON document's text."""
     paths = _paths(json.loads(text))[1:]
@@ -152,14 +162,18 @@ def _mutations(text: str) -> st.SearchStrategy[Callable[[str], str]]:
 
         return apply
 
-    leaf = st.sampled_from(HOSTILE) | st.recursive(
+    leaf = _one_of_list(HOSTILE) | st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
         lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
         max_leaves=5,
     )
-    where = st.integers(0, len(paths) - 1).map(paths.__getitem__)
+
+    def place(index: int) -> tuple[Any, ...]:  # a closure: the strategy's repr stays short
+        return paths[index]
+
+    where = st.integers(0, len(paths) - 1).map(place)
     offset = st.integers(0, len(text))
-    pieces = st.sampled_from(
+    pieces = _one_of_list(
         ["[" * 100_000, "9" * 5_000, "NaN", "1e400", '"\\ud800"', "{", "]", '"', "\\", "\x00"]
     )
     return st.one_of(
@@ -177,7 +191,7 @@ def _mutated(text: str) -> st.SearchStrategy[str]:
         source = text
         for change in changes:
             # a change to a place an earlier change cut, or to text no longer JSON: skipped
-            with contextlib.suppress(ValueError, LookupError, TypeError):
+            with contextlib.suppress(ValueError, LookupError, TypeError, RecursionError):
                 source = change(source)
         return source
 

@@ -275,3 +275,49 @@ def test_the_garbage_collector_is_left_as_it_was_found(enabled: bool) -> None:
     finally:
         if was:
             gc.enable()
+
+
+def _typed_and_recurring() -> dict[str, Any]:
+    """The sample with an activity type (A1) and one weekly activity (A2)."""
+    document = _document()
+    document["settings"]["activity_types"] = [{"id": "t-call", "name": "Call", "kind": "call"}]
+    planned = next(a for a in document["activities"] if a.get("deadline") and not a["incoming"])
+    planned.update(
+        type_id="t-call",
+        recurrence="rrule:freq=weekly;byday=mo",
+        recurrence_start=planned["deadline"],
+    )
+    return document
+
+
+def test_a1_a2_types_and_recurrence_load_alike(
+    decoder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A1, A2: type ids and canonical recurrences come out of the fast path as validated."""
+    text = json.dumps(_typed_and_recurring(), indent=2)
+    fast = _fast(text)
+    assert fast is not None
+    assert any(a.recurrence == "FREQ=WEEKLY;BYDAY=MO" for a in fast.storage.activities())
+    _same(fast, _validated(text, monkeypatch))
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda a: a.update(type_id="t-fax"), "type_id"),
+        (lambda a: a.update(recurrence="FREQ=SOMETIMES"), "recurrence"),
+        (lambda a: a.update(deadline=None, recurrence_start=None), "recurrence"),
+        (lambda a: a.update(recurrence=None), "recurrence_start"),
+    ],
+)
+def test_a1_a2_faults_are_handed_over(
+    decoder: str, change: Callable[[dict[str, Any]], object], path: str
+) -> None:
+    """A1, A2: an unknown type, a bad rule, a series without its deadline: the validated path."""
+    document = _typed_and_recurring()
+    change(next(a for a in document["activities"] if a.get("type_id")))
+    text = json.dumps(document, indent=2)
+    assert _fast(text) is None
+    with pytest.raises(DataFormatError) as raised:
+        load_portal(text)
+    assert path in raised.value.path, str(raised.value)

@@ -48,6 +48,14 @@ def _direction(value: Direction | str) -> Direction:
     return v.check_choice("direction", Direction, value)
 
 
+def _recurrence(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from ._recurrence import parse_recurrence  # here: only recurring activities load dateutil
+
+    return parse_recurrence(value).text
+
+
 def _offsets(values: Iterable[int] | None) -> tuple[int, ...] | None:
     if values is None:
         return None
@@ -64,7 +72,9 @@ class Activity:
     "use the portal's defaults" (C4, F2). `reminded_at` is the latest focus
     reminder the activity reached before its deadline was last moved: it keeps
     the item's focus time from falling when the activity is postponed (F2);
-    `reschedule` sets it.
+    `reschedule` sets it. `type_id` names its activity type (A1), if any.
+    `recurrence` makes it one occurrence of a series (A2): completing it
+    creates the next (`complete_activity`).
     """
 
     id: str = attrs.field(validator=v.an_id)
@@ -87,6 +97,14 @@ class Activity:
     reminded_at: datetime | None = attrs.field(
         default=None, converter=v.optional_utc, validator=v.optional_aware
     )
+    #: The activity type it was created from (A1), one of `Settings.activity_types`.
+    type_id: str | None = attrs.field(default=None, validator=v.optional_id)
+    #: A2: an RFC 5545 RRULE ("FREQ=WEEKLY;BYDAY=MO"), kept in canonical form.
+    recurrence: str | None = attrs.field(default=None, converter=_recurrence)
+    #: A2: the first occurrence of the series (None: this activity's deadline).
+    recurrence_start: datetime | None = attrs.field(
+        default=None, converter=v.optional_utc, validator=v.optional_aware
+    )
     # Derived at construction for the counters' hot loops (C4), not part of the value:
     # no init argument, left out of eq, hash and repr (attrs.asdict still lists them);
     # attrs.evolve recomputes them. `_utc_deadline` is the deadline in UTC;
@@ -103,6 +121,15 @@ class Activity:
         if self.incoming and self.deadline is not None:
             raise ValidationError(
                 "deadline", f"incoming activity {self.id!r} cannot have a deadline (C4)"
+            )
+        if self.recurrence is not None and self.deadline is None:
+            raise ValidationError(
+                "recurrence",
+                f"recurring activity {self.id!r} needs a deadline: its occurrence (A2)",
+            )
+        if self.recurrence_start is not None and self.recurrence is None:
+            raise ValidationError(
+                "recurrence_start", "only a recurring activity has a series start"
             )
         if self.completed_at is not None and self.completed_at < self.created_at:
             raise ValidationError(
@@ -161,12 +188,16 @@ def trusted_activity(
     incoming: bool,
     rule_id: str | None,
     reminded_at: datetime | None,
+    type_id: str | None,
+    recurrence: str | None,
+    recurrence_start: datetime | None,
 ) -> Activity:
     """An `Activity` built from values a bulk loader has already checked, without checking again.
 
     For the portal loader only (issue 15): it validates each value once, as
     the constructor's converters and validators would (ids, instants in UTC
-    and in range, checked offsets, the rules of `__attrs_post_init__`), and
+    and in range, checked offsets, the canonical recurrence, the rules of
+    `__attrs_post_init__`), and
     builds here. A test holds the two ways to identical records.
     """
     activity: Activity = object.__new__(Activity)
@@ -184,9 +215,16 @@ def trusted_activity(
     _SET(activity, "incoming", incoming)
     _SET(activity, "rule_id", rule_id)
     _SET(activity, "reminded_at", reminded_at)
+    _SET(activity, "type_id", type_id)
+    _SET(activity, "recurrence", recurrence)
+    _SET(activity, "recurrence_start", recurrence_start)
     own_lit = None
     if deadline is not None and reminder_offsets is not None:
         own_lit = deadline - timedelta(minutes=reminder_offsets[0] if reminder_offsets else 0)
     _SET(activity, "_utc_deadline", deadline)
     _SET(activity, "_own_lit_utc", own_lit)
     return activity
+
+
+#: `Activity`'s own converter for `recurrence` (A2), for bulk loaders.
+recurrence_of = _recurrence

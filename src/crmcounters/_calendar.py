@@ -114,13 +114,21 @@ def _weekdays(values: Iterable[int]) -> frozenset[int]:
     return days
 
 
-def _dates(values: Iterable[date]) -> frozenset[date]:
+def _dates(field: str, values: Iterable[date]) -> frozenset[date]:
     # holidays of many years and countries: a wider bound than the settings' own days off
-    days = frozenset(v.check_collection("days", values, "dates", 100 * MAX_CALENDAR_DAYS))
+    days = frozenset(v.check_collection(field, values, "dates", 100 * MAX_CALENDAR_DAYS))
     for day in days:
         if not isinstance(day, date) or isinstance(day, datetime):
-            raise ValidationError("days", f"expected dates, got {shown(day)}")
+            raise ValidationError(field, f"expected dates, got {shown(day)}")
     return days
+
+
+def _days_off(values: Iterable[date]) -> frozenset[date]:
+    return _dates("days_off", values)
+
+
+def _working_days(values: Iterable[date]) -> frozenset[date]:
+    return _dates("extra_working_days", values)
 
 
 @attrs.frozen(kw_only=True)
@@ -135,8 +143,8 @@ class BusinessCalendar:
     """
 
     weekend_days: frozenset[int] = attrs.field(default=frozenset({5, 6}), converter=_weekdays)
-    days_off: frozenset[date] = attrs.field(default=frozenset(), converter=_dates)
-    extra_working_days: frozenset[date] = attrs.field(default=frozenset(), converter=_dates)
+    days_off: frozenset[date] = attrs.field(default=frozenset(), converter=_days_off)
+    extra_working_days: frozenset[date] = attrs.field(default=frozenset(), converter=_working_days)
     country: str | None = None
     subdivision: str | None = None
     covers: range | None = None
@@ -161,7 +169,7 @@ class BusinessCalendar:
         public, weekend, covers = _public_holidays(country, subdivision, years[0], years[-1])
         return cls(
             weekend_days=weekend if weekend_days is None else weekend_days,
-            days_off=public | _dates(company_days_off),
+            days_off=public | _dates("company_days_off", company_days_off),
             extra_working_days=extra_working_days,
             country=country,
             subdivision=subdivision,

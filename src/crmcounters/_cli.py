@@ -902,7 +902,8 @@ def main(
         sys.stdout = out_stream
         return 0
     except OSError as error:
-        where = f" {error.filename}" if error.filename else ""
+        name = str(error.filename or "")
+        where = f" {name[:80]}..." if len(name) > 80 else f" {name}" if name else ""
         err_stream.write(f"crmcounters: error: cannot read{where}: {error.strerror or error}\n")
         return 1
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ._limits import shown
+
 __all__ = [
     "AccessDeniedError",
     "CrmCountersError",
@@ -45,7 +47,7 @@ class DuplicateIdError(CrmCountersError, ValueError):
     """An id is already taken by a stored record of the same kind (G5)."""
 
     def __init__(self, kind: str, record_id: str) -> None:
-        super().__init__(f"duplicate {kind} id {record_id!r}: ids must be unique")
+        super().__init__(f"duplicate {kind} id {shown(record_id)}: ids must be unique")
         self.kind = kind
         self.record_id = record_id
 
@@ -54,7 +56,7 @@ class UnknownIdError(CrmCountersError, LookupError):
     """No record of that kind has that id."""
 
     def __init__(self, kind: str, record_id: str) -> None:
-        super().__init__(f"unknown {kind} id {record_id!r}")
+        super().__init__(f"unknown {kind} id {shown(record_id)}")
         self.kind = kind
         self.record_id = record_id
 

@@ -28,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import _validate as v
-from ._activities import Activity, ActivityKind, Direction, trusted_activity
+from ._activities import Activity, ActivityKind, Direction, recurrence_of, trusted_activity
 from ._items import Item, amount_of, freeze_fields, trusted_item
 from ._json import parse_document
 from ._limits import MAX_ID_LENGTH, MAX_LIST_LENGTH, MAX_REMINDER_OFFSETS
@@ -62,6 +62,9 @@ ACTIVITY_FIELDS = (
     "incoming",
     "rule_id",
     "reminded_at",
+    "type_id",
+    "recurrence",
+    "recurrence_start",
 )
 #: The keys of an item object, in the order `build_item` takes their values.
 ITEM_FIELDS = (
@@ -158,8 +161,11 @@ class Known:
     id in every activity bound to them (about 100 MB there).
     """
 
-    def __init__(self, users: Iterable[str], pipelines: Iterable[Pipeline]) -> None:
+    def __init__(
+        self, users: Iterable[str], pipelines: Iterable[Pipeline], activity_types: Iterable[str]
+    ) -> None:
         self.users = {user_id: user_id for user_id in users}
+        self.activity_types = frozenset(activity_types)
         self.stages = {p.id: (p.entity_type, frozenset(s.id for s in p.stages)) for p in pipelines}
         self.items: dict[str, str] = {}
         self.activities: set[str] = set()
@@ -239,6 +245,9 @@ def build_activity(values: tuple[Any, ...], known: Known) -> Activity:
         incoming,
         rule_id,
         reminded_at,
+        type_id,
+        recurrence,
+        recurrence_start,
     ) = values
     if activity_id in known.activities:
         raise Doubt  # a repeated id
@@ -258,6 +267,14 @@ def build_activity(values: tuple[Any, ...], known: Known) -> Activity:
     completed = None if completed_at is None else _instant(completed_at)
     if (incoming and due is not None) or (completed is not None and completed < created):
         raise Doubt
+    if type_id is not None and type_id not in known.activity_types:  # A1, as the storage checks
+        raise Doubt
+    if recurrence is not None:
+        if due is None:
+            raise Doubt
+        recurrence = recurrence_of(recurrence)  # A2: the model's converter, canonical form
+    elif recurrence_start is not None:
+        raise Doubt
     users = known.users
     return trusted_activity(
         activity_id,
@@ -274,6 +291,9 @@ def build_activity(values: tuple[Any, ...], known: Known) -> Activity:
         incoming,
         _optional_id(rule_id),
         None if reminded_at is None else _instant(reminded_at),
+        _optional_id(type_id),
+        recurrence,
+        None if recurrence_start is None else _instant(recurrence_start),
     )
 
 

@@ -67,6 +67,9 @@ class _Activity(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     incoming: bool | UnsetType | None = UNSET
     rule_id: _Str = UNSET
     reminded_at: _Str = UNSET
+    type_id: _Str = UNSET
+    recurrence: _Str = UNSET
+    recurrence_start: _Str = UNSET
 
 
 class _Document(msgspec.Struct, forbid_unknown_fields=True, gc=False):

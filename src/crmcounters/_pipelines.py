@@ -11,6 +11,7 @@ import attrs
 
 from . import _validate as v
 from ._errors import UnknownIdError, ValidationError
+from ._limits import shown
 
 __all__ = [
     "ENTITY_TYPES",
@@ -34,7 +35,7 @@ def check_entity_type(field: str, value: object) -> str:
     if not isinstance(value, str) or not (value in ENTITY_TYPES or _SMART.match(value)):
         raise ValidationError(
             field,
-            f"unknown entity type {value!r}; use {', '.join(ENTITY_TYPES)} or smart:<number>",
+            f"unknown entity type {shown(value)}; use {', '.join(ENTITY_TYPES)} or smart:<number>",
         )
     return value
 

@@ -152,7 +152,9 @@ def _objects(root: Reader, key: str, problems: _Problems) -> list[Reader]:
 
 
 def _natural(path: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
+    # ASCII digits only: "³" is a digit to str.isdigit, not to int() (a fuzzed key, issue 12)
+    parts = re.split(r"([0-9]+)", path)
+    return [int(part) if index % 2 else part for index, part in enumerate(parts)]
 
 
 def _header(root: Reader) -> None:

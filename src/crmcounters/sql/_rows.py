@@ -267,6 +267,9 @@ def _activity_row(activity: Activity, offset: int) -> tuple[Any, ...]:
         activity.rule_id,
         lit_at_us(activity, offset, deadline_us),
         *_put(activity.reminded_at),
+        activity.type_id,
+        activity.recurrence,
+        *_put(activity.recurrence_start),
     )
 
 
@@ -286,6 +289,9 @@ def _activity(row: Row) -> Activity:
         incoming=bool(row[14]),
         rule_id=row[15],
         reminded_at=_get(row[17], row[18]),
+        type_id=row[19],
+        recurrence=row[20],
+        recurrence_start=_get(row[21], row[22]),
     )
 
 
@@ -474,6 +480,10 @@ ACTIVITIES = Table(
         "lit_at_us",
         "reminded_at_us",
         "reminded_at_tz",
+        "type_id",
+        "recurrence",
+        "recurrence_start_us",
+        "recurrence_start_tz",
     ),
     to_row=_activity_row,
     from_row=_activity,

@@ -88,6 +88,12 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "WHERE i.id = item_id)",
         # Rule jobs and the outbox (P1-P3).
         *(statement.strip() for statement in _RULE_TABLES.split(";") if statement.strip()),
+        # Issue 16a: an activity's type (A1; types live in the settings document) and its
+        # recurrence rule and series start (A2).
+        "ALTER TABLE crm_activities ADD COLUMN type_id TEXT",
+        "ALTER TABLE crm_activities ADD COLUMN recurrence TEXT",
+        "ALTER TABLE crm_activities ADD COLUMN recurrence_start_us BIGINT",
+        "ALTER TABLE crm_activities ADD COLUMN recurrence_start_tz TEXT",
     ),
 }
 
@@ -165,7 +171,11 @@ CREATE TABLE IF NOT EXISTS crm_activities (
     rule_id TEXT,
     lit_at_us BIGINT,
     reminded_at_us BIGINT,
-    reminded_at_tz TEXT
+    reminded_at_tz TEXT,
+    type_id TEXT,
+    recurrence TEXT,
+    recurrence_start_us BIGINT,
+    recurrence_start_tz TEXT
 );
 CREATE INDEX IF NOT EXISTS crm_activities_open_by_responsible
     ON crm_activities (responsible_id) WHERE completed_at_us IS NULL;

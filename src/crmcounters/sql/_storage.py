@@ -32,7 +32,7 @@ from .._portal import (
     settings_to_dict,
 )
 from .._sections import EVERY_SECTION, section_scope
-from .._settings import PlannedRule, Settings
+from .._settings import PlannedRule, Settings, check_types_in_use
 from .._storage import find_supervisor
 from .._tasks import Task
 from .._users import Department, User, zone_of
@@ -342,10 +342,12 @@ class SqlStorage:
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
         self._check_writable()
         offset_us = settings.urgency_offset_minutes * 60_000_000
+        in_use = "SELECT DISTINCT type_id FROM crm_activities WHERE type_id IS NOT NULL"
         default_lit = (
             "deadline_us IS NOT NULL AND incoming = 0 AND reminder_offsets IS NULL"  # C4 default
         )
         with self.transaction():
+            check_types_in_use(settings, (row[0] for row in self._query(in_use)))  # A1
             self._execute(
                 "UPDATE crm_settings SET document = ? WHERE id = 1",
                 (dump_json(settings_to_dict(settings)),),
@@ -359,6 +361,10 @@ class SqlStorage:
                 f"(SELECT id FROM crm_activities WHERE {default_lit})",
                 (offset_us,),
             )
+
+    def _activity_type_ids(self) -> set[str]:
+        """The configured activity type ids (A1) an activity's `type_id` must name."""
+        return {activity_type.id for activity_type in self.settings.activity_types}
 
     # -- the portal around the records ----------------------------------------
 
@@ -678,7 +684,13 @@ class SqlStorage:
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
         self._check_writable()
         with self.transaction():
-            check_write(added, replaced, _Stored(self), look_up_together=True)
+            check_write(
+                added,
+                replaced,
+                _Stored(self),
+                look_up_together=True,
+                activity_types=self._activity_type_ids(),
+            )
             new: dict[str, list[Any]] = {kind: [] for kind in TABLES}
             old: dict[str, list[Any]] = {kind: [] for kind in TABLES}
             for record in added:
@@ -705,7 +717,9 @@ class SqlStorage:
         PostgreSQL); the bindings take the item responsibles from the portal.
         """
         if not checked:
-            check_write(tuple(records), (), NOTHING_STORED)
+            check_write(
+                tuple(records), (), NOTHING_STORED, activity_types=self._activity_type_ids()
+            )
         with self._session() as connection, self._dialect.bulk_load(connection):
             self._load_rows(records, progress)
 
