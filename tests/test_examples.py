@@ -14,6 +14,23 @@ SCRIPTS = sorted((ROOT / "examples").glob("*.py"))
 
 #: What each example must print (a few lines that prove it did its job).
 EXPECTED: dict[str, list[str]] = {
+    "client_communication.py": [
+        "Mon 14 10:00  deal-100 created in New",
+        "       ClientMessage: to Pho 24: Dear Pho 24, thank you for your enquiry. "
+        "Marek Nowak will call you.",  # R9 e-mail with placeholders
+        "       Notify: to u-marek: Shop for Pho 24 (4800 PLN) has waited a day in New",  # R8 once
+        "       ChangeField: responsible_id 'u-marek' -> 'u-piotr'",  # R9 round-robin, no Keala
+        "       ChangeStage: new -> proposal by t-asks-proposal",  # R10 incoming e-mail
+        "       ChangeField: field:priority 1 -> 2",  # R9 set field, the new stage's rule
+        "       skipped r-proposal-sms: the SMS is 58 characters once its placeholders are "
+        "filled in, over the host's limit of 50 (R9); nothing was sent: shorten the text",
+        "       ChangeStage: proposal -> send-invoice by t-asks-invoice",  # R10 chat
+        "       ChangeStage: send-invoice -> won by t-paid",  # R10 payment
+        "       skipped payment_received: event payment-5: the item is in the final stage "
+        "'won'; a trigger never moves an item out of a final stage (R10)",
+        "  client_email enter-1~r-welcome~email",  # P3
+        "deal-100: stage won, responsible u-piotr",
+    ],
     "counter_math.py": [
         "   Planned 6 over 3 deals",  # C5: 3 deals x 2 lit activities
         "   16 min before: Planned 0, valid until Mon 14 Dec 10:15",  # C4, C9

@@ -44,6 +44,7 @@ from ._events import (
     TimelineEvent,
 )
 from ._explain import Explanation, Reason, explain
+from ._history import HistoryQuery, history_entries  # issue 17: portal-wide history
 from ._incoming import (  # I1, I2
     CHANNEL_KINDS,
     Write,
@@ -137,8 +138,10 @@ if TYPE_CHECKING:  # loaded on first use: see _LAZY below
     from ._worker import Worker
     from .rules import (
         CascadeError,
+        FieldChanged,  # issue 17: events a host feeds (R10)
         Job,
         Outcome,
+        PaymentReceived,
         PendingJobs,
         Rule,
         RuleEngine,
@@ -193,6 +196,7 @@ __all__ = [
     "Direction",
     "DuplicateIdError",
     "Explanation",
+    "FieldChanged",
     "FieldValue",
     "FocusColumn",
     "FocusExplanation",
@@ -201,6 +205,7 @@ __all__ = [
     "FocusSource",
     "FocusTimeline",
     "HistoryEntryAdded",
+    "HistoryQuery",
     "InMemoryOutbox",
     "InMemoryStorage",
     "IncomingChannel",
@@ -220,6 +225,7 @@ __all__ = [
     "Outbox",
     "OutboxEntry",
     "Outcome",
+    "PaymentReceived",
     "PendingJobs",
     "Pipeline",
     "Placement",
@@ -274,6 +280,7 @@ __all__ = [
     "focus_time",
     "focus_timeline",
     "focus_timelines",
+    "history_entries",
     "incoming_write",
     "is_at_cap",
     "is_unread",
@@ -327,8 +334,10 @@ _LAZY = {
     **dict.fromkeys(
         (
             "CascadeError",
+            "FieldChanged",
             "Job",
             "Outcome",
+            "PaymentReceived",
             "PendingJobs",
             "Rule",
             "RuleEngine",

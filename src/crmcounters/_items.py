@@ -53,7 +53,7 @@ def _freeze_fields(value: Mapping[str, FieldValue]) -> Mapping[str, FieldValue]:
 _AMOUNT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)\Z", re.ASCII)
 
 
-def _amount(value: Decimal | int | str | None) -> Decimal | None:
+def checked_amount(value: Decimal | int | str | None) -> Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool | float):
@@ -104,7 +104,7 @@ class Item:
     responsible_id: str = attrs.field(validator=v.an_id)
     created_at: datetime = attrs.field(converter=v.utc, validator=v.aware)
     title: str = attrs.field(default="", validator=v.text)
-    amount: Decimal | None = attrs.field(default=None, converter=_amount)
+    amount: Decimal | None = attrs.field(default=None, converter=checked_amount)
     currency: str = attrs.field(default="", validator=v.text)
     client: str = attrs.field(default="", validator=v.text)
     fields: Mapping[str, FieldValue] = attrs.field(
@@ -163,4 +163,4 @@ def trusted_item(
 
 #: `Item`'s own converters for `fields` and `amount`, for bulk loaders.
 freeze_fields = _freeze_fields
-amount_of = _amount
+amount_of = checked_amount

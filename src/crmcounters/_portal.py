@@ -489,7 +489,7 @@ def _choice(r: Reader, key: str, default: str, choices: tuple[str, ...]) -> str:
 
 
 def _user(r: Reader) -> User:
-    r.reject_unknown({"id", "name", "time_zone", "department_id"})
+    r.reject_unknown({"id", "name", "time_zone", "department_id", "active"})
     return build(
         r.path,
         User,
@@ -497,6 +497,7 @@ def _user(r: Reader) -> User:
         name=r.text("name", ""),
         time_zone=r.text("time_zone", REQUIRED),
         department_id=r.text("department_id"),
+        active=r.flag("active", True),
     )
 
 
@@ -751,6 +752,7 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
     item_zones = {item.id: zones[item.responsible_id] for item in storage.items()}
     document["users"] = [
         {"id": u.id, "name": u.name, "time_zone": u.time_zone, "department_id": u.department_id}
+        | ({} if u.active else {"active": False})  # written only for a deactivated user
         for u in storage.users()
     ]
     document["departments"] = [

@@ -174,11 +174,11 @@ class Table:
 
 
 def _user_row(user: User, _offset: int) -> tuple[Any, ...]:
-    return (user.id, user.name, user.time_zone, user.department_id)
+    return (user.id, user.name, user.time_zone, user.department_id, int(user.active))
 
 
 def _user(row: Row) -> User:
-    return User(id=row[0], name=row[1], time_zone=row[2], department_id=row[3])
+    return User(id=row[0], name=row[1], time_zone=row[2], department_id=row[3], active=bool(row[4]))
 
 
 def _department_row(department: Department, _offset: int) -> tuple[Any, ...]:
@@ -418,7 +418,7 @@ def _event(row: Row) -> TimelineEvent:
 USERS = Table(
     kind="user",
     name="crm_users",
-    columns=("id", "name", "time_zone", "department_id"),
+    columns=("id", "name", "time_zone", "department_id", "active"),
     to_row=_user_row,
     from_row=_user,
 )

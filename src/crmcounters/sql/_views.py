@@ -118,6 +118,7 @@ _USERS: _Spec = (
     ("name", "TEXT", "''"),
     ("time_zone", "TEXT", _REQUIRED),
     ("department_id", "TEXT", None),
+    ("active", "INTEGER", "1"),
 )
 _DEPARTMENTS: _Spec = (
     ("seq", "BIGINT", "0"),
