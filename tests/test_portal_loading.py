@@ -321,3 +321,23 @@ def test_a1_a2_faults_are_handed_over(
     with pytest.raises(DataFormatError) as raised:
         load_portal(text)
     assert path in raised.value.path, str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        (1, 2, "u"),
+        (1, "U", 2, "U", "U"),
+        (1, "U", "U"),
+        ("U",) * 6,
+        ("U", 1, 2),
+    ],
+)
+def test_absent_keys_become_none_wherever_they_are(values: tuple[Any, ...]) -> None:
+    """msgspec marks an absent key UNSET: every one becomes None (null means absent too)."""
+    unset = msgspec_decode.UNSET
+    marked = tuple(unset if one == "U" else one for one in values)
+    expected = tuple(None if one == "U" else one for one in values)
+    absent = marked.count(unset)
+    got = msgspec_decode._unset_to_none(marked, absent) if absent else marked
+    assert got == expected

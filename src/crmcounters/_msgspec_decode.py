@@ -183,9 +183,15 @@ class _Typed(Decoded):
 
 
 def _unset_to_none(values: tuple[Any, ...], absent: int) -> tuple[Any, ...]:
-    """`values` with None for each of its `absent` UNSET (most objects lack one key, or none)."""
-    while absent:
-        at = values.index(UNSET)
-        values = (*values[:at], None, *values[at + 1 :])
-        absent -= 1
-    return values
+    """`values` with None for each of its `absent` UNSET.
+
+    Absent keys are mostly the last ones (a document leaves out `reminded_at`,
+    `type_id` and the recurrence of most activities): that case is one slice.
+    """
+    if absent < len(_NONES) and values[-absent:] == _UNSETS[absent]:
+        return values[:-absent] + _NONES[absent]
+    return tuple([None if one is UNSET else one for one in values])
+
+
+_NONES = [(None,) * n for n in range(5)]
+_UNSETS = [(UNSET,) * n for n in range(5)]
