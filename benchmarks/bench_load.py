@@ -68,6 +68,7 @@ def scenario_read(folder: Path) -> None:
     header(f"read_portal: {items:,} items with one activity each, one user")
     storage, built = timed(lambda: build(1, items, 1))
     path = _write(storage, folder, "portal.json")
+    del storage
     note(f"file: {path.stat().st_size / 1e6:.0f} MB, built in process in {built:.1f} s")
 
     def parse() -> object:
