@@ -55,6 +55,9 @@ READS = [
     ["explain", "--item", "deal-015"],
     ["suggest", "--item", "deal-022", "--user", "u-piotr"],
     ["simulate", "--rules", RULES, "--from", AT, "--to", "2026-12-15T10:00:00+01:00"],
+    ["counters", "--user", "u-piotr", "--entity", "deal", "--pipeline", "p-sales"],  # C10
+    ["reminders", "--to", "2026-12-16T10:00:00+01:00"],  # N1
+    ["reminders", "--user", "u-linh", "--from", AT, "--to", "2026-12-21T10:00:00+01:00"],
 ]
 
 

@@ -41,6 +41,10 @@ from crmcounters.rules import RuleEngine, dump_rule_set, load_rule_set
 PORTAL = sample_portal()
 PORTAL_TEXT = dump_portal(PORTAL)
 RULES_TEXT = sample_bytes(SAMPLE_RULES).decode()
+#: The R8-R10 sample (client messages, round-robin, set field, triggers): the new rule groups.
+CLIENT_RULES_TEXT = (
+    Path(__file__).resolve().parent.parent / "examples" / "client_rules.json"
+).read_text(encoding="utf-8")
 USER_IDS = {user.id for user in PORTAL.storage.users()}
 #: Far above what any input within the limits takes; only a hang or a blow-up passes it.
 BOUND_SECONDS = 30.0
@@ -239,11 +243,7 @@ def test_g5_a_mutated_sample_portal_is_accepted_or_refused_with_a_library_error(
     assert time.monotonic() - started < BOUND_SECONDS
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_mutated(RULES_TEXT))
-def test_r7_a_mutated_sample_rule_set_is_accepted_or_refused_with_a_library_error(
-    source: str,
-) -> None:
+def _exercise_rules(source: str) -> None:
     started = time.monotonic()
     try:
         rule_set = load_rule_set(source, pipelines=PORTAL.storage.pipelines(), user_ids=USER_IDS)
@@ -252,6 +252,23 @@ def test_r7_a_mutated_sample_rule_set_is_accepted_or_refused_with_a_library_erro
     _answers(lambda: RuleEngine.for_storage(rule_set, PORTAL.storage))
     assert load_rule_set(dump_rule_set(rule_set)) == rule_set  # accepted: round-trips
     assert time.monotonic() - started < BOUND_SECONDS
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated(RULES_TEXT))
+def test_r7_a_mutated_sample_rule_set_is_accepted_or_refused_with_a_library_error(
+    source: str,
+) -> None:
+    _exercise_rules(source)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_mutated(CLIENT_RULES_TEXT))
+def test_r10_a_mutated_client_rule_set_is_accepted_or_refused_with_a_library_error(
+    source: str,
+) -> None:
+    """R8-R10's actions and triggers (examples/client_rules.json) mutated the same way."""
+    _exercise_rules(source)
 
 
 @settings(

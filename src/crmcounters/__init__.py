@@ -58,7 +58,7 @@ from ._incoming import (  # I1, I2
 from ._items import FieldValue, Item
 from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._memory import InMemoryStorage, Record
-from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
+from ._outbox import InMemoryOutbox, Outbox, OutboxEntry, ReminderMark
 from ._pipelines import ENTITY_TYPES, ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
 from ._portal import (
     FORMAT,
@@ -78,6 +78,8 @@ from ._recurrence import (  # A2
     occurrences_after,
     parse_recurrence,
 )
+from ._reminder_index import ReminderIndex  # N1 (issue 16b)
+from ._reminders import Reminder, ReminderSource, reminder_feed, reminders_of  # N1 (issue 16b)
 from ._sample import sample_portal, sample_rules
 from ._settings import CalendarSettings, CounterMode, PlannedRule, Settings
 from ._smart import (
@@ -106,12 +108,14 @@ from .focus import (
     FocusColumn,
     FocusExplanation,
     FocusOrder,
+    FocusPage,
     FocusReason,
     FocusSource,
     FocusTimeline,
     KanbanBoard,
     KanbanCard,
     KanbanColumn,
+    PagedFocusStorage,
     explain_focus,
     focus_sources,
     focus_time,
@@ -134,7 +138,7 @@ from .focus import (
 )
 
 if TYPE_CHECKING:  # loaded on first use: see _LAZY below
-    from ._host import RuleHost, RunReport, apply_outcome
+    from ._host import RuleHost, RunReport, apply_outcome, reminder_entry
     from ._worker import Worker
     from .rules import (
         CascadeError,
@@ -201,6 +205,7 @@ __all__ = [
     "FocusColumn",
     "FocusExplanation",
     "FocusOrder",
+    "FocusPage",
     "FocusReason",
     "FocusSource",
     "FocusTimeline",
@@ -225,6 +230,7 @@ __all__ = [
     "Outbox",
     "OutboxEntry",
     "Outcome",
+    "PagedFocusStorage",
     "PaymentReceived",
     "PendingJobs",
     "Pipeline",
@@ -235,6 +241,10 @@ __all__ = [
     "Reason",
     "Record",
     "Recurrence",
+    "Reminder",
+    "ReminderIndex",
+    "ReminderMark",
+    "ReminderSource",
     "Rule",
     "RuleEngine",
     "RuleHost",
@@ -306,7 +316,10 @@ __all__ = [
     "read_portal",
     "record_incoming",
     "record_reply",
+    "reminder_entry",
+    "reminder_feed",
     "reminder_offsets",
+    "reminders_of",
     "reply_write",
     "reschedule",
     "sample_portal",
@@ -329,7 +342,7 @@ __all__ = [
 # The rule engine and what runs it are imported on first use (PEP 562): importing them
 # costs about a third of `import crmcounters`, which counters and views never need (issue 15).
 _LAZY = {
-    **dict.fromkeys(("RuleHost", "RunReport", "apply_outcome"), "._host"),
+    **dict.fromkeys(("RuleHost", "RunReport", "apply_outcome", "reminder_entry"), "._host"),
     "Worker": "._worker",
     **dict.fromkeys(
         (

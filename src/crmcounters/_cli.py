@@ -30,6 +30,7 @@ from ._host import DEFAULT_BATCH_SIZE, RuleHost
 from ._instant import FROM_AT, RANGE_TEXT, default_instant, parse_instant
 from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._portal import Portal, dump_portal, load_portal, read_portal, write_portal
+from ._reminders import reminder_feed
 from ._sample import SAMPLE_PORTAL, SAMPLE_RULES, sample_bytes
 from ._simulation import describe_effect, simulate
 from ._smart import NoSuggestion, suggest_smart_activity
@@ -161,16 +162,37 @@ def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: O
     """Incoming, Planned, item counts, blocked, valid_until and per-item badges (C1-C9)."""
     storage, policy = portal.storage, portal.access
     viewer = args.user if args.viewer is None else args.viewer
-    result = counters_of(storage, args.user, now, viewer_id=viewer, policy=policy)
+    entity, pipeline = args.entity, args.pipeline
+    if pipeline is not None and entity is None:
+        raise CliError("--pipeline needs --entity (the section's entity type, C10)")
+    result = counters_of(
+        storage,
+        args.user,
+        now,
+        entity_type=entity,
+        pipeline_id=pipeline,
+        viewer_id=viewer,
+        policy=policy,
+    )
     user = storage.user(args.user)
     zone = user.zone
-    items = sorted(storage.items_of(args.user), key=lambda item: item.id)
+    items = sorted(
+        (
+            item
+            for item in storage.items_of(args.user)
+            if (entity is None or item.entity_type == entity)
+            and (pipeline is None or item.pipeline_id == pipeline)
+        ),
+        key=lambda item: item.id,
+    )
     badges = [item_badge(storage, item.id, viewer, now, policy=policy) for item in items]
     if args.json:
         _emit_json(
             {
                 **counters_json(result, zone),
                 "viewer_id": viewer,
+                "entity_type": entity,
+                "pipeline_id": pipeline,
                 "badges": [badge_json(b, zone) for b in badges],
             },
             out,
@@ -178,9 +200,12 @@ def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: O
         return
     local = now.astimezone(zone)
     out.line(out.instant)
+    section = ""
+    if entity is not None:
+        section = f", {entity}" + ("" if pipeline is None else f" in pipeline {pipeline}")
     out.line(
-        f"Counters of {user.name} ({user.id}) at {local:%Y-%m-%d %H:%M} {user.time_zone}"
-        + ("" if viewer == args.user else f", as seen by {viewer}")
+        f"Counters of {user.name} ({user.id}){section} at {local:%Y-%m-%d %H:%M} "
+        f"{user.time_zone}" + ("" if viewer == args.user else f", as seen by {viewer}")
     )
     if result.blocked:
         out.line(
@@ -200,11 +225,86 @@ def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: O
         out.line(f"  {out.badge(badge):<12} {badge.item_id:<14} {titles[badge.item_id]}")
 
 
+def _before(offset: int) -> str:
+    """An offset for people: "at the deadline", "15 min before", "2 h before", "1 day before"."""
+    if offset == 0:
+        return "at the deadline"
+    if offset % 1440 == 0:
+        days = offset // 1440
+        return f"{days} day{'s' if days != 1 else ''} before"
+    if offset % 60 == 0:
+        return f"{offset // 60} h before"
+    return f"{offset} min before"
+
+
+def cmd_reminders(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
+    """The reminder pings falling due between --from and --to, in time order (N1)."""
+    storage = portal.storage
+    start = parse_instant(args.start, "--from") if args.start else now
+    end = parse_instant(args.end, "--to") if args.end else start + timedelta(days=1)
+    user = None if args.user is None else storage.user(args.user)
+    pings = reminder_feed(storage, start, end, user_id=args.user)
+    zones: dict[str, tzinfo] = {}
+
+    def zone_of(user_id: str) -> tzinfo:  # each ping in its recipient's zone (X3)
+        if user_id not in zones:
+            zones[user_id] = storage.user(user_id).zone
+        return zones[user_id]
+
+    shown = user.zone if user is not None else (start.tzinfo or UTC)
+    if args.json:
+        _emit_json(
+            {
+                "from": _iso(start, shown),
+                "to": _iso(end, shown),
+                "user_id": args.user,
+                "reminders": [
+                    {
+                        "id": ping.id,
+                        "at": _iso(ping.at, zone_of(ping.recipient_id)),
+                        "recipient_id": ping.recipient_id,
+                        "activity_id": ping.activity_id,
+                        "item_id": ping.item_id,
+                        "offset_minutes": ping.offset_minutes,
+                        "deadline": _iso(ping.deadline, zone_of(ping.recipient_id)),
+                        "subject": storage.activity(ping.activity_id).subject,
+                    }
+                    for ping in pings
+                ],
+            },
+            out,
+        )
+        return
+    out.line(out.instant)
+    whose = "" if user is None else f" of {user.name} ({user.id}, {user.time_zone})"
+    count = f"{len(pings)} ping{'s' if len(pings) != 1 else ''}"
+    out.line(
+        f"Reminders{whose} from {start.astimezone(shown).isoformat(timespec='minutes')} "
+        f"to {end.astimezone(shown).isoformat(timespec='minutes')}: {count}"
+    )
+    for ping in pings:
+        local = ping.at.astimezone(zone_of(ping.recipient_id))
+        subject = storage.activity(ping.activity_id).subject
+        who = "" if user is not None else f"{ping.recipient_id:<12} "
+        out.line(
+            f"  {local:%Y-%m-%d %H:%M %z}  {who}{ping.activity_id:<10} {ping.item_id:<14} "
+            f"{_before(ping.offset_minutes):<16} {subject}"
+        )
+
+
 def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """The Activities view: six columns in focus order (V1, V2)."""
     storage, policy = portal.storage, portal.access
     viewer = args.user if args.viewer is None else args.viewer
-    view = activities_view(storage, args.user, now, viewer_id=viewer, policy=policy)
+    view = activities_view(
+        storage,
+        args.user,
+        now,
+        viewer_id=viewer,
+        policy=policy,
+        limit=args.limit,
+        cursor=args.cursor,
+    )
     zone = storage.user(args.user).zone
     if args.json:
         _emit_json(
@@ -215,6 +315,10 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
                 "today": view.today.isoformat(),
                 "valid_until": _iso(view.valid_until, zone),
                 "columns": {column.value: list(ids) for column, ids in view.columns.items()},
+                "totals": {column.value: total for column, total in view.totals.items()},
+                "next_cursors": {
+                    column.value: cursor for column, cursor in view.next_cursors.items()
+                },
             },
             out,
         )
@@ -223,10 +327,11 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
     out.line(out.instant)
     out.line(f"Activities of {user.name} on {view.today.isoformat()} ({view.time_zone})")
     for column, item_ids in view.columns.items():
-        out.line(f"\n{column.value.replace('_', ' ').title()} ({len(item_ids)})")
+        out.line(f"\n{column.value.replace('_', ' ').title()} ({view.totals[column]})")
         for item_id in item_ids:
             badge = item_badge(storage, item_id, viewer, now, policy=policy)
             out.line(f"  {out.badge(badge):<12} {item_id:<14} {storage.item(item_id).title}")
+        _more(out, view.next_cursors[column])
 
 
 def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
@@ -234,7 +339,14 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
     storage, policy = portal.storage, portal.access
     viewer = _default_viewer(portal) if args.viewer is None else args.viewer
     board = kanban_board(
-        storage, args.entity, args.pipeline, viewer, now, limit=args.limit, policy=policy
+        storage,
+        args.entity,
+        args.pipeline,
+        viewer,
+        now,
+        limit=args.limit,
+        cursor=args.cursor,
+        policy=policy,
     )
     zone = storage.user(viewer).zone
     if args.json:
@@ -251,6 +363,7 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
                         "stage": column.stage.name,
                         "total": column.total,
                         "valid_until": _iso(column.valid_until, zone),
+                        "next_cursor": column.next_cursor,
                         "cards": [
                             {
                                 "item_id": card.item.id,
@@ -283,6 +396,13 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
             mark = "● " if card.unread else "  "
             shown = "" if card.badge is None else out.badge(card.badge)
             out.line(f"  {mark}{shown:<12} {card.item.id:<14} {card.item.title}")
+        _more(out, column.next_cursor)
+
+
+def _more(out: Out, cursor: str | None) -> None:
+    """The line that says how to see a column's next page, when it has one."""
+    if cursor is not None:
+        out.line(f"  … more: --cursor {cursor}")
 
 
 def cmd_explain(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
@@ -484,6 +604,7 @@ def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
                 SqlOutbox(storage),
                 batch_size=args.batch,
                 lease=timedelta(seconds=args.lease),
+                reminders=not args.no_reminders,
             )
             worker = Worker(host, poll_interval=timedelta(seconds=args.poll))
             with stop_on_signals(worker):
@@ -585,8 +706,17 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 
     counters = command("counters", cmd_counters)
     counters.add_argument("--user", required=True, metavar="ID", help="whose counters")
+    counters.add_argument(
+        "--entity",
+        metavar="TYPE",
+        help="one section's counters (C10): lead, deal, invoice, quote, contact, company, smart:N",
+    )
+    counters.add_argument(
+        "--pipeline", metavar="ID", help="within --entity, one pipeline's counters (C10)"
+    )
     view = command("view", cmd_view)
     view.add_argument("--user", required=True, metavar="ID", help="whose Activities view")
+    view.add_argument("--limit", type=int, metavar="N", help="at most N items per column")
     kanban = command("kanban", cmd_kanban)
     kanban.add_argument(
         "--entity", required=True, metavar="TYPE", help="lead, deal, invoice, smart:N"
@@ -595,6 +725,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         "--pipeline", required=True, metavar="ID", help="the pipeline (of that entity type)"
     )
     kanban.add_argument("--limit", type=int, metavar="N", help="at most N cards per stage")
+    for paged in (view, kanban):
+        paged.add_argument(
+            "--cursor", metavar="CURSOR", help="continue one column (a page's next cursor)"
+        )
     explain_ = command("explain", cmd_explain)
     explain_.add_argument("--item", required=True, metavar="ID", help="the item to explain")
     for one in (counters, view, kanban, explain_):
@@ -622,6 +756,20 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     simulate_.add_argument(
         "--to", dest="end", required=True, metavar="ISO-DATETIME", help="where to stop"
     )
+    reminders = command("reminders", cmd_reminders, badges=False)
+    reminders.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO-DATETIME",
+        help="the window's start, included (default: now, as --at says)",
+    )
+    reminders.add_argument(
+        "--to",
+        dest="end",
+        metavar="ISO-DATETIME",
+        help="the window's end, excluded (default: a day after --from)",
+    )
+    reminders.add_argument("--user", metavar="ID", help="only this user's pings")
     serve = command("serve", cmd_serve, portal=False, json=False, badges=False)
     add_source_arguments(serve, required=False)
     serve.add_argument(
@@ -645,6 +793,11 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     )
     add_size_argument(worker)
     worker.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
+    worker.add_argument(
+        "--no-reminders",
+        action="store_true",
+        help="do not put reminder pings in the outbox (N1; another process delivers them)",
+    )
     worker.add_argument(
         "--batch",
         type=int,
