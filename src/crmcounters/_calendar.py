@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import attrs
-import holidays
 
 from . import _validate as v
 from ._errors import ValidationError
@@ -43,6 +42,8 @@ def _public_holidays(
     `holidays` warns then, and the calendar narrows what it covers instead, so
     a day outside is an error rather than a silent working day.
     """
+    import holidays  # here, not at import: it costs about 0.1 s (issue 15)
+
     covers = range(first_year, last_year + 1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -71,6 +72,8 @@ def _unknown_place(
     country: str, subdivision: str | None, exc: NotImplementedError
 ) -> ValidationError:
     """The error for a country, or a subdivision of a known country, that `holidays` lacks."""
+    import holidays  # here, not at import (see `_public_holidays`)
+
     if subdivision is None or country not in holidays.list_supported_countries():
         return ValidationError(
             "country", f"{exc} (use an ISO 3166-1 code such as 'PL', 'DE', 'US')"

@@ -390,6 +390,20 @@ class InMemoryStorage:
             self._live.touch((item_id,))
         return item
 
+    def _add_checked(self, records: Iterable[Item | Activity]) -> None:
+        """Store new items or activities that the portal loader has checked (issue 15).
+
+        The loader checks every id new and every reference resolved, as
+        `add` would (`_loading.Known`); checking again would double the cost
+        of loading a large portal. A storage whose live pages are built (not
+        one being loaded) takes the ordinary write, which keeps them in step.
+        """
+        if self._live is not None:
+            self._write(tuple(records), ())
+            return
+        for record in records:
+            self._apply(record)
+
     # -- the batch machinery --------------------------------------------------
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:

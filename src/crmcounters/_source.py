@@ -54,7 +54,11 @@ def read_input_file(
         if status.st_size > limit:
             raise _too_large(shown, limit, status.st_size)
         try:
-            data = handle.read(limit + 1)
+            # A buffer the size the file says it has (not the limit's), then the rest, if
+            # it grew since fstat, up to one byte past the limit.
+            data = handle.read(status.st_size + 1)
+            if len(data) > status.st_size:
+                data += handle.read(limit + 1 - len(data))
         except OSError as error:
             raise InputFileError(shown, f"cannot read: {_reason(error)}") from None
     if len(data) > limit:  # it grew since fstat
