@@ -88,7 +88,10 @@ def figure(
     if baseline is not None:
         base_name, base_seconds = baseline
         ratio = base_seconds / seconds if seconds > 0 else float("inf")
-        line += f"   {ratio:8.1f}x faster than {base_name} ({human(base_seconds)})"
+        if ratio >= 1:
+            line += f"   {ratio:8.1f}x faster than {base_name} ({human(base_seconds)})"
+        else:  # "0.2x faster" reads wrong: say how many times the baseline's cost it is
+            line += f"   {1 / ratio:8.1f}x the cost of {base_name} ({human(base_seconds)})"
     if target:
         line += f"   [target: {target}]"
     print(line)

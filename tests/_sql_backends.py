@@ -172,6 +172,12 @@ _ADDED_IN = {
         "ALTER TABLE crm_activity_items DROP COLUMN item_pipeline_id",
         "DROP TABLE crm_jobs",
         "DROP TABLE crm_outbox",
+        "ALTER TABLE crm_users DROP COLUMN active",
+        "DROP INDEX crm_events_type_at",
+        "ALTER TABLE crm_activities DROP COLUMN type_id",  # issue 16a (A1, A2)
+        "ALTER TABLE crm_activities DROP COLUMN recurrence",
+        "ALTER TABLE crm_activities DROP COLUMN recurrence_start_us",
+        "ALTER TABLE crm_activities DROP COLUMN recurrence_start_tz",
     ),
 }
 

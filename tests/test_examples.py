@@ -14,6 +14,23 @@ SCRIPTS = sorted((ROOT / "examples").glob("*.py"))
 
 #: What each example must print (a few lines that prove it did its job).
 EXPECTED: dict[str, list[str]] = {
+    "client_communication.py": [
+        "Mon 14 10:00  deal-100 created in New",
+        "       ClientMessage: to Pho 24: Dear Pho 24, thank you for your enquiry. "
+        "Marek Nowak will call you.",  # R9 e-mail with placeholders
+        "       Notify: to u-marek: Shop for Pho 24 (4800 PLN) has waited a day in New",  # R8 once
+        "       ChangeField: responsible_id 'u-marek' -> 'u-piotr'",  # R9 round-robin, no Keala
+        "       ChangeStage: new -> proposal by t-asks-proposal",  # R10 incoming e-mail
+        "       ChangeField: field:priority 1 -> 2",  # R9 set field, the new stage's rule
+        "       skipped r-proposal-sms: the SMS is 58 characters once its placeholders are "
+        "filled in, over the host's limit of 50 (R9); nothing was sent: shorten the text",
+        "       ChangeStage: proposal -> send-invoice by t-asks-invoice",  # R10 chat
+        "       ChangeStage: send-invoice -> won by t-paid",  # R10 payment
+        "       skipped payment_received: event payment-5: the item is in the final stage "
+        "'won'; a trigger never moves an item out of a final stage (R10)",
+        "  client_email enter-1~r-welcome~email",  # P3
+        "deal-100: stage won, responsible u-piotr",
+    ],
     "counter_math.py": [
         "   Planned 6 over 3 deals",  # C5: 3 deals x 2 lit activities
         "   16 min before: Planned 0, valid until Mon 14 Dec 10:15",  # C4, C9
@@ -46,6 +63,16 @@ EXPECTED: dict[str, list[str]] = {
         "       deal-2 11:00 | deal-3 10:55 | deal-1 09:12 | deal-4 Mon 14 Dec 16:00",
         "       valid until 11:00",  # F5
         "       valid until Thu 14 Jan 07:45",
+    ],
+    "inbox_day.py": [
+        "Mon 14 Dec 10:00 Piotr: Incoming 3",
+        "Mon 14 Dec 10:05 e-mail on deal-001: Incoming 4, unread True, badge red 2",  # I1, F3, C6
+        "Mon 14 Dec 10:20 reply completes ['act-mail']: Incoming 3",  # I2
+        "Mon 14 Dec 10:40 deal-015 calls processed: 3 completed, Incoming 2",  # I2
+        "Call back on deal-029 due Wed 16 Dec 10:00",  # A1: 2 business days at 10:00
+        "  done at Mon 14 Dec 13:00; proposes 'Send the offer' due Mon 14 Dec 17:00",  # A1
+        "Weekly call: Mon 22 Mar 09:00, Mon 29 Mar 09:00, Mon 05 Apr 09:00",  # A2 across DST
+        "  completing the first adds ['weekly@20270329T0900']",  # A2
     ],
     "own_storage.py": [
         "DictStorage implements crmcounters.Storage: True",

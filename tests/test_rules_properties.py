@@ -1,4 +1,4 @@
-"""Invariants of the engine, over random days of work (R1, R6, X2)."""
+"""Invariants of the engine, over random days of work (R1, R6, R8-R10, X2)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,35 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from _build_rules import MONDAY, STAGE_IDS, USERS, deal, make_storage, sales_rule, sales_trigger
-from crmcounters import InMemoryStorage, Item, StageChanged, Storage, Task
+from crmcounters import (
+    IncomingMessage,
+    InMemoryStorage,
+    Item,
+    StageChanged,
+    Storage,
+    Task,
+    record_incoming,
+)
 from crmcounters.rules import (
     AddHistoryEntry,
+    ChangeResponsible,
     ChangeStageEffect,
     Comparison,
     CompleteActivitiesEffect,
     CompleteTasks,
     CreateTask,
     Delay,
+    FieldChanged,
+    MoveToStage,
     NotifySupervisor,
+    NotifyUsers,
     Outcome,
     RuleEngine,
     RuleEvent,
     RuleSet,
     ScheduleActivity,
+    SendClientMessage,
+    SetField,
     Timing,
 )
 from crmcounters.testing import ManualClock, RuleRuntime
@@ -59,6 +73,29 @@ RULE_SET = RuleSet(
             "won",
             action=CompleteTasks(pipeline_id="p-sales", stage_ids=["new", "proposal"]),
         ),
+        # R8-R10: the new actions in the same days of work.
+        sales_rule(
+            "r-inform",
+            "won",
+            action=NotifyUsers(text="{{Title}} won", recipients=["responsible", "head:d-hq"]),
+        ),
+        sales_rule(
+            "r-write",
+            "proposal",
+            action=SendClientMessage(channel="sms", text="{{Client}}: {{Title}}"),
+        ),
+        sales_rule(
+            "r-spread",
+            timing=Timing(delay=Delay(after=2, unit="hours")),
+            action=ChangeResponsible(round_robin=["u-piotr", "u-keala", "u-tama"]),
+        ),
+        sales_rule("r-hot", "preparation", action=SetField(field="field:hot", value=True)),
+        sales_rule(
+            "r-push",
+            "send-invoice",
+            timing=Timing(delay=Delay(after=1, unit="days")),
+            action=MoveToStage(stage_id="won"),
+        ),
     ],
     triggers=[
         sales_trigger(
@@ -71,7 +108,31 @@ RULE_SET = RuleSet(
             "preparation",
             filter=Comparison(field="title", op="contains", value="qualify"),
         ),
+        sales_trigger("t-mail", "proposal", event="incoming_email"),
+        sales_trigger("t-missed", "new", event="missed_call", allow_backward=True),
+        sales_trigger(
+            "t-paid",
+            "send-invoice",
+            event="payment_received",
+            filter=Comparison(field="event:amount", op="ge", value=1000),
+        ),
+        sales_trigger(
+            "t-hot",
+            "proposal",
+            event="field_changed",
+            field="field:hot",
+            filter=Comparison(field="event:value", op="eq", value=True),
+        ),
+        sales_trigger(
+            "t-cold",
+            "preparation",
+            event="field_changed",
+            field="field:hot",
+            filter=Comparison(field="event:value", op="eq", value=False),
+            allow_backward=True,
+        ),
     ],
+    fields={"hot": "boolean"},
 )
 ENGINE = RuleEngine.for_storage(RULE_SET, make_storage())
 RULE_STAGE = {rule.id: (rule.pipeline_id, rule.stage_id) for rule in RULE_SET.rules}
@@ -88,13 +149,20 @@ _op = st.one_of(
     st.tuples(st.just("move"), st.integers(0, ITEMS - 1), st.sampled_from(STAGE_IDS)),
     st.tuples(st.just("advance"), st.integers(1, 60 * 30)),
     st.tuples(st.just("task"), st.integers(0, ITEMS - 1), st.integers(0, 3)),
+    st.tuples(
+        st.just("incoming"),
+        st.integers(0, ITEMS - 1),
+        st.sampled_from(["email", "call", "missed_call", "chat", "payment", "task_comment"]),
+    ),
+    st.tuples(st.just("pay"), st.integers(0, ITEMS - 1), st.sampled_from(["50", "4200"])),
+    st.tuples(st.just("field"), st.integers(0, ITEMS - 1), st.booleans()),
 )
 OPS = st.lists(_op, max_size=25)
 
 
 #: One call the host made: ("handle", now, event, the record the user changed before it)
 #: or ("run_due", now, None, None).
-_Call = tuple[str, datetime, RuleEvent | None, Item | Task | None]
+_Call = tuple[str, datetime, RuleEvent | None, Item | Task | IncomingMessage | None]
 
 
 class _Recorder:
@@ -110,11 +178,15 @@ class _Recorder:
         return {item.id: (item.pipeline_id, item.stage_id) for item in self.storage.items()}
 
     def handle(self, event: RuleEvent, storage: Storage, now: datetime, pending: Any) -> Outcome:
-        changed: Item | Task = (
-            self.storage.item(event.item_id)
-            if isinstance(event, StageChanged)
-            else self.storage.task(event.task_id)  # type: ignore[union-attr]
-        )
+        changed: Item | Task | IncomingMessage | None
+        if isinstance(event, StageChanged | FieldChanged):
+            changed = self.storage.item(event.item_id)
+        elif isinstance(event, IncomingMessage):
+            changed = event
+        elif hasattr(event, "task_id"):
+            changed = self.storage.task(event.task_id)
+        else:  # a payment stores nothing of its own
+            changed = None
         self.calls.append(("handle", now, event, changed))
         stages = self._stages()
         outcome = ENGINE.handle(event, storage, now, pending)
@@ -146,7 +218,17 @@ def replay(calls: list[_Call]) -> RuleRuntime:
             else:
                 storage.replace(changed)  # type: ignore[arg-type]
                 storage.add(event)
-        else:  # the user changed the task's status
+        elif isinstance(event, IncomingMessage):  # the client wrote or called (I1)
+            record_incoming(
+                storage,
+                event.item_id,
+                event.channel,
+                event.at,
+                event_id=event.id,
+                activity_id=f"{event.id}-a",  # as RuleRuntime.receive names it
+                text=event.text,
+            )
+        elif changed is not None:  # the user changed the task's status or a field
             storage.replace(changed)  # type: ignore[arg-type]
         rt.handle(event)
     return rt
@@ -177,6 +259,16 @@ def simulate(ops: list[tuple[Any, ...]], *, settle: bool = True) -> tuple[RuleRu
                 rt.move(item_id, stage)
         elif kind == "advance":
             rt.advance(timedelta(minutes=args[0]))
+        elif kind in ("incoming", "pay", "field"):
+            index, value = args
+            item_id = f"deal-{index}"
+            if item_id in {item.id for item in storage.items()}:
+                if kind == "incoming":
+                    rt.receive(item_id, value, "hello")
+                elif kind == "pay":
+                    rt.pay(item_id, value, "PLN")
+                else:
+                    rt.set_field(item_id, "field:hot", value)
         else:
             # Complete one of the portal's open tasks (any item's), so that triggers fire
             # in most examples, not only when the drawn item happens to have a task.
@@ -229,3 +321,25 @@ def test_r1_every_pending_job_belongs_to_an_item_still_in_its_stage(
     for job in rt.pending:
         item = rt.storage.item(job.item_id)
         assert (item.pipeline_id, item.stage_id) == (job.pipeline_id, job.stage_id)
+
+
+def test_r10_x2_replay_with_every_new_event_kind() -> None:
+    """One fixed day with each new event (the property above draws them at random)."""
+    ops: list[tuple[Any, ...]] = [
+        ("create", 0, "new", "5000", "u-piotr"),
+        ("field", 0, True),
+        ("incoming", 0, "email"),
+        ("pay", 0, "4200"),
+        ("create", 1, "proposal", "500", "u-anna"),
+        ("incoming", 1, "payment"),
+        ("field", 1, False),
+        ("advance", 600),
+        ("incoming", 1, "missed_call"),
+    ]
+    first, recorder = simulate(ops)
+    second = replay(recorder.calls)
+    assert second.log == first.log
+    assert len(first.log) > 10
+    for read in ("items", "tasks", "activities", "events"):
+        ordered = sorted(getattr(second.storage, read)(), key=lambda record: record.id)
+        assert ordered == sorted(getattr(first.storage, read)(), key=lambda record: record.id)

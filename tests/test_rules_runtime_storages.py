@@ -11,22 +11,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import attrs
 import pytest
 
 from _build_rules import DAY, HOUR, MONDAY, deal, make_storage, sales_rule, sales_trigger
 from _sql_backends import BACKENDS, copy_into, sql_storage
 from crmcounters import Task, TaskStatus, UnknownIdError
 from crmcounters.rules import (
+    ChangeResponsible,
     Comparison,
     CompleteTasksEffect,
     CreateTask,
     CreateTaskEffect,
     Delay,
     Job,
+    NotifyUsers,
     Outcome,
     RuleEngine,
     RuleSet,
     ScheduleActivity,
+    SendClientMessage,
+    SetField,
 )
 from crmcounters.testing import ManualClock, RuleRuntime, RuntimeStorage
 
@@ -151,3 +156,62 @@ def test_g5_r6_an_outcome_whose_replace_half_fails_writes_nothing_and_keeps_no_j
             rt.apply(outcome)
         assert list(storage.tasks_of_item("deal-1")) == []
         assert (len(rt.pending), rt.log, len(rt.outcomes)) == (0, [], 1)
+
+
+def client_rules() -> RuleSet:
+    """R8-R10 on one deal: round-robin on entry, a client e-mail and a notification on
+    Proposal, a payment trigger to Send invoice, a field trigger to Won."""
+    return RuleSet(
+        rules=[
+            sales_rule(
+                "r-spread", action=ChangeResponsible(round_robin=["u-keala", "u-tama", "u-piotr"])
+            ),
+            sales_rule(
+                "r-mail",
+                "proposal",
+                action=SendClientMessage(channel="email", text="Offer: {{Title}}", subject="Hi"),
+            ),
+            sales_rule(
+                "r-tell",
+                "proposal",
+                action=NotifyUsers(text="{{Responsible}} sent it", recipients=["supervisor"]),
+            ),
+            sales_rule("r-flag", "send-invoice", action=SetField(field="field:paid", value=True)),
+        ],
+        triggers=[
+            sales_trigger("t-mail", "proposal", event="incoming_email"),
+            sales_trigger("t-paid", "send-invoice", event="payment_received"),
+            sales_trigger("t-won", "won", event="field_changed", field="field:paid"),
+        ],
+        fields={"paid": "boolean"},
+    )
+
+
+def play_client(storage: RuntimeStorage) -> RuleRuntime:
+    """Deactivate Keala, create a deal, the client writes, then pays."""
+    storage.replace(attrs.evolve(storage.user("u-keala"), active=False))
+    rt = RuleRuntime(RuleEngine.for_storage(client_rules(), storage), storage, ManualClock(MONDAY))
+    rt.create_item(deal())
+    rt.advance(HOUR)
+    rt.receive("deal-1", "email", "interested")
+    rt.advance(HOUR)
+    rt.pay("deal-1", "4200", "PLN")
+    return rt
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_r8_r9_r10_the_client_scenario_over_sql_matches_the_one_in_memory(backend: str) -> None:
+    """R8, R9, R10 over SQL: a deactivated user stays so (User.active stored), the same
+    effects, records and outbox entries as in memory."""
+    with storage_on("memory") as memory:
+        expected = play_client(memory)
+    with storage_on(backend) as database:
+        found = play_client(database)
+        assert database.user("u-keala").active is False
+        item = found.storage.item("deal-1")
+        assert (item.stage_id, item.fields["paid"]) == ("won", True)
+        assert item.responsible_id != "u-keala"
+        assert [effect for _, effect in found.log] == [effect for _, effect in expected.log]
+        assert stored(database) == stored(memory)
+        kinds = [entry.kind for entry in found.outbox.entries()]  # type: ignore[attr-defined]
+        assert kinds == ["client_email", "notify"]

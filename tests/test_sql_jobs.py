@@ -15,7 +15,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-from _build_rules import HOUR, MONDAY, deal, make_storage
+from _build_rules import HOUR, MONDAY, deal, make_storage, sales_rule, sales_trigger
 from _build_worker import BACKLOG_RULES
 from _sql_backends import (
     BACKENDS,
@@ -37,7 +37,19 @@ from crmcounters import (
     ValidationError,
     WritableStorage,
 )
-from crmcounters.rules import Job, JobQueue, Outcome, PendingJobs, RuleEngine
+from crmcounters.rules import (
+    ChangeResponsible,
+    Delay,
+    Job,
+    JobQueue,
+    Outcome,
+    PaymentReceived,
+    PendingJobs,
+    RuleEngine,
+    RuleSet,
+    SendClientMessage,
+    Timing,
+)
 from crmcounters.sql import (
     SCHEMA_VERSION,
     SqlJobStore,
@@ -336,3 +348,48 @@ def test_g5_sql_job_store_and_outbox_refuse_what_they_cannot_use(kind: str) -> N
                     [OutboxEntry(id="e\x00", kind="k", at=MONDAY, payload={"t": "a\x00b"})]
                 )
         assert len(SqlOutbox(storage)) == 0
+
+
+# -- R8-R10 in production ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_p3_r9_r10_a_worker_runs_client_messages_and_edits_and_feeds_payments(kind: str) -> None:
+    """P1-P3 with the R9 actions and an R10 trigger: the delayed SMS and round-robin run in a
+    claimed batch, the SMS lands in the outbox as `client_sms`, the new responsible is stored;
+    a payment fed by the host moves the deal, never out of the won stage afterwards."""
+    rules = RuleSet(
+        rules=[
+            sales_rule(
+                "r-sms",
+                timing=Timing(delay=Delay(after=1, unit="hours")),
+                action=SendClientMessage(channel="sms", text="{{Client}}: {{Title}}"),
+            ),
+            sales_rule(
+                "r-spread",
+                timing=Timing(delay=Delay(after=1, unit="hours")),
+                action=ChangeResponsible(round_robin=["u-keala", "u-tama"]),
+            ),
+        ],
+        triggers=[sales_trigger("t-paid", "won", event="payment_received")],
+    )
+    with stack_on(kind) as stack:
+        engine = RuleEngine.for_storage(rules, stack.storage, sms_max_length=160)
+        host = RuleHost(engine, stack.storage, stack.jobs, stack.outbox, clock=stack.clock)
+        _feed(stack, host, 2)
+        stack.clock.advance(HOUR)
+        report = host.run_due()
+        assert (report.claimed, report.effects) == (4, 4)
+        kinds = sorted(entry.kind for entry in stack.outbox.take(10, lease=HOUR))
+        assert kinds == ["client_sms", "client_sms"]
+        assert {stack.storage.item(f"deal-{n}").responsible_id for n in range(2)} <= {
+            "u-keala",
+            "u-tama",
+        }
+        paid = PaymentReceived(id="pay-1", item_id="deal-0", at=stack.clock.now(), amount=100)
+        assert len(host.feed(paid).effects) == 1
+        assert stack.storage.item("deal-0").stage_id == "won"
+        again = PaymentReceived(id="pay-2", item_id="deal-0", at=stack.clock.now(), amount=100)
+        outcome = host.feed(again)
+        assert outcome.effects == ()
+        assert "final stage" in outcome.skipped[0].reason

@@ -165,7 +165,7 @@ def test_p2_cli_worker_once_runs_the_due_jobs_and_logs_to_stderr(tmp_path: Path)
         assert connection.execute("SELECT COUNT(*) FROM crm_outbox").fetchone() == (5,)
 
 
-def test_g5_cli_worker_refuses_in_one_line(tmp_path: Path) -> None:
+def test_g5_r9_cli_worker_refuses_in_one_line(tmp_path: Path) -> None:
     database = sqlite_backlog(tmp_path / "crm.db", 1)
     rules = rules_file(tmp_path / "rules.json")
     bad_rules = tmp_path / "bad.json"
@@ -175,6 +175,10 @@ def test_g5_cli_worker_refuses_in_one_line(tmp_path: Path) -> None:
         (["--db", str(database), "--rules", str(bad_rules)], "problem"),
         (["--db", str(database), "--rules", str(rules), "--batch", "0"], "--batch: must be"),
         (["--db", str(database), "--rules", str(rules), "--lease", "-1"], "--lease: must be"),
+        (  # R9: the host's SMS limit is checked when the engine is built
+            ["--db", str(database), "--rules", str(rules), "--sms-max-length", "0"],
+            "--sms-max-length: ",
+        ),
     ):
         code, _, err = _cli(*args)
         assert code == 1, args

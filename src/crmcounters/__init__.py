@@ -10,10 +10,12 @@ import logging
 
 from ._access import AccessLevel, AccessPolicy, SectionAccess
 from ._activities import Activity, ActivityKind, Direction
+from ._activity_types import ActivityDraft, ActivityType, DeadlineRule, DeadlineUnit  # A1
 from ._badges import Badge, BadgeColour, item_badge
 from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
 from ._cap import is_at_cap, open_activity_count, over_cap
 from ._clock import Clock, SystemClock
+from ._completion import complete_activity, completion_write, next_occurrence  # I2, A1, A2
 from ._counter_index import CounterIndex
 from ._counters import CounterResult, CounterSum, counter_steps, counters_of, summed_counters
 from ._errors import (
@@ -39,7 +41,18 @@ from ._events import (
     TimelineEvent,
 )
 from ._explain import Explanation, Reason, explain
+from ._history import HistoryQuery, history_entries  # issue 17: portal-wide history
 from ._host import RuleHost, RunReport, apply_outcome
+from ._incoming import (  # I1, I2
+    CHANNEL_KINDS,
+    Write,
+    incoming_write,
+    mark_processed,
+    processed_write,
+    record_incoming,
+    record_reply,
+    reply_write,
+)
 from ._items import FieldValue, Item
 from ._memory import InMemoryStorage, Record
 from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
@@ -54,6 +67,14 @@ from ._portal import (
     write_portal,
 )
 from ._public import show_public_paths
+from ._recurrence import (  # A2
+    MAX_OCCURRENCES,
+    Recurrence,
+    activity_occurrences,
+    occurrences,
+    occurrences_after,
+    parse_recurrence,
+)
 from ._sample import sample_portal, sample_rules
 from ._settings import CalendarSettings, CounterMode, PlannedRule, Settings
 from ._smart import (
@@ -75,6 +96,7 @@ from ._smart_settings import (
 from ._smart_text import SMART_ACTIVITY_TEXTS, smart_activity_text
 from ._storage import PortalStorage, Storage, WritableStorage
 from ._tasks import Task, TaskStatus
+from ._type_defaults import activity_from_type, proposed_next, type_deadline  # A1
 from ._users import Department, User
 from ._view import ActivitiesView, Column, Placement, activities_view, place_item
 from ._worker import Worker
@@ -110,8 +132,10 @@ from .focus import (
 )
 from .rules import (
     CascadeError,
+    FieldChanged,  # issue 17: events a host feeds (R10)
     Job,
     Outcome,
+    PaymentReceived,
     PendingJobs,
     Rule,
     RuleEngine,
@@ -126,12 +150,14 @@ from .rules import (
 __version__ = "0.2.0"
 
 __all__ = [
+    "CHANNEL_KINDS",
     "DEFAULT_HOLIDAY_YEARS",
     "ENTITY_TYPES",
     "ENTITY_TYPES_WITHOUT_PIPELINE",
     "FORMAT",
     "FORMAT_VERSION",
     "HISTORY_INFORMATION",
+    "MAX_OCCURRENCES",
     "SMART_ACTIVITY_ENTITY_TYPES",
     "SMART_ACTIVITY_TEXTS",
     "AccessDeniedError",
@@ -139,7 +165,9 @@ __all__ = [
     "AccessPolicy",
     "ActivitiesView",
     "Activity",
+    "ActivityDraft",
     "ActivityKind",
+    "ActivityType",
     "Badge",
     "BadgeColour",
     "BusinessCalendar",
@@ -155,10 +183,13 @@ __all__ = [
     "CrmCountersError",
     "DanglingReferenceError",
     "DataFormatError",
+    "DeadlineRule",
+    "DeadlineUnit",
     "Department",
     "Direction",
     "DuplicateIdError",
     "Explanation",
+    "FieldChanged",
     "FieldValue",
     "FocusColumn",
     "FocusExplanation",
@@ -167,6 +198,7 @@ __all__ = [
     "FocusSource",
     "FocusTimeline",
     "HistoryEntryAdded",
+    "HistoryQuery",
     "InMemoryOutbox",
     "InMemoryStorage",
     "IncomingChannel",
@@ -185,6 +217,7 @@ __all__ = [
     "Outbox",
     "OutboxEntry",
     "Outcome",
+    "PaymentReceived",
     "PendingJobs",
     "Pipeline",
     "Placement",
@@ -193,6 +226,7 @@ __all__ = [
     "PortalStorage",
     "Reason",
     "Record",
+    "Recurrence",
     "Rule",
     "RuleEngine",
     "RuleHost",
@@ -221,8 +255,13 @@ __all__ = [
     "ValidationError",
     "Worker",
     "WritableStorage",
+    "Write",
     "activities_view",
+    "activity_from_type",
+    "activity_occurrences",
     "apply_outcome",
+    "complete_activity",
+    "completion_write",
     "counter_steps",
     "counters_of",
     "dump_portal",
@@ -233,22 +272,34 @@ __all__ = [
     "focus_time",
     "focus_timeline",
     "focus_timelines",
+    "history_entries",
+    "incoming_write",
     "is_at_cap",
     "is_unread",
     "item_badge",
     "kanban_board",
     "load_portal",
     "load_rule_set",
+    "mark_processed",
     "next_focus_change",
+    "next_occurrence",
     "next_unread_change",
+    "occurrences",
+    "occurrences_after",
     "open_activity_count",
     "opt_out_until",
     "order_by_focus",
     "over_cap",
+    "parse_recurrence",
     "place_item",
+    "processed_write",
+    "proposed_next",
     "rank_by_focus",
     "read_portal",
+    "record_incoming",
+    "record_reply",
     "reminder_offsets",
+    "reply_write",
     "reschedule",
     "sample_portal",
     "sample_rules",
@@ -259,6 +310,7 @@ __all__ = [
     "suggest_smart_activity",
     "summed_counters",
     "timeline_of",
+    "type_deadline",
     "unread_activities",
     "unread_activities_of",
     "unread_messages",

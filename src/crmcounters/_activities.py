@@ -42,6 +42,14 @@ def _item_ids(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _recurrence(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from ._recurrence import parse_recurrence  # here: only recurring activities load dateutil
+
+    return parse_recurrence(value).text
+
+
 def _offsets(values: Iterable[int] | None) -> tuple[int, ...] | None:
     if values is None:
         return None
@@ -58,7 +66,9 @@ class Activity:
     "use the portal's defaults" (C4, F2). `reminded_at` is the latest focus
     reminder the activity reached before its deadline was last moved: it keeps
     the item's focus time from falling when the activity is postponed (F2);
-    `reschedule` sets it.
+    `reschedule` sets it. `type_id` names its activity type (A1), if any.
+    `recurrence` makes it one occurrence of a series (A2): completing it
+    creates the next (`complete_activity`).
     """
 
     id: str = attrs.field(validator=v.an_id)
@@ -81,6 +91,14 @@ class Activity:
     reminded_at: datetime | None = attrs.field(
         default=None, converter=v.optional_utc, validator=v.optional_aware
     )
+    #: The activity type it was created from (A1), one of `Settings.activity_types`.
+    type_id: str | None = attrs.field(default=None, validator=v.optional_id)
+    #: A2: an RFC 5545 RRULE ("FREQ=WEEKLY;BYDAY=MO"), kept in canonical form.
+    recurrence: str | None = attrs.field(default=None, converter=_recurrence)
+    #: A2: the first occurrence of the series (None: this activity's deadline).
+    recurrence_start: datetime | None = attrs.field(
+        default=None, converter=v.optional_utc, validator=v.optional_aware
+    )
     # Derived at construction for the counters' hot loops (C4), not part of the value:
     # no init argument, left out of eq, hash and repr (attrs.asdict still lists them);
     # attrs.evolve recomputes them. `_utc_deadline` is the deadline in UTC;
@@ -97,6 +115,15 @@ class Activity:
         if self.incoming and self.deadline is not None:
             raise ValidationError(
                 "deadline", f"incoming activity {self.id!r} cannot have a deadline (C4)"
+            )
+        if self.recurrence is not None and self.deadline is None:
+            raise ValidationError(
+                "recurrence",
+                f"recurring activity {self.id!r} needs a deadline: its occurrence (A2)",
+            )
+        if self.recurrence_start is not None and self.recurrence is None:
+            raise ValidationError(
+                "recurrence_start", "only a recurring activity has a series start"
             )
         if self.completed_at is not None and self.completed_at < self.created_at:
             raise ValidationError(

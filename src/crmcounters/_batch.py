@@ -135,6 +135,7 @@ def check_write(
     stored: StoredRecords,
     *,
     look_up_together: bool = False,
+    activity_types: Collection[str] | None = None,
 ) -> None:
     """Raise unless `added` (fresh ids) and `replaced` (stored ids) can be written together.
 
@@ -143,10 +144,18 @@ def check_write(
     is stored or to either half (users and departments refer to each other).
     With `look_up_together` (a database), the referenced ids are looked up
     in one `stored_ids` call per kind first, not one per id.
+    `activity_types` are the configured activity type ids (A1) an activity's
+    `type_id` must name; None leaves type ids unchecked.
     A refusal is logged (logger "crmcounters", INFO) before it is raised.
     """
     try:
-        _check_write(added, replaced, stored, look_up_together=look_up_together)
+        _check_write(
+            added,
+            replaced,
+            stored,
+            look_up_together=look_up_together,
+            activity_types=activity_types,
+        )
     except CrmCountersError as error:
         logger.info(
             "refused a write of %d new and %d replaced records: %s",
@@ -163,6 +172,7 @@ def _check_write(
     stored: StoredRecords,
     *,
     look_up_together: bool,
+    activity_types: Collection[str] | None,
 ) -> None:
     batch: dict[str, dict[str, Record]] = {}
     fresh: dict[str, set[str]] = {}
@@ -185,7 +195,7 @@ def _check_write(
                     raise DuplicateIdError(kind, record_id)
             elif record_id not in found:
                 raise UnknownIdError(kind, record_id)
-    view = _BatchView(stored, batch)
+    view = _BatchView(stored, batch, activity_types)
     if look_up_together:
         view.look_up((*added, *replaced))
     for record in (*added, *replaced):
@@ -196,9 +206,15 @@ def _check_write(
 class _BatchView:
     """What the storage would hold after a batch: checks references before any write."""
 
-    def __init__(self, stored: StoredRecords, batch: dict[str, dict[str, Record]]) -> None:
+    def __init__(
+        self,
+        stored: StoredRecords,
+        batch: dict[str, dict[str, Record]],
+        activity_types: Collection[str] | None = None,
+    ) -> None:
         self._stored = stored
         self._batch = batch
+        self._activity_types = activity_types
         self._known: dict[str, set[str]] = {}
         self._wanted: dict[str, set[str]] | None = None
         self._pipelines: dict[str, Pipeline | None] = {}
@@ -262,6 +278,7 @@ class _BatchView:
                 need(record, f"item_ids[{index}]", "item", item_id)
             need(record, "responsible_id", "user", record.responsible_id)
             need(record, "author_id", "user", record.author_id)
+            self._check_type(record)
         elif isinstance(record, Task):
             need(record, "item_id", "item", record.item_id)
             need(record, "responsible_id", "user", record.responsible_id)
@@ -287,6 +304,16 @@ class _BatchView:
             for item in self._stored.items_in_pipeline(record.id):
                 if item.id not in moving:
                     self._check_item(record, item)
+
+    def _check_type(self, activity: Activity) -> None:
+        """An activity's type must be one the settings configure (A1)."""
+        types, type_id = self._activity_types, activity.type_id
+        if self._wanted is not None or types is None or type_id is None:
+            return  # looking ids up, or nothing to check
+        if type_id not in types:
+            raise DanglingReferenceError(
+                "activity", activity.id, "type_id", "activity type", type_id
+            )
 
     def _check_item(self, blamed: Record, item: Item) -> None:
         """Check an item's references; errors name `blamed` (the item, or its new pipeline)."""

@@ -457,7 +457,13 @@ def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
         except CrmCountersError as error:
             raise CliError(f"--db: {error}") from None
         with storage:
-            engine = RuleEngine.for_storage(read_rules(args.rules, storage), storage)
+            rule_set = read_rules(args.rules, storage)
+            try:  # issue 17: the host's SMS gateway limit (R9)
+                engine = RuleEngine.for_storage(
+                    rule_set, storage, sms_max_length=args.sms_max_length
+                )
+            except CrmCountersError as error:
+                raise CliError(f"--sms-max-length: {error}") from None
             host = RuleHost(
                 engine,
                 storage,
@@ -644,6 +650,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         default=DEFAULT_POLL_INTERVAL.total_seconds(),
         metavar="SECONDS",
         help="the longest sleep between looks (default 10)",
+    )
+    worker.add_argument(  # issue 17 (R9)
+        "--sms-max-length",
+        type=int,
+        metavar="N",
+        help="the longest SMS the gateway sends: longer rendered texts are skipped",
     )
     worker.add_argument(
         "--log-level",

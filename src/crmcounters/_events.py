@@ -22,12 +22,14 @@ __all__ = [
 
 
 class IncomingChannel(enum.StrEnum):
-    """How a client reached the company (F2)."""
+    """How a client reached the company (F2, I1)."""
 
     EMAIL = "email"
     CHAT = "chat"
     CALL = "call"
     MISSED_CALL = "missed_call"
+    PAYMENT = "payment"  # an order payment (C3, I1)
+    TASK_COMMENT = "task_comment"  # a comment in a task linked to the item (C3, I1)
 
 
 @attrs.frozen(kw_only=True)

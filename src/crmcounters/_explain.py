@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Collection
+from datetime import datetime, timedelta, tzinfo
 
 import attrs
 
 from . import _validate as v
 from ._access import AccessLevel, AccessPolicy, readable_sections
+from ._activities import Activity
 from ._badges import Badge, badge_from, planned_starts
 from ._cap import open_activity_count, over_cap
+from ._completion import next_occurrence
 from ._counters import lit_at
+from ._events import IncomingMessage
 from ._settings import CounterMode
 from ._storage import Storage
 from ._users import zone_of
@@ -134,18 +138,27 @@ def explain(
                 )
             )
 
+    messages = _incoming_messages(storage, item_id, open_activities)
     for activity in open_activities:
         kind = activity.kind.value
         if activity.incoming:
+            message = messages.get(activity.created_at)
+            recorded = (
+                ""
+                if message is None
+                else f" (recorded with incoming {message.channel.value} {message.id!r}, I1)"
+            )
             reasons.append(
                 Reason(
                     rule="C3",
-                    text=f"open incoming {kind} {activity.id!r} counts in Incoming",
+                    text=f"open incoming {kind} {activity.id!r} counts in Incoming{recorded}",
                     activity_id=activity.id,
                     at=activity.created_at,
                 )
             )
             continue
+        if activity.recurrence is not None:
+            reasons.append(_recurrence_reason(storage, activity, now, zone))
         lights = lit_at(activity, default_offset)
         start = starts(activity)
         if lights is None or start is None:
@@ -242,6 +255,37 @@ def explain(
         reasons=tuple(reasons),
         valid_until=min(until, default=None),
     )
+
+
+def _recurrence_reason(storage: Storage, activity: Activity, now: datetime, zone: tzinfo) -> Reason:
+    """What completing a recurring activity will add (A2)."""
+    following = next_occurrence(storage, activity, now)
+    what = f"{activity.kind.value} {activity.id!r} recurs ({activity.recurrence})"
+    if following is None or following.deadline is None:
+        return Reason(
+            rule="A2", text=f"{what}: it is the last of its series", activity_id=activity.id
+        )
+    due = following.deadline
+    return Reason(
+        rule="A2",
+        text=f"{what}: completing it now adds the next occurrence, due "
+        f"{due.astimezone(zone).isoformat()}",
+        activity_id=activity.id,
+        at=due,
+    )
+
+
+def _incoming_messages(
+    storage: Storage, item_id: str, open_activities: Collection[Activity]
+) -> dict[datetime, IncomingMessage]:
+    """The item's incoming messages by instant, to name the one an activity records (I1)."""
+    if not any(activity.incoming for activity in open_activities):
+        return {}
+    return {
+        event.at: event
+        for event in storage.events_of_item(item_id)
+        if isinstance(event, IncomingMessage)
+    }
 
 
 def _offset_text(own: tuple[int, ...] | None, default: int) -> str:

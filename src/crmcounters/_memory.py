@@ -14,7 +14,7 @@ from ._errors import UnknownIdError, ValidationError
 from ._events import TimelineEvent
 from ._items import Item
 from ._pipelines import Pipeline
-from ._settings import Settings
+from ._settings import Settings, check_types_in_use
 from ._storage import PortalStorage, find_supervisor
 from ._tasks import Task
 from ._users import Department, User
@@ -117,6 +117,7 @@ class InMemoryStorage:
         """Replace the portal's settings."""
         if not isinstance(settings, Settings):
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
+        check_types_in_use(settings, (a.type_id for a in self._activities.values()))
         self._settings = settings
 
     # -- reads ----------------------------------------------------------------
@@ -289,7 +290,8 @@ class InMemoryStorage:
     # -- the batch machinery --------------------------------------------------
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
-        check_write(added, replaced, _Stored(self))
+        types = {activity_type.id for activity_type in self._settings.activity_types}
+        check_write(added, replaced, _Stored(self), activity_types=types)
         for record in (*added, *replaced):  # every check passed: now apply
             self._apply(record)
 

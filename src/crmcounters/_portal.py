@@ -6,7 +6,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from datetime import datetime, tzinfo
+from datetime import datetime, time, tzinfo
 from typing import Any
 
 import attrs
@@ -14,11 +14,13 @@ import attrs
 from . import _validate as v
 from ._access import AccessPolicy
 from ._activities import Activity, ActivityKind
+from ._activity_types import ActivityType, DeadlineRule, DeadlineUnit
 from ._errors import DataFormatError, DuplicateIdError, IntegrityError
 from ._events import (
     HISTORY_INFORMATION,
     CommentAdded,
     HistoryEntryAdded,
+    IncomingChannel,
     IncomingMessage,
     ItemViewed,
     StageChanged,
@@ -216,6 +218,7 @@ def _settings(r: Reader) -> Settings:
             "week_start",
             "calendar",
             "smart_activities",
+            "activity_types",
         }
     )
     defaults = Settings()
@@ -250,7 +253,72 @@ def _settings(r: Reader) -> Settings:
         week_start=r.whole("week_start", defaults.week_start),
         calendar=calendar_settings,
         smart_activities=_smart_activities(r.object("smart_activities")),
+        activity_types=tuple(_activity_type(t) for t in r.objects("activity_types")),
     )
+
+
+def _activity_type(r: Reader) -> ActivityType:
+    """One activity type (A1); a `next_type_id` naming no type is refused by `Settings`."""
+    r.reject_unknown(
+        {"id", "name", "kind", "subject", "deadline", "reminder_offsets", "next_type_id"}
+    )
+    rule = None
+    if r.has("deadline"):
+        d = r.object("deadline")
+        d.reject_unknown({"amount", "unit", "time_of_day"})
+        rule = build(
+            d.path,
+            DeadlineRule,
+            amount=d.whole("amount", REQUIRED),
+            unit=_choice(d, "unit", "", tuple(u.value for u in DeadlineUnit)),
+            time_of_day=_wall_time(d, "time_of_day"),
+        )
+    return build(
+        r.path,
+        ActivityType,
+        id=r.text("id", REQUIRED),
+        name=r.text("name", REQUIRED),
+        kind=_choice(r, "kind", ActivityKind.TODO.value, tuple(k.value for k in ActivityKind)),
+        subject=r.text("subject", ""),
+        deadline=rule,
+        reminder_offsets=r.ints("reminder_offsets", None),
+        next_type_id=r.text("next_type_id"),
+    )
+
+
+def _wall_time(r: Reader, key: str) -> time | None:
+    text = r.text(key)
+    if text is None:
+        return None
+    try:
+        value = time.fromisoformat(text)
+    except ValueError:
+        r.fail(key, f"not a time of day (HH:MM): {text!r}")
+    if value.tzinfo is not None:
+        r.fail(key, f"a wall-clock time without an offset, got {text!r}")
+    return value
+
+
+def _activity_type_to_dict(activity_type: ActivityType) -> dict[str, Any]:
+    rule = activity_type.deadline
+    offsets = activity_type.reminder_offsets
+    return {
+        "id": activity_type.id,
+        "name": activity_type.name,
+        "kind": activity_type.kind.value,
+        "subject": activity_type.subject,
+        "deadline": None
+        if rule is None
+        else {
+            "amount": rule.amount,
+            "unit": rule.unit.value,
+            "time_of_day": None
+            if rule.time_of_day is None
+            else rule.time_of_day.isoformat(timespec="minutes"),
+        },
+        "reminder_offsets": None if offsets is None else list(offsets),
+        "next_type_id": activity_type.next_type_id,
+    }
 
 
 def _smart_activities(r: Reader) -> SmartActivitySettings:
@@ -292,6 +360,11 @@ def settings_to_dict(settings: Settings) -> dict[str, Any]:
             "business_days": settings.smart_activities.business_days,
             "text": settings.smart_activities.text,
         },
+        **(
+            {"activity_types": [_activity_type_to_dict(t) for t in settings.activity_types]}
+            if settings.activity_types
+            else {}
+        ),
     }
 
 
@@ -307,7 +380,7 @@ def _choice(r: Reader, key: str, default: str, choices: tuple[str, ...]) -> str:
 
 
 def _user(r: Reader) -> User:
-    r.reject_unknown({"id", "name", "time_zone", "department_id"})
+    r.reject_unknown({"id", "name", "time_zone", "department_id", "active"})
     return build(
         r.path,
         User,
@@ -315,6 +388,7 @@ def _user(r: Reader) -> User:
         name=r.text("name", ""),
         time_zone=r.text("time_zone", REQUIRED),
         department_id=r.text("department_id"),
+        active=r.flag("active", True),
     )
 
 
@@ -405,6 +479,9 @@ _ACTIVITY_KEYS = frozenset(
         "incoming",
         "rule_id",
         "reminded_at",
+        "type_id",
+        "recurrence",
+        "recurrence_start",
     }
 )
 
@@ -428,6 +505,9 @@ def _activity(r: Reader) -> Activity:
         incoming=r.flag("incoming", False),
         rule_id=r.text("rule_id"),
         reminded_at=r.instant("reminded_at"),
+        type_id=r.text("type_id"),
+        recurrence=r.text("recurrence"),
+        recurrence_start=r.instant("recurrence_start"),
     )
 
 
@@ -489,7 +569,7 @@ def _event(r: Reader) -> TimelineEvent:
         )
     if event_type == "incoming":
         r.reject_unknown(base | {"channel", "text"})
-        channel = _choice(r, "channel", "", ("email", "chat", "call", "missed_call"))
+        channel = _choice(r, "channel", "", tuple(c.value for c in IncomingChannel))
         return build(r.path, IncomingMessage, **common, channel=channel, text=r.text("text", ""))
     if event_type == "stage_changed":
         r.reject_unknown(base | {"by_user_id", "from_stage_id", "to_stage_id"})
@@ -563,6 +643,7 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
     item_zones = {item.id: zones[item.responsible_id] for item in storage.items()}
     document["users"] = [
         {"id": u.id, "name": u.name, "time_zone": u.time_zone, "department_id": u.department_id}
+        | ({} if u.active else {"active": False})  # written only for a deactivated user
         for u in storage.users()
     ]
     document["departments"] = [
@@ -616,6 +697,13 @@ def portal_to_dict(portal: Portal) -> dict[str, Any]:
                 {}
                 if a.reminded_at is None
                 else {"reminded_at": _instant(a.reminded_at, zones[a.responsible_id])}
+            ),
+            **({} if a.type_id is None else {"type_id": a.type_id}),  # A1
+            **({} if a.recurrence is None else {"recurrence": a.recurrence}),  # A2
+            **(
+                {}
+                if a.recurrence_start is None
+                else {"recurrence_start": _instant(a.recurrence_start, zones[a.responsible_id])}
             ),
         }
         for a in storage.activities()

@@ -9,11 +9,12 @@ from datetime import date
 import attrs
 
 from . import _validate as v
+from ._activity_types import ActivityType, check_activity_types
 from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
-from ._errors import ValidationError
+from ._errors import UnknownIdError, ValidationError
 from ._smart_settings import SmartActivitySettings
 
-__all__ = ["CalendarSettings", "CounterMode", "PlannedRule", "Settings"]
+__all__ = ["CalendarSettings", "CounterMode", "PlannedRule", "Settings", "check_types_in_use"]
 
 
 class CounterMode(enum.StrEnum):
@@ -127,3 +128,25 @@ class Settings:
     calendar: CalendarSettings = attrs.field(factory=CalendarSettings)
     #: S2, S3: smart activities per section, their business days and text.
     smart_activities: SmartActivitySettings = attrs.field(factory=SmartActivitySettings)
+    #: A1: the activity types hosts configure (defaults, chaining); none by default.
+    activity_types: tuple[ActivityType, ...] = attrs.field(
+        default=(), converter=check_activity_types
+    )
+
+    def activity_type(self, type_id: str) -> ActivityType:
+        """The activity type with that id (A1), or `UnknownIdError`."""
+        for activity_type in self.activity_types:
+            if activity_type.id == type_id:
+                return activity_type
+        raise UnknownIdError("activity type", type_id)
+
+
+def check_types_in_use(settings: Settings, type_ids: Iterable[str | None]) -> None:
+    """Refuse `settings` when a stored activity names a type they no longer have (A1, G5)."""
+    configured = {activity_type.id for activity_type in settings.activity_types}
+    missing = sorted({t for t in type_ids if t is not None and t not in configured})
+    if missing:
+        raise ValidationError(
+            "activity_types",
+            f"stored activities name activity types these settings drop: {', '.join(missing)}",
+        )

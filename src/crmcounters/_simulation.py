@@ -12,6 +12,8 @@ from ._portal import Portal
 from ._storage import Storage
 from .rules import (
     AddHistoryEffect,
+    ChangeFieldEffect,
+    ChangeStageEffect,
     CompleteActivitiesEffect,
     CompleteTasksEffect,
     CreateActivityEffect,
@@ -43,10 +45,14 @@ def describe_effect(effect: Effect) -> tuple[str, str]:
         )
     if isinstance(effect, CompleteActivitiesEffect):
         return "complete activities", ", ".join(one.id for one in effect.activities)
-    return (
-        "change stage",
-        f"{effect.event.from_stage_id} -> {effect.item.stage_id} ({effect.trigger_id})",
-    )
+    if isinstance(effect, ChangeFieldEffect):
+        return "set field", f"{effect.field}: {effect.previous!r} -> {effect.value!r}"
+    if isinstance(effect, ChangeStageEffect):
+        return (
+            "change stage",
+            f"{effect.event.from_stage_id} -> {effect.item.stage_id} ({effect.trigger_id})",
+        )
+    return f"client {effect.channel.value}", f"to {effect.client}: {effect.text}"
 
 
 def entry_events(storage: Storage) -> list[StageChanged]:

@@ -44,12 +44,17 @@ def _check_zone(_instance: Any, _attribute: Any, value: Any) -> None:
 
 @attrs.frozen(kw_only=True)
 class User:
-    """An employee: the responsible of items, whose time zone decides "today" (G4)."""
+    """An employee: the responsible of items, whose time zone decides "today" (G4).
+
+    `active` False marks a deactivated account (one who left): rules neither
+    notify such a user nor hand items to them by round-robin (R8, R9).
+    """
 
     id: str = attrs.field(validator=v.an_id)
     name: str = attrs.field(validator=v.text)
     time_zone: str = attrs.field(validator=_check_zone)
     department_id: str | None = attrs.field(default=None, validator=v.optional_id)
+    active: bool = attrs.field(default=True, validator=v.flag)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -2,7 +2,8 @@
 
 A `RuleSet` (rules and triggers attached to stages, JSON round trip with
 `load_rule_set`/`dump_rule_set`) is compiled into a `RuleEngine`. The engine
-turns events (`StageChanged`, `TaskStatusChanged`) and the clock into an
+turns events (`StageChanged`, `TaskStatusChanged`, `IncomingMessage`,
+`PaymentReceived`, `FieldChanged`) and the clock into an
 `Outcome`: effects for the host to apply, and `Job` values for it to keep
 until they are due (`PendingJobs` keeps them in memory; any `JobQueue` will do).
 `outcome_records` and `outbox_entries` say what an outcome asks the host to
@@ -15,15 +16,22 @@ from .._public import show_public_paths
 from ._actions import (
     RECIPIENT_RESPONSIBLE,
     RECIPIENT_SUPERVISOR,
+    SETTABLE_FIELDS,
     Action,
     AddHistoryEntry,
+    ChangeResponsible,
+    ClientChannel,
     CompleteTasks,
     CreateTask,
     Deadline,
+    MoveToStage,
     NotifySupervisor,
+    NotifyUsers,
     ScheduleActivity,
+    SendClientMessage,
+    SetField,
 )
-from ._apply import NOTIFY, outbox_entries, outcome_records
+from ._apply import CLIENT_MESSAGE_KINDS, NOTIFY, outbox_entries, outcome_records
 from ._conditions import (
     ITEM_FIELDS,
     TASK_FIELDS,
@@ -36,7 +44,9 @@ from ._conditions import (
 )
 from ._effects import (
     AddHistoryEffect,
+    ChangeFieldEffect,
     ChangeStageEffect,
+    ClientMessageEffect,
     CompleteActivitiesEffect,
     CompleteTasksEffect,
     CreateActivityEffect,
@@ -61,13 +71,16 @@ from ._jobs import (
 )
 from ._placeholders import PLACEHOLDERS, Template
 from ._problems import CascadeError, Problem, RuleSetError
-from ._ruleset import Rule, RuleSet, Trigger
+from ._ruleset import WATCHABLE_FIELDS, Rule, RuleSet, Trigger
 from ._timing import Delay, DelayUnit, Timing, WorkingHours
+from ._trigger_events import EVENT_FIELDS, FieldChanged, PaymentReceived, TriggerEvent
 
 __all__ = [
+    "CLIENT_MESSAGE_KINDS",
     "DEFAULT_LEASE",
     "DEFAULT_MAX_ATTEMPTS",
     "DEFAULT_MAX_DEPTH",
+    "EVENT_FIELDS",
     "ITEM_FIELDS",
     "MAX_PARENT_ID",
     "NOTIFY",
@@ -76,15 +89,21 @@ __all__ = [
     "RECIPIENT_SUPERVISOR",
     "RULES_FORMAT",
     "RULES_FORMAT_VERSION",
+    "SETTABLE_FIELDS",
     "TASK_FIELDS",
+    "WATCHABLE_FIELDS",
     "Action",
     "AddHistoryEffect",
     "AddHistoryEntry",
     "AllOf",
     "AnyOf",
     "CascadeError",
+    "ChangeFieldEffect",
+    "ChangeResponsible",
     "ChangeStageEffect",
     "Claim",
+    "ClientChannel",
+    "ClientMessageEffect",
     "Comparison",
     "CompleteActivitiesEffect",
     "CompleteTasks",
@@ -98,14 +117,18 @@ __all__ = [
     "DelayUnit",
     "Effect",
     "FailedJob",
+    "FieldChanged",
     "FieldType",
     "Job",
     "JobQueue",
     "JobStore",
+    "MoveToStage",
     "NotifyEffect",
     "NotifySupervisor",
+    "NotifyUsers",
     "Operator",
     "Outcome",
+    "PaymentReceived",
     "PendingJobs",
     "Problem",
     "Rule",
@@ -114,11 +137,14 @@ __all__ = [
     "RuleSet",
     "RuleSetError",
     "ScheduleActivity",
+    "SendClientMessage",
+    "SetField",
     "Skip",
     "TaskStatusChanged",
     "Template",
     "Timing",
     "Trigger",
+    "TriggerEvent",
     "WorkingHours",
     "derived_id",
     "dump_rule_set",

@@ -1,7 +1,10 @@
-"""What a rule does (R4): the "employee monitoring and control" actions, as plain data."""
+"""What a rule does, as plain data: the "employee monitoring and control" actions (R4),
+informing employees (R8), client communication and item edits (R9)."""
 
 from __future__ import annotations
 
+import enum
+import math
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -17,13 +20,21 @@ from ._timing import Delay
 __all__ = [
     "RECIPIENT_RESPONSIBLE",
     "RECIPIENT_SUPERVISOR",
+    "SETTABLE_FIELDS",
     "Action",
     "AddHistoryEntry",
+    "ChangeResponsible",
+    "ClientChannel",
     "CompleteTasks",
     "CreateTask",
     "Deadline",
+    "MoveToStage",
     "NotifySupervisor",
+    "NotifyUsers",
     "ScheduleActivity",
+    "SendClientMessage",
+    "SetField",
+    "department_head_id",
 ]
 
 #: Recipient: the supervisor of the item's responsible (SPEC section 1).
@@ -31,6 +42,7 @@ RECIPIENT_SUPERVISOR = "supervisor"
 #: Recipient: the item's responsible.
 RECIPIENT_RESPONSIBLE = "responsible"
 _USER_PREFIX = "user:"
+_HEAD_PREFIX = "head:"
 
 #: A deadline: an absolute instant, or a delay after the moment the rule runs.
 Deadline = datetime | Delay
@@ -56,11 +68,12 @@ def _recipients(_instance: Any, _attribute: Any, values: tuple[str, ...]) -> Non
     for index, one in enumerate(values):
         if one in (RECIPIENT_SUPERVISOR, RECIPIENT_RESPONSIBLE):
             continue
-        if isinstance(one, str) and one.startswith(_USER_PREFIX) and one[len(_USER_PREFIX) :]:
+        if isinstance(one, str) and (recipient_user_id(one) or department_head_id(one)):
             continue
         raise ValidationError(
             f"recipients[{index}]",
-            f"unknown recipient {one!r}; use 'supervisor', 'responsible' or 'user:<id>'",
+            f"unknown recipient {one!r}; use 'supervisor', 'responsible', 'user:<id>' "
+            "or 'head:<department id>'",
         )
 
 
@@ -72,18 +85,40 @@ def _deadline(_instance: Any, _attribute: Any, value: object) -> None:
 
 def recipient_user_id(recipient: str) -> str | None:
     """The user id of a ``user:<id>`` recipient, None for a role."""
-    return recipient[len(_USER_PREFIX) :] if recipient.startswith(_USER_PREFIX) else None
+    found = recipient[len(_USER_PREFIX) :] if recipient.startswith(_USER_PREFIX) else None
+    return found if found and found.strip() else None
+
+
+def department_head_id(recipient: str) -> str | None:
+    """The department id of a ``head:<department id>`` recipient (R8), None otherwise."""
+    found = recipient[len(_HEAD_PREFIX) :] if recipient.startswith(_HEAD_PREFIX) else None
+    return found if found and found.strip() else None
 
 
 @attrs.frozen(kw_only=True)
 class NotifySupervisor:
     """Notify the supervisor of the item's responsible (R4); `recipients` may add or replace
-    roles ('supervisor', 'responsible') and users ('user:<id>')."""
+    roles ('supervisor', 'responsible'), users ('user:<id>') and department heads
+    ('head:<department id>')."""
 
     text: Template = attrs.field(converter=_template)
     recipients: tuple[str, ...] = attrs.field(
         default=(RECIPIENT_SUPERVISOR,), converter=_strings, validator=_recipients
     )
+
+
+@attrs.frozen(kw_only=True)
+class NotifyUsers:
+    """Inform employees (R8): send `text` to each of `recipients`, once each.
+
+    A recipient is a role ('responsible', 'supervisor' of the responsible), a
+    named user ('user:<id>') or the head of a department ('head:<department
+    id>'). When roles coincide (the responsible heads the department, say) the
+    user gets one notification; deactivated users (`User.active` False) none.
+    """
+
+    text: Template = attrs.field(converter=_template)
+    recipients: tuple[str, ...] = attrs.field(converter=_strings, validator=_recipients)
 
 
 @attrs.frozen(kw_only=True)
@@ -135,5 +170,97 @@ class ScheduleActivity:
     auto_complete: bool = attrs.field(default=True, validator=v.flag)
 
 
+class ClientChannel(enum.StrEnum):
+    """How a rule writes to the item's client (R9)."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    CHAT = "chat"
+
+
+@attrs.frozen(kw_only=True)
+class SendClientMessage:
+    """Send the item's client an e-mail, SMS or chat message (R9).
+
+    An effect the host delivers (through the outbox, P3): the engine renders
+    `text` (and, for an e-mail, `subject`) and never talks to a gateway. An SMS
+    longer than the host's declared limit (`RuleEngine(sms_max_length=...)`)
+    is skipped with the rendered length, never cut.
+    """
+
+    channel: ClientChannel = attrs.field(converter=ClientChannel)
+    text: Template = attrs.field(converter=_template)
+    subject: Template = attrs.field(default=Template(), converter=_template)
+
+    def __attrs_post_init__(self) -> None:
+        if self.subject.source and self.channel is not ClientChannel.EMAIL:
+            raise ValidationError("subject", f"only an e-mail has a subject, not a {self.channel}")
+
+
+@attrs.frozen(kw_only=True)
+class ChangeResponsible:
+    """Hand the item to `user_id`, or to one of `round_robin` (R9).
+
+    Round-robin is deterministic and keeps no counter: each item goes to the
+    active user of the list with the highest rendezvous hash of (item, user),
+    so items spread evenly, the same item always lands on the same user, and
+    deactivating one user moves only that user's share.
+    """
+
+    user_id: str | None = attrs.field(default=None, validator=v.optional_id)
+    round_robin: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=v.ids)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.user_id is None) == (not self.round_robin):
+            raise ValidationError(
+                "user_id", "give either user_id or a round_robin list of users, not both"
+            )
+
+
+#: The item fields `SetField` may write besides custom fields (``field:NAME``), with their types.
+SETTABLE_FIELDS = ("title", "amount", "currency", "client")
+
+_FieldValue = str | int | float | bool | None
+
+
+def _field_value(_instance: Any, _attribute: Any, value: Any) -> None:
+    if value is None or isinstance(value, str | bool | int):
+        return
+    if isinstance(value, float) and math.isfinite(value):
+        return
+    raise ValidationError("value", f"expected text, a number, true/false or null, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class SetField:
+    """Set one field of the item (R9): a built-in one (title, amount, currency, client) or a
+    custom one (``field:NAME``, declared in the rule set's "fields"). `value` must have the
+    field's type, checked when the rule set is built; None clears a custom field or the
+    amount."""
+
+    field: str = attrs.field(validator=v.an_id)
+    value: _FieldValue = attrs.field(validator=_field_value)
+
+
+@attrs.frozen(kw_only=True)
+class MoveToStage:
+    """Move the item to another stage of the rule's pipeline (R9); forward only unless
+    `allow_backward` (as R5), and never out of a final (won or lost) stage."""
+
+    stage_id: str = attrs.field(validator=v.an_id)
+    allow_backward: bool = attrs.field(default=False, validator=v.flag)
+
+
 #: Any rule action.
-Action = NotifySupervisor | AddHistoryEntry | CreateTask | CompleteTasks | ScheduleActivity
+Action = (
+    NotifySupervisor
+    | NotifyUsers
+    | AddHistoryEntry
+    | CreateTask
+    | CompleteTasks
+    | ScheduleActivity
+    | SendClientMessage
+    | ChangeResponsible
+    | SetField
+    | MoveToStage
+)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from .._batch import Record
 from .._outbox import OutboxEntry
+from ._actions import ClientChannel
 from ._effects import (
     AddHistoryEffect,
+    ChangeFieldEffect,
     ChangeStageEffect,
+    ClientMessageEffect,
     CompleteActivitiesEffect,
     CompleteTasksEffect,
     CreateActivityEffect,
@@ -16,11 +19,18 @@ from ._effects import (
     Outcome,
 )
 
-__all__ = ["NOTIFY", "outbox_entries", "outcome_records"]
+__all__ = ["CLIENT_MESSAGE_KINDS", "NOTIFY", "outbox_entries", "outcome_records"]
 
 #: The outbox entry kind of a rule's notification (R4, R8): payload `rule_id`, `item_id`,
 #: `recipient_ids` (a list) and `text`.
 NOTIFY = "notify"
+#: The outbox entry kind of a message to the item's client, by channel (R9): payload
+#: `rule_id`, `item_id`, `client`, `text` and, for an e-mail, `subject`.
+CLIENT_MESSAGE_KINDS = {
+    ClientChannel.EMAIL: "client_email",
+    ClientChannel.SMS: "client_sms",
+    ClientChannel.CHAT: "client_chat",
+}
 
 
 def outcome_records(outcome: Outcome) -> tuple[tuple[Record, ...], tuple[Record, ...]]:
@@ -58,28 +68,50 @@ def outcome_records(outcome: Outcome) -> tuple[tuple[Record, ...], tuple[Record,
         elif isinstance(effect, ChangeStageEffect):
             put("item", effect.item, new=False)
             put("event", effect.event, new=True)
+        elif isinstance(effect, ChangeFieldEffect):
+            put("item", effect.item, new=False)
     return tuple(added.values()), tuple(replaced.values())
 
 
 def outbox_entries(outcome: Outcome) -> tuple[OutboxEntry, ...]:
     """The outcome's effects that leave the database, as outbox entries (P3), in order.
 
-    Today these are notifications (kind `NOTIFY`), each with the effect's
-    stable id.
+    Notifications (kind `NOTIFY`) and messages to clients (`CLIENT_MESSAGE_KINDS`),
+    each with the effect's stable id.
     """
-    return tuple(
-        OutboxEntry(
-            id=effect.id,
-            kind=NOTIFY,
-            at=effect.at,
-            item_id=effect.item_id,
-            payload={
+    entries = []
+    for effect in outcome.effects:
+        if isinstance(effect, NotifyEffect):
+            entries.append(
+                OutboxEntry(
+                    id=effect.id,
+                    kind=NOTIFY,
+                    at=effect.at,
+                    item_id=effect.item_id,
+                    payload={
+                        "rule_id": effect.rule_id,
+                        "item_id": effect.item_id,
+                        "recipient_ids": list(effect.recipient_ids),
+                        "text": effect.text,
+                    },
+                )
+            )
+        elif isinstance(effect, ClientMessageEffect):
+            payload = {
                 "rule_id": effect.rule_id,
                 "item_id": effect.item_id,
-                "recipient_ids": list(effect.recipient_ids),
+                "client": effect.client,
                 "text": effect.text,
-            },
-        )
-        for effect in outcome.effects
-        if isinstance(effect, NotifyEffect)
-    )
+            }
+            if effect.channel is ClientChannel.EMAIL:
+                payload["subject"] = effect.subject
+            entries.append(
+                OutboxEntry(
+                    id=effect.id,
+                    kind=CLIENT_MESSAGE_KINDS[effect.channel],
+                    at=effect.at,
+                    item_id=effect.item_id,
+                    payload=payload,
+                )
+            )
+    return tuple(entries)

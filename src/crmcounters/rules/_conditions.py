@@ -29,8 +29,10 @@ __all__ = [
     "FieldType",
     "Operator",
     "check_condition",
+    "compile_condition",
     "compile_item_condition",
     "compile_task_condition",
+    "item_getter",
 ]
 
 
@@ -292,16 +294,18 @@ _COMPARE: dict[Operator, Callable[[Decimal, Decimal], bool]] = {
 }
 
 
-def _compile(condition: Condition, getter: Callable[[str], _Getter]) -> _Test:
+def compile_condition(condition: Condition, getter: Callable[[str], _Getter]) -> _Test:
+    """A fast test of a checked condition, reading each field with `getter(name)`."""
     if isinstance(condition, Comparison):
         return _leaf(condition, getter(condition.field))
-    tests = tuple(_compile(one, getter) for one in condition.conditions)
+    tests = tuple(compile_condition(one, getter) for one in condition.conditions)
     if isinstance(condition, AllOf):
         return lambda obj: all(test(obj) for test in tests)
     return lambda obj: any(test(obj) for test in tests)
 
 
-def _item_getter(name: str) -> _Getter:
+def item_getter(name: str) -> _Getter:
+    """How to read field `name` (built-in, or ``field:NAME``) of an item."""
     if name.startswith(CUSTOM_PREFIX):
         key = name[len(CUSTOM_PREFIX) :]
         return lambda item: item.fields.get(key)
@@ -328,11 +332,11 @@ def compile_item_condition(condition: Condition | None) -> Callable[[Item], bool
     """A fast test of a checked condition on an item; None always holds."""
     if condition is None:
         return lambda _item: True
-    return _compile(condition, _item_getter)
+    return compile_condition(condition, item_getter)
 
 
 def compile_task_condition(condition: Condition | None) -> Callable[[Task], bool]:
     """A fast test of a checked filter on a task; None always holds."""
     if condition is None:
         return lambda _task: True
-    return _compile(condition, _TASK_GETTERS.__getitem__)
+    return compile_condition(condition, _TASK_GETTERS.__getitem__)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 
 import attrs
 
@@ -11,12 +12,15 @@ from .. import _validate as v
 from .._activities import Activity
 from .._errors import ValidationError
 from .._events import HistoryEntryAdded, StageChanged
-from .._items import Item
+from .._items import FieldValue, Item
 from .._tasks import Task, TaskStatus
+from ._actions import ClientChannel
 
 __all__ = [
     "AddHistoryEffect",
+    "ChangeFieldEffect",
     "ChangeStageEffect",
+    "ClientMessageEffect",
     "CompleteActivitiesEffect",
     "CompleteTasksEffect",
     "CreateActivityEffect",
@@ -96,7 +100,7 @@ _JOB_IDS = ("id", "rule_id", "item_id", "pipeline_id", "stage_id", "entry_id")
 
 @attrs.frozen(kw_only=True)
 class NotifyEffect:
-    """Send `text` to `recipient_ids` (R4 "Notify supervisor").
+    """Send `text` to `recipient_ids`, each once (R4 "Notify supervisor", R8).
 
     `id` is stable: the same event or job and rule give the same id, so the
     host's delivery (through the outbox, P3) can drop a repeat.
@@ -163,8 +167,43 @@ class CompleteActivitiesEffect:
 
 
 @attrs.frozen(kw_only=True)
+class ClientMessageEffect:
+    """Send the item's client `text` (and `subject`, for an e-mail) by `channel` (R9).
+
+    The host delivers it, through the outbox (P3, kinds "client_email",
+    "client_sms", "client_chat"); `client` is the item's client as it stood
+    when the rule ran, and `id` is stable for de-duplication.
+    """
+
+    id: str
+    rule_id: str
+    item_id: str
+    at: datetime
+    channel: ClientChannel
+    client: str
+    text: str
+    subject: str = ""
+    depth: int = 0
+
+
+@attrs.frozen(kw_only=True)
+class ChangeFieldEffect:
+    """Replace the item with `item`, whose `field` a rule changed from `previous` to `value`
+    (R9 "set field", and "change responsible" with field "responsible_id")."""
+
+    rule_id: str
+    item_id: str
+    item: Item
+    field: str
+    value: FieldValue | Decimal
+    previous: FieldValue | Decimal
+    depth: int = 0
+
+
+@attrs.frozen(kw_only=True)
 class ChangeStageEffect:
-    """Replace the item with `item` (now in its new stage) and store `event` (R5)."""
+    """Replace the item with `item` (now in its new stage) and store `event`: a trigger moved
+    it (R5, R10), or a rule's "move to stage" (R9); `trigger_id` names which."""
 
     trigger_id: str
     item_id: str
@@ -182,6 +221,8 @@ Effect = (
     | CreateActivityEffect
     | CompleteActivitiesEffect
     | ChangeStageEffect
+    | ClientMessageEffect
+    | ChangeFieldEffect
 )
 
 

@@ -1,4 +1,4 @@
-"""The rule engine (R1-R6): events and the clock in, effects and jobs out; it acts on nothing."""
+"""The rule engine (R1-R10): events and the clock in, effects and jobs out; it acts on nothing."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import logging
 from collections import deque
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, tzinfo
+from decimal import Decimal
+from types import MappingProxyType
 from typing import Protocol
 
 import attrs
@@ -14,28 +16,37 @@ import attrs
 from .._activities import Activity
 from .._calendar import BusinessCalendar
 from .._errors import UnknownIdError, ValidationError
-from .._events import HistoryEntryAdded, StageChanged, TimelineEvent
-from .._items import Item
+from .._events import HistoryEntryAdded, IncomingMessage, StageChanged, TimelineEvent
+from .._items import FieldValue, Item
 from .._pipelines import Pipeline
 from .._storage import Storage
 from .._tasks import Task, TaskStatus
-from .._users import User
+from .._users import Department, User
 from .._validate import instant
 from ._actions import (
     RECIPIENT_RESPONSIBLE,
     RECIPIENT_SUPERVISOR,
     AddHistoryEntry,
+    ChangeResponsible,
+    ClientChannel,
     CompleteTasks,
     CreateTask,
     Deadline,
+    MoveToStage,
     NotifySupervisor,
+    NotifyUsers,
     ScheduleActivity,
+    SendClientMessage,
+    SetField,
+    department_head_id,
     recipient_user_id,
 )
 from ._conditions import compile_item_condition, compile_task_condition
 from ._effects import (
     AddHistoryEffect,
+    ChangeFieldEffect,
     ChangeStageEffect,
+    ClientMessageEffect,
     CompleteActivitiesEffect,
     CompleteTasksEffect,
     CreateActivityEffect,
@@ -49,9 +60,18 @@ from ._effects import (
 )
 from ._jobs import JobStore
 from ._placeholders import Template
-from ._problems import CascadeError
+from ._problems import CascadeError, Problem, RuleSetError
 from ._ruleset import Rule, RuleSet, Trigger
 from ._timing import Delay, add_delay, due_at
+from ._trigger_events import (
+    FieldChanged,
+    PaymentReceived,
+    Subject,
+    TriggerEvent,
+    compile_event_condition,
+    event_values,
+    trigger_event_of,
+)
 
 __all__ = ["DEFAULT_MAX_DEPTH", "MAX_PARENT_ID", "RuleEngine", "RuleEvent", "derived_id"]
 
@@ -64,8 +84,12 @@ MAX_PARENT_ID = 48
 
 logger = logging.getLogger("crmcounters")
 
-#: What `RuleEngine.handle` accepts: timeline events (stage changes matter) and task status changes.
-RuleEvent = TimelineEvent | TaskStatusChanged
+#: What `RuleEngine.handle` accepts: timeline events (stage changes and incoming messages
+#: matter), task status changes, payments and field changes.
+RuleEvent = TimelineEvent | TaskStatusChanged | PaymentReceived | FieldChanged
+#: The events a cascade processes.
+_Event = StageChanged | TaskStatusChanged | IncomingMessage | PaymentReceived | FieldChanged
+_EVENT_TYPES = (StageChanged, TaskStatusChanged, IncomingMessage, PaymentReceived, FieldChanged)
 
 
 @attrs.frozen
@@ -82,6 +106,18 @@ class _CompiledTrigger:
     position: int
 
 
+@attrs.frozen
+class _CompiledEventTrigger:
+    trigger: Trigger
+    test: Callable[[Subject], bool]
+    position: int
+
+
+#: Event triggers are looked up by (kind, pipeline, watched field): an event costs the
+#: triggers of its own kind in its item's pipeline, not every trigger (R10).
+_TriggerKey = tuple[TriggerEvent, str, str]
+
+
 class RuleEngine:
     """A rule set compiled against a portal's pipelines and business calendar.
 
@@ -93,6 +129,8 @@ class RuleEngine:
     __slots__ = (
         "_auto_complete",
         "_by_stage",
+        "_event_triggers",
+        "_final",
         "_max_depth",
         "_positions",
         "_rules",
@@ -100,6 +138,7 @@ class RuleEngine:
         "_triggers",
         "calendar",
         "rule_set",
+        "sms_max_length",
     )
 
     def __init__(
@@ -110,18 +149,31 @@ class RuleEngine:
         calendar: BusinessCalendar,
         user_ids: Collection[str] | None = None,
         max_depth: int = DEFAULT_MAX_DEPTH,
+        department_ids: Collection[str] | None = None,
+        sms_max_length: int | None = None,
     ) -> None:
         if not isinstance(rule_set, RuleSet):
             raise ValidationError("rule_set", f"expected a RuleSet, got {type(rule_set).__name__}")
         if isinstance(max_depth, bool) or not isinstance(max_depth, int) or max_depth < 1:
             raise ValidationError("max_depth", f"expected a whole number >= 1, got {max_depth!r}")
+        if sms_max_length is not None and (
+            isinstance(sms_max_length, bool)
+            or not isinstance(sms_max_length, int)
+            or sms_max_length < 1
+        ):
+            raise ValidationError(
+                "sms_max_length", f"expected a whole number >= 1 or None, got {sms_max_length!r}"
+            )
         pipelines = tuple(pipelines)
-        rule_set.check(pipelines, user_ids)
+        rule_set.check(pipelines, user_ids, department_ids)
+        _check_sms_texts(rule_set, sms_max_length)
         self.rule_set = rule_set
+        self.sms_max_length = sms_max_length
         self.calendar = calendar
         self._max_depth = max_depth
         self._positions = {p.id: {s.id: i for i, s in enumerate(p.stages)} for p in pipelines}
         self._stage_names = {(p.id, s.id): s.name for p in pipelines for s in p.stages}
+        self._final = {(p.id, s.id) for p in pipelines for s in p.stages if s.is_final}
         self._rules: dict[str, _CompiledRule] = {}
         self._by_stage: dict[tuple[str, str], list[_CompiledRule]] = {}
         self._auto_complete: dict[str, tuple[str, str]] = {}
@@ -134,23 +186,38 @@ class RuleEngine:
             if isinstance(rule.action, ScheduleActivity) and rule.action.auto_complete:
                 self._auto_complete[rule.id] = (rule.pipeline_id, rule.stage_id)
         self._triggers: dict[str, list[_CompiledTrigger]] = {}
+        self._event_triggers: dict[_TriggerKey, list[_CompiledEventTrigger]] = {}
         for trigger in rule_set.triggers:
             position = self._positions[trigger.pipeline_id][trigger.stage_id]
-            self._triggers.setdefault(trigger.pipeline_id, []).append(
-                _CompiledTrigger(trigger, compile_task_condition(trigger.filter), position)
+            if trigger.event is TriggerEvent.TASK_STATUS:
+                self._triggers.setdefault(trigger.pipeline_id, []).append(
+                    _CompiledTrigger(trigger, compile_task_condition(trigger.filter), position)
+                )
+                continue
+            key = (trigger.event, trigger.pipeline_id, trigger.field or "")
+            self._event_triggers.setdefault(key, []).append(
+                _CompiledEventTrigger(trigger, compile_event_condition(trigger.filter), position)
             )
 
     @classmethod
     def for_storage(
-        cls, rule_set: RuleSet, storage: Storage, *, max_depth: int = DEFAULT_MAX_DEPTH
+        cls,
+        rule_set: RuleSet,
+        storage: Storage,
+        *,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+        sms_max_length: int | None = None,
     ) -> RuleEngine:
-        """An engine for the portal in `storage`: its pipelines, users and calendar."""
+        """An engine for the portal in `storage`: its pipelines, users, departments and
+        calendar; `sms_max_length` is the longest SMS the host's gateway sends (R9)."""
         return cls(
             rule_set,
             pipelines=storage.pipelines(),
             calendar=storage.settings.calendar.build(),
             user_ids={user.id for user in storage.users()},
+            department_ids={department.id for department in storage.departments()},
             max_depth=max_depth,
+            sms_max_length=sms_max_length,
         )
 
     def handle(
@@ -162,13 +229,15 @@ class RuleEngine:
         completes the activities rules scheduled there with auto-complete on,
         runs the new stage's immediate rules (and delayed ones already due, such
         as "working time only" in working time) and schedules the others.
-        A task status change fires the first matching trigger. Other events
-        change nothing. Raises `CascadeError` (and returns nothing, so nothing
+        A task status change fires the first matching task status trigger
+        (R5); an incoming e-mail, call, missed call or chat message, a payment
+        or a field change fires the first matching trigger of its kind (R10).
+        Other events change nothing. Raises `CascadeError` (and returns nothing, so nothing
         is applied) when rules and triggers keep firing each other: the event
         came from the host, which can refuse the user's action.
         """
         run = _Run(self, storage, instant("now", now), pending)
-        if isinstance(event, StageChanged | TaskStatusChanged):
+        if isinstance(event, _EVENT_TYPES):
             run.process(event, 0, ())
         return _logged(run.outcome(), f"{type(event).__name__} of item {event.item_id!r}")
 
@@ -204,10 +273,28 @@ class RuleEngine:
         return _logged(run.outcome(), f"the jobs due at {run.now.isoformat()}")
 
     def __repr__(self) -> str:
-        return (
-            f"RuleEngine({len(self._rules)} rules, "
-            f"{sum(len(t) for t in self._triggers.values())} triggers)"
+        return f"RuleEngine({len(self._rules)} rules, {len(self.rule_set.triggers)} triggers)"
+
+
+def _check_sms_texts(rule_set: RuleSet, limit: int | None) -> None:
+    """An SMS text already over the limit before its placeholders are filled is a problem of
+    the rule set (R7, R9); one that may grow past it is checked when it is rendered."""
+    if limit is None:
+        return
+    problems = [
+        Problem(
+            path=f"$.rules[{index}].action.text",
+            message=f"the SMS text is {len(rule.action.text.source)} characters, over the "
+            f"host's limit of {limit}",
         )
+        for index, rule in enumerate(rule_set.rules)
+        if isinstance(rule.action, SendClientMessage)
+        and rule.action.channel is ClientChannel.SMS
+        and rule.action.text.is_plain
+        and len(rule.action.text.source) > limit
+    ]
+    if problems:
+        raise RuleSetError(problems)
 
 
 def _logged(outcome: Outcome, cause: str) -> Outcome:
@@ -234,6 +321,7 @@ class _Reads(Protocol):
     """What a run reads: a `Storage`, or the run of a whole `run_due` call under one job's."""
 
     def user(self, user_id: str) -> User: ...
+    def department(self, department_id: str) -> Department: ...
     def supervisor_of(self, user_id: str) -> User | None: ...
     def item(self, item_id: str) -> Item: ...
     def task(self, task_id: str) -> Task: ...
@@ -274,7 +362,7 @@ class _Run:
         self.cancelled: dict[str, None] = {}
         self.finished: dict[str, None] = {}
         self.skipped: list[Skip] = []
-        self.queue: deque[tuple[StageChanged | TaskStatusChanged, int, _Cause]] = deque()
+        self.queue: deque[tuple[_Event, int, _Cause]] = deque()
         self.zones: dict[str, tzinfo] = {} if zones is None else zones
 
     def outcome(self) -> Outcome:
@@ -315,6 +403,9 @@ class _Run:
     def user(self, user_id: str) -> User:
         return self.storage.user(user_id)
 
+    def department(self, department_id: str) -> Department:
+        return self.storage.department(department_id)
+
     def supervisor_of(self, user_id: str) -> User | None:
         return self.storage.supervisor_of(user_id)
 
@@ -353,7 +444,7 @@ class _Run:
 
     # -- the cascade ----------------------------------------------------------
 
-    def derive(self, event: StageChanged | TaskStatusChanged, depth: int, cause: _Cause) -> None:
+    def derive(self, event: _Event, depth: int, cause: _Cause) -> None:
         """Queue an event that an effect implies, one level deeper."""
         step = _describe(event)
         if depth > self.engine._max_depth:  # same module
@@ -365,13 +456,15 @@ class _Run:
             event, depth, cause = self.queue.popleft()
             self.process(event, depth, cause)
 
-    def process(self, event: StageChanged | TaskStatusChanged, depth: int, cause: _Cause) -> None:
+    def process(self, event: _Event, depth: int, cause: _Cause) -> None:
         if not cause:
             cause = (_describe(event),)
         if isinstance(event, StageChanged):
             self.stage_changed(event, depth, cause)
-        else:
+        elif isinstance(event, TaskStatusChanged):
             self.task_status_changed(event, depth, cause)
+        else:
+            self.event_triggers(event, depth, cause)
         self.drain()
 
     def run_job(self, job: Job) -> None:
@@ -509,23 +602,102 @@ class _Run:
                     f"after {trigger.stage_id!r}; set allow_backward on the trigger to allow it",
                 )
                 continue
-            moved = attrs.evolve(item, stage_id=trigger.stage_id)
-            change = StageChanged(
-                id=derived_id(event.id, trigger.id),
-                item_id=item.id,
-                at=self.now,
-                by_user_id=trigger.change_stage_as or item.responsible_id,
-                from_stage_id=item.stage_id,
-                to_stage_id=trigger.stage_id,
+            self.move(
+                item,
+                trigger.stage_id,
+                trigger.id,
+                derived_id(event.id, trigger.id),
+                trigger.change_stage_as or item.responsible_id,
+                depth,
+                cause,
             )
-            self.items[item.id] = moved
-            self.effects.append(
-                ChangeStageEffect(
-                    trigger_id=trigger.id, item_id=item.id, item=moved, event=change, depth=depth
-                )
-            )
-            self.derive(change, depth + 1, cause)
             return
+
+    def event_triggers(
+        self, event: IncomingMessage | PaymentReceived | FieldChanged, depth: int, cause: _Cause
+    ) -> None:
+        """Fire the first matching trigger of the event's kind in the item's pipeline (R10).
+
+        Only the triggers of that kind (and, for a field change, that field) in
+        the item's pipeline are looked at: an index built with the engine.
+        """
+        kind = trigger_event_of(event)
+        if kind is None:  # a comment in a task fires no R10 trigger
+            return
+        field = event.field if isinstance(event, FieldChanged) else ""
+        try:
+            item = self.item(event.item_id)
+        except UnknownIdError:
+            self.skip(f"{kind}", event.item_id, f"event {event.id}: unknown item")
+            return
+        if item.pipeline_id is None or item.stage_id is None:
+            return  # contacts and companies have no stage to move to
+        candidates = self.engine._event_triggers.get((kind, item.pipeline_id, field))  # same module
+        if not candidates:
+            return
+        if (item.pipeline_id, item.stage_id) in self.engine._final:  # same module
+            self.skip(
+                f"{kind}",
+                item.id,
+                f"event {event.id}: the item is in the final stage {item.stage_id!r}; "
+                "a trigger never moves an item out of a final stage (R10)",
+            )
+            return
+        current = self.engine._positions[item.pipeline_id].get(item.stage_id, -1)  # same module
+        subject = (item, event_values(event))
+        for compiled in candidates:
+            trigger = compiled.trigger
+            if trigger.stage_id == item.stage_id or not compiled.test(subject):
+                continue
+            if not trigger.allow_backward and compiled.position <= current:
+                self.skip(
+                    trigger.id,
+                    item.id,
+                    f"moving backward is not allowed (R10): the item is in {item.stage_id!r}, "
+                    f"after {trigger.stage_id!r}; set allow_backward on the trigger to allow it",
+                )
+                continue
+            by_user = trigger.change_stage_as or item.responsible_id
+            if isinstance(event, FieldChanged) and event.by_user_id and not trigger.change_stage_as:
+                by_user = event.by_user_id
+            self.move(
+                item,
+                trigger.stage_id,
+                trigger.id,
+                derived_id(event.id, trigger.id),
+                by_user,
+                depth,
+                cause,
+            )
+            return
+
+    def move(
+        self,
+        item: Item,
+        stage_id: str,
+        source_id: str,
+        event_id: str,
+        by_user_id: str,
+        depth: int,
+        cause: _Cause,
+    ) -> None:
+        """Move the item to `stage_id` (checked by the caller) and queue the stage change."""
+        moved = attrs.evolve(item, stage_id=stage_id)
+        change = StageChanged(
+            id=event_id,
+            item_id=item.id,
+            at=self.now,
+            by_user_id=by_user_id,
+            from_stage_id=item.stage_id,
+            to_stage_id=stage_id,
+        )
+        self.items[item.id] = moved
+        self.effects.append(
+            ChangeStageEffect(
+                trigger_id=source_id, item_id=item.id, item=moved, event=change, depth=depth
+            )
+        )
+        self.derive(change, depth + 1, cause)
 
     # -- actions (R4) ---------------------------------------------------------
 
@@ -544,11 +716,16 @@ class _Run:
             return
         action = rule.action
         ident = derived_id(origin, rule.id)
-        if isinstance(action, NotifySupervisor):
+        if isinstance(action, NotifySupervisor | NotifyUsers):
             recipients = self.recipients(action, item)
             if not recipients:
                 self.skip(
-                    rule.id, item.id, "no recipient: the responsible has no supervisor", job_id
+                    rule.id,
+                    item.id,
+                    "no recipient: the responsible has no supervisor"
+                    if isinstance(action, NotifySupervisor) and len(action.recipients) == 1
+                    else "no recipient: none of the roles names an active user",
+                    job_id,
                 )
                 return
             self.effects.append(
@@ -596,8 +773,211 @@ class _Run:
             )
         elif isinstance(action, CompleteTasks):
             self.complete_tasks(rule, action, item, ident, depth, cause, job_id)
+        elif isinstance(action, SendClientMessage):
+            self.send_client_message(rule, action, item, ident, depth, job_id)
+        elif isinstance(action, ChangeResponsible):
+            self.change_responsible(rule, action, item, ident, depth, cause, job_id)
+        elif isinstance(action, SetField):
+            self.set_field(rule, action, item, ident, depth, cause, job_id)
+        elif isinstance(action, MoveToStage):
+            self.move_to_stage(rule, action, item, ident, depth, cause, job_id)
         else:
             self.schedule_activity(rule, action, item, ident, depth)
+
+    # -- client communication and item edits (R9) -----------------------------
+
+    def send_client_message(
+        self,
+        rule: Rule,
+        action: SendClientMessage,
+        item: Item,
+        ident: str,
+        depth: int,
+        job_id: str | None,
+    ) -> None:
+        if not item.client.strip():
+            self.skip(rule.id, item.id, "the item has no client to write to (R9)", job_id)
+            return
+        text = self.render(action.text, item)
+        limit = self.engine.sms_max_length
+        if action.channel is ClientChannel.SMS and limit is not None and len(text) > limit:
+            self.skip(
+                rule.id,
+                item.id,
+                f"the SMS is {len(text)} characters once its placeholders are filled in, "
+                f"over the host's limit of {limit} (R9); nothing was sent: shorten the text",
+                job_id,
+            )
+            return
+        self.effects.append(
+            ClientMessageEffect(
+                id=f"{ident}~{action.channel.value}",
+                rule_id=rule.id,
+                item_id=item.id,
+                at=self.now,
+                channel=action.channel,
+                client=item.client,
+                text=text,
+                subject=self.render(action.subject, item),
+                depth=depth,
+            )
+        )
+
+    def change_responsible(
+        self,
+        rule: Rule,
+        action: ChangeResponsible,
+        item: Item,
+        ident: str,
+        depth: int,
+        cause: _Cause,
+        job_id: str | None,
+    ) -> None:
+        if action.user_id is not None:
+            chosen: str | None = action.user_id
+            if not self.user(action.user_id).active:
+                self.skip(rule.id, item.id, f"user {action.user_id!r} is deactivated (R9)", job_id)
+                return
+        else:
+            chosen = _rendezvous(
+                item.id, [one for one in action.round_robin if self.user(one).active]
+            )
+            if chosen is None:
+                self.skip(
+                    rule.id, item.id, "every user of the round-robin is deactivated (R9)", job_id
+                )
+                return
+        assert chosen is not None  # noqa: S101 - narrowed for mypy
+        self.change_field(
+            rule,
+            item,
+            "responsible_id",
+            chosen,
+            _replaced(item, responsible_id=chosen),
+            ident,
+            depth,
+            cause,
+            job_id,
+        )
+
+    def set_field(
+        self,
+        rule: Rule,
+        action: SetField,
+        item: Item,
+        ident: str,
+        depth: int,
+        cause: _Cause,
+        job_id: str | None,
+    ) -> None:
+        name = action.field
+        value: FieldValue | Decimal = action.value
+        if name.startswith("field:"):
+            key = name[len("field:") :]
+            fields = dict(item.fields)
+            if value is None:
+                fields.pop(key, None)
+            else:
+                fields[key] = action.value
+            changed = _replaced(item, fields=MappingProxyType(fields))
+        elif name == "amount":
+            value = None if action.value is None else Decimal(str(action.value))
+            changed = _replaced(item, amount=value)
+        else:
+            text = "" if action.value is None else str(action.value)
+            value = text
+            if name == "title":
+                changed = _replaced(item, title=text)
+            elif name == "currency":
+                changed = _replaced(item, currency=text)
+            else:
+                changed = _replaced(item, client=text)
+        self.change_field(rule, item, name, value, changed, ident, depth, cause, job_id)
+
+    def change_field(
+        self,
+        rule: Rule,
+        item: Item,
+        name: str,
+        value: FieldValue | Decimal,
+        changed: Item,
+        ident: str,
+        depth: int,
+        cause: _Cause,
+        job_id: str | None,
+    ) -> None:
+        """Store the changed item; a field trigger on that field sees the change (R9, R10)."""
+        previous = _field_value(item, name)
+        if _field_value(changed, name) == previous and type(value) is type(previous):
+            self.skip(rule.id, item.id, f"{name} already is {previous!r}", job_id)
+            return
+        self.items[item.id] = changed
+        self.effects.append(
+            ChangeFieldEffect(
+                rule_id=rule.id,
+                item_id=item.id,
+                item=changed,
+                field=name,
+                value=value,
+                previous=previous,
+                depth=depth,
+            )
+        )
+        if (
+            changed.pipeline_id is not None
+            and (
+                TriggerEvent.FIELD_CHANGED,
+                changed.pipeline_id,
+                name,
+            )
+            in self.engine._event_triggers
+        ):  # same module; no trigger watches it: nothing to queue
+            self.derive(
+                FieldChanged(
+                    id=f"{ident}~set",
+                    item_id=item.id,
+                    at=self.now,
+                    field=name,
+                    value=value,
+                    previous=previous,
+                ),
+                depth + 1,
+                cause,
+            )
+
+    def move_to_stage(
+        self,
+        rule: Rule,
+        action: MoveToStage,
+        item: Item,
+        ident: str,
+        depth: int,
+        cause: _Cause,
+        job_id: str | None,
+    ) -> None:
+        assert item.pipeline_id is not None  # noqa: S101 - a rule runs on an item in its stage
+        assert item.stage_id is not None  # noqa: S101
+        if (item.pipeline_id, item.stage_id) in self.engine._final:  # same module
+            self.skip(
+                rule.id,
+                item.id,
+                f"the item is in the final stage {item.stage_id!r}; a rule never moves it out (R9)",
+                job_id,
+            )
+            return
+        positions = self.engine._positions[item.pipeline_id]  # same module
+        if not action.allow_backward and positions[action.stage_id] <= positions[item.stage_id]:
+            self.skip(
+                rule.id,
+                item.id,
+                f"moving backward is not allowed (R9): the item is in {item.stage_id!r}, "
+                f"after {action.stage_id!r}; set allow_backward on the action to allow it",
+                job_id,
+            )
+            return
+        self.move(
+            item, action.stage_id, rule.id, f"{ident}~move", item.responsible_id, depth, cause
+        )
 
     def complete_tasks(
         self,
@@ -660,7 +1040,8 @@ class _Run:
             CreateActivityEffect(rule_id=rule.id, item_id=item.id, activity=activity, depth=depth)
         )
 
-    def recipients(self, action: NotifySupervisor, item: Item) -> tuple[str, ...]:
+    def recipients(self, action: NotifySupervisor | NotifyUsers, item: Item) -> tuple[str, ...]:
+        """Each active user the recipients name, once, in the order first named (R8)."""
         found: dict[str, None] = {}
         for recipient in action.recipients:
             if recipient == RECIPIENT_SUPERVISOR:
@@ -671,9 +1052,13 @@ class _Run:
                 found[item.responsible_id] = None
             else:
                 user_id = recipient_user_id(recipient)
+                if user_id is None:
+                    department_id = department_head_id(recipient)
+                    if department_id is not None:
+                        user_id = self.storage.department(department_id).head_id
                 if user_id is not None:
                     found[user_id] = None
-        return tuple(found)
+        return tuple(user_id for user_id in found if self.user(user_id).active)
 
     def deadline(self, deadline: Deadline | None, item: Item) -> datetime | None:
         if deadline is None or isinstance(deadline, datetime):
@@ -724,7 +1109,63 @@ def derived_id(parent: str, *parts: str) -> str:
     return "~".join((_shorten(parent), *parts))
 
 
-def _describe(event: StageChanged | TaskStatusChanged) -> str:
+def _describe(event: _Event) -> str:
     if isinstance(event, StageChanged):
         return f"{event.item_id}: {event.from_stage_id} -> {event.to_stage_id}"
-    return f"{event.item_id}: task {event.task_id} {event.to_status.value}"
+    if isinstance(event, TaskStatusChanged):
+        return f"{event.item_id}: task {event.task_id} {event.to_status.value}"
+    if isinstance(event, FieldChanged):
+        return f"{event.item_id}: {event.field} {event.previous!r} -> {event.value!r}"
+    if isinstance(event, PaymentReceived):
+        return f"{event.item_id}: payment {event.amount} {event.currency}".rstrip()
+    return f"{event.item_id}: incoming {event.channel.value}"
+
+
+def _field_value(item: Item, name: str) -> FieldValue | Decimal:
+    """The value of field `name` (built-in or ``field:NAME``) of an item."""
+    if name.startswith("field:"):
+        return item.fields.get(name[len("field:") :])
+    value: FieldValue | Decimal = getattr(item, _SETTABLE[name])
+    return value
+
+
+#: The built-in item fields rules change (R9), by name: a fixed list, no lookup by user text.
+_SETTABLE = {
+    "title": "title",
+    "amount": "amount",
+    "currency": "currency",
+    "client": "client",
+    "responsible_id": "responsible_id",
+}
+
+
+def _replaced(item: Item, **changes: object) -> Item:
+    """`item` with `changes`, without validating it again (R9's hot path).
+
+    Only for values already checked: a field value checked when the rule set
+    was built (its type, a finite number, a declared custom field), a user id
+    the rule set names. `attrs.evolve` would run every validator of the item
+    again for each job (STYLE: no validated objects in hot loops).
+    """
+    changed = object.__new__(Item)
+    for name in _ITEM_FIELDS:
+        object.__setattr__(changed, name, changes.get(name, getattr(item, name)))
+    return changed
+
+
+_ITEM_FIELDS = tuple(field.name for field in attrs.fields(Item))
+
+
+def _rendezvous(item_id: str, user_ids: list[str]) -> str | None:
+    """The user of `user_ids` with the highest hash of (item, user): rendezvous hashing (R9).
+
+    Deterministic (the same item always goes to the same user), even across
+    the users, and removing one user moves only the items that were theirs.
+    """
+    best: str | None = None
+    best_score = b""
+    for user_id in user_ids:
+        score = hashlib.blake2b(f"{item_id}\x00{user_id}".encode(), digest_size=8).digest()
+        if best is None or score > best_score:
+            best, best_score = user_id, score
+    return best

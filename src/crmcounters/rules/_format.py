@@ -18,17 +18,24 @@ from .._tasks import TaskStatus
 from ._actions import (
     Action,
     AddHistoryEntry,
+    ChangeResponsible,
+    ClientChannel,
     CompleteTasks,
     CreateTask,
     Deadline,
+    MoveToStage,
     NotifySupervisor,
+    NotifyUsers,
     ScheduleActivity,
+    SendClientMessage,
+    SetField,
 )
 from ._conditions import AllOf, AnyOf, Comparison, Condition, FieldType, Operator
 from ._placeholders import Template
 from ._problems import Problem, RuleSetError
 from ._ruleset import Rule, RuleSet, Trigger, collect_problems
 from ._timing import Delay, DelayUnit, Timing, WorkingHours
+from ._trigger_events import TriggerEvent
 
 __all__ = ["RULES_FORMAT", "RULES_FORMAT_VERSION", "dump_rule_set", "load_rule_set"]
 
@@ -44,6 +51,11 @@ _ACTION_TYPES = {
     "create_task": CreateTask,
     "complete_tasks": CompleteTasks,
     "schedule_activity": ScheduleActivity,
+    "notify_users": NotifyUsers,
+    "send_client_message": SendClientMessage,
+    "change_responsible": ChangeResponsible,
+    "set_field": SetField,
+    "move_to_stage": MoveToStage,
 }
 _TYPE_OF_ACTION = {cls: name for name, cls in _ACTION_TYPES.items()}
 
@@ -259,7 +271,9 @@ _RULE_HEAD: dict[str, Callable[[Reader], Any]] = {
 }
 _TRIGGER_HEAD: dict[str, Callable[[Reader], Any]] = {
     **_RULE_HEAD,
+    "event": lambda r: _choice(r, "event", tuple(e.value for e in TriggerEvent), "task_status"),
     "status": lambda r: _choice(r, "status", tuple(s.value for s in TaskStatus), "completed"),
+    "field": lambda r: r.text("field"),
     "change_stage_as": lambda r: r.text("change_stage_as"),
     "allow_backward": lambda r: r.flag("allow_backward", False),
 }
@@ -409,7 +423,17 @@ def _action(r: Reader, problems: _Problems) -> Action | None:
     return problems.attempt(build, r.path, cls, **values)
 
 
-_TEMPLATE_KEYS = {"text", "title", "description"}
+_TEMPLATE_KEYS = {"text", "title", "description", "subject"}
+
+
+def _field_value(r: Reader) -> Any:
+    """A set-field value: text, a number, true/false or null, and present (R9)."""
+    if "value" not in r.data:
+        r.fail("value", "missing; expected text, a number, true/false or null")
+    value = r.data["value"]
+    if value is not None and not isinstance(value, str | int | float | bool):
+        r.fail("value", f"expected text, a number, true/false or null, got {value!r}")
+    return value
 
 
 _ACTION_READERS: dict[str, dict[str, Callable[[Reader], Any]]] = {
@@ -432,6 +456,27 @@ _ACTION_READERS: dict[str, dict[str, Callable[[Reader], Any]]] = {
     "complete_tasks": {
         "pipeline_id": lambda r: r.text("pipeline_id", REQUIRED),
         "stage_ids": lambda r: r.strings("stage_ids"),
+    },
+    "notify_users": {
+        "text": lambda r: _template(r, "text"),
+        "recipients": lambda r: r.strings("recipients"),
+    },
+    "send_client_message": {
+        "channel": lambda r: _choice(r, "channel", tuple(c.value for c in ClientChannel)),
+        "text": lambda r: _template(r, "text"),
+        "subject": lambda r: _template(r, "subject", required=False),
+    },
+    "change_responsible": {
+        "user_id": lambda r: r.text("user_id"),
+        "round_robin": lambda r: r.strings("round_robin"),
+    },
+    "set_field": {
+        "field": lambda r: r.text("field", REQUIRED),
+        "value": _field_value,
+    },
+    "move_to_stage": {
+        "stage_id": lambda r: r.text("stage_id", REQUIRED),
+        "allow_backward": lambda r: r.flag("allow_backward", False),
     },
     "schedule_activity": {
         "description": lambda r: _template(r, "description"),
@@ -487,6 +532,22 @@ def _action_dict(action: Action) -> dict[str, Any]:
         }
     elif isinstance(action, CompleteTasks):
         out |= {"pipeline_id": action.pipeline_id, "stage_ids": list(action.stage_ids)}
+    elif isinstance(action, NotifyUsers):
+        out |= {"text": action.text.source, "recipients": list(action.recipients)}
+    elif isinstance(action, SendClientMessage):
+        out |= {"channel": action.channel.value, "text": action.text.source}
+        if action.subject.source:
+            out["subject"] = action.subject.source
+    elif isinstance(action, ChangeResponsible):
+        out |= (
+            {"user_id": action.user_id}
+            if action.user_id is not None
+            else {"round_robin": list(action.round_robin)}
+        )
+    elif isinstance(action, SetField):
+        out |= {"field": action.field, "value": action.value}
+    elif isinstance(action, MoveToStage):
+        out |= {"stage_id": action.stage_id, "allow_backward": action.allow_backward}
     else:
         out |= {
             "description": action.description.source,
@@ -526,10 +587,14 @@ def _trigger_dict(trigger: Trigger) -> dict[str, Any]:
         "entity_type": trigger.entity_type,
         "pipeline_id": trigger.pipeline_id,
         "stage_id": trigger.stage_id,
-        "status": trigger.status.value,
-        "change_stage_as": trigger.change_stage_as,
-        "allow_backward": trigger.allow_backward,
     }
+    if trigger.event is TriggerEvent.TASK_STATUS:
+        out["status"] = trigger.status.value
+    else:  # R10: the kind of event; a task status means nothing to it
+        out["event"] = trigger.event.value
+    if trigger.field is not None:
+        out["field"] = trigger.field
+    out |= {"change_stage_as": trigger.change_stage_as, "allow_backward": trigger.allow_backward}
     if trigger.filter is not None:
         out["filter"] = _condition_dict(trigger.filter)
     return out

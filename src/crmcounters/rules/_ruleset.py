@@ -1,4 +1,4 @@
-"""Rule sets (R1, R5, R7): rules and triggers attached to stages, checked whole."""
+"""Rule sets (R1, R5, R7-R10): rules and triggers attached to stages, checked whole."""
 
 from __future__ import annotations
 
@@ -13,12 +13,19 @@ from .._errors import ValidationError
 from .._pipelines import Pipeline, check_entity_type
 from .._tasks import TaskStatus
 from ._actions import (
+    SETTABLE_FIELDS,
     Action,
     AddHistoryEntry,
+    ChangeResponsible,
     CompleteTasks,
     CreateTask,
+    MoveToStage,
     NotifySupervisor,
+    NotifyUsers,
     ScheduleActivity,
+    SendClientMessage,
+    SetField,
+    department_head_id,
     recipient_user_id,
 )
 from ._conditions import (
@@ -30,14 +37,29 @@ from ._conditions import (
     Condition,
     FieldType,
     check_condition,
+    field_type,
 )
 from ._placeholders import Template
 from ._problems import Problem, RuleSetError
 from ._timing import Timing, WorkingHours
+from ._trigger_events import TriggerEvent, event_schema
 
-__all__ = ["Rule", "RuleSet", "Trigger", "collect_problems"]
+__all__ = ["WATCHABLE_FIELDS", "Rule", "RuleSet", "Trigger", "collect_problems"]
 
-_ACTIONS = (NotifySupervisor, AddHistoryEntry, CreateTask, CompleteTasks, ScheduleActivity)
+_ACTIONS = (
+    NotifySupervisor,
+    NotifyUsers,
+    AddHistoryEntry,
+    CreateTask,
+    CompleteTasks,
+    ScheduleActivity,
+    SendClientMessage,
+    ChangeResponsible,
+    SetField,
+    MoveToStage,
+)
+#: The item fields a field trigger may watch (R10): custom ones are ``field:NAME``.
+WATCHABLE_FIELDS = ("title", "amount", "currency", "client", "responsible_id")
 
 
 def _entity_type(_instance: Any, attribute: Any, value: Any) -> None:
@@ -76,19 +98,37 @@ class Rule:
 
 @attrs.frozen(kw_only=True)
 class Trigger:
-    """Task status trigger (R5): when a task of the item reaches `status` and matches
-    `filter`, the item moves to `stage_id`, recorded as done by `change_stage_as` (default:
-    the item's responsible). Forward only unless `allow_backward`."""
+    """A trigger: on its `event`, if `filter` holds, the item moves to `stage_id`, recorded as
+    done by `change_stage_as` (default: the item's responsible). Forward only unless
+    `allow_backward`.
+
+    The default `event`, task status (R5), fires when a task of the item reaches
+    `status`; its filter tests the task's fields. The others (R10: incoming
+    e-mail, incoming or missed call, chat message, payment received, field
+    changed — the one named by `field`) filter on the item's fields and the
+    event's (``event:NAME``), and never move an item out of a final stage.
+    """
 
     id: str = attrs.field(validator=v.an_id)
     entity_type: str = attrs.field(validator=_entity_type)
     pipeline_id: str = attrs.field(validator=v.an_id)
     stage_id: str = attrs.field(validator=v.an_id)
+    event: TriggerEvent = attrs.field(default=TriggerEvent.TASK_STATUS, converter=TriggerEvent)
     status: TaskStatus = attrs.field(default=TaskStatus.COMPLETED, converter=TaskStatus)
+    field: str | None = attrs.field(default=None, validator=v.optional_id)
     filter: Condition | None = attrs.field(default=None, validator=_condition)
     change_stage_as: str | None = attrs.field(default=None, validator=v.optional_id)
     allow_backward: bool = attrs.field(default=False, validator=v.flag)
     name: str = attrs.field(default="", validator=v.text)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.field is None) == (self.event is TriggerEvent.FIELD_CHANGED):
+            raise ValidationError(
+                "field",
+                "a field_changed trigger names the field it watches"
+                if self.field is None
+                else f"only a field_changed trigger watches a field, not a {self.event} one",
+            )
 
 
 def _fields(value: Mapping[str, FieldType | str]) -> Mapping[str, FieldType]:
@@ -144,21 +184,28 @@ class RuleSet:
         self,
         pipelines: Iterable[Pipeline] | None = None,
         user_ids: Collection[str] | None = None,
+        department_ids: Collection[str] | None = None,
     ) -> list[Problem]:
-        """Every problem of this rule set; with `pipelines` and `user_ids`, also every
-        reference to a missing pipeline, stage or user."""
+        """Every problem of this rule set; with `pipelines`, `user_ids` and `department_ids`,
+        also every reference to a missing pipeline, stage, user or department."""
         return collect_problems(
             ((f"$.rules[{i}]", rule) for i, rule in enumerate(self.rules)),
             ((f"$.triggers[{i}]", trigger) for i, trigger in enumerate(self.triggers)),
             self.fields,
             None if pipelines is None else {p.id: p for p in pipelines},
             user_ids,
+            department_ids=department_ids,
         )
 
-    def check(self, pipelines: Iterable[Pipeline], user_ids: Collection[str] | None = None) -> None:
-        """Raise `RuleSetError` listing every stage, pipeline or user this rule set names
-        but the portal lacks (G5, R7)."""
-        problems = self.problems(pipelines, user_ids)
+    def check(
+        self,
+        pipelines: Iterable[Pipeline],
+        user_ids: Collection[str] | None = None,
+        department_ids: Collection[str] | None = None,
+    ) -> None:
+        """Raise `RuleSetError` listing every stage, pipeline, user or department this rule
+        set names but the portal lacks (G5, R7)."""
+        problems = self.problems(pipelines, user_ids, department_ids)
         if problems:
             raise RuleSetError(problems)
 
@@ -171,6 +218,7 @@ def collect_problems(
     user_ids: Collection[str] | None,
     *,
     unchecked: Mapping[str, Collection[str]] | None = None,
+    department_ids: Collection[str] | None = None,
 ) -> list[Problem]:
     """Every problem of rules and triggers given with their JSON paths (R7).
 
@@ -185,11 +233,12 @@ def collect_problems(
         skip = () if unchecked is None else unchecked.get(path, ())
         problems += _repeated_id("rule", rule.id, path, rule_ids, skip)
         problems += _rule_problems(rule, path, custom, pipelines, user_ids, skip)
+        problems += _more_rule_problems(rule, path, custom, pipelines, user_ids, department_ids)
     trigger_ids: dict[str, str] = {}
     for path, trigger in triggers:
         skip = () if unchecked is None else unchecked.get(path, ())
         problems += _repeated_id("trigger", trigger.id, path, trigger_ids, skip)
-        problems += _trigger_problems(trigger, path, pipelines, user_ids, skip)
+        problems += _trigger_problems(trigger, path, custom, pipelines, user_ids, skip)
     return problems
 
 
@@ -315,12 +364,17 @@ def _rule_problems(
     at = f"{path}.action"
     if isinstance(action, NotifySupervisor | AddHistoryEntry):
         problems += _template_problems(f"{at}.text", action.text, custom)
-    if isinstance(action, NotifySupervisor):
-        for index, recipient in enumerate(action.recipients):
-            problems += _user_problem(
-                f"{at}.recipients[{index}]", recipient_user_id(recipient), user_ids
-            )
-    elif isinstance(action, AddHistoryEntry):
+    checked_later = (
+        NotifySupervisor,
+        NotifyUsers,
+        SendClientMessage,
+        ChangeResponsible,
+        SetField,
+        MoveToStage,
+    )
+    if isinstance(action, checked_later):
+        return problems  # _more_rule_problems checks these
+    if isinstance(action, AddHistoryEntry):
         problems += _user_problem(f"{at}.author_id", action.author_id, user_ids)
     elif isinstance(action, CreateTask):
         problems += _template_problems(f"{at}.title", action.title, custom)
@@ -342,9 +396,99 @@ def _rule_problems(
     return problems
 
 
+def _more_rule_problems(
+    rule: Rule,
+    path: str,
+    custom: Mapping[str, FieldType],
+    pipelines: Mapping[str, Pipeline] | None,
+    user_ids: Collection[str] | None,
+    department_ids: Collection[str] | None,
+) -> list[Problem]:
+    """The problems of the notify (R4, R8), client (R9) and item-edit (R9) actions."""
+    action = rule.action
+    at = f"{path}.action"
+    problems: list[Problem] = []
+    if isinstance(action, NotifySupervisor | NotifyUsers):
+        if isinstance(action, NotifyUsers):
+            problems += _template_problems(f"{at}.text", action.text, custom)
+        for index, recipient in enumerate(action.recipients):
+            where = f"{at}.recipients[{index}]"
+            problems += _user_problem(where, recipient_user_id(recipient), user_ids)
+            head = department_head_id(recipient)
+            if head is not None and department_ids is not None and head not in department_ids:
+                problems.append(Problem(path=where, message=f"unknown department {head!r}"))
+    elif isinstance(action, SendClientMessage):
+        problems += _template_problems(f"{at}.text", action.text, custom)
+        problems += _template_problems(f"{at}.subject", action.subject, custom)
+    elif isinstance(action, ChangeResponsible):
+        problems += _user_problem(f"{at}.user_id", action.user_id, user_ids)
+        for index, user_id in enumerate(action.round_robin):
+            problems += _user_problem(f"{at}.round_robin[{index}]", user_id, user_ids)
+    elif isinstance(action, SetField):
+        problems += _set_field_problems(action, at, custom)
+    elif isinstance(action, MoveToStage):
+        problems += _stage_problems(
+            at, None, rule.pipeline_id, [(f"{at}.stage_id", action.stage_id)], pipelines
+        )
+        if action.stage_id == rule.stage_id:
+            problems.append(
+                Problem(
+                    path=f"{at}.stage_id",
+                    message=f"the rule already belongs to stage {rule.stage_id!r}: "
+                    "moving there does nothing",
+                )
+            )
+    return problems
+
+
+def _set_field_problems(
+    action: SetField, at: str, custom: Mapping[str, FieldType]
+) -> list[Problem]:
+    """A set-field action names a field it may write, with a value of its type (R9)."""
+    name = action.field
+    if not name.startswith("field:") and name not in SETTABLE_FIELDS:
+        known = ", ".join(SETTABLE_FIELDS)
+        return [
+            Problem(
+                path=f"{at}.field",
+                message=f"cannot set {name!r}; set one of {known} or a custom field:NAME "
+                "(change_responsible and move_to_stage change the others)",
+            )
+        ]
+    kind = field_type(name, ITEM_FIELDS, custom)
+    if kind is None:
+        return [
+            Problem(
+                path=f"{at}.field",
+                message=f'unknown field {name!r}: declare it in the rule set\'s "fields"',
+            )
+        ]
+    value = action.value
+    if value is None:
+        if name.startswith("field:") or name == "amount":
+            return []
+        return [Problem(path=f"{at}.value", message=f'{name} is text: use "" to clear it')]
+    found = (
+        FieldType.BOOLEAN
+        if isinstance(value, bool)
+        else FieldType.NUMBER
+        if isinstance(value, int | float)
+        else FieldType.STRING
+    )
+    if found is not kind:
+        return [
+            Problem(
+                path=f"{at}.value",
+                message=f"type mismatch: {name} is a {kind}, but the value {value!r} is a {found}",
+            )
+        ]
+    return []
+
+
 def _trigger_problems(
     trigger: Trigger,
     path: str,
+    custom: Mapping[str, FieldType],
     pipelines: Mapping[str, Pipeline] | None,
     user_ids: Collection[str] | None,
     skip: Collection[str] = (),
@@ -352,10 +496,24 @@ def _trigger_problems(
     problems = _head_stage_problems(
         path, trigger.entity_type, trigger.pipeline_id, trigger.stage_id, pipelines, skip
     )
+    watched: FieldType | None = None
+    if trigger.field is not None:
+        name = trigger.field
+        watched = field_type(name, ITEM_FIELDS, custom)
+        if watched is None or not (name.startswith("field:") or name in WATCHABLE_FIELDS):
+            problems.append(
+                Problem(
+                    path=f"{path}.field",
+                    message=f"cannot watch {name!r}; watch one of {', '.join(WATCHABLE_FIELDS)} "
+                    'or a custom field:NAME declared in the rule set\'s "fields"',
+                )
+            )
     if trigger.filter is not None:
-        problems += [
-            Problem(path=where, message=what)
-            for where, what in check_condition(trigger.filter, f"{path}.filter", TASK_FIELDS, {})
-        ]
+        if trigger.event is TriggerEvent.TASK_STATUS:
+            found = check_condition(trigger.filter, f"{path}.filter", TASK_FIELDS, {})
+        else:
+            schema = event_schema(trigger.event, watched)
+            found = check_condition(trigger.filter, f"{path}.filter", schema, custom)
+        problems += [Problem(path=where, message=what) for where, what in found]
     problems += _user_problem(f"{path}.change_stage_as", trigger.change_stage_as, user_ids)
     return problems

@@ -174,11 +174,11 @@ class Table:
 
 
 def _user_row(user: User, _offset: int) -> tuple[Any, ...]:
-    return (user.id, user.name, user.time_zone, user.department_id)
+    return (user.id, user.name, user.time_zone, user.department_id, int(user.active))
 
 
 def _user(row: Row) -> User:
-    return User(id=row[0], name=row[1], time_zone=row[2], department_id=row[3])
+    return User(id=row[0], name=row[1], time_zone=row[2], department_id=row[3], active=bool(row[4]))
 
 
 def _department_row(department: Department, _offset: int) -> tuple[Any, ...]:
@@ -267,6 +267,9 @@ def _activity_row(activity: Activity, offset: int) -> tuple[Any, ...]:
         activity.rule_id,
         lit_at_us(activity, offset, deadline_us),
         *_put(activity.reminded_at),
+        activity.type_id,
+        activity.recurrence,
+        *_put(activity.recurrence_start),
     )
 
 
@@ -286,6 +289,9 @@ def _activity(row: Row) -> Activity:
         incoming=bool(row[14]),
         rule_id=row[15],
         reminded_at=_get(row[17], row[18]),
+        type_id=row[19],
+        recurrence=row[20],
+        recurrence_start=_get(row[21], row[22]),
     )
 
 
@@ -412,7 +418,7 @@ def _event(row: Row) -> TimelineEvent:
 USERS = Table(
     kind="user",
     name="crm_users",
-    columns=("id", "name", "time_zone", "department_id"),
+    columns=("id", "name", "time_zone", "department_id", "active"),
     to_row=_user_row,
     from_row=_user,
 )
@@ -474,6 +480,10 @@ ACTIVITIES = Table(
         "lit_at_us",
         "reminded_at_us",
         "reminded_at_tz",
+        "type_id",
+        "recurrence",
+        "recurrence_start_us",
+        "recurrence_start_tz",
     ),
     to_row=_activity_row,
     from_row=_activity,

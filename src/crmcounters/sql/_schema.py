@@ -88,6 +88,19 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "WHERE i.id = item_id)",
         # Rule jobs and the outbox (P1-P3).
         *(statement.strip() for statement in _RULE_TABLES.split(";") if statement.strip()),
+        # -- issue 17 (R8-R10, portal-wide history) --
+        # User.active: deactivated users get no notification nor round-robin items (R8, R9).
+        "ALTER TABLE crm_users ADD COLUMN active INTEGER NOT NULL DEFAULT 1 "
+        "CHECK (active IN (0, 1))",
+        # History across items by type and time window (R4, R8).
+        "CREATE INDEX IF NOT EXISTS crm_events_type_at ON crm_events (type, at_us)",
+        # -- end issue 17 --
+        # Issue 16a: an activity's type (A1; types live in the settings document) and its
+        # recurrence rule and series start (A2).
+        "ALTER TABLE crm_activities ADD COLUMN type_id TEXT",
+        "ALTER TABLE crm_activities ADD COLUMN recurrence TEXT",
+        "ALTER TABLE crm_activities ADD COLUMN recurrence_start_us BIGINT",
+        "ALTER TABLE crm_activities ADD COLUMN recurrence_start_tz TEXT",
     ),
 }
 
@@ -103,7 +116,8 @@ CREATE TABLE IF NOT EXISTS crm_users (
     id TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
     time_zone TEXT NOT NULL,
-    department_id TEXT
+    department_id TEXT,
+    active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1))
 );
 CREATE INDEX IF NOT EXISTS crm_users_department ON crm_users (department_id);
 CREATE TABLE IF NOT EXISTS crm_departments (
@@ -165,7 +179,11 @@ CREATE TABLE IF NOT EXISTS crm_activities (
     rule_id TEXT,
     lit_at_us BIGINT,
     reminded_at_us BIGINT,
-    reminded_at_tz TEXT
+    reminded_at_tz TEXT,
+    type_id TEXT,
+    recurrence TEXT,
+    recurrence_start_us BIGINT,
+    recurrence_start_tz TEXT
 );
 CREATE INDEX IF NOT EXISTS crm_activities_open_by_responsible
     ON crm_activities (responsible_id) WHERE completed_at_us IS NULL;
@@ -228,6 +246,7 @@ CREATE TABLE IF NOT EXISTS crm_events (
     rule_id TEXT
 );
 CREATE INDEX IF NOT EXISTS crm_events_item ON crm_events (item_id, at_us);
+CREATE INDEX IF NOT EXISTS crm_events_type_at ON crm_events (type, at_us);
 """
 
 

@@ -21,7 +21,8 @@ from .._errors import (
     UnknownIdError,
     ValidationError,
 )
-from .._events import TimelineEvent
+from .._events import HistoryEntryAdded, TimelineEvent
+from .._history import HistoryQuery
 from .._items import Item
 from .._pipelines import Pipeline
 from .._portal import (
@@ -32,7 +33,7 @@ from .._portal import (
     settings_to_dict,
 )
 from .._sections import EVERY_SECTION, section_scope
-from .._settings import PlannedRule, Settings
+from .._settings import PlannedRule, Settings, check_types_in_use
 from .._storage import find_supervisor
 from .._tasks import Task
 from .._users import Department, User, zone_of
@@ -342,10 +343,12 @@ class SqlStorage:
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
         self._check_writable()
         offset_us = settings.urgency_offset_minutes * 60_000_000
+        in_use = "SELECT DISTINCT type_id FROM crm_activities WHERE type_id IS NOT NULL"
         default_lit = (
             "deadline_us IS NOT NULL AND incoming = 0 AND reminder_offsets IS NULL"  # C4 default
         )
         with self.transaction():
+            check_types_in_use(settings, (row[0] for row in self._query(in_use)))  # A1
             self._execute(
                 "UPDATE crm_settings SET document = ? WHERE id = 1",
                 (dump_json(settings_to_dict(settings)),),
@@ -359,6 +362,10 @@ class SqlStorage:
                 f"(SELECT id FROM crm_activities WHERE {default_lit})",
                 (offset_us,),
             )
+
+    def _activity_type_ids(self) -> set[str]:
+        """The configured activity type ids (A1) an activity's `type_id` must name."""
+        return {activity_type.id for activity_type in self.settings.activity_types}
 
     # -- the portal around the records ----------------------------------------
 
@@ -502,6 +509,32 @@ class SqlStorage:
         """The item's timeline events, oldest first (ties in the order added)."""
         sql = EVENTS.select_sql("item_id = ?", order="at_us, seq")
         return [EVENTS.from_row(row) for row in self._query(sql, (item_id,))]
+
+    def history_entries(self, query: HistoryQuery) -> list[HistoryEntryAdded]:
+        """The portal's history entries that match `query`, oldest first (ties by id): one
+        query on the (type, at) index, or the item's index (R4, R8). What
+        `crmcounters.history_entries` asks a database."""
+        where = ["type = 'history'"]
+        params: list[Any] = []
+        for column, value in (
+            ("entry_type", query.entry_type),
+            ("item_id", query.item_id),
+            ("author_id", query.user_id),
+        ):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if query.since is not None:
+            where.append("at_us >= ?")
+            params.append(instant_us(query.since))
+        if query.until is not None:
+            where.append("at_us < ?")
+            params.append(instant_us(query.until))
+        sql = EVENTS.select_sql(" AND ".join(where), order="at_us, id")
+        found = [EVENTS.from_row(row) for row in self._query(sql, tuple(params))]
+        entries = [entry for entry in found if isinstance(entry, HistoryEntryAdded)]
+        entries.sort(key=lambda entry: (entry.at, entry.id))  # ids as Python orders them
+        return entries
 
     def __len__(self) -> int:
         counts = self._query(
@@ -678,7 +711,13 @@ class SqlStorage:
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
         self._check_writable()
         with self.transaction():
-            check_write(added, replaced, _Stored(self), look_up_together=True)
+            check_write(
+                added,
+                replaced,
+                _Stored(self),
+                look_up_together=True,
+                activity_types=self._activity_type_ids(),
+            )
             new: dict[str, list[Any]] = {kind: [] for kind in TABLES}
             old: dict[str, list[Any]] = {kind: [] for kind in TABLES}
             for record in added:
@@ -705,7 +744,9 @@ class SqlStorage:
         PostgreSQL); the bindings take the item responsibles from the portal.
         """
         if not checked:
-            check_write(tuple(records), (), NOTHING_STORED)
+            check_write(
+                tuple(records), (), NOTHING_STORED, activity_types=self._activity_type_ids()
+            )
         with self._session() as connection, self._dialect.bulk_load(connection):
             self._load_rows(records, progress)
 

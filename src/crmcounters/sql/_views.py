@@ -118,6 +118,7 @@ _USERS: _Spec = (
     ("name", "TEXT", "''"),
     ("time_zone", "TEXT", _REQUIRED),
     ("department_id", "TEXT", None),
+    ("active", "INTEGER", "1"),
 )
 _DEPARTMENTS: _Spec = (
     ("seq", "BIGINT", "0"),
@@ -159,6 +160,9 @@ _ACTIVITIES: _Spec = (
     ("incoming", "INTEGER", "0"),
     ("rule_id", "TEXT", None),
     ("reminded_at", _INSTANT, None),
+    ("type_id", "TEXT", None),  # A1
+    ("recurrence", "TEXT", None),  # A2
+    ("recurrence_start", _INSTANT, None),  # A2
 )
 _TASKS: _Spec = (
     ("seq", "BIGINT", "0"),

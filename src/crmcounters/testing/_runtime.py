@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
 from .._errors import ValidationError
-from .._events import StageChanged
+from .._events import IncomingChannel, IncomingMessage, StageChanged
 from .._host import apply_outcome
-from .._items import Item
+from .._incoming import record_incoming
+from .._items import FieldValue, Item
 from .._outbox import InMemoryOutbox, Outbox
 from .._storage import WritableStorage
 from .._tasks import TaskStatus
@@ -26,6 +28,7 @@ from .._validate import instant
 from ..rules._effects import Effect, NotifyEffect, Outcome, Skip, TaskStatusChanged
 from ..rules._engine import RuleEngine, RuleEvent
 from ..rules._jobs import JobQueue, PendingJobs
+from ..rules._trigger_events import FieldChanged, PaymentReceived
 
 if TYPE_CHECKING:
     from . import ManualClock
@@ -51,8 +54,9 @@ class RuleRuntime:
     `PendingJobs` (default) or any `JobQueue` such as
     `crmcounters.sql.SqlJobStore`; notifications go to `outbox` (default an
     `InMemoryOutbox`). User actions (`create_item`, `move`,
-    `set_task_status`) are stored first, then handed to the engine as
-    events; each outcome is stored with `apply_outcome` (all or nothing);
+    `set_task_status`, `set_field`; the client's `receive` and `pay`) are
+    stored first, then handed to the engine as events; each outcome is stored
+    with `apply_outcome` (all or nothing);
     `advance`/`advance_to` run every job at its own due instant. `log` keeps
     every applied effect with its instant, `skips` every skip, `outcomes`
     every outcome.
@@ -135,6 +139,77 @@ class RuleRuntime:
                 at=self.clock.now(),
                 from_status=task.status,
                 to_status=new_status,
+                by_user_id=by_user_id,
+            )
+        )
+
+    def receive(self, item_id: str, channel: IncomingChannel | str, text: str = "") -> Outcome:
+        """The client writes, calls or misses a call: stored with its open incoming activity
+        in one write (I1, `record_incoming`), then handed to the engine, which may fire an
+        incoming-message trigger (R10)."""
+        event_id = self._next_id("incoming")
+        at = self.clock.now()
+        record_incoming(
+            self.storage,
+            item_id,
+            channel,
+            at,
+            event_id=event_id,
+            activity_id=f"{event_id}-a",
+            text=text,
+        )
+        event = IncomingMessage(
+            id=event_id, item_id=item_id, at=at, channel=IncomingChannel(channel), text=text
+        )
+        return self.handle(event)
+
+    def pay(self, item_id: str, amount: Decimal | int | str, currency: str = "") -> Outcome:
+        """The client pays for the item: the engine may fire a payment trigger (R10)."""
+        self.storage.item(item_id)
+        return self.handle(
+            PaymentReceived(
+                id=self._next_id("payment"),
+                item_id=item_id,
+                at=self.clock.now(),
+                amount=amount,
+                currency=currency,
+            )
+        )
+
+    def set_field(
+        self, item_id: str, field: str, value: FieldValue, *, by_user_id: str | None = None
+    ) -> Outcome:
+        """A user edits a custom field (``field:NAME``) or "title", "amount", "currency",
+        "client": the item is stored, then the change may fire a field trigger (R10)."""
+        item = self.storage.item(item_id)
+        if field.startswith("field:"):
+            key = field[len("field:") :]
+            previous: FieldValue | Decimal = item.fields.get(key)
+            changed = attrs.evolve(item, fields={**item.fields, key: value})
+        elif field == "amount":
+            previous = item.amount
+            changed = attrs.evolve(item, amount=None if value is None else Decimal(str(value)))
+        elif field in ("title", "currency", "client"):
+            previous = getattr(item, field)
+            text = "" if value is None else str(value)
+            changed = (
+                attrs.evolve(item, title=text)
+                if field == "title"
+                else attrs.evolve(item, currency=text)
+                if field == "currency"
+                else attrs.evolve(item, client=text)
+            )
+        else:
+            raise ValidationError("field", f"cannot set {field!r} here; use move() for stages")
+        self.storage.replace(changed)
+        return self.handle(
+            FieldChanged(
+                id=self._next_id("field"),
+                item_id=item_id,
+                at=self.clock.now(),
+                field=field,
+                value=value,
+                previous=previous,
                 by_user_id=by_user_id,
             )
         )
