@@ -33,6 +33,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src
 
+# The suite runs on every core (pytest-xdist): much of it waits on subprocesses, PostgreSQL
+# and the browser. PYTEST_ARGS= runs it in one process; PYTEST_ARGS="-n 0 -x" and the like.
+PYTEST_ARGS ?= -n auto --dist worksteal
+
 pytest: $(STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
