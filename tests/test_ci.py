@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -95,9 +96,13 @@ def test_make_test_py_uses_a_venv_per_python() -> None:
     (shown with `make -n`, which runs nothing)."""
     make = shutil.which("make")
     assert make is not None, "make is needed to run the suite as CI does"
+    # Not the make this suite may run under: its MAKEFLAGS carry its command line's
+    # variables (PY=... under `make test-py`), which would start the whole suite again.
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
     shown = subprocess.run(
         [make, "-n", "--no-print-directory", "test-py", f"PY={sys.executable}"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
@@ -109,6 +114,7 @@ def test_make_test_py_uses_a_venv_per_python() -> None:
     missing = subprocess.run(
         [make, "--no-print-directory", "test-py"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=False,
