@@ -96,9 +96,12 @@ def test_make_test_py_uses_a_venv_per_python() -> None:
     (shown with `make -n`, which runs nothing)."""
     make = shutil.which("make")
     assert make is not None, "make is needed to run the suite as CI does"
-    # Not the make this suite may run under: its MAKEFLAGS carry its command line's
-    # variables (PY=... under `make test-py`), which would start the whole suite again.
-    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    # Not the make this suite may run under: its command line's variables (PY=... under
+    # `make test-py`) reach this one through MAKEFLAGS and the environment, and would start
+    # the whole suite again; so they are dropped, and PY is given on the command line.
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "PY"}
+    }
     shown = subprocess.run(
         [make, "-n", "--no-print-directory", "test-py", f"PY={sys.executable}"],
         cwd=ROOT,
@@ -112,7 +115,7 @@ def test_make_test_py_uses_a_venv_per_python() -> None:
     assert f"{venv}/bin/pytest" in shown
     assert f"{sys.executable} -m venv {venv}" in shown or not shown.count("-m venv")
     missing = subprocess.run(
-        [make, "--no-print-directory", "test-py"],
+        [make, "--no-print-directory", "test-py", "PY="],
         cwd=ROOT,
         env=env,
         capture_output=True,
