@@ -9,7 +9,10 @@ open (activity, item) pairs. Scenarios (sizes at BENCH_SCALE=1):
 3. 100,000 mixed changes applied to the index;
 4. advancing the clock through one working day, minute by minute;
 5. per-section reads (C10) of one user with 50,000 open activities in four
-   sections, under both Planned rules (C4, C11).
+   sections, under both Planned rules (C4, C11);
+6. how `counters_of` grows: a user of 10,000, 50,000 and 100,000 open
+   activities, each alone in a fresh interpreter (the cap raised so none is
+   blocked).
 """
 
 from __future__ import annotations
@@ -18,13 +21,16 @@ import random
 import resource
 import sqlite3
 import statistics
+import subprocess
+import sys
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import attrs
 
-from benchmarks._harness import figure, header, median_seconds, note, scaled, timed
+from benchmarks._harness import figure, header, human, median_seconds, note, scaled, timed
 from crmcounters import (
     Activity,
     ActivityKind,
@@ -492,14 +498,89 @@ def scenario_sections() -> None:
         _section_reads(rule, items, NOW + timedelta(hours=2))
 
 
+_SCALING_CHILD = """
+import random, statistics, sys, time
+from datetime import timedelta
+from benchmarks.bench_counters import CREATED, NOW, _activity, _check, _numbers, naive_counters
+from crmcounters import InMemoryStorage, Item, Pipeline, Settings, Stage, User, counters_of
+size = int(sys.argv[1])
+rng = random.Random(15)
+storage = InMemoryStorage(Settings(open_activity_cap=1_000_000))
+storage.add(Pipeline(id="p", entity_type="deal", stages=(Stage(id="new", name="New"),)))
+records = [User(id="u", name="u", time_zone="Europe/Warsaw")]
+for i in range(size // 5):
+    records.append(Item(id=f"d{i}", entity_type="deal", pipeline_id="p", stage_id="new",
+                        responsible_id="u", created_at=CREATED))
+    records.extend(_activity(rng, f"a{i}-{k}", f"d{i}", "u") for k in range(5))
+storage.add_all(records)
+del records
+now = NOW + timedelta(hours=2)
+_check("naive", _numbers(counters_of(storage, "u", now)), naive_counters(storage, "u", now))
+times = []
+for _ in range(15):
+    start = time.perf_counter()
+    counters_of(storage, "u", now)
+    times.append(time.perf_counter() - start)
+print(min(times), statistics.median(times))
+"""
+
+
+def _one_user(size: int) -> tuple[float, float]:
+    """(fastest, median) seconds of `counters_of` for one user of `size` activities, alone in
+    a fresh interpreter."""
+    done = subprocess.run(  # noqa: S603 - this interpreter, our own script
+        [sys.executable, "-c", _SCALING_CHILD, str(size)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    fastest, median = done.stdout.split()
+    return float(fastest), float(median)
+
+
+def scenario_scaling() -> None:
+    """counters_of for users of 10,000, 50,000 and 100,000 activities (issue 15).
+
+    Each user is alone in a portal built in a fresh interpreter: where a user's
+    records lie in memory changes the cost per activity (in one portal, the
+    user built last is the slowest per activity, whichever its size), so
+    sizes are compared with the same layout.
+    """
+    header("counters_of as a user grows: 10,000, 50,000, 100,000 open activities")
+    sizes = [scaled(n, minimum=5) for n in (10_000, 50_000, 100_000)]
+    # Five rounds take the sizes in turn, each in a new interpreter, so that a busy spell
+    # on a shared machine slows all three alike; the fastest and the median round count.
+    rounds: dict[int, list[tuple[float, float]]] = {size: [] for size in sizes}
+    for _ in range(5):
+        for size in sizes:
+            rounds[size].append(_one_user(size))
+    figures = {
+        size: (min(f for f, _ in runs), statistics.median(m for _, m in runs))
+        for size, runs in rounds.items()
+    }
+    _, middle, large = sizes
+    for size, (fastest, median) in figures.items():
+        note(
+            f"counters_of, {size:>7,} activities: fastest {human(fastest):>10}"
+            f" ({fastest / size * 1e9:4.0f} ns per activity), median {human(median)}"
+        )
+    note(
+        f"{large:,} vs {middle:,} activities: {figures[large][0] / figures[middle][0]:.2f}x the "
+        f"time (medians: {figures[large][1] / figures[middle][1]:.2f}x) for "
+        f"{large / middle:.1f}x the activities   [target: <= 2.2x]"
+    )
+
+
 def main() -> None:
-    """Run the five scenarios and print their figures."""
+    """Run the six scenarios and print their figures."""
     storage, index, sql = scenario_portal(scaled(1_000, minimum=2))
     scenario_changes(storage, index, sql)
     scenario_working_day(storage, index, sql)
     del storage, index, sql
     scenario_one_heavy_user()
     scenario_sections()
+    scenario_scaling()
 
 
 if __name__ == "__main__":

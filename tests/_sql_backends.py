@@ -34,7 +34,8 @@ BACKENDS = [
 
 _TABLES = (
     "crm_users, crm_departments, crm_pipelines, crm_stages, crm_items, crm_activities, "
-    "crm_activity_items, crm_tasks, crm_events, crm_jobs, crm_outbox"
+    "crm_activity_items, crm_tasks, crm_events, crm_jobs, crm_outbox, crm_reminders, "
+    "crm_reminder_delivery"
 )
 _pg: dict[str, Any] = {}
 
@@ -174,6 +175,8 @@ _ADDED_IN = {
         "DROP TABLE crm_outbox",
         "ALTER TABLE crm_users DROP COLUMN active",
         "DROP INDEX crm_events_type_at",
+        "DROP TABLE crm_reminders",  # N1 (issue 16b)
+        "DROP TABLE crm_reminder_delivery",
         "ALTER TABLE crm_activities DROP COLUMN type_id",  # issue 16a (A1, A2)
         "ALTER TABLE crm_activities DROP COLUMN recurrence",
         "ALTER TABLE crm_activities DROP COLUMN recurrence_start_us",

@@ -354,7 +354,7 @@ def test_demo_walks_a_working_day() -> None:
 @pytest.mark.parametrize(
     ("argv", "words"),
     [
-        (["counters", "missing.json", "--user", "u"], "no such file: missing.json"),
+        (["counters", "missing.json", "--user", "u"], "portal missing.json: no such file"),
         (["counters", SAMPLE, "--user", "nobody", "--at", AT], "unknown user id 'nobody'"),
         (["counters", SAMPLE, "--user", "u-piotr", "--at", "2026-12-14T10:00"], "naive datetime"),
         (["counters", SAMPLE, "--user", "u-piotr", "--at", "tomorrow"], "not an ISO 8601"),

@@ -55,6 +55,9 @@ READS = [
     ["explain", "--item", "deal-015"],
     ["suggest", "--item", "deal-022", "--user", "u-piotr"],
     ["simulate", "--rules", RULES, "--from", AT, "--to", "2026-12-15T10:00:00+01:00"],
+    ["counters", "--user", "u-piotr", "--entity", "deal", "--pipeline", "p-sales"],  # C10
+    ["reminders", "--to", "2026-12-16T10:00:00+01:00"],  # N1
+    ["reminders", "--user", "u-linh", "--from", AT, "--to", "2026-12-21T10:00:00+01:00"],
 ]
 
 
@@ -131,7 +134,7 @@ def test_import_and_export_draw_progress_on_a_terminal_only(
         (["counters", "--db", "oracle://x", "--user", "u"], "unknown database scheme 'oracle'"),
         (["counters", "--db", SAMPLE, "--user", "u"], "--db: url: not a SQLite database"),
         (["export", "--db", "missing.db", "out.json"], "no SQLite database at missing.db"),
-        (["import", "missing.json", "--db", "x.db"], "no such file: missing.json"),
+        (["import", "missing.json", "--db", "x.db"], "portal missing.json: no such file"),
     ],
 )
 def test_database_errors_are_one_line_and_exit_1(

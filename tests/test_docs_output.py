@@ -23,6 +23,7 @@ PAGES = [
     "docs/explorer.md",
     "docs/production.md",
     "docs/quickstart.md",
+    "docs/reminders.md",
     "docs/view.md",
 ]
 PAIR = re.compile(r"^```python\n(.*?)^```\n\s*^```text\n(.*?)^```", re.DOTALL | re.MULTILINE)

@@ -93,6 +93,16 @@ EXPECTED: dict[str, list[str]] = {
         "After the host completes activity 1: Incoming 1, Planned 1 on 2 deals",
         "Writing through the library: storage: this database shows your own tables",
     ],
+    "reminders_day.py": [
+        "  06:15 UTC  Sun 01:15 EST  u-maya   night-call        15 min before",  # N1, fold=1
+        "  09:55 UTC  Sun 23:55 +14  u-teiti  kiritimati-call   15 min before",  # UTC+14
+        "  11:45 UTC  Sun 17:30 +0545  u-sita   kathmandu-call    15 min before",  # UTC+5:45
+        "  Sun 02:00 EST: 2 put; night-call/15, night-call/0",  # P3: delivered as they fall
+        "  Sun 08:00 EST: 4 put; kiritimati-call/0, kathmandu-call/15, kathmandu-call/0, "
+        "meeting/60",
+        "  Sun 11:00 EST: 0 put; nothing due",  # completed at 08:30: 08:45 and 09:00 dropped
+        "  left in the outbox: 0",
+    ],
     "production_host.py": [
         "deal-022 -> new: effects now 0, jobs for later 2",  # P1: the 24-hour rules wait
         "deal-014 -> proposal: effects now 1, jobs for later 0",  # working time: at once

@@ -247,6 +247,10 @@ def test_g1_c2_c9_v1_counters_over_own_tables_equal_the_calculator(
         )
     for now in moments:
         check_all(storage, portal, now)
+        # N1: over views the reminder feed scans the activities, as the pure function does.
+        week = (now, now + timedelta(days=7))
+        assert storage.reminders_between(*week) == portal.reminders_between(*week)
+        assert storage.next_reminder_after(now) == portal.next_reminder_after(now)
 
 
 def test_the_example_prints_counters_from_its_own_tables() -> None:

@@ -6,7 +6,9 @@ rules as pure functions of (data, now). See docs/index.md.
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING
 
 from ._access import AccessLevel, AccessPolicy, SectionAccess
 from ._activities import Activity, ActivityKind, Direction
@@ -24,6 +26,7 @@ from ._errors import (
     DanglingReferenceError,
     DataFormatError,
     DuplicateIdError,
+    InputFileError,
     IntegrityError,
     NaiveDatetimeError,
     StorageBusyError,
@@ -42,7 +45,6 @@ from ._events import (
 )
 from ._explain import Explanation, Reason, explain
 from ._history import HistoryQuery, history_entries  # issue 17: portal-wide history
-from ._host import RuleHost, RunReport, apply_outcome
 from ._incoming import (  # I1, I2
     CHANNEL_KINDS,
     Write,
@@ -54,8 +56,9 @@ from ._incoming import (  # I1, I2
     reply_write,
 )
 from ._items import FieldValue, Item
+from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._memory import InMemoryStorage, Record
-from ._outbox import InMemoryOutbox, Outbox, OutboxEntry
+from ._outbox import InMemoryOutbox, Outbox, OutboxEntry, ReminderMark
 from ._pipelines import ENTITY_TYPES, ENTITY_TYPES_WITHOUT_PIPELINE, Pipeline, Stage, StageSemantics
 from ._portal import (
     FORMAT,
@@ -75,6 +78,8 @@ from ._recurrence import (  # A2
     occurrences_after,
     parse_recurrence,
 )
+from ._reminder_index import ReminderIndex  # N1 (issue 16b)
+from ._reminders import Reminder, ReminderSource, reminder_feed, reminders_of  # N1 (issue 16b)
 from ._sample import sample_portal, sample_rules
 from ._settings import CalendarSettings, CounterMode, PlannedRule, Settings
 from ._smart import (
@@ -99,17 +104,18 @@ from ._tasks import Task, TaskStatus
 from ._type_defaults import activity_from_type, proposed_next, type_deadline  # A1
 from ._users import Department, User
 from ._view import ActivitiesView, Column, Placement, activities_view, place_item
-from ._worker import Worker
 from .focus import (
     FocusColumn,
     FocusExplanation,
     FocusOrder,
+    FocusPage,
     FocusReason,
     FocusSource,
     FocusTimeline,
     KanbanBoard,
     KanbanCard,
     KanbanColumn,
+    PagedFocusStorage,
     explain_focus,
     focus_sources,
     focus_time,
@@ -130,28 +136,33 @@ from .focus import (
     unread_messages,
     unread_messages_of,
 )
-from .rules import (
-    CascadeError,
-    FieldChanged,  # issue 17: events a host feeds (R10)
-    Job,
-    Outcome,
-    PaymentReceived,
-    PendingJobs,
-    Rule,
-    RuleEngine,
-    RuleSet,
-    RuleSetError,
-    TaskStatusChanged,
-    Trigger,
-    dump_rule_set,
-    load_rule_set,
-)
+
+if TYPE_CHECKING:  # loaded on first use: see _LAZY below
+    from ._host import RuleHost, RunReport, apply_outcome, reminder_entry
+    from ._worker import Worker
+    from .rules import (
+        CascadeError,
+        FieldChanged,  # issue 17: events a host feeds (R10)
+        Job,
+        Outcome,
+        PaymentReceived,
+        PendingJobs,
+        Rule,
+        RuleEngine,
+        RuleSet,
+        RuleSetError,
+        TaskStatusChanged,
+        Trigger,
+        dump_rule_set,
+        load_rule_set,
+    )
 
 __version__ = "0.2.0"
 
 __all__ = [
     "CHANNEL_KINDS",
     "DEFAULT_HOLIDAY_YEARS",
+    "DEFAULT_MAX_FILE_BYTES",
     "ENTITY_TYPES",
     "ENTITY_TYPES_WITHOUT_PIPELINE",
     "FORMAT",
@@ -194,6 +205,7 @@ __all__ = [
     "FocusColumn",
     "FocusExplanation",
     "FocusOrder",
+    "FocusPage",
     "FocusReason",
     "FocusSource",
     "FocusTimeline",
@@ -203,6 +215,7 @@ __all__ = [
     "InMemoryStorage",
     "IncomingChannel",
     "IncomingMessage",
+    "InputFileError",
     "IntegrityError",
     "Item",
     "ItemViewed",
@@ -217,6 +230,7 @@ __all__ = [
     "Outbox",
     "OutboxEntry",
     "Outcome",
+    "PagedFocusStorage",
     "PaymentReceived",
     "PendingJobs",
     "Pipeline",
@@ -227,6 +241,10 @@ __all__ = [
     "Reason",
     "Record",
     "Recurrence",
+    "Reminder",
+    "ReminderIndex",
+    "ReminderMark",
+    "ReminderSource",
     "Rule",
     "RuleEngine",
     "RuleHost",
@@ -298,7 +316,10 @@ __all__ = [
     "read_portal",
     "record_incoming",
     "record_reply",
+    "reminder_entry",
+    "reminder_feed",
     "reminder_offsets",
+    "reminders_of",
     "reply_write",
     "reschedule",
     "sample_portal",
@@ -318,7 +339,50 @@ __all__ = [
     "write_portal",
 ]
 
-show_public_paths(__name__, globals(), __all__)
+# The rule engine and what runs it are imported on first use (PEP 562): importing them
+# costs about a third of `import crmcounters`, which counters and views never need (issue 15).
+_LAZY = {
+    **dict.fromkeys(("RuleHost", "RunReport", "apply_outcome", "reminder_entry"), "._host"),
+    "Worker": "._worker",
+    **dict.fromkeys(
+        (
+            "CascadeError",
+            "FieldChanged",
+            "Job",
+            "Outcome",
+            "PaymentReceived",
+            "PendingJobs",
+            "Rule",
+            "RuleEngine",
+            "RuleSet",
+            "RuleSetError",
+            "TaskStatusChanged",
+            "Trigger",
+            "dump_rule_set",
+            "load_rule_set",
+        ),
+        ".rules",
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    """A lazily exported name (`_LAZY`), imported and kept the first time it is asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value: object = getattr(importlib.import_module(module, __name__), name)
+    show_public_paths(__name__, {name: value}, (name,))
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """Every name of the module, lazily exported ones included."""
+    return sorted({*globals(), *__all__})
+
+
+show_public_paths(__name__, globals(), [name for name in __all__ if name not in _LAZY])
 
 # Silent unless the host configures logging (the CLI's -v does): loads, rule runs, refused
 # writes go to the "crmcounters" logger.

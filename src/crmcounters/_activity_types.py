@@ -42,19 +42,11 @@ class DeadlineUnit(enum.StrEnum):
 
 
 def _unit(value: str) -> DeadlineUnit:
-    try:
-        return DeadlineUnit(value)
-    except ValueError:
-        choices = ", ".join(unit.value for unit in DeadlineUnit)
-        raise ValidationError("unit", f"expected one of {choices}, got {value!r}") from None
+    return v.check_choice("unit", DeadlineUnit, value)
 
 
 def _kind(value: str) -> ActivityKind:
-    try:
-        return ActivityKind(value)
-    except ValueError:
-        choices = ", ".join(kind.value for kind in ActivityKind)
-        raise ValidationError("kind", f"expected one of {choices}, got {value!r}") from None
+    return v.check_choice("kind", ActivityKind, value)
 
 
 def _amount(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -130,9 +122,7 @@ def wall_time_on(day: date, wall: time, zone: tzinfo) -> datetime:
 
 
 def _item_ids(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise ValidationError("item_ids", "expected a sequence of item ids, got one string")
-    return tuple(values)
+    return v.check_collection("item_ids", values, "item ids")
 
 
 def _offsets(values: Iterable[int] | None) -> tuple[int, ...] | None:
@@ -172,7 +162,8 @@ class ActivityType:
 
 def check_activity_types(values: Iterable[ActivityType]) -> tuple[ActivityType, ...]:
     """The types as a tuple: unique ids, and every `next_type_id` among them (A1, G5)."""
-    types = v.check_instances("activity_types", values, ActivityType)
+    listed = v.check_collection("activity_types", values, "activity types")  # bounded
+    types = v.check_instances("activity_types", listed, ActivityType)
     seen: set[str] = set()
     for index, activity_type in enumerate(types):
         if activity_type.id in seen:

@@ -95,6 +95,10 @@ class StoredRecords(Protocol):
         """The stored items that sit in that pipeline."""
         ...
 
+    def stored_item(self, item_id: str) -> Item | None:
+        """The stored item with that id, if any (the stages of its events must be its)."""
+        ...
+
 
 class _NothingStored:
     """What an empty storage holds: nothing (checks a whole portal against itself)."""
@@ -114,6 +118,10 @@ class _NothingStored:
     def items_in_pipeline(self, pipeline_id: str) -> Iterable[Item]:
         """None."""
         return ()
+
+    def stored_item(self, item_id: str) -> Item | None:
+        """None."""
+        return None
 
 
 #: The `StoredRecords` of an empty storage: a write checked against it must hold together alone.
@@ -294,6 +302,7 @@ class _BatchView:
         elif isinstance(record, StageChanged):
             need(record, "item_id", "item", record.item_id)
             need(record, "by_user_id", "user", record.by_user_id)
+            self._check_stages(record)
         elif isinstance(record, ItemViewed):
             need(record, "item_id", "item", record.item_id)
             need(record, "user_id", "user", record.user_id)
@@ -304,6 +313,28 @@ class _BatchView:
             for item in self._stored.items_in_pipeline(record.id):
                 if item.id not in moving:
                     self._check_item(record, item)
+
+    def _check_stages(self, event: StageChanged) -> None:
+        """The stages a stage change names must be stages of its item's pipeline (G5)."""
+        if self._wanted is not None:  # looking up ids: stages are checked in the real pass
+            return
+        pending = self._batch.get("item", {}).get(event.item_id)
+        item = pending if isinstance(pending, Item) else self._stored.stored_item(event.item_id)
+        if item is None or item.pipeline_id is None:
+            if event.to_stage_id is not None and item is not None:
+                raise IntegrityError(
+                    "event", event.id, "to_stage_id", f"a {item.entity_type} has no stages"
+                )
+            return
+        pipeline = self._pipeline(event, "item_id", item.pipeline_id)
+        if pipeline is None:  # pragma: no cover - the item's own check refuses it first
+            return
+        for field, stage in (
+            ("to_stage_id", event.to_stage_id),
+            ("from_stage_id", event.from_stage_id),
+        ):
+            if stage is not None and not pipeline.has_stage(stage):
+                raise DanglingReferenceError("event", event.id, field, "stage", stage)
 
     def _check_type(self, activity: Activity) -> None:
         """An activity's type must be one the settings configure (A1)."""

@@ -9,9 +9,10 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 import attrs
-import holidays
 
+from . import _validate as v
 from ._errors import ValidationError
+from ._limits import MAX_CALENDAR_DAYS, shown
 from ._users import as_zone
 from ._validate import check_aware
 
@@ -41,6 +42,8 @@ def _public_holidays(
     `holidays` warns then, and the calendar narrows what it covers instead, so
     a day outside is an error rather than a silent working day.
     """
+    import holidays  # here, not at import: it costs about 0.1 s (issue 15)
+
     covers = range(first_year, last_year + 1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -69,6 +72,8 @@ def _unknown_place(
     country: str, subdivision: str | None, exc: NotImplementedError
 ) -> ValidationError:
     """The error for a country, or a subdivision of a known country, that `holidays` lacks."""
+    import holidays  # here, not at import (see `_public_holidays`)
+
     if subdivision is None or country not in holidays.list_supported_countries():
         return ValidationError(
             "country", f"{exc} (use an ISO 3166-1 code such as 'PL', 'DE', 'US')"
@@ -100,7 +105,7 @@ def _unknown_place(
 
 
 def _weekdays(values: Iterable[int]) -> frozenset[int]:
-    days = frozenset(values)
+    days = frozenset(v.check_collection("weekend_days", values, "weekdays", 7 * 7))
     for day in days:
         if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 6:
             raise ValidationError("weekend_days", f"weekdays are 0 (Monday) to 6, got {day!r}")
@@ -109,12 +114,21 @@ def _weekdays(values: Iterable[int]) -> frozenset[int]:
     return days
 
 
-def _dates(values: Iterable[date]) -> frozenset[date]:
-    days = frozenset(values)
+def _dates(field: str, values: Iterable[date]) -> frozenset[date]:
+    # holidays of many years and countries: a wider bound than the settings' own days off
+    days = frozenset(v.check_collection(field, values, "dates", 100 * MAX_CALENDAR_DAYS))
     for day in days:
         if not isinstance(day, date) or isinstance(day, datetime):
-            raise ValidationError("days", f"expected dates, got {day!r}")
+            raise ValidationError(field, f"expected dates, got {shown(day)}")
     return days
+
+
+def _days_off(values: Iterable[date]) -> frozenset[date]:
+    return _dates("days_off", values)
+
+
+def _working_days(values: Iterable[date]) -> frozenset[date]:
+    return _dates("extra_working_days", values)
 
 
 @attrs.frozen(kw_only=True)
@@ -129,8 +143,8 @@ class BusinessCalendar:
     """
 
     weekend_days: frozenset[int] = attrs.field(default=frozenset({5, 6}), converter=_weekdays)
-    days_off: frozenset[date] = attrs.field(default=frozenset(), converter=_dates)
-    extra_working_days: frozenset[date] = attrs.field(default=frozenset(), converter=_dates)
+    days_off: frozenset[date] = attrs.field(default=frozenset(), converter=_days_off)
+    extra_working_days: frozenset[date] = attrs.field(default=frozenset(), converter=_working_days)
     country: str | None = None
     subdivision: str | None = None
     covers: range | None = None
@@ -155,7 +169,7 @@ class BusinessCalendar:
         public, weekend, covers = _public_holidays(country, subdivision, years[0], years[-1])
         return cls(
             weekend_days=weekend if weekend_days is None else weekend_days,
-            days_off=public | _dates(company_days_off),
+            days_off=public | _dates("company_days_off", company_days_off),
             extra_working_days=extra_working_days,
             country=country,
             subdivision=subdivision,

@@ -14,9 +14,8 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime, timedelta, tzinfo
-from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
@@ -25,11 +24,13 @@ from ._badges import Badge, BadgeColour, item_badge
 from ._clock import SystemClock
 from ._counters import CounterResult, counters_of
 from ._demo import run_demo
-from ._errors import CrmCountersError
+from ._errors import CrmCountersError, InputFileError
 from ._explain import explain
 from ._host import DEFAULT_BATCH_SIZE, RuleHost
 from ._instant import FROM_AT, RANGE_TEXT, default_instant, parse_instant
+from ._limits import DEFAULT_MAX_FILE_BYTES
 from ._portal import Portal, dump_portal, load_portal, read_portal, write_portal
+from ._reminders import reminder_feed
 from ._sample import SAMPLE_PORTAL, SAMPLE_RULES, sample_bytes
 from ._simulation import describe_effect, simulate
 from ._smart import NoSuggestion, suggest_smart_activity
@@ -37,7 +38,14 @@ from ._storage import Storage
 from ._view import activities_view
 from ._worker import DEFAULT_POLL_INTERVAL, Worker, stop_on_signals
 from .focus import explain_focus, kanban_board
-from .rules import DEFAULT_LEASE, RuleEngine, RuleSet, RuleSetError, load_rule_set
+from .rules import (
+    DEFAULT_LEASE,
+    RuleEngine,
+    RuleSet,
+    RuleSetError,
+    load_rule_set,
+    read_rule_set,
+)
 from .sql import (
     Progress,
     SqlJobStore,
@@ -153,17 +161,38 @@ def _default_viewer(portal: Portal) -> str:
 def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """Incoming, Planned, item counts, blocked, valid_until and per-item badges (C1-C9)."""
     storage, policy = portal.storage, portal.access
-    viewer = args.viewer or args.user
-    result = counters_of(storage, args.user, now, viewer_id=viewer, policy=policy)
+    viewer = args.user if args.viewer is None else args.viewer
+    entity, pipeline = args.entity, args.pipeline
+    if pipeline is not None and entity is None:
+        raise CliError("--pipeline needs --entity (the section's entity type, C10)")
+    result = counters_of(
+        storage,
+        args.user,
+        now,
+        entity_type=entity,
+        pipeline_id=pipeline,
+        viewer_id=viewer,
+        policy=policy,
+    )
     user = storage.user(args.user)
     zone = user.zone
-    items = sorted(storage.items_of(args.user), key=lambda item: item.id)
+    items = sorted(
+        (
+            item
+            for item in storage.items_of(args.user)
+            if (entity is None or item.entity_type == entity)
+            and (pipeline is None or item.pipeline_id == pipeline)
+        ),
+        key=lambda item: item.id,
+    )
     badges = [item_badge(storage, item.id, viewer, now, policy=policy) for item in items]
     if args.json:
         _emit_json(
             {
                 **counters_json(result, zone),
                 "viewer_id": viewer,
+                "entity_type": entity,
+                "pipeline_id": pipeline,
                 "badges": [badge_json(b, zone) for b in badges],
             },
             out,
@@ -171,9 +200,12 @@ def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: O
         return
     local = now.astimezone(zone)
     out.line(out.instant)
+    section = ""
+    if entity is not None:
+        section = f", {entity}" + ("" if pipeline is None else f" in pipeline {pipeline}")
     out.line(
-        f"Counters of {user.name} ({user.id}) at {local:%Y-%m-%d %H:%M} {user.time_zone}"
-        + ("" if viewer == args.user else f", as seen by {viewer}")
+        f"Counters of {user.name} ({user.id}){section} at {local:%Y-%m-%d %H:%M} "
+        f"{user.time_zone}" + ("" if viewer == args.user else f", as seen by {viewer}")
     )
     if result.blocked:
         out.line(
@@ -193,11 +225,86 @@ def cmd_counters(args: argparse.Namespace, portal: Portal, now: datetime, out: O
         out.line(f"  {out.badge(badge):<12} {badge.item_id:<14} {titles[badge.item_id]}")
 
 
+def _before(offset: int) -> str:
+    """An offset for people: "at the deadline", "15 min before", "2 h before", "1 day before"."""
+    if offset == 0:
+        return "at the deadline"
+    if offset % 1440 == 0:
+        days = offset // 1440
+        return f"{days} day{'s' if days != 1 else ''} before"
+    if offset % 60 == 0:
+        return f"{offset // 60} h before"
+    return f"{offset} min before"
+
+
+def cmd_reminders(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
+    """The reminder pings falling due between --from and --to, in time order (N1)."""
+    storage = portal.storage
+    start = parse_instant(args.start, "--from") if args.start else now
+    end = parse_instant(args.end, "--to") if args.end else start + timedelta(days=1)
+    user = None if args.user is None else storage.user(args.user)
+    pings = reminder_feed(storage, start, end, user_id=args.user)
+    zones: dict[str, tzinfo] = {}
+
+    def zone_of(user_id: str) -> tzinfo:  # each ping in its recipient's zone (X3)
+        if user_id not in zones:
+            zones[user_id] = storage.user(user_id).zone
+        return zones[user_id]
+
+    shown = user.zone if user is not None else (start.tzinfo or UTC)
+    if args.json:
+        _emit_json(
+            {
+                "from": _iso(start, shown),
+                "to": _iso(end, shown),
+                "user_id": args.user,
+                "reminders": [
+                    {
+                        "id": ping.id,
+                        "at": _iso(ping.at, zone_of(ping.recipient_id)),
+                        "recipient_id": ping.recipient_id,
+                        "activity_id": ping.activity_id,
+                        "item_id": ping.item_id,
+                        "offset_minutes": ping.offset_minutes,
+                        "deadline": _iso(ping.deadline, zone_of(ping.recipient_id)),
+                        "subject": storage.activity(ping.activity_id).subject,
+                    }
+                    for ping in pings
+                ],
+            },
+            out,
+        )
+        return
+    out.line(out.instant)
+    whose = "" if user is None else f" of {user.name} ({user.id}, {user.time_zone})"
+    count = f"{len(pings)} ping{'s' if len(pings) != 1 else ''}"
+    out.line(
+        f"Reminders{whose} from {start.astimezone(shown).isoformat(timespec='minutes')} "
+        f"to {end.astimezone(shown).isoformat(timespec='minutes')}: {count}"
+    )
+    for ping in pings:
+        local = ping.at.astimezone(zone_of(ping.recipient_id))
+        subject = storage.activity(ping.activity_id).subject
+        who = "" if user is not None else f"{ping.recipient_id:<12} "
+        out.line(
+            f"  {local:%Y-%m-%d %H:%M %z}  {who}{ping.activity_id:<10} {ping.item_id:<14} "
+            f"{_before(ping.offset_minutes):<16} {subject}"
+        )
+
+
 def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """The Activities view: six columns in focus order (V1, V2)."""
     storage, policy = portal.storage, portal.access
-    viewer = args.viewer or args.user
-    view = activities_view(storage, args.user, now, viewer_id=viewer, policy=policy)
+    viewer = args.user if args.viewer is None else args.viewer
+    view = activities_view(
+        storage,
+        args.user,
+        now,
+        viewer_id=viewer,
+        policy=policy,
+        limit=args.limit,
+        cursor=args.cursor,
+    )
     zone = storage.user(args.user).zone
     if args.json:
         _emit_json(
@@ -208,6 +315,10 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
                 "today": view.today.isoformat(),
                 "valid_until": _iso(view.valid_until, zone),
                 "columns": {column.value: list(ids) for column, ids in view.columns.items()},
+                "totals": {column.value: total for column, total in view.totals.items()},
+                "next_cursors": {
+                    column.value: cursor for column, cursor in view.next_cursors.items()
+                },
             },
             out,
         )
@@ -216,18 +327,26 @@ def cmd_view(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) 
     out.line(out.instant)
     out.line(f"Activities of {user.name} on {view.today.isoformat()} ({view.time_zone})")
     for column, item_ids in view.columns.items():
-        out.line(f"\n{column.value.replace('_', ' ').title()} ({len(item_ids)})")
+        out.line(f"\n{column.value.replace('_', ' ').title()} ({view.totals[column]})")
         for item_id in item_ids:
             badge = item_badge(storage, item_id, viewer, now, policy=policy)
             out.line(f"  {out.badge(badge):<12} {item_id:<14} {storage.item(item_id).title}")
+        _more(out, view.next_cursors[column])
 
 
 def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """A pipeline's stages with focus-ordered cards and badges (F1, F4, C6)."""
     storage, policy = portal.storage, portal.access
-    viewer = args.viewer or _default_viewer(portal)
+    viewer = _default_viewer(portal) if args.viewer is None else args.viewer
     board = kanban_board(
-        storage, args.entity, args.pipeline, viewer, now, limit=args.limit, policy=policy
+        storage,
+        args.entity,
+        args.pipeline,
+        viewer,
+        now,
+        limit=args.limit,
+        cursor=args.cursor,
+        policy=policy,
     )
     zone = storage.user(viewer).zone
     if args.json:
@@ -244,6 +363,7 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
                         "stage": column.stage.name,
                         "total": column.total,
                         "valid_until": _iso(column.valid_until, zone),
+                        "next_cursor": column.next_cursor,
                         "cards": [
                             {
                                 "item_id": card.item.id,
@@ -276,13 +396,20 @@ def cmd_kanban(args: argparse.Namespace, portal: Portal, now: datetime, out: Out
             mark = "● " if card.unread else "  "
             shown = "" if card.badge is None else out.badge(card.badge)
             out.line(f"  {mark}{shown:<12} {card.item.id:<14} {card.item.title}")
+        _more(out, column.next_cursor)
+
+
+def _more(out: Out, cursor: str | None) -> None:
+    """The line that says how to see a column's next page, when it has one."""
+    if cursor is not None:
+        out.line(f"  … more: --cursor {cursor}")
 
 
 def cmd_explain(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """Why the item is counted, placed and ordered (X1)."""
     storage, policy = portal.storage, portal.access
     item = storage.item(args.item)
-    viewer = args.viewer or item.responsible_id
+    viewer = item.responsible_id if args.viewer is None else args.viewer
     explanation = explain(storage, args.item, now, viewer_id=viewer, policy=policy)
     focus = explain_focus(storage, args.item, now)
     zone = storage.user(item.responsible_id).zone
@@ -373,14 +500,18 @@ def cmd_suggest(args: argparse.Namespace, portal: Portal, now: datetime, out: Ou
     out.line(f"  responsible {answer.responsible_id}")
 
 
-def read_rules(path: str | None, storage: Storage) -> RuleSet:
+def read_rules(
+    path: str | None, storage: Storage, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> RuleSet:
     """The rule set in a file (None: the shipped sample), checked against the portal in
     `storage`; every problem on one line (R7)."""
-    source = sample_bytes(SAMPLE_RULES) if path is None else Path(path).read_bytes()
+    pipelines, user_ids = storage.pipelines(), {user.id for user in storage.users()}
     try:
-        return load_rule_set(
-            source, pipelines=storage.pipelines(), user_ids={user.id for user in storage.users()}
-        )
+        if path is None:
+            return load_rule_set(sample_bytes(SAMPLE_RULES), pipelines=pipelines, user_ids=user_ids)
+        return read_rule_set(path, pipelines=pipelines, user_ids=user_ids, max_bytes=max_bytes)
+    except InputFileError as error:
+        raise CliError(f"rules {error}") from None
     except RuleSetError as error:
         count = len(error.problems)
         listed = "; ".join(str(problem) for problem in error.problems)
@@ -394,7 +525,9 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
     start = parse_instant(args.start, "--from")
     end = parse_instant(args.end, "--to")
     zone = start.tzinfo or UTC  # shown in the zone --from was written in
-    runtime = simulate(portal, read_rules(args.rules, portal.storage), start, end)
+    runtime = simulate(
+        portal, read_rules(args.rules, portal.storage, args.max_file_size), start, end
+    )
     rows = [(at, effect.item_id, *describe_effect(effect)) for at, effect in runtime.log]
     stops = [(at, skip) for at, skip in runtime.skips if skip.chain]  # cascades cut at the limit
     next_due = runtime.pending.next_due()
@@ -433,7 +566,7 @@ def cmd_simulate(args: argparse.Namespace, portal: Portal, _now: datetime, out: 
 
 def cmd_demo(args: argparse.Namespace, portal: Portal, now: datetime, out: Out) -> None:
     """A simulated working day on the sample portal (see `crmcounters._demo`)."""
-    run_demo(portal, read_rules(args.rules, portal.storage), out, start=now)
+    run_demo(portal, read_rules(args.rules, portal.storage, args.max_file_size), out, start=now)
 
 
 def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
@@ -457,7 +590,7 @@ def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
         except CrmCountersError as error:
             raise CliError(f"--db: {error}") from None
         with storage:
-            rule_set = read_rules(args.rules, storage)
+            rule_set = read_rules(args.rules, storage, args.max_file_size)
             try:  # issue 17: the host's SMS gateway limit (R9)
                 engine = RuleEngine.for_storage(
                     rule_set, storage, sms_max_length=args.sms_max_length
@@ -471,6 +604,7 @@ def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
                 SqlOutbox(storage),
                 batch_size=args.batch,
                 lease=timedelta(seconds=args.lease),
+                reminders=not args.no_reminders,
             )
             worker = Worker(host, poll_interval=timedelta(seconds=args.poll))
             with stop_on_signals(worker):
@@ -545,6 +679,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         one = sub.add_parser(name, help=(handler.__doc__ or "").splitlines()[0])
         if portal:
             add_source_arguments(one)
+        add_size_argument(one)
         one.add_argument(
             "--at",
             metavar="ISO-DATETIME",
@@ -571,8 +706,17 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
 
     counters = command("counters", cmd_counters)
     counters.add_argument("--user", required=True, metavar="ID", help="whose counters")
+    counters.add_argument(
+        "--entity",
+        metavar="TYPE",
+        help="one section's counters (C10): lead, deal, invoice, quote, contact, company, smart:N",
+    )
+    counters.add_argument(
+        "--pipeline", metavar="ID", help="within --entity, one pipeline's counters (C10)"
+    )
     view = command("view", cmd_view)
     view.add_argument("--user", required=True, metavar="ID", help="whose Activities view")
+    view.add_argument("--limit", type=int, metavar="N", help="at most N items per column")
     kanban = command("kanban", cmd_kanban)
     kanban.add_argument(
         "--entity", required=True, metavar="TYPE", help="lead, deal, invoice, smart:N"
@@ -581,6 +725,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         "--pipeline", required=True, metavar="ID", help="the pipeline (of that entity type)"
     )
     kanban.add_argument("--limit", type=int, metavar="N", help="at most N cards per stage")
+    for paged in (view, kanban):
+        paged.add_argument(
+            "--cursor", metavar="CURSOR", help="continue one column (a page's next cursor)"
+        )
     explain_ = command("explain", cmd_explain)
     explain_.add_argument("--item", required=True, metavar="ID", help="the item to explain")
     for one in (counters, view, kanban, explain_):
@@ -608,6 +756,20 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     simulate_.add_argument(
         "--to", dest="end", required=True, metavar="ISO-DATETIME", help="where to stop"
     )
+    reminders = command("reminders", cmd_reminders, badges=False)
+    reminders.add_argument(
+        "--from",
+        dest="start",
+        metavar="ISO-DATETIME",
+        help="the window's start, included (default: now, as --at says)",
+    )
+    reminders.add_argument(
+        "--to",
+        dest="end",
+        metavar="ISO-DATETIME",
+        help="the window's end, excluded (default: a day after --from)",
+    )
+    reminders.add_argument("--user", metavar="ID", help="only this user's pings")
     serve = command("serve", cmd_serve, portal=False, json=False, badges=False)
     add_source_arguments(serve, required=False)
     serve.add_argument(
@@ -629,7 +791,13 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     worker.add_argument(
         "--rules", required=True, metavar="RULES.json", help="the rule set (docs/rules.md)"
     )
+    add_size_argument(worker)
     worker.add_argument("--once", action="store_true", help="run what is due, then exit (cron)")
+    worker.add_argument(
+        "--no-reminders",
+        action="store_true",
+        help="do not put reminder pings in the outbox (N1; another process delivers them)",
+    )
     worker.add_argument(
         "--batch",
         type=int,
@@ -717,7 +885,9 @@ def opened_portal(args: argparse.Namespace, out: Out) -> Iterator[Portal]:
     """
     url = getattr(args, "db", None)
     if url is None:
-        yield _read_portal(getattr(args, "portal", None), _progress(out, "loading"))
+        yield _read_portal(
+            getattr(args, "portal", None), _progress(out, "loading"), args.max_file_size
+        )
         return
     try:
         storage = open_storage(url)
@@ -767,15 +937,70 @@ def cmd_export(args: argparse.Namespace, portal: Portal, _now: datetime, out: Ou
     out.err.write(f"exported {len(storage):,} records to {args.output}\n")
 
 
-def _read_portal(path: str | None, progress: Progress | None = None) -> Portal:
+def _read_portal(
+    path: str | None, progress: Progress | None = None, max_bytes: int = DEFAULT_MAX_FILE_BYTES
+) -> Portal:
     """The portal in a file (None: the shipped sample); a fault in it names the file, then
     the JSON path. `progress` is told how the load goes (a line on a terminal)."""
     try:
         if path is None:
             return load_portal(sample_bytes(SAMPLE_PORTAL), progress=progress)
-        return read_portal(path, progress=progress)
+        return read_portal(path, progress=progress, max_bytes=max_bytes)
+    except InputFileError as error:
+        raise CliError(f"portal {error}") from None
     except CrmCountersError as error:
         raise CliError(f"portal {path or SAMPLE_PORTAL}: {error}") from None
+
+
+def file_size(text: str) -> int:
+    """A --max-file-size value: bytes, or with a K, M or G suffix (powers of 1024)."""
+    number, scale = text.strip(), 1
+    if number[-1:].upper() in _SCALES:
+        number, scale = number[:-1], _SCALES[number[-1].upper()]
+    if not (number.isascii() and number.isdigit()) or int(number) < 1 or len(number) > 18:
+        raise argparse.ArgumentTypeError(
+            f"expected a size in bytes such as 500M or 2G, got {text[:40]!r}"
+        )
+    return int(number) * scale
+
+
+_SCALES = {"K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def add_size_argument(parser: argparse.ArgumentParser) -> None:
+    """--max-file-size: the largest portal or rule-set file read (docs/reliability.md)."""
+    parser.add_argument(
+        "--max-file-size",
+        type=file_size,
+        default=DEFAULT_MAX_FILE_BYTES,
+        metavar="SIZE",
+        help=f"read input files up to this size (default {DEFAULT_MAX_FILE_BYTES // 1024**2}M; "
+        "K, M, G suffixes)",
+    )
+
+
+#: The options that name a record: an empty one is a mistake, not "the default".
+_ID_OPTIONS = ("user", "viewer", "item", "pipeline", "entity")
+
+
+def _check_ids(args: argparse.Namespace) -> None:
+    """Refuse an empty or blank id option (`--viewer ''` would read as no viewer at all)."""
+    for name in _ID_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None and not value.strip():
+            raise CliError(f"--{name}: expected an id, got an empty text")
+
+
+def _escaping(stream: TextIO) -> None:
+    """Let `stream` write what its encoding cannot as backslash escapes, not crash.
+
+    Loaded text is Unicode (lone surrogates are refused at load), but a terminal
+    in ASCII or Latin-1 cannot show every character (docs/reliability.md).
+    """
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with suppress(ValueError, OSError, AttributeError):  # an odd stream: leave it be
+            reconfigure(errors="backslashreplace")
 
 
 def _verbose(count: int, stream: TextIO) -> ExitStack:
@@ -804,6 +1029,8 @@ def main(
     """Entry point of the `crmcounters` console script and `python -m crmcounters`."""
     out_stream = sys.stdout if stdout is None else stdout
     err_stream = sys.stderr if stderr is None else stderr
+    for stream in (out_stream, err_stream):
+        _escaping(stream)
     parser, handlers = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else list(argv))
     args.json = getattr(args, "json", False)  # `demo` has no --json
@@ -814,6 +1041,7 @@ def main(
         if args.command == "worker":  # reads a database, not a portal file; logs to stderr
             cmd_worker(args, err_stream)
             return 0
+        _check_ids(args)
         at = parse_instant(args.at) if args.at else None  # a bad --at before any file is read
         with opened_portal(args, out) as portal:
             now, source = default_instant(at, portal.as_of, SystemClock())
@@ -837,7 +1065,8 @@ def main(
         sys.stdout = out_stream
         return 0
     except OSError as error:
-        where = f" {error.filename}" if error.filename else ""
+        name = str(error.filename or "")
+        where = f" {name[:80]}..." if len(name) > 80 else f" {name}" if name else ""
         err_stream.write(f"crmcounters: error: cannot read{where}: {error.strerror or error}\n")
         return 1
     finally:

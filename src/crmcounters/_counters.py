@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import attrs
@@ -208,26 +208,60 @@ def _groups(storage: Storage, user_id: str) -> tuple[int, list[_Group]]:
             for item_id in activity.item_ids:
                 by_item.setdefault(item_id, []).append(activity)
         return len(own), [(item_id, None, group) for item_id, group in by_item.items()]
-    of_item = storage.open_activities_of_item
-    groups: list[_Group] = [
-        (item.id, (item.entity_type, item.pipeline_id), of_item(item.id))
-        for item in storage.items_of(user_id)
-    ]
+    groups = list(_each_group(storage, user_id))
     return count_once(group for _, _, group in groups), groups
 
 
+def _each_group(storage: Storage, user_id: str) -> Iterator[_Group]:
+    """`_groups`' groups one by one, without its count, made as they are read."""
+    if storage.settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
+        yield from _groups(storage, user_id)[1]
+        return
+    of_item = storage.open_activities_of_item
+    for item in storage.items_of(user_id):
+        yield item.id, (item.entity_type, item.pipeline_id), of_item(item.id)
+
+
+class _Counting:
+    """Passes groups on and counts their open activities once each (C8), as `count_once`."""
+
+    def __init__(self, groups: Iterable[_Group]) -> None:
+        self._groups = groups
+        self.count = 0
+
+    def __iter__(self) -> Iterator[_Group]:
+        seen: set[str] = set()  # activities bound to several items may come twice
+        count = 0
+        for group in self._groups:
+            activities = group[2]
+            count += len(activities)
+            for activity in activities:
+                if len(activity.item_ids) > 1:
+                    if activity.id in seen:
+                        count -= 1
+                    else:
+                        seen.add(activity.id)
+            yield group
+        self.count = count
+
+
 def _in_sections(
-    storage: Storage, groups: list[_Group], scope: Scope, readable: SectionFilter
+    storage: Storage, groups: Iterable[_Group], scope: Scope, readable: SectionFilter
 ) -> list[_Group]:
     """The groups of items in `scope` whose section the viewer may read (C7, C10)."""
-    kept: list[_Group] = []
+    return list(_each_in_sections(storage, groups, scope, readable))
+
+
+def _each_in_sections(
+    storage: Storage, groups: Iterable[_Group], scope: Scope, readable: SectionFilter
+) -> Iterator[_Group]:
+    """`_in_sections`' groups one by one."""
     for item_id, known, activities in groups:
         if known is None:
             item = storage.item(item_id)
             known = (item.entity_type, item.pipeline_id)
         if in_scope(scope, *known) and (readable is None or readable(*known)):
-            kept.append((item_id, known, activities))
-    return kept
+            yield item_id, known, activities
 
 
 def _compute(
@@ -238,14 +272,28 @@ def _compute(
     readable: SectionFilter = None,
     read: tuple[int, list[_Group]] | None = None,
 ) -> CounterResult:
-    """The counters at `now`; `read` is `_groups`' answer when the caller has it already."""
+    """The counters at `now`; `read` is `_groups`' answer when the caller has it already.
+
+    Without `read`, the groups are made, counted and tallied one at a time and
+    none is kept: thousands of lists kept to the end of the pass would be
+    promoted by the garbage collector and walked with the whole heap, which
+    made a large user's counters cost more per activity (issue 15). The cap
+    (C8) is checked once the pass has counted them.
+    """
     settings = storage.settings
     cap = settings.open_activity_cap
-    count, groups = _groups(storage, user_id) if read is None else read
-    if over_cap(count, cap):
-        return blocked_result(user_id, now, count, cap, scope)
+    counting: _Counting | None = None
+    groups: Iterable[_Group]
+    if read is None:
+        groups = counting = _Counting(_each_group(storage, user_id))
+        count = 0
+    else:
+        count, groups = read
+        if over_cap(count, cap):
+            return blocked_result(user_id, now, count, cap, scope)
+    tallied: Iterable[_Group] = groups
     if scope != EVERY_SECTION or readable is not None:
-        groups = _in_sections(storage, groups, scope, readable)
+        tallied = _each_in_sections(storage, groups, scope, readable)
     default_offset = timedelta(minutes=settings.urgency_offset_minutes)
     threshold = now + default_offset  # a default-offset deadline up to here is lit
     # C11: deadlines before the start of the user's tomorrow count too. Without the rule,
@@ -261,7 +309,7 @@ def _compute(
     next_own: datetime | None = None
     next_deadline: datetime | None = None
     next_day: datetime | None = None
-    for _, _, activities in groups:
+    for _, _, activities in tallied:
         item_incoming = item_planned = 0
         for activity in activities:
             if activity.incoming:
@@ -296,6 +344,10 @@ def _compute(
             if item_planned:
                 planned += item_planned
                 planned_items += 1
+    if counting is not None:  # the pass has read every group, those left out (C10) too
+        count = counting.count
+        if over_cap(count, cap):
+            return blocked_result(user_id, now, count, cap, scope)
     changes = [
         change
         for change in (

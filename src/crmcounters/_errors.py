@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from ._limits import shown
+
 __all__ = [
     "AccessDeniedError",
     "CrmCountersError",
     "DanglingReferenceError",
     "DataFormatError",
     "DuplicateIdError",
+    "InputFileError",
     "IntegrityError",
     "NaiveDatetimeError",
     "StorageBusyError",
@@ -44,7 +47,7 @@ class DuplicateIdError(CrmCountersError, ValueError):
     """An id is already taken by a stored record of the same kind (G5)."""
 
     def __init__(self, kind: str, record_id: str) -> None:
-        super().__init__(f"duplicate {kind} id {record_id!r}: ids must be unique")
+        super().__init__(f"duplicate {kind} id {shown(record_id)}: ids must be unique")
         self.kind = kind
         self.record_id = record_id
 
@@ -53,7 +56,7 @@ class UnknownIdError(CrmCountersError, LookupError):
     """No record of that kind has that id."""
 
     def __init__(self, kind: str, record_id: str) -> None:
-        super().__init__(f"unknown {kind} id {record_id!r}")
+        super().__init__(f"unknown {kind} id {shown(record_id)}")
         self.kind = kind
         self.record_id = record_id
 
@@ -103,3 +106,19 @@ class StorageBusyError(CrmCountersError):
 
     Retry later, or raise the timeout (`open_storage(..., timeout=...)`).
     """
+
+
+class InputFileError(CrmCountersError, OSError):
+    """A file could not be read as input: missing, not a regular file, or too large.
+
+    `filename` is the file as given; a FIFO, a device or a directory is refused at
+    once, without waiting for it (docs/reliability.md).
+    """
+
+    def __init__(self, filename: str, problem: str) -> None:
+        super().__init__(f"{filename}: {problem}")
+        self.filename = filename
+        self.problem = problem
+
+    def __str__(self) -> str:  # OSError would otherwise format its own way
+        return f"{self.filename}: {self.problem}"

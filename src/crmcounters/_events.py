@@ -32,6 +32,10 @@ class IncomingChannel(enum.StrEnum):
     TASK_COMMENT = "task_comment"  # a comment in a task linked to the item (C3, I1)
 
 
+def _channel(value: IncomingChannel | str) -> IncomingChannel:
+    return v.check_choice("channel", IncomingChannel, value)
+
+
 @attrs.frozen(kw_only=True)
 class CommentAdded:
     """An employee wrote a comment in the item's timeline."""
@@ -50,7 +54,7 @@ class IncomingMessage:
     id: str = attrs.field(validator=v.an_id)
     item_id: str = attrs.field(validator=v.an_id)
     at: datetime = attrs.field(converter=v.utc, validator=v.aware)
-    channel: IncomingChannel = attrs.field(converter=IncomingChannel)
+    channel: IncomingChannel = attrs.field(converter=_channel)
     text: str = attrs.field(default="", validator=v.text)
 
 

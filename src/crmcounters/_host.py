@@ -23,8 +23,9 @@ from ._clock import Clock, SystemClock
 from ._errors import CrmCountersError, ValidationError
 from ._events import TimelineEvent
 from ._items import Item
-from ._outbox import Outbox
+from ._outbox import Outbox, OutboxEntry, ReminderMark
 from ._pipelines import Pipeline
+from ._reminders import Reminder, reminder_feed
 from ._settings import Settings
 from ._storage import Storage, WritableStorage
 from ._tasks import Task
@@ -35,13 +36,45 @@ from .rules._effects import Job, Outcome, Skip
 from .rules._engine import RuleEngine, RuleEvent
 from .rules._jobs import DEFAULT_LEASE, Claim, JobQueue
 
-__all__ = ["DEFAULT_BATCH_SIZE", "RuleHost", "RunReport", "apply_outcome", "logger"]
+__all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "REMINDER_STEP",
+    "RuleHost",
+    "RunReport",
+    "apply_outcome",
+    "logger",
+    "reminder_entry",
+]
 
 #: The library's logger; silent unless the host configures logging.
 logger = logging.getLogger("crmcounters")
 
 #: How many due jobs one claim takes.
 DEFAULT_BATCH_SIZE = 200
+#: The longest stretch of time whose reminder pings one transaction puts in the outbox: a
+#: worker that was down catches up step by step, each step small (N1, P3).
+REMINDER_STEP = timedelta(hours=1)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def reminder_entry(ping: Reminder) -> OutboxEntry:
+    """A reminder ping (N1) as an outbox entry of kind "reminder", with the ping's stable id.
+
+    The payload names the recipient, the activity, the offset and the
+    deadline (UTC, ISO 8601); `at` is when the ping falls due.
+    """
+    return OutboxEntry(
+        id=ping.id,
+        kind="reminder",
+        at=ping.at,
+        item_id=ping.item_id,
+        payload={
+            "recipient_id": ping.recipient_id,
+            "activity_id": ping.activity_id,
+            "offset_minutes": ping.offset_minutes,
+            "deadline": ping.deadline.isoformat(),
+        },
+    )
 
 
 def apply_outcome(
@@ -82,6 +115,8 @@ class RunReport:
     effects: int = 0
     skipped: tuple[Skip, ...] = ()
     failed: tuple[str, ...] = ()
+    #: Reminder pings put in the outbox (N1; the `Worker` counts them here).
+    reminders: int = 0
 
     @property
     def stopped(self) -> tuple[Skip, ...]:
@@ -95,6 +130,7 @@ class RunReport:
             effects=self.effects + other.effects,
             skipped=self.skipped + other.skipped,
             failed=self.failed + other.failed,
+            reminders=self.reminders + other.reminders,
         )
 
 
@@ -223,6 +259,7 @@ class RuleHost:
         clock: Clock | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         lease: timedelta = DEFAULT_LEASE,
+        reminders: bool = False,
     ) -> None:
         if not isinstance(engine, RuleEngine):
             raise ValidationError("engine", f"expected a RuleEngine, got {type(engine).__name__}")
@@ -237,6 +274,15 @@ class RuleHost:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.batch_size = batch_size
         self.lease = lease
+        if reminders and not isinstance(outbox, ReminderMark):
+            raise ValidationError(
+                "outbox",
+                f"{type(outbox).__name__} keeps no reminder mark: reminders need an outbox "
+                "with reminders_delivered_until (InMemoryOutbox, SqlOutbox)",
+            )
+        #: Whether `deliver_reminders` (and the `Worker`) put reminder pings in the outbox (N1).
+        self.reminders = reminders
+        self._mark: ReminderMark | None = outbox if isinstance(outbox, ReminderMark) else None
 
     def _now(self) -> datetime:
         return check_aware("now", self.clock.now())
@@ -306,8 +352,62 @@ class RuleHost:
             total += report
 
     def next_due(self) -> datetime | None:
-        """When the next job falls due (or a claimed one's lease ends); None when none waits."""
-        return self.jobs.next_due()
+        """When the next job falls due (or a claimed one's lease ends), or with `reminders` the
+        next reminder ping after the mark, if sooner; None when none waits."""
+        found = self.jobs.next_due()
+        if self.reminders:
+            ping = self._next_reminder()
+            if ping is not None and (found is None or ping < found):
+                found = ping
+        return found
+
+    def deliver_reminders(self) -> int:
+        """Put the reminder pings that fell due since the last delivery in the outbox (N1, P3).
+
+        Each step reads the outbox's "delivered up to" mark (locked until the
+        step commits), puts the pings in (mark, now] as entries of kind
+        "reminder" (`reminder_entry`), and moves the mark to now, in one
+        transaction: each ping is put once, whatever the number of workers,
+        and a step that fails puts nothing and leaves the mark for the next
+        try. A worker that was down catches up in steps of `REMINDER_STEP`.
+        The first delivery on a database starts the mark at now: pings from
+        before are not sent. Returns how many entries were put; 0 without
+        `reminders`.
+        """
+        mark = self._mark
+        if not self.reminders or mark is None:
+            return 0
+        outbox = self.outbox
+        now = self._now()
+        total = 0
+        while True:
+            with self.jobs.transaction():
+                since = mark.reminders_delivered_until(now)
+                if since >= now:
+                    break
+                until = min(now, since + REMINDER_STEP)
+                # (since, until] as the feed's half-open window: microseconds are the grain.
+                pings = reminder_feed(self.storage, since + _MICROSECOND, until + _MICROSECOND)
+                entries = [reminder_entry(ping) for ping in pings]
+                outbox.check(entries)
+                outbox.put(entries)
+                mark.set_reminders_delivered_until(until)
+            total += len(entries)
+            if until >= now:
+                break
+        if total:
+            logger.info("%d reminders put in the outbox", total)
+        return total
+
+    def _next_reminder(self) -> datetime | None:
+        if self._mark is None:
+            return None
+        since = self._mark.reminders_delivered_until(self._now())
+        find = getattr(self.storage, "next_reminder_after", None)
+        if find is None:  # a storage without it: the worker's poll interval applies
+            return None
+        found: datetime | None = find(since)
+        return found
 
     def _run(self, claim: Claim, jobs: tuple[Job, ...], now: datetime) -> RunReport:
         part = attrs.evolve(claim, jobs=jobs)

@@ -63,7 +63,7 @@ CHANNEL_KINDS: Mapping[IncomingChannel, ActivityKind] = MappingProxyType(
 
 
 def _records(values: Iterable[Record]) -> tuple[Record, ...]:
-    return tuple(values)
+    return tuple(v.check_iterable("records", values, "records"))
 
 
 @attrs.frozen(kw_only=True)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from ._clock import Clock
 from ._errors import ValidationError
+from ._limits import shown
 from ._validate import is_aware
 
 __all__ = [
@@ -36,7 +37,7 @@ def parse_instant(text: str, option: str = "--at") -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(option, f"not an ISO 8601 datetime: {text!r}") from None
+        raise ValidationError(option, f"not an ISO 8601 datetime: {shown(text)}") from None
     if not is_aware(value):
         raise ValidationError(
             option, f"naive datetime {text!r}; add a UTC offset, e.g. {text}+01:00 or {text}Z"

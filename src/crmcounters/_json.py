@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
+import re
+from array import array
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, datetime
+from itertools import accumulate
 from typing import Any, NoReturn, TypeVar
 
 from ._errors import CrmCountersError, DataFormatError, ValidationError
+from ._limits import MAX_JSON_DEPTH, MAX_NUMBER_LENGTH, shown
 from ._validate import is_aware
 
 __all__ = ["Reader", "format_datetime", "parse_document"]
@@ -16,15 +21,202 @@ _T = TypeVar("_T")
 
 
 def parse_document(source: str | bytes) -> Any:
-    """Parse JSON text; a syntax error becomes a `DataFormatError` with line and column."""
+    """Parse JSON text within the limits of docs/reliability.md; any fault is a
+    `DataFormatError` naming its JSON path (or line and column for a syntax error).
+
+    Before parsing, arrays and objects nested deeper than `MAX_JSON_DEPTH` are
+    refused (the parser would recurse once per level). While parsing, number
+    literals longer than `MAX_NUMBER_LENGTH`, numbers too large for a float,
+    NaN and Infinity are set aside and objects with a repeated key marked;
+    then, only if the parser met one of those or the text may hold a lone
+    surrogate (not Unicode text: no output could write it), a walk over the
+    result names the path of the first fault.
+    """
+    if isinstance(source, str):
+        try:
+            data = source.encode("utf-8")
+            suspect = False
+        except UnicodeEncodeError:  # a lone surrogate in the text itself
+            data, suspect = source.encode("utf-8", "surrogatepass"), True
+        text = source
+    elif isinstance(source, bytes | bytearray):
+        data = bytes(source)
+        encoding = json.detect_encoding(data)
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise DataFormatError("$", f"not UTF-8 text: {exc.reason}") from None
+        if not encoding.startswith("utf-8"):  # UTF-16 or 32: scan it as UTF-8 (ASCII-safe)
+            data = text.encode("utf-8", "surrogatepass")
+        suspect = False
+    else:
+        raise DataFormatError("$", f"expected JSON text, got {type(source).__name__}")
+    _check_depth(data)
+    flagged: list[bool] = []
     try:
-        return json.loads(source)
+        document = json.loads(
+            text,
+            object_pairs_hook=_objects_in(flagged),
+            parse_int=_integers_in(flagged),
+            parse_float=_floats_in(flagged),
+            parse_constant=_constants_in(flagged),
+        )
     except json.JSONDecodeError as exc:
         raise DataFormatError(
             "$", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except UnicodeDecodeError as exc:
-        raise DataFormatError("$", f"not UTF-8 text: {exc.reason}") from None
+    except RecursionError:  # pragma: no cover - _check_depth bounds the nesting first
+        raise DataFormatError("$", f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    if flagged or suspect or _SURROGATE_ESCAPE.search(data):
+        found = _fault(document)
+        if found is not None:
+            parts, problem = found
+            raise DataFormatError("$" + "".join(reversed(parts)), problem)
+    return document
+
+
+#: What `_check_depth` keeps: brackets, and quotes to tell the brackets inside strings.
+_DROPPED = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_STRING = re.compile(rb'"[^"]*"')
+#: Opening brackets as +1 and closing ones as -1 (255), read as signed bytes.
+_STEPS = bytes(
+    {ord("["): 1, ord("{"): 1, ord("]"): 255, ord("}"): 255}.get(byte, 0) for byte in range(256)
+)
+#: A \uD800-\uDFFF escape: half of a surrogate pair, or a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_PLAIN_KEY = re.compile(r"[\w:@+\-]{1,60}\Z", re.ASCII)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_depth(data: bytes) -> None:
+    """Refuse nesting deeper than `MAX_JSON_DEPTH`, in linear passes, before parsing.
+
+    Brackets inside strings do not count: escaped backslashes and quotes are
+    removed, then all but quotes and brackets, then what is between quotes.
+    The depth is the largest running sum of +1 per opening bracket and -1 per
+    closing one.
+    """
+    if data.count(b"[") + data.count(b"{") <= MAX_JSON_DEPTH:
+        return
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    brackets = _STRING.sub(b"", data.translate(None, _DROPPED))
+    if max(accumulate(array("b", brackets.translate(_STEPS)), initial=0)) > MAX_JSON_DEPTH:
+        raise DataFormatError("$", f"arrays and objects nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+class _Duplicated(dict[str, Any]):
+    """A JSON object in which `key` appeared more than once (refused by `_fault`)."""
+
+    key: str
+
+
+def _objects_in(flagged: list[bool]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def make(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(pairs)
+        if len(result) == len(pairs):
+            return result
+        flagged.append(True)
+        seen: set[str] = set()
+        marked = _Duplicated(result)
+        for key, _value in pairs:
+            if key in seen:
+                marked.key = key
+                break
+            seen.add(key)
+        return marked
+
+    return make
+
+
+class _Unsupported:
+    """A number literal set aside while parsing: too long or too large, or NaN/Infinity."""
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+    def problem(self) -> str:
+        if self.literal in ("NaN", "Infinity", "-Infinity"):
+            return f"{self.literal} is not a JSON number"
+        if len(self.literal) <= MAX_NUMBER_LENGTH:
+            return f"{shown(self.literal)} is too large for a float"
+        return (
+            f"a number of {len(self.literal):,} characters; numbers are at most "
+            f"{MAX_NUMBER_LENGTH} characters long"
+        )
+
+
+def _integers_in(flagged: list[bool]) -> Callable[[str], int | _Unsupported]:
+    def make(literal: str) -> int | _Unsupported:
+        if len(literal) > MAX_NUMBER_LENGTH:
+            flagged.append(True)
+            return _Unsupported(literal)
+        return int(literal)
+
+    return make
+
+
+def _floats_in(flagged: list[bool]) -> Callable[[str], float | _Unsupported]:
+    def make(literal: str) -> float | _Unsupported:
+        value = float(literal) if len(literal) <= MAX_NUMBER_LENGTH else math.inf
+        if math.isfinite(value):
+            return value
+        flagged.append(True)
+        return _Unsupported(literal)
+
+    return make
+
+
+def _constants_in(flagged: list[bool]) -> Callable[[str], _Unsupported]:
+    def make(literal: str) -> _Unsupported:
+        flagged.append(True)
+        return _Unsupported(literal)
+
+    return make
+
+
+def _fault(value: object) -> tuple[list[str], str] | None:
+    """The first fault in a parsed document: its path parts (innermost first) and problem."""
+    if isinstance(value, str):
+        problem = _text_fault(value)
+        return None if problem is None else ([], problem)
+    if isinstance(value, dict):
+        if isinstance(value, _Duplicated):
+            return [key_part(value.key)], "repeated key (each key may appear once)"
+        for key, one in value.items():
+            problem = _text_fault(key)
+            if problem is not None:
+                return [key_part(key)], f"key: {problem}"
+            found = _fault(one)
+            if found is not None:
+                found[0].append(key_part(key))
+                return found
+        return None
+    if isinstance(value, list):
+        for index, one in enumerate(value):
+            if isinstance(one, int):  # the common case of long arrays, kept quick
+                continue
+            found = _fault(one)
+            if found is not None:
+                found[0].append(f"[{index}]")
+                return found
+        return None
+    if isinstance(value, _Unsupported):
+        return [], value.problem()
+    return None
+
+
+def _text_fault(text: str) -> str | None:
+    if not text.isascii() and _SURROGATE.search(text):
+        return "a lone surrogate (\\ud800-\\udfff) is not Unicode text"
+    return None
+
+
+def key_part(key: str) -> str:
+    """`key` as a JSON path step: `.key` for a plain name, else `[<repr>]`, cut short."""
+    if _PLAIN_KEY.match(key):
+        return f".{key}"
+    return f"[{shown(key)}]"
 
 
 def format_datetime(value: datetime) -> str:
@@ -42,8 +234,8 @@ class Reader:
         self.path = path
 
     def at(self, key: str) -> str:
-        """The path of `key` inside this object."""
-        return f"{self.path}.{key}"
+        """The path of `key` inside this object (an odd or long key shown quoted, cut short)."""
+        return self.path + key_part(key)
 
     def fail(self, key: str, problem: str) -> NoReturn:
         """Raise a `DataFormatError` at `key`."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterable, Mapping, Sized
+from datetime import datetime
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -14,10 +16,18 @@ from ._errors import UnknownIdError, ValidationError
 from ._events import TimelineEvent
 from ._items import Item
 from ._pipelines import Pipeline
+from ._reminder_index import ReminderIndex
+from ._reminders import Reminder, from_us, utc_us, window
 from ._settings import Settings, check_types_in_use
 from ._storage import PortalStorage, find_supervisor
 from ._tasks import Task
 from ._users import Department, User
+from ._validate import instant as v_instant
+
+if TYPE_CHECKING:
+    from ._live_pages import LivePages
+    from ._view import Column
+    from .focus._pages import FocusKey, FocusPage
 
 __all__ = ["InMemoryStorage", "Record", "in_memory"]
 
@@ -77,6 +87,13 @@ class InMemoryStorage:
         self._open_by_user: _Index[Activity] = {}
         self._tasks_by_item: _Index[Task] = {}
         self._events_by_item: _Index[TimelineEvent] = {}
+        # Kanban and Activities view columns in focus order: built on the first page asked
+        # for, then kept up to date by every write (issue 15: pages in O(page)).
+        self._live: LivePages | None = None
+        self._live_lock = threading.Lock()  # readers may share the storage: build it once
+        # N1: the reminder pings by hour, built when the feed is first read, then kept.
+        self._reminders: ReminderIndex | None = None
+        self._reminders_lock = threading.Lock()  # readers may share the storage: build once
 
     @classmethod
     def copy_of(
@@ -118,7 +135,61 @@ class InMemoryStorage:
         if not isinstance(settings, Settings):
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
         check_types_in_use(settings, (a.type_id for a in self._activities.values()))
+        if settings != self._settings:  # default offsets, types' reminders: pings may move
+            self._reminders = None  # built again when next read (N1)
         self._settings = settings
+        self._live = None  # offsets and the week's first day shape every column: rebuild
+
+    # -- pages in focus order (`PagedFocusStorage`) ---------------------------
+
+    def _live_pages(self, now: datetime) -> LivePages:
+        live = self._live
+        if live is not None:
+            return live
+        with self._live_lock:
+            return self._build_live(now)
+
+    def _build_live(self, now: datetime) -> LivePages:
+        live = self._live
+        if live is None:
+            from ._live_pages import LivePages, Reads  # built on first use only
+
+            def bucket(index: _Index[_V]) -> Callable[[str], Collection[_V]]:
+                return lambda key: index.get(key, _NO_BUCKET).values()  # no copy: read at once
+
+            reads = Reads(
+                bucket(self._activities_by_item),
+                bucket(self._events_by_item),
+                bucket(self._open_by_item),
+            )
+            live = self._live = LivePages(self, now, reads=reads)
+        return live
+
+    def kanban_focus_page(
+        self,
+        entity_type: str,
+        pipeline_id: str,
+        stage_id: str,
+        now: datetime,
+        *,
+        limit: int | None,
+        after: FocusKey | None,
+    ) -> FocusPage:
+        """A Kanban column's page in focus order, from columns kept in order (F1, F5)."""
+        live = self._live_pages(now)
+        return live.kanban_page((entity_type, pipeline_id, stage_id), now, limit, after)
+
+    def view_focus_pages(
+        self,
+        user_id: str,
+        now: datetime,
+        *,
+        limit: int | None,
+        column: Column | None,
+        after: FocusKey | None,
+    ) -> tuple[Mapping[Column, FocusPage], datetime | None]:
+        """A user's Activities view pages, and when an item first changes column (V1, V2)."""
+        return self._live_pages(now).view_pages(user_id, now, limit, column, after)
 
     # -- reads ----------------------------------------------------------------
 
@@ -206,6 +277,34 @@ class InMemoryStorage:
         """The item's timeline events, oldest first (ties in the order added)."""
         return sorted(_bucket(self._events_by_item, item_id), key=lambda event: event.at)
 
+    def reminders_between(
+        self, start: datetime, end: datetime, user_id: str | None = None
+    ) -> tuple[Reminder, ...]:
+        """The reminder pings in `[start, end)`, in time order, of one recipient or all (N1).
+
+        Read from an index of pings by hour, built on the first call (O(activities))
+        and kept in step with every write after it.
+        """
+        start, end = window(start, end)
+        return self._reminder_index().between_us(utc_us(start), utc_us(end), user_id)
+
+    def next_reminder_after(self, after: datetime) -> datetime | None:
+        """The instant of the earliest reminder ping after `after`, or None (N1)."""
+        found = self._reminder_index().next_after(utc_us(v_instant("after", after)))
+        return None if found is None else from_us(found)
+
+    def _reminder_index(self) -> ReminderIndex:
+        index = self._reminders
+        if index is not None:
+            return index
+        with self._reminders_lock:  # two readers asking first build it once
+            index = self._reminders
+            if index is None:
+                index = self._reminders = ReminderIndex.of(
+                    self._activities.values(), self._settings.focus_reminder_offsets
+                )
+            return index
+
     def __len__(self) -> int:
         return (
             len(self._users)
@@ -253,6 +352,8 @@ class InMemoryStorage:
         activity = self.activity(activity_id)
         self._unindex_activity(activity)
         del self._activities[activity_id]
+        if self._live is not None:
+            self._live.touch(activity.item_ids)
         return activity
 
     def remove_task(self, task_id: str) -> Task:
@@ -285,15 +386,52 @@ class InMemoryStorage:
         self._events_by_item.pop(item_id, None)
         _ordered_discard(self._items_by_responsible, item.responsible_id, item_id)
         del self._items[item_id]
+        if self._live is not None:
+            self._live.touch((item_id,))
         return item
+
+    def _add_checked(self, records: Iterable[Item | Activity]) -> None:
+        """Store new items or activities that the portal loader has checked (issue 15).
+
+        The loader checks every id new and every reference resolved, as
+        `add` would (`_loading.Known`); checking again would double the cost
+        of loading a large portal. A storage whose live pages are built (not
+        one being loaded) takes the ordinary write, which keeps them in step.
+        """
+        if self._live is not None:
+            self._write(tuple(records), ())
+            return
+        for record in records:
+            self._apply(record)
 
     # -- the batch machinery --------------------------------------------------
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
         types = {activity_type.id for activity_type in self._settings.activity_types}
         check_write(added, replaced, _Stored(self), activity_types=types)
-        for record in (*added, *replaced):  # every check passed: now apply
+        live = self._live
+        if live is None:
+            for record in (*added, *replaced):  # every check passed: now apply
+                self._apply(record)
+            return
+        items: set[str] = set()
+        users: list[str] = []
+        for record in (*added, *replaced):
+            if isinstance(record, Item):
+                items.add(record.id)
+            elif isinstance(record, Activity):
+                items.update(record.item_ids)
+                old = self._activities.get(record.id)
+                if old is not None:
+                    items.update(old.item_ids)
+            elif isinstance(record, TimelineEvent):
+                items.add(record.item_id)
+            elif isinstance(record, User):
+                old_user = self._users.get(record.id)
+                if old_user is not None and old_user.time_zone != record.time_zone:
+                    users.append(record.id)
             self._apply(record)
+        live.touch(items, users)
 
     def _table(self, kind: str) -> Mapping[str, Record]:
         tables: dict[str, Mapping[str, Record]] = {
@@ -337,6 +475,8 @@ class InMemoryStorage:
             _ordered_add(self._events_by_item, record.item_id, record.id, record)
 
     def _index_activity(self, activity: Activity) -> None:
+        if self._reminders is not None:
+            self._reminders.put(activity)
         for item_id in activity.item_ids:
             _ordered_add(self._activities_by_item, item_id, activity.id, activity)
             if activity.is_open:
@@ -345,6 +485,8 @@ class InMemoryStorage:
             _ordered_add(self._open_by_user, activity.responsible_id, activity.id, activity)
 
     def _unindex_activity(self, activity: Activity) -> None:
+        if self._reminders is not None:
+            self._reminders.remove(activity.id)
         for item_id in activity.item_ids:
             _ordered_discard(self._activities_by_item, item_id, activity.id)
             _ordered_discard(self._open_by_item, item_id, activity.id)
@@ -376,6 +518,10 @@ class _Stored:
     def stored_department(self, department_id: str) -> Department | None:
         """The stored department, if any."""
         return self._storage._departments.get(department_id)
+
+    def stored_item(self, item_id: str) -> Item | None:
+        """The stored item, if any."""
+        return self._storage._items.get(item_id)
 
     def items_in_pipeline(self, pipeline_id: str) -> Iterable[Item]:
         """Stored items in that pipeline."""

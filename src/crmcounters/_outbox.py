@@ -26,6 +26,7 @@ __all__ = [
     "InMemoryOutbox",
     "Outbox",
     "OutboxEntry",
+    "ReminderMark",
     "check_new_entries",
     "check_take_args",
     "dump_payload",
@@ -132,6 +133,25 @@ class Outbox(Protocol):
         ...
 
 
+@runtime_checkable
+class ReminderMark(Protocol):
+    """How far reminder pings (N1) have been put in this outbox: a "delivered up to" mark.
+
+    `RuleHost.deliver_reminders` reads it (locking it, in a database, until the
+    transaction ends, so two workers never put one ping twice), puts the
+    pings after it, and moves it, in one transaction. `InMemoryOutbox` and
+    `crmcounters.sql.SqlOutbox` keep one.
+    """
+
+    def reminders_delivered_until(self, start: datetime) -> datetime:
+        """The mark, in UTC; a first call stores `start` as the mark and returns it."""
+        ...
+
+    def set_reminders_delivered_until(self, until: datetime) -> None:
+        """Move the mark to `until`."""
+        ...
+
+
 class InMemoryOutbox:
     """The outbox in memory, for `InMemoryStorage` hosts and tests (an `Outbox`).
 
@@ -143,6 +163,7 @@ class InMemoryOutbox:
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._entries: dict[str, OutboxEntry] = {}
         self._leases: dict[str, datetime] = {}
+        self._reminders_until: datetime | None = None
 
     def check(self, entries: Collection[OutboxEntry]) -> None:
         """Raise `DuplicateIdError` (or `ValidationError`), changing nothing, on a bad batch."""
@@ -185,6 +206,16 @@ class InMemoryOutbox:
     def entries(self) -> list[OutboxEntry]:
         """Every waiting entry, oldest first, taken or not (for tests and inspection)."""
         return list(self._entries.values())
+
+    def reminders_delivered_until(self, start: datetime) -> datetime:
+        """How far reminder pings were put here (N1); the first call starts it at `start`."""
+        if self._reminders_until is None:
+            self._reminders_until = v.instant("start", start)
+        return self._reminders_until
+
+    def set_reminders_delivered_until(self, until: datetime) -> None:
+        """Move the reminder mark to `until`."""
+        self._reminders_until = v.instant("until", until)
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -11,6 +11,7 @@ import attrs
 
 from . import _validate as v
 from ._errors import UnknownIdError, ValidationError
+from ._limits import shown
 
 __all__ = [
     "ENTITY_TYPES",
@@ -34,7 +35,7 @@ def check_entity_type(field: str, value: object) -> str:
     if not isinstance(value, str) or not (value in ENTITY_TYPES or _SMART.match(value)):
         raise ValidationError(
             field,
-            f"unknown entity type {value!r}; use {', '.join(ENTITY_TYPES)} or smart:<number>",
+            f"unknown entity type {shown(value)}; use {', '.join(ENTITY_TYPES)} or smart:<number>",
         )
     return value
 
@@ -60,6 +61,10 @@ class StageSemantics(enum.StrEnum):
     FAILURE = "failure"
 
 
+def _semantics(value: StageSemantics | str) -> StageSemantics:
+    return v.check_choice("semantics", StageSemantics, value)
+
+
 @attrs.frozen(kw_only=True)
 class Stage:
     """One column of a pipeline."""
@@ -67,7 +72,7 @@ class Stage:
     id: str = attrs.field(validator=v.an_id)
     name: str = attrs.field(validator=v.text)
     semantics: StageSemantics = attrs.field(
-        default=StageSemantics.IN_PROGRESS, converter=StageSemantics
+        default=StageSemantics.IN_PROGRESS, converter=_semantics
     )
 
     @property
@@ -77,7 +82,7 @@ class Stage:
 
 
 def _stages(values: Iterable[Stage]) -> tuple[Stage, ...]:
-    return tuple(values)
+    return v.check_collection("stages", values, "stages")
 
 
 @attrs.frozen(kw_only=True)

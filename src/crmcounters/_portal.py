@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -28,10 +29,13 @@ from ._events import (
 )
 from ._items import Item
 from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_document
+from ._limits import DEFAULT_MAX_FILE_BYTES
+from ._loading import Decoded, Doubt, Known, build_activity, build_item, decode
 from ._memory import InMemoryStorage, Record
 from ._pipelines import Pipeline, Stage
 from ._settings import CalendarSettings, PlannedRule, Settings
 from ._smart_settings import SmartActivitySettings
+from ._source import read_input_file
 from ._storage import PortalStorage, Storage
 from ._tasks import Task, TaskStatus
 from ._users import Department, User
@@ -94,6 +98,9 @@ def load_portal(
     `progress` is told (records read, records in all) every 1,000 records and
     once more when the portal is stored: the command line draws a progress line.
     """
+    portal = _load_checked_once(lambda: source, progress)
+    if portal is not None:
+        return portal
     root = Reader(parse_document(source), "$")
     root.reject_unknown(_TOP_KEYS)
     if root.text("format", REQUIRED) != FORMAT:
@@ -171,11 +178,113 @@ def _access(r: Reader, storage: Storage) -> AccessPolicy:
 
 
 def read_portal(
-    path: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None
+    path: str | os.PathLike[str],
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> Portal:
-    """Load a portal from a JSON file (`progress` as `load_portal`'s)."""
-    with open(path, "rb") as handle:
-        return load_portal(handle.read(), progress=progress)
+    """Load a portal from a JSON file (`progress` as `load_portal`'s).
+
+    Only a regular file of at most `max_bytes` bytes is read (256 MiB unless
+    raised); anything else raises `InputFileError` naming the file.
+    """
+    # The file's bytes live only while they are decoded (`_load_checked_once`).
+    portal = _load_checked_once(lambda: read_input_file(path, max_bytes=max_bytes), progress)
+    if portal is not None:
+        return portal
+    return load_portal(read_input_file(path, max_bytes=max_bytes), progress=progress)
+
+
+# -- the fast path: each value checked once (issue 15, `_loading`) ------------
+
+
+def _load_checked_once(
+    read: Callable[[], str | bytes], progress: Callable[[int, int], None] | None
+) -> Portal | None:
+    """The portal built by the fast path, or None when the validated path must read it.
+
+    The fast path reports no fault itself: on any (a `Doubt`, a refusal, a
+    decoder's error) the validated path reads the document again and names
+    the fault at its JSON path, as it always has.
+    """
+    # The records built here hold no reference cycles, and a million of them made the cyclic
+    # garbage collector walk the growing heap again and again: about half the time of a
+    # 1,000,000-activity load. It is paused meanwhile and left as it was found.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build_checked_once(decode(read()), progress)
+    except Exception as exc:  # every fault is the validated path's to report
+        logger.debug("reading the portal the validated way: %s: %s", type(exc).__name__, exc)
+        return None
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build_checked_once(decoded: Decoded, progress: Callable[[int, int], None] | None) -> Portal:
+    """`load_portal`'s portal, its items and activities built and checked by `_loading`."""
+    root = Reader(decoded.document, "$")
+    root.reject_unknown(_TOP_KEYS)
+    if root.text("format", REQUIRED) != FORMAT or root.whole("version", REQUIRED) != 1:
+        raise Doubt
+    storage = InMemoryStorage(_settings(root.object("settings")))
+    first = [
+        (kind, r) for kind in ("users", "departments", "pipelines") for r in root.objects(kind)
+    ]
+    last = [(kind, r) for kind in ("tasks", "events") for r in root.objects(kind)]
+    item_rows, activity_rows = decoded.items, decoded.activities
+    total = len(first) + len(item_rows) + len(activity_rows) + len(last)
+    done = 0
+    every = _PROGRESS_EVERY if progress is not None else total + 1  # a multiple never reached
+    people: list[Record] = []
+    pipelines: list[Record] = []
+    for kind, reader in first:
+        (pipelines if kind == "pipelines" else people).append(_record(kind, reader))
+        done += 1
+        if progress is not None and done % every == 0:
+            progress(done, total)
+    storage.add_all(people)  # users and departments refer to each other: one batch
+    storage.add_all(pipelines)
+    known = Known(
+        (user.id for user in storage.users()),
+        storage.pipelines(),
+        (activity_type.id for activity_type in storage.settings.activity_types),
+    )
+    for rows, values, make in (
+        (item_rows, decoded.item_values, build_item),
+        (activity_rows, decoded.activity_values, build_activity),
+    ):
+        built: list[Item | Activity] = []
+        append = built.append
+        for index in range(len(rows)):
+            append(make(values(rows[index]), known))
+            rows[index] = None  # the decoded object is not needed again: free it now
+            done += 1
+            if done % every == 0 and progress is not None:
+                progress(done, total)
+        storage._add_checked(built)  # checked as `add` would: see `_loading.Known`
+        del built
+    later: list[list[Record]] = [[], []]
+    for kind, reader in last:
+        later[kind == "events"].append(_record(kind, reader))
+        done += 1
+        if progress is not None and done % every == 0:
+            progress(done, total)
+    decoded.finish()
+    for batch in later:
+        storage.add_all(batch)
+    if progress is not None:
+        progress(total, total)
+    portal = _with_details(root, storage)
+    logger.info(
+        "loaded a portal: %d records (%d users, %d items, %d activities)",
+        total,
+        len(storage.users()),
+        len(storage.items()),
+        len(storage.activities()),
+    )
+    return portal
 
 
 _KIND_OF = {

@@ -30,6 +30,7 @@ import attrs
 
 from . import _validate as v
 from ._errors import ValidationError
+from ._limits import shown
 
 if TYPE_CHECKING:
     from dateutil.rrule import rrule
@@ -160,7 +161,7 @@ def _parse(text: str) -> Recurrence:
     if body.upper().startswith("RRULE:"):
         body = body[len("RRULE:") :]
     if not body or any(c in body for c in "\r\n") or len(body) > 500:
-        raise _fail(f"expected one RRULE line such as 'FREQ=WEEKLY;BYDAY=MO', got {text!r}")
+        raise _fail(f"expected one RRULE line such as 'FREQ=WEEKLY;BYDAY=MO', got {shown(text)}")
     parts: dict[str, str] = {}
     for chunk in body.split(";"):
         name, equals, value = chunk.partition("=")

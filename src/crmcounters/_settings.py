@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, datetime
 
 import attrs
 
@@ -12,6 +12,7 @@ from . import _validate as v
 from ._activity_types import ActivityType, check_activity_types
 from ._calendar import DEFAULT_HOLIDAY_YEARS, BusinessCalendar
 from ._errors import UnknownIdError, ValidationError
+from ._limits import MAX_CALENDAR_DAYS, shown
 from ._smart_settings import SmartActivitySettings
 
 __all__ = ["CalendarSettings", "CounterMode", "PlannedRule", "Settings", "check_types_in_use"]
@@ -37,16 +38,40 @@ class PlannedRule(enum.StrEnum):
     DUE_TODAY = "due_today"
 
 
-def _sorted_dates(values: Iterable[date]) -> tuple[date, ...]:
-    days = tuple(values)
-    for day in days:
-        if not isinstance(day, date):
-            raise ValidationError("days", f"expected dates, got {day!r}")
+def _sorted_dates(field: str, values: Iterable[date]) -> tuple[date, ...]:
+    days = v.check_collection(field, values, "dates", MAX_CALENDAR_DAYS)
+    for index, day in enumerate(days):
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise ValidationError(f"{field}[{index}]", f"expected a date, got {shown(day)}")
     return tuple(sorted(set(days)))
 
 
+def _days_off(values: Iterable[date]) -> tuple[date, ...]:
+    return _sorted_dates("company_days_off", values)
+
+
+def _working_days(values: Iterable[date]) -> tuple[date, ...]:
+    return _sorted_dates("extra_working_days", values)
+
+
+def _planned_rule(value: PlannedRule | str) -> PlannedRule:
+    return v.check_choice("planned_rule", PlannedRule, value)
+
+
+def _counter_mode(value: CounterMode | str) -> CounterMode:
+    return v.check_choice("counter_mode", CounterMode, value)
+
+
 def _weekday_tuple(values: Iterable[int] | None) -> tuple[int, ...] | None:
-    return None if values is None else tuple(sorted(set(values)))
+    if values is None:
+        return None
+    days = v.check_collection("weekend_days", values, "weekdays", 7 * 7)
+    for index, day in enumerate(days):
+        if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 6:
+            raise ValidationError(
+                f"weekend_days[{index}]", f"expected 0 (Monday) to 6 (Sunday), got {shown(day)}"
+            )
+    return tuple(sorted(set(days)))
 
 
 @attrs.frozen(kw_only=True)
@@ -60,8 +85,8 @@ class CalendarSettings:
     country: str | None = attrs.field(default=None, validator=v.optional_id)
     subdivision: str | None = attrs.field(default=None, validator=v.optional_id)
     weekend_days: tuple[int, ...] | None = attrs.field(default=None, converter=_weekday_tuple)
-    company_days_off: tuple[date, ...] = attrs.field(default=(), converter=_sorted_dates)
-    extra_working_days: tuple[date, ...] = attrs.field(default=(), converter=_sorted_dates)
+    company_days_off: tuple[date, ...] = attrs.field(default=(), converter=_days_off)
+    extra_working_days: tuple[date, ...] = attrs.field(default=(), converter=_working_days)
 
     def __attrs_post_init__(self) -> None:
         if self.subdivision is not None and self.country is None:
@@ -117,10 +142,10 @@ class Settings:
     #: C8: open activities a user may have before their counters are blocked.
     open_activity_cap: int = attrs.field(default=50_000, validator=_positive)
     #: C4, C11: whether Planned also counts what is due today in the responsible's zone.
-    planned_rule: PlannedRule = attrs.field(default=PlannedRule.LIT, converter=PlannedRule)
+    planned_rule: PlannedRule = attrs.field(default=PlannedRule.LIT, converter=_planned_rule)
     #: C2: whose counters an activity feeds.
     counter_mode: CounterMode = attrs.field(
-        default=CounterMode.ITEM_RESPONSIBLE, converter=CounterMode
+        default=CounterMode.ITEM_RESPONSIBLE, converter=_counter_mode
     )
     #: V1: first day of the week, 0 = Monday.
     week_start: int = attrs.field(default=0, validator=_weekday)

@@ -38,9 +38,7 @@ def _non_blank(_instance: object, attribute: attrs.Attribute[str], value: Any) -
 
 
 def _file_ids(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise ValidationError("file_ids", "expected a sequence of file ids, got one string")
-    return tuple(values)
+    return v.check_collection("file_ids", values, "file ids")
 
 
 @attrs.frozen(kw_only=True)
@@ -89,6 +87,14 @@ class NoSuggestionReason(enum.StrEnum):
     AT_CAP = "at_cap"
 
 
+def _reason(value: NoSuggestionReason | str) -> NoSuggestionReason:
+    return v.check_choice("reason", NoSuggestionReason, value)
+
+
+def _activity_ids(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(v.check_iterable("open_activity_ids", values, "activity ids"))
+
+
 @attrs.frozen(kw_only=True)
 class NoSuggestion:
     """The answer when nothing is suggested: the reason, and the facts behind it.
@@ -101,12 +107,12 @@ class NoSuggestion:
 
     item_id: str = attrs.field(validator=v.an_id)
     user_id: str = attrs.field(validator=v.an_id)
-    reason: NoSuggestionReason = attrs.field(converter=NoSuggestionReason)
+    reason: NoSuggestionReason = attrs.field(converter=_reason)
     detail: str = attrs.field(validator=v.text)
     until: datetime | None = attrs.field(
         default=None, converter=v.optional_utc, validator=v.optional_aware
     )
-    open_activity_ids: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    open_activity_ids: tuple[str, ...] = attrs.field(default=(), converter=_activity_ids)
     open_activity_count: int | None = None
     cap: int | None = None
 

@@ -38,9 +38,7 @@ def check_smart_entity_type(field: str, value: object) -> str:
 
 
 def _entity_types(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise ValidationError("switched_off", "expected a sequence of entity types, got one string")
-    types = tuple(values)
+    types = v.check_collection("switched_off", values, "entity types")
     for index, one in enumerate(types):
         check_smart_entity_type(f"switched_off[{index}]", one)
     return tuple(sorted(set(types)))

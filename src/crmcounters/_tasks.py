@@ -30,9 +30,11 @@ _CLOSED = frozenset({TaskStatus.COMPLETED, TaskStatus.DECLINED})
 
 
 def _observers(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise ValidationError("observer_ids", "expected a sequence of user ids, got one string")
-    return tuple(values)
+    return v.check_collection("observer_ids", values, "user ids")
+
+
+def _status(value: TaskStatus | str) -> TaskStatus:
+    return v.check_choice("status", TaskStatus, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -44,7 +46,7 @@ class Task:
     title: str = attrs.field(validator=v.text)
     responsible_id: str = attrs.field(validator=v.an_id)
     created_at: datetime = attrs.field(converter=v.utc, validator=v.aware)
-    status: TaskStatus = attrs.field(default=TaskStatus.NEW, converter=TaskStatus)
+    status: TaskStatus = attrs.field(default=TaskStatus.NEW, converter=_status)
     description: str = attrs.field(default="", validator=v.text)
     observer_ids: tuple[str, ...] = attrs.field(default=(), converter=_observers, validator=v.ids)
     deadline: datetime | None = attrs.field(

@@ -10,6 +10,7 @@ import attrs
 
 from . import _validate as v
 from ._errors import ValidationError
+from ._limits import MAX_ZONE_NAME_LENGTH, shown
 
 __all__ = ["Department", "User", "as_zone", "zone_of"]
 
@@ -17,13 +18,20 @@ __all__ = ["Department", "User", "as_zone", "zone_of"]
 def zone_of(time_zone: str, field: str = "time_zone") -> ZoneInfo:
     """The `ZoneInfo` for an IANA name, or a `ValidationError` naming `field`."""
     if not isinstance(time_zone, str) or not time_zone:
-        raise ValidationError(field, f"expected an IANA zone name, got {time_zone!r}")
+        raise ValidationError(field, f"expected an IANA zone name, got {shown(time_zone)}")
+    if len(time_zone) > MAX_ZONE_NAME_LENGTH:
+        raise ValidationError(
+            field,
+            f"a zone name of {len(time_zone):,} characters; IANA names are at most "
+            f"{MAX_ZONE_NAME_LENGTH} (e.g. 'Europe/Warsaw')",
+        )
     try:
         return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name the file system refuses; its message would show where tzdata lives
         raise ValidationError(
-            field, f"unknown IANA time zone {time_zone!r} (e.g. 'Europe/Warsaw')"
-        ) from exc
+            field, f"unknown IANA time zone {shown(time_zone)} (e.g. 'Europe/Warsaw')"
+        ) from None
 
 
 def as_zone(field: str, value: object) -> tzinfo:

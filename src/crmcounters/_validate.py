@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import enum
+import re
+from collections.abc import Iterable, Mapping, Sized
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any, TypeVar
 
 from ._errors import NaiveDatetimeError, ValidationError
+from ._limits import (
+    MAX_ID_LENGTH,
+    MAX_LIST_LENGTH,
+    MAX_REMINDER_OFFSETS,
+    MAX_TEXT_LENGTH,
+    shown,
+)
 
 T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def is_aware(value: datetime) -> bool:
@@ -62,12 +74,61 @@ def optional_utc(value: datetime | None) -> datetime | None:
 
 
 def check_id(field: str, value: object) -> str:
-    """Return `value` if it is a non-empty, non-blank string id."""
+    """Return `value` if it is a non-empty, non-blank string id of at most `MAX_ID_LENGTH`."""
     if not isinstance(value, str):
         raise ValidationError(field, f"expected a string id, got {type(value).__name__}")
     if not value.strip():
         raise ValidationError(field, "must be a non-empty id")
+    if len(value) > MAX_ID_LENGTH:
+        raise ValidationError(
+            field, f"an id of {len(value):,} characters; ids are at most {MAX_ID_LENGTH}"
+        )
+    check_unicode(field, value)
     return value
+
+
+def check_text(field: str, value: object, limit: int = MAX_TEXT_LENGTH) -> str:
+    """Return `value` if it is a string of at most `limit` characters of Unicode text."""
+    if not isinstance(value, str):
+        raise ValidationError(field, f"expected text, got {type(value).__name__}")
+    if len(value) > limit:
+        raise ValidationError(
+            field, f"a text of {len(value):,} characters; at most {limit:,} are allowed"
+        )
+    check_unicode(field, value)
+    return value
+
+
+def check_unicode(field: str, value: str) -> None:
+    """Refuse lone surrogates: they are not Unicode text and no output could write them."""
+    if not value.isascii() and _SURROGATE.search(value):
+        raise ValidationError(field, "a lone surrogate (\\ud800-\\udfff) is not Unicode text")
+
+
+def check_choice(field: str, kind: type[E], value: object) -> E:
+    """A member of the enum `kind`, from itself or its value; anything else is refused
+    naming `field` and listing the values allowed (the enum's own error names neither)."""
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except (ValueError, TypeError):
+        allowed = ", ".join(str(member.value) for member in kind)
+        raise ValidationError(field, f"expected one of {allowed}, got {shown(value)}") from None
+
+
+def check_collection(
+    field: str, values: object, what: str, limit: int = MAX_LIST_LENGTH
+) -> tuple[Any, ...]:
+    """`values` as a tuple, if it is a collection (not a string, bytes or mapping) of at
+    most `limit` elements; refused naming `field` otherwise. Reads no more than
+    `limit` + 1 elements, so an endless iterator is refused too."""
+    found = check_iterable(field, values, what)
+    result = tuple(islice(found, limit + 1))
+    if len(result) > limit:
+        count = f"{len(found):,}" if isinstance(found, Sized) else f"more than {limit:,}"
+        raise ValidationError(field, f"{count} {what}; at most {limit:,} are allowed")
+    return result
 
 
 #: The largest reminder or urgency offset: 366 days, in minutes (C4, F2).
@@ -79,9 +140,13 @@ _LAST_DEADLINE = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 
 def check_offsets(field: str, values: Iterable[int]) -> tuple[int, ...]:
-    """Reminder offsets: whole minutes 0 to 366 days, sorted, largest first, without repeats."""
+    """Reminder offsets: whole minutes 0 to 366 days, sorted, largest first, without repeats.
+
+    At most `MAX_REMINDER_OFFSETS` are accepted: every one is an instant the
+    focus order and the counters step through, for every activity (F2).
+    """
     result = []
-    for value in values:
+    for value in check_collection(field, values, "offsets", MAX_REMINDER_OFFSETS):
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(field, f"offsets are whole minutes, got {value!r}")
         if value < 0:
@@ -184,9 +249,8 @@ def ids(_instance: Any, attribute: Any, value: tuple[str, ...]) -> None:
 
 
 def text(_instance: Any, attribute: Any, value: Any) -> None:
-    """attrs validator: a string (may be empty)."""
-    if not isinstance(value, str):
-        raise ValidationError(attribute.name, f"expected text, got {type(value).__name__}")
+    """attrs validator: a string (may be empty) of at most `MAX_TEXT_LENGTH` characters."""
+    check_text(attribute.name, value)
 
 
 def flag(_instance: Any, attribute: Any, value: Any) -> None:

@@ -13,8 +13,18 @@ from . import _validate as v
 from ._access import AccessPolicy, readable_sections
 from ._activities import Activity
 from ._calendar import day_start, week_start_of
+from ._errors import ValidationError
 from ._storage import Storage
-from .focus._order import order_by_focus
+from .focus._order import _check_limit
+from .focus._pages import (
+    FocusKey,
+    FocusPage,
+    PagedFocusStorage,
+    decode_cursor,
+    encode_cursor,
+    scratch_page,
+)
+from .focus._timeline import focus_timelines
 
 __all__ = ["ActivitiesView", "Column", "Placement", "activities_view", "place_item"]
 
@@ -53,9 +63,12 @@ class ActivitiesView:
     """A user's Activities view at `at` in the user's own zone (V1, V2, X3).
 
     `columns` maps every `Column`, in display order, to its item ids in
-    display order (focus order, V2); `valid_until` is the next instant at which
-    the view may change by itself: an item changes column (a local midnight) or
-    an item of a column rises in focus (F5), or None.
+    display order (focus order, V2) — the first page of each with a `limit`,
+    or only the continued column with a `cursor`; `totals` counts every item
+    of each shown column and `next_cursors` continues each (None when no item
+    follows). `valid_until` is the next instant at which the view may change
+    by itself: an item changes column (a local midnight) or an item of a
+    shown column rises in focus (F5), or None.
     """
 
     user_id: str
@@ -64,6 +77,8 @@ class ActivitiesView:
     today: date
     columns: Mapping[Column, tuple[str, ...]] = attrs.field(hash=False)
     valid_until: datetime | None
+    totals: Mapping[Column, int] = attrs.field(hash=False, factory=dict)
+    next_cursors: Mapping[Column, str | None] = attrs.field(hash=False, factory=dict)
 
     def column_of(self, item_id: str) -> Column:
         """The column holding `item_id`; `KeyError` when the item is not in this view."""
@@ -80,38 +95,69 @@ def activities_view(
     *,
     viewer_id: str | None = None,
     policy: AccessPolicy | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
 ) -> ActivitiesView:
     """The Activities view of `user_id`'s items at `now`, in the user's time zone (V1, V2).
 
     The user's items are those they are responsible for, whatever the counter
     mode; each lands in exactly one column by all its open activities. A viewer
     other than the user needs the `policy` to allow it (C7), and sees the items
-    of the sections it lets them read.
+    of the sections it lets them read. With `limit`, each column lists its
+    first `limit` items; a `cursor` (from `next_cursors`) continues one column,
+    the only one the answer then holds. A cursor of another user's view is a
+    `ValidationError` naming `cursor`. A storage with `view_focus_pages`
+    (`PagedFocusStorage`, such as `InMemoryStorage`) answers the pages itself
+    when the viewer may read all of the user's sections.
     """
     now = v.instant("now", now)
+    _check_limit(limit)
     viewer = user_id if viewer_id is None else viewer_id
     readable = readable_sections(storage, viewer, user_id, policy)
     user = storage.user(user_id)
     zone = user.zone
     today = now.astimezone(zone).date()
-    week_start = storage.settings.week_start
-    buckets: dict[Column, list[str]] = {column: [] for column in Column}
-    valid_until: datetime | None = None
-    for item in storage.items_of(user_id):
-        if readable is not None and not readable(item.entity_type, item.pipeline_id):
-            continue
-        placement = place_item(
-            storage.open_activities_of_item(item.id), now, zone=zone, week_start=week_start
+    only: Column | None = None
+    after: FocusKey | None = None
+    if cursor is not None:
+        only, after = _continued_column(cursor, user_id)
+    pages: Mapping[Column, FocusPage]
+    if readable is None and isinstance(storage, PagedFocusStorage):
+        pages, valid_until = storage.view_focus_pages(
+            user_id, now, limit=limit, column=only, after=after
         )
-        buckets[placement.column].append(item.id)
-        moves = placement.moves_at
-        if moves is not None and (valid_until is None or moves < valid_until):
-            valid_until = moves
+    else:
+        week_start = storage.settings.week_start
+        buckets: dict[Column, list[str]] = {column: [] for column in Column}
+        valid_until = None
+        for item in storage.items_of(user_id):
+            if readable is not None and not readable(item.entity_type, item.pipeline_id):
+                continue
+            placement = place_item(
+                storage.open_activities_of_item(item.id), now, zone=zone, week_start=week_start
+            )
+            buckets[placement.column].append(item.id)
+            moves = placement.moves_at
+            if moves is not None and (valid_until is None or moves < valid_until):
+                valid_until = moves
+        pages = {
+            column: scratch_page(focus_timelines(storage, ids), now, limit=limit, after=after)
+            for column, ids in buckets.items()
+            if only is None or column is only
+        }
     columns: dict[Column, tuple[str, ...]] = {}
-    for column, ids in buckets.items():
-        order = order_by_focus(storage, ids, now)  # V2: focus order inside a column
-        columns[column] = order.item_ids
-        rises = order.valid_until if len(ids) > 1 else None  # one item cannot reorder
+    totals: dict[Column, int] = {}
+    cursors: dict[Column, str | None] = {}
+    for column, page in pages.items():
+        columns[column] = page.item_ids
+        totals[column] = page.total
+        last = page.last_key
+        cursors[column] = (
+            encode_cursor({"board": "view", "user_id": user_id, "column": column.value}, last)
+            if page.more and last is not None
+            else None
+        )
+        rises = page.valid_until if page.total > 1 else None  # one item cannot reorder (V2)
         if rises is not None and (valid_until is None or rises < valid_until):
             valid_until = rises
     return ActivitiesView(
@@ -121,7 +167,22 @@ def activities_view(
         today=today,
         columns=MappingProxyType(columns),
         valid_until=valid_until,
+        totals=MappingProxyType(totals),
+        next_cursors=MappingProxyType(cursors),
     )
+
+
+def _continued_column(cursor: str, user_id: str) -> tuple[Column, FocusKey]:
+    """The column a cursor continues in this user's view, and its key (else refused)."""
+    fields, key = decode_cursor(cursor, "view")
+    if fields.get("user_id") != user_id:
+        raise ValidationError(
+            "cursor", f"a cursor of user {fields.get('user_id')!r}'s view, not {user_id!r}'s"
+        )
+    try:
+        return Column(fields.get("column", "")), key
+    except ValueError:
+        raise ValidationError("cursor", f"unknown column {fields.get('column')!r}") from None
 
 
 def place_item(

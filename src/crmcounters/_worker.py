@@ -10,6 +10,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from types import FrameType
 
+import attrs
+
 from ._errors import ValidationError
 from ._host import RuleHost, RunReport, logger
 from ._validate import check_aware
@@ -26,10 +28,12 @@ _RETRY = timedelta(milliseconds=50)
 class Worker:
     """Runs a `RuleHost`'s due jobs until stopped (P2): the loop of `crmcounters worker`.
 
-    Each turn runs one batch (`RuleHost.run_batch`); when nothing is due it
-    sleeps until the next job is due or `poll_interval` passes, whichever is
-    sooner. `stop()` (safe from a signal handler or another thread) lets the
-    current batch finish, then `run` returns. A database error is logged and
+    Each turn runs one batch (`RuleHost.run_batch`); when no job was due it
+    puts the reminder pings due by now in the outbox (`RuleHost.deliver_reminders`,
+    if the host has `reminders`), then sleeps until the next job or ping is due
+    or `poll_interval` passes, whichever is sooner. `stop()` (safe from a
+    signal handler or another thread) lets the current batch finish, then
+    `run` returns. A database error is logged and
     retried after the poll interval, so a restarting database does not end
     the worker.
     """
@@ -62,6 +66,9 @@ class Worker:
         while not self._stop.is_set():
             try:
                 report = self.host.run_batch()
+                if not report.claimed:  # due jobs first; reminders once none waits (N1)
+                    reminded = self.host.deliver_reminders()
+                    report = attrs.evolve(report, reminders=reminded)
             except Exception as exc:  # the database went away: say so, wait, try again
                 logger.error("could not run due jobs: %s: %s", type(exc).__name__, exc)
                 if once:
@@ -75,10 +82,11 @@ class Worker:
                 break
             self._stop.wait(self._sleep().total_seconds())
         logger.info(
-            "worker stopped: %d jobs run, %d effects, %d failed",
+            "worker stopped: %d jobs run, %d effects, %d failed, %d reminders",
             total.finished,
             total.effects,
             len(total.failed),
+            total.reminders,
         )
         return total
 

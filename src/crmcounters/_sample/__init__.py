@@ -8,10 +8,12 @@ file.
 
 from __future__ import annotations
 
-from importlib.resources import files
+from typing import TYPE_CHECKING
 
 from .._portal import Portal, load_portal
-from ..rules import RuleSet, load_rule_set
+
+if TYPE_CHECKING:
+    from ..rules import RuleSet
 
 __all__ = ["SAMPLE_PORTAL", "SAMPLE_RULES", "sample_bytes", "sample_portal", "sample_rules"]
 
@@ -23,6 +25,8 @@ SAMPLE_RULES = "sample_rules.json"
 
 def sample_bytes(name: str) -> bytes:
     """The bytes of one shipped sample file, wherever the package is installed."""
+    from importlib.resources import files  # here: it imports zipfile and pathlib (issue 15)
+
     return files(__name__).joinpath(name).read_bytes()
 
 
@@ -39,6 +43,8 @@ def sample_portal() -> Portal:
 
 def sample_rules() -> RuleSet:
     """The sample rule set, written for the sample portal's "Sales" pipeline (R1-R7)."""
+    from ..rules import load_rule_set  # here: the rule engine is imported on first use (issue 15)
+
     storage = sample_portal().storage
     return load_rule_set(
         sample_bytes(SAMPLE_RULES),

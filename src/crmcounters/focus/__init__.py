@@ -13,6 +13,7 @@ from .._public import show_public_paths
 from ._explain import FocusExplanation, explain_focus
 from ._kanban import KanbanBoard, KanbanCard, KanbanColumn, kanban_board
 from ._order import FocusColumn, FocusOrder, next_focus_change, order_by_focus, rank_by_focus
+from ._pages import FocusPage, PagedFocusStorage
 from ._reschedule import reschedule
 from ._sources import FocusReason, FocusSource, focus_sources, reminder_offsets, sources_of
 from ._timeline import FocusTimeline, focus_time, focus_timeline, focus_timelines, timeline_of
@@ -29,12 +30,14 @@ __all__ = [
     "FocusColumn",
     "FocusExplanation",
     "FocusOrder",
+    "FocusPage",
     "FocusReason",
     "FocusSource",
     "FocusTimeline",
     "KanbanBoard",
     "KanbanCard",
     "KanbanColumn",
+    "PagedFocusStorage",
     "explain_focus",
     "focus_sources",
     "focus_time",

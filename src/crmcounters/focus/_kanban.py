@@ -13,8 +13,17 @@ from .._errors import ValidationError
 from .._items import Item
 from .._pipelines import Stage, check_entity_type
 from .._storage import Storage
-from ._order import order_by_focus
-from ._unread import next_unread_change, unread_of
+from ._order import _check_limit
+from ._pages import (
+    FocusKey,
+    FocusPage,
+    PagedFocusStorage,
+    decode_cursor,
+    encode_cursor,
+    scratch_page,
+)
+from ._timeline import focus_timelines
+from ._unread import unread_state
 
 __all__ = ["KanbanBoard", "KanbanCard", "KanbanColumn", "kanban_board"]
 
@@ -36,17 +45,19 @@ class KanbanCard:
 
 @attrs.frozen(kw_only=True)
 class KanbanColumn:
-    """One stage of the board: its cards in focus order (F1); `total` counts all its items.
+    """One stage of the board: a page of its cards in focus order (F1); `total` counts them all.
 
     `valid_until` is when the column would change by itself: its order (F5),
     one of its cards' badges (C9) or Unread flags (F3, from stored events), or
-    None.
+    None. `next_cursor` continues this column after its last card
+    (`kanban_board(..., cursor=...)`), or is None when no card follows.
     """
 
     stage: Stage
     cards: tuple[KanbanCard, ...]
     total: int
     valid_until: datetime | None = attrs.field(converter=v.optional_utc, validator=v.optional_aware)
+    next_cursor: str | None = None
 
 
 @attrs.frozen(kw_only=True)
@@ -81,22 +92,29 @@ def kanban_board(
     now: datetime,
     *,
     limit: int | None = None,
+    cursor: str | None = None,
     policy: AccessPolicy | None = None,
 ) -> KanbanBoard:
     """The Kanban board of one pipeline as `viewer_id` sees it at `now` (F1, F4).
 
-    Each stage lists every item of the pipeline in focus order (focus time
+    Each stage lists the items of the pipeline in focus order (focus time
     newest first, ties by item id descending), at most `limit` cards per
-    column; who may open a board is the host's business. Each shown card
+    column; who may open a board is the host's business. A `cursor` (a
+    column's `next_cursor`) continues that one column: the board then holds
+    only it, with its next `limit` cards. Each shown card
     carries its C6 badge as the viewer sees it (grey for other employees'
     items). With a `policy`, cards of responsibles the viewer may not read
     (C7) in this pipeline's section get `badge=None` instead; without one,
     every card gets its badge.
     Unknown pipeline or viewer ids raise `UnknownIdError`; a pipeline of
-    another entity type is a `ValidationError`.
+    another entity type is a `ValidationError`, and so is a cursor of
+    another board (naming `cursor`).
+    A storage with `kanban_focus_page` (`PagedFocusStorage`, such as
+    `InMemoryStorage`) answers each page itself; others are read whole.
     """
     now = v.instant("now", now)
     check_entity_type("entity_type", entity_type)
+    _check_limit(limit)
     pipeline = storage.pipeline(pipeline_id)
     if pipeline.entity_type != entity_type:
         raise ValidationError(
@@ -104,10 +122,12 @@ def kanban_board(
             f"pipeline {pipeline_id!r} is for {pipeline.entity_type}, not {entity_type}",
         )
     storage.user(viewer_id)  # an unknown viewer is an error, not an empty board
-    by_stage: dict[str, list[Item]] = {stage.id: [] for stage in pipeline.stages}
-    for item in storage.items():
-        if item.pipeline_id == pipeline_id and item.entity_type == entity_type and item.stage_id:
-            by_stage.setdefault(item.stage_id, []).append(item)
+    stages: tuple[Stage, ...] = pipeline.stages
+    after: FocusKey | None = None
+    if cursor is not None:
+        stage, after = _continued_stage(cursor, entity_type, pipeline_id, stages)
+        stages = (stage,)
+    pages = _pages(storage, entity_type, pipeline_id, stages, now, limit, after)
     readable: dict[str, bool] = {}  # responsible id -> may the viewer read them (C7)
 
     def badge_of(item: Item) -> Badge | None:
@@ -122,40 +142,40 @@ def kanban_board(
         return unchecked_badge(storage, item, viewer_id, now)
 
     columns = []
-    for stage in pipeline.stages:
-        items = {item.id: item for item in by_stage[stage.id]}
-        order = order_by_focus(storage, items, now, limit=limit)
+    for stage, page in zip(stages, pages, strict=True):
         cards = []
         unread_changes = []
-        for item_id, focus in order:
-            item = items[item_id]
+        for item_id, focus in zip(page.item_ids, page.focus_times, strict=True):
+            item = storage.item(item_id)
             # Read once per card: both the Unread flag and its next change need them (F3).
             activities = storage.activities_of_item(item_id)
             events = storage.events_of_item(item_id)
+            unread, unread_change = unread_state(item, activities, events, now)
             cards.append(
-                KanbanCard(
-                    item=item,
-                    focus_time=focus,
-                    unread=unread_of(item, activities, events, now),
-                    badge=badge_of(item),
-                )
+                KanbanCard(item=item, focus_time=focus, unread=unread, badge=badge_of(item))
             )
-            unread_changes.append(next_unread_change(item, activities, events, now))
+            unread_changes.append(unread_change)
         column_changes = [
             change
             for change in (
-                order.valid_until,
+                page.valid_until,
                 *(card.badge.valid_until for card in cards if card.badge is not None),
                 *unread_changes,
             )
             if change is not None
         ]
+        last = page.last_key
         columns.append(
             KanbanColumn(
                 stage=stage,
                 cards=tuple(cards),
-                total=order.total,
+                total=page.total,
                 valid_until=min(column_changes) if column_changes else None,
+                next_cursor=(
+                    encode_cursor(_identity(entity_type, pipeline_id, stage.id), last)
+                    if page.more and last is not None
+                    else None
+                ),
             )
         )
     changes = [column.valid_until for column in columns if column.valid_until is not None]
@@ -167,3 +187,60 @@ def kanban_board(
         columns=tuple(columns),
         valid_until=min(changes) if changes else None,
     )
+
+
+def _identity(entity_type: str, pipeline_id: str, stage_id: str) -> dict[str, str]:
+    return {
+        "board": "kanban",
+        "entity_type": entity_type,
+        "pipeline_id": pipeline_id,
+        "stage_id": stage_id,
+    }
+
+
+def _continued_stage(
+    cursor: str, entity_type: str, pipeline_id: str, stages: tuple[Stage, ...]
+) -> tuple[Stage, FocusKey]:
+    """The stage a cursor continues on this board, and its key; else `ValidationError("cursor")`."""
+    fields, key = decode_cursor(cursor, "kanban")
+    if fields.get("entity_type") != entity_type or fields.get("pipeline_id") != pipeline_id:
+        raise ValidationError(
+            "cursor",
+            f"a cursor of the {fields.get('entity_type')!r} board of pipeline "
+            f"{fields.get('pipeline_id')!r}, not of {entity_type!r} {pipeline_id!r}",
+        )
+    for stage in stages:
+        if stage.id == fields.get("stage_id"):
+            return stage, key
+    raise ValidationError(
+        "cursor", f"stage {fields.get('stage_id')!r} is not in pipeline {pipeline_id!r}"
+    )
+
+
+def _pages(
+    storage: Storage,
+    entity_type: str,
+    pipeline_id: str,
+    stages: tuple[Stage, ...],
+    now: datetime,
+    limit: int | None,
+    after: FocusKey | None,
+) -> list[FocusPage]:
+    """Each stage's page: asked of a `PagedFocusStorage`, else computed from every item."""
+    if isinstance(storage, PagedFocusStorage):
+        return [
+            storage.kanban_focus_page(
+                entity_type, pipeline_id, stage.id, now, limit=limit, after=after
+            )
+            for stage in stages
+        ]
+    by_stage: dict[str, list[str]] = {stage.id: [] for stage in stages}
+    for item in storage.items():
+        if item.pipeline_id == pipeline_id and item.entity_type == entity_type:
+            ids = by_stage.get(item.stage_id or "")
+            if ids is not None:
+                ids.append(item.id)
+    return [
+        scratch_page(focus_timelines(storage, by_stage[stage.id]), now, limit=limit, after=after)
+        for stage in stages
+    ]

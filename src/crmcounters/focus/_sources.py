@@ -31,6 +31,10 @@ class FocusReason(enum.StrEnum):
     EARLIER_REMINDER = "earlier_reminder"  # a reminder reached before the deadline moved
 
 
+def _reason(value: FocusReason | str) -> FocusReason:
+    return v.check_choice("reason", FocusReason, value)
+
+
 @attrs.frozen(kw_only=True)
 class FocusSource:
     """One instant that lifts an item in focus, and what caused it (F2, X1).
@@ -42,7 +46,7 @@ class FocusSource:
 
     item_id: str = attrs.field(validator=v.an_id)
     at: datetime = attrs.field(converter=v.utc, validator=v.aware)
-    reason: FocusReason = attrs.field(converter=FocusReason)
+    reason: FocusReason = attrs.field(converter=_reason)
     event_id: str | None = attrs.field(default=None, validator=v.optional_id)
     activity_id: str | None = attrs.field(default=None, validator=v.optional_id)
     offset_minutes: int | None = attrs.field(default=None)

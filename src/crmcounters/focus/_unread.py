@@ -123,6 +123,26 @@ def next_unread_change(
     return min(instants, default=None)
 
 
+def unread_state(
+    item: Item,
+    activities: Collection[Activity],
+    events: Collection[TimelineEvent],
+    now: datetime,
+) -> tuple[bool, datetime | None]:
+    """`unread_of` and `next_unread_change` together, for a board's cards (F3, F5).
+
+    Most items have no message, no view and no incoming activity: then the
+    answer is (False, None) at once, without the two passes.
+    """
+    if not any(isinstance(event, IncomingMessage | ItemViewed) for event in events) and not any(
+        is_incoming_event(activity) for activity in activities
+    ):
+        return False, None
+    return unread_of(item, activities, events, now), next_unread_change(
+        item, activities, events, now
+    )
+
+
 def unread_messages(storage: Storage, item_id: str, now: datetime) -> tuple[IncomingMessage, ...]:
     """The stored item's messages its responsible has not viewed by `now`, oldest first (F3)."""
     now = v.instant("now", now)

@@ -59,7 +59,13 @@ from ._effects import (
     TaskStatusChanged,
 )
 from ._engine import DEFAULT_MAX_DEPTH, MAX_PARENT_ID, RuleEngine, RuleEvent, derived_id
-from ._format import RULES_FORMAT, RULES_FORMAT_VERSION, dump_rule_set, load_rule_set
+from ._format import (
+    RULES_FORMAT,
+    RULES_FORMAT_VERSION,
+    dump_rule_set,
+    load_rule_set,
+    read_rule_set,
+)
 from ._jobs import (
     DEFAULT_LEASE,
     DEFAULT_MAX_ATTEMPTS,
@@ -151,6 +157,7 @@ __all__ = [
     "load_rule_set",
     "outbox_entries",
     "outcome_records",
+    "read_rule_set",
 ]
 
 show_public_paths(__name__, globals(), __all__)

@@ -56,10 +56,24 @@ def _template(value: Template | str) -> Template:
     raise ValidationError("text", f"expected text, got {type(value).__name__}")
 
 
-def _strings(values: Iterable[str]) -> tuple[str, ...]:
-    if isinstance(values, str):
-        raise ValidationError("ids", "expected a sequence of strings, got one string")
-    return tuple(values)
+def _recipient_list(values: Iterable[str]) -> tuple[str, ...]:
+    return v.check_collection("recipients", values, "recipients")
+
+
+def _observer_list(values: Iterable[str]) -> tuple[str, ...]:
+    return v.check_collection("observer_ids", values, "user ids")
+
+
+def _stage_list(values: Iterable[str]) -> tuple[str, ...]:
+    return v.check_collection("stage_ids", values, "stage ids")
+
+
+def _round_robin_list(values: Iterable[str]) -> tuple[str, ...]:
+    return v.check_collection("round_robin", values, "user ids")
+
+
+def _kind(value: ActivityKind | str) -> ActivityKind:
+    return v.check_choice("kind", ActivityKind, value)
 
 
 def _recipients(_instance: Any, _attribute: Any, values: tuple[str, ...]) -> None:
@@ -103,7 +117,7 @@ class NotifySupervisor:
 
     text: Template = attrs.field(converter=_template)
     recipients: tuple[str, ...] = attrs.field(
-        default=(RECIPIENT_SUPERVISOR,), converter=_strings, validator=_recipients
+        default=(RECIPIENT_SUPERVISOR,), converter=_recipient_list, validator=_recipients
     )
 
 
@@ -118,7 +132,7 @@ class NotifyUsers:
     """
 
     text: Template = attrs.field(converter=_template)
-    recipients: tuple[str, ...] = attrs.field(converter=_strings, validator=_recipients)
+    recipients: tuple[str, ...] = attrs.field(converter=_recipient_list, validator=_recipients)
 
 
 @attrs.frozen(kw_only=True)
@@ -142,7 +156,9 @@ class CreateTask:
     description: Template = attrs.field(default=Template(), converter=_template)
     responsible_id: str | None = attrs.field(default=None, validator=v.optional_id)
     deadline: Deadline | None = attrs.field(default=None, validator=_deadline)
-    observer_ids: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=v.ids)
+    observer_ids: tuple[str, ...] = attrs.field(
+        default=(), converter=_observer_list, validator=v.ids
+    )
     time_tracking: bool = attrs.field(default=False, validator=v.flag)
 
 
@@ -151,7 +167,7 @@ class CompleteTasks:
     """Complete the item's open tasks that rules created in `pipeline_id` at `stage_ids` (R4)."""
 
     pipeline_id: str = attrs.field(validator=v.an_id)
-    stage_ids: tuple[str, ...] = attrs.field(converter=_strings, validator=v.ids)
+    stage_ids: tuple[str, ...] = attrs.field(converter=_stage_list, validator=v.ids)
 
     def __attrs_post_init__(self) -> None:
         if not self.stage_ids:
@@ -164,7 +180,7 @@ class ScheduleActivity:
     completed when the item leaves the stage."""
 
     description: Template = attrs.field(converter=_template)
-    kind: ActivityKind = attrs.field(default=ActivityKind.TODO, converter=ActivityKind)
+    kind: ActivityKind = attrs.field(default=ActivityKind.TODO, converter=_kind)
     deadline: Deadline | None = attrs.field(default=None, validator=_deadline)
     responsible_id: str | None = attrs.field(default=None, validator=v.optional_id)
     auto_complete: bool = attrs.field(default=True, validator=v.flag)
@@ -178,6 +194,10 @@ class ClientChannel(enum.StrEnum):
     CHAT = "chat"
 
 
+def _client_channel(value: ClientChannel | str) -> ClientChannel:
+    return v.check_choice("channel", ClientChannel, value)
+
+
 @attrs.frozen(kw_only=True)
 class SendClientMessage:
     """Send the item's client an e-mail, SMS or chat message (R9).
@@ -188,7 +208,7 @@ class SendClientMessage:
     is skipped with the rendered length, never cut.
     """
 
-    channel: ClientChannel = attrs.field(converter=ClientChannel)
+    channel: ClientChannel = attrs.field(converter=_client_channel)
     text: Template = attrs.field(converter=_template)
     subject: Template = attrs.field(default=Template(), converter=_template)
 
@@ -208,7 +228,9 @@ class ChangeResponsible:
     """
 
     user_id: str | None = attrs.field(default=None, validator=v.optional_id)
-    round_robin: tuple[str, ...] = attrs.field(default=(), converter=_strings, validator=v.ids)
+    round_robin: tuple[str, ...] = attrs.field(
+        default=(), converter=_round_robin_list, validator=v.ids
+    )
 
     def __attrs_post_init__(self) -> None:
         if (self.user_id is None) == (not self.round_robin):

@@ -15,8 +15,10 @@ from typing import Any
 
 import attrs
 
+from .. import _validate as v
 from .._errors import ValidationError
 from .._items import Item
+from .._limits import shown
 from .._tasks import Task
 
 __all__ = [
@@ -89,8 +91,14 @@ _Scalar = str | int | float | bool
 
 def _value(value: Any) -> Any:
     if isinstance(value, list | tuple):
-        return tuple(value)
+        return v.check_collection("value", value, "values")
+    if isinstance(value, str):
+        v.check_text("value", value)
     return value
+
+
+def _operator(value: Operator | str) -> Operator:
+    return v.check_choice("op", Operator, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -102,12 +110,13 @@ class Comparison:
     """
 
     field: str
-    op: Operator = attrs.field(converter=Operator)
+    op: Operator = attrs.field(converter=_operator)
     value: _Scalar | tuple[_Scalar, ...] | None = attrs.field(default=None, converter=_value)
 
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.field, str) or not self.field.strip():
-            raise ValidationError("field", f"expected a field name, got {self.field!r}")
+            raise ValidationError("field", f"expected a field name, got {shown(self.field)}")
+        v.check_id("field", self.field)
         problem = _shape_problem(self.op, self.value)
         if problem:
             raise ValidationError("value", problem)
@@ -136,7 +145,7 @@ def _is_scalar(value: object) -> bool:
 
 
 def _conditions(values: Iterable[Condition]) -> tuple[Condition, ...]:
-    result = tuple(values)
+    result = v.check_collection("conditions", values, "conditions")
     if not result:
         raise ValidationError("conditions", "a group needs at least one condition")
     for index, one in enumerate(result):

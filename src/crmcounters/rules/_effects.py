@@ -35,7 +35,15 @@ __all__ = [
 
 
 def _texts(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(values)
+    return v.check_collection("chain", values, "ids")
+
+
+def _to_status(value: TaskStatus | str) -> TaskStatus:
+    return v.check_choice("to_status", TaskStatus, value)
+
+
+def _from_status(value: TaskStatus | str | None) -> TaskStatus | None:
+    return None if value is None else v.check_choice("from_status", TaskStatus, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -50,10 +58,8 @@ class TaskStatusChanged:
     task_id: str = attrs.field(validator=v.an_id)
     item_id: str = attrs.field(validator=v.an_id)
     at: datetime = attrs.field(converter=v.utc, validator=v.aware)
-    to_status: TaskStatus = attrs.field(converter=TaskStatus)
-    from_status: TaskStatus | None = attrs.field(
-        default=None, converter=attrs.converters.optional(TaskStatus)
-    )
+    to_status: TaskStatus = attrs.field(converter=_to_status)
+    from_status: TaskStatus | None = attrs.field(default=None, converter=_from_status)
     by_user_id: str | None = attrs.field(default=None, validator=v.optional_id)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import datetime, time
@@ -13,7 +14,9 @@ import attrs
 from .._activities import ActivityKind
 from .._errors import DataFormatError, ValidationError
 from .._json import REQUIRED, Reader, build, format_datetime, parse_document
+from .._limits import DEFAULT_MAX_FILE_BYTES
 from .._pipelines import Pipeline
+from .._source import read_input_file
 from .._tasks import TaskStatus
 from ._actions import (
     Action,
@@ -37,7 +40,13 @@ from ._ruleset import Rule, RuleSet, Trigger, collect_problems
 from ._timing import Delay, DelayUnit, Timing, WorkingHours
 from ._trigger_events import TriggerEvent
 
-__all__ = ["RULES_FORMAT", "RULES_FORMAT_VERSION", "dump_rule_set", "load_rule_set"]
+__all__ = [
+    "RULES_FORMAT",
+    "RULES_FORMAT_VERSION",
+    "dump_rule_set",
+    "load_rule_set",
+    "read_rule_set",
+]
 
 #: The value of a rule-set document's "format" key.
 RULES_FORMAT = "crmcounters.rules"
@@ -127,6 +136,22 @@ def load_rule_set(
     )
 
 
+def read_rule_set(
+    path: str | os.PathLike[str],
+    *,
+    pipelines: Iterable[Pipeline] | None = None,
+    user_ids: Collection[str] | None = None,
+    max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+) -> RuleSet:
+    """Load a rule set from a JSON file, as `load_rule_set` does.
+
+    Only a regular file of at most `max_bytes` bytes is read (256 MiB unless
+    raised); anything else raises `InputFileError` naming the file.
+    """
+    source = read_input_file(path, max_bytes=max_bytes)
+    return load_rule_set(source, pipelines=pipelines, user_ids=user_ids)
+
+
 def _objects(root: Reader, key: str, problems: _Problems) -> list[Reader]:
     """Each object of the array at `key`; anything else is noted as a problem and skipped."""
     values = problems.attempt(root.array, key, [])
@@ -139,7 +164,9 @@ def _objects(root: Reader, key: str, problems: _Problems) -> list[Reader]:
 
 
 def _natural(path: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", path)]
+    # ASCII digits only: "³" is a digit to str.isdigit, not to int() (a fuzzed key, issue 12)
+    parts = re.split(r"([0-9]+)", path)
+    return [int(part) if index % 2 else part for index, part in enumerate(parts)]
 
 
 def _header(root: Reader) -> None:

@@ -15,6 +15,8 @@ import attrs
 
 from .._errors import ValidationError
 from .._items import FieldValue
+from .._limits import MAX_RENDERED_LENGTH, MAX_TEMPLATE_LENGTH
+from .._validate import check_text
 
 __all__ = ["PLACEHOLDERS", "FieldPlaceholder", "Template", "parse_template"]
 
@@ -89,8 +91,7 @@ def _valid_field(name: str) -> bool:
 
 
 def _parts(source: str) -> tuple[_Part | _Named, ...]:
-    if not isinstance(source, str):
-        raise ValidationError("text", f"expected text, got {type(source).__name__}")
+    check_text("text", source, MAX_TEMPLATE_LENGTH)
     parts, problems = parse_template(source)
     if problems:
         raise ValidationError("text", "; ".join(problems))
@@ -130,16 +131,23 @@ class Template:
     def render(self, values: Mapping[str, str], fields: Mapping[str, FieldValue]) -> str:
         """The text with each placeholder replaced: `values` by name, custom fields from `fields`.
 
-        A missing value renders as an empty string.
+        A missing value renders as an empty string. The text is cut to
+        `MAX_RENDERED_LENGTH` characters, the last one then "…": a template of
+        many placeholders over long titles could otherwise make megabytes.
         """
         out: list[str] = []
+        size = 0
         for part in self._parts:
             if isinstance(part, str):
-                out.append(part)
+                piece = part
             elif isinstance(part, FieldPlaceholder):
-                out.append(field_text(fields.get(part.name)))
+                piece = field_text(fields.get(part.name))
             else:
-                out.append(values.get(part.name, ""))
+                piece = values.get(part.name, "")
+            out.append(piece)
+            size += len(piece)
+            if size > MAX_RENDERED_LENGTH:
+                return "".join(out)[: MAX_RENDERED_LENGTH - 1] + "…"
         return "".join(out)
 
 

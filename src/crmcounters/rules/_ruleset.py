@@ -10,6 +10,7 @@ import attrs
 
 from .. import _validate as v
 from .._errors import ValidationError
+from .._limits import MAX_FIELDS, shown
 from .._pipelines import Pipeline, check_entity_type
 from .._tasks import TaskStatus
 from ._actions import (
@@ -96,6 +97,14 @@ class Rule:
     name: str = attrs.field(default="", validator=v.text)
 
 
+def _status(value: TaskStatus | str) -> TaskStatus:
+    return v.check_choice("status", TaskStatus, value)
+
+
+def _event(value: TriggerEvent | str) -> TriggerEvent:
+    return v.check_choice("event", TriggerEvent, value)
+
+
 @attrs.frozen(kw_only=True)
 class Trigger:
     """A trigger: on its `event`, if `filter` holds, the item moves to `stage_id`, recorded as
@@ -113,8 +122,8 @@ class Trigger:
     entity_type: str = attrs.field(validator=_entity_type)
     pipeline_id: str = attrs.field(validator=v.an_id)
     stage_id: str = attrs.field(validator=v.an_id)
-    event: TriggerEvent = attrs.field(default=TriggerEvent.TASK_STATUS, converter=TriggerEvent)
-    status: TaskStatus = attrs.field(default=TaskStatus.COMPLETED, converter=TaskStatus)
+    event: TriggerEvent = attrs.field(default=TriggerEvent.TASK_STATUS, converter=_event)
+    status: TaskStatus = attrs.field(default=TaskStatus.COMPLETED, converter=_status)
     field: str | None = attrs.field(default=None, validator=v.optional_id)
     filter: Condition | None = attrs.field(default=None, validator=_condition)
     change_stage_as: str | None = attrs.field(default=None, validator=v.optional_id)
@@ -133,22 +142,26 @@ class Trigger:
 
 def _fields(value: Mapping[str, FieldType | str]) -> Mapping[str, FieldType]:
     if not isinstance(value, Mapping):
-        raise ValidationError("fields", f"expected a mapping of names to types, got {value!r}")
+        raise ValidationError("fields", f"expected a mapping of names to types, got {shown(value)}")
+    if len(value) > MAX_FIELDS:
+        raise ValidationError("fields", f"{len(value):,} fields; at most {MAX_FIELDS:,}")
     result: dict[str, FieldType] = {}
     for name, kind in value.items():
         if not isinstance(name, str) or not name.strip() or "{" in name or "}" in name:
-            raise ValidationError("fields", f"a custom field name is plain text, got {name!r}")
+            raise ValidationError("fields", f"a custom field name is plain text, got {shown(name)}")
+        v.check_id("fields", name)
         try:
             result[name] = FieldType(kind)
-        except ValueError:
+        except (ValueError, TypeError):
             raise ValidationError(
-                f"fields[{name!r}]", f"unknown type {kind!r}; use string, number or boolean"
+                f"fields[{shown(name)}]",
+                f"unknown type {shown(kind)}; use string, number or boolean",
             ) from None
     return MappingProxyType(result)
 
 
 def _tuple(values: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(values)
+    return tuple(v.check_iterable("rules", values, "rules or triggers"))
 
 
 @attrs.frozen(kw_only=True)

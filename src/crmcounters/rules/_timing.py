@@ -10,7 +10,7 @@ import attrs
 
 from .._calendar import BusinessCalendar, at_local_time
 from .._errors import ValidationError
-from .._validate import instant
+from .._validate import check_choice, instant
 
 __all__ = ["Delay", "DelayUnit", "Timing", "WorkingHours", "add_delay", "due_at"]
 
@@ -31,13 +31,17 @@ def _amount(_instance: Any, _attribute: Any, value: Any) -> None:
         raise ValidationError("after", f"a delay cannot be negative, got {value}")
 
 
+def _unit(value: DelayUnit | str) -> DelayUnit:
+    return check_choice("unit", DelayUnit, value)
+
+
 @attrs.frozen(kw_only=True)
 class Delay:
     """`after` units later: minutes and hours are exact durations; days and business days
     are counted in the zone of the item's responsible, keeping the local time (G4, S2)."""
 
     after: int = attrs.field(validator=_amount)
-    unit: DelayUnit = attrs.field(default=DelayUnit.MINUTES, converter=DelayUnit)
+    unit: DelayUnit = attrs.field(default=DelayUnit.MINUTES, converter=_unit)
 
     @property
     def is_zero(self) -> bool:

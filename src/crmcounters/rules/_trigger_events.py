@@ -21,7 +21,7 @@ import attrs
 from .. import _validate as v
 from .._errors import ValidationError
 from .._events import IncomingChannel, IncomingMessage
-from .._items import FieldValue, Item
+from .._items import FieldValue, Item, checked_amount
 from ._conditions import (
     ITEM_FIELDS,
     Condition,
@@ -87,14 +87,10 @@ EVENT_FIELDS: Mapping[TriggerEvent, Mapping[str, FieldType]] = {
 
 
 def _amount(value: Decimal | int | str) -> Decimal:
-    if isinstance(value, bool | float):
-        raise ValidationError("amount", f"use Decimal, int or str for money, got {value!r}")
-    try:
-        found = Decimal(value)
-    except (ArithmeticError, TypeError, ValueError):
-        raise ValidationError("amount", f"not a number: {value!r}") from None
-    if not found.is_finite():
-        raise ValidationError("amount", f"must be a finite number, got {value!r}")
+    """The same money check as an item's amount (plain ASCII decimals, bounded), required."""
+    found = checked_amount(value)
+    if found is None:
+        raise ValidationError("amount", "a payment needs an amount")
     return found
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Collection, Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from .._clock import Clock, SystemClock
@@ -15,7 +15,7 @@ from .._outbox import DEFAULT_OUTBOX_LEASE, OutboxEntry, check_new_entries, chec
 from .._validate import check_aware
 from ._dialect import dialect_named
 from ._jobs import refuse_nul
-from ._rows import instant_columns, instant_from, instant_us
+from ._rows import instant_columns, instant_from, instant_us, utc_from_us
 from ._storage import SqlStorage
 
 __all__ = ["SqlOutbox"]
@@ -121,6 +121,32 @@ class SqlOutbox:
             for condition, params in self._dialect.in_lists("id", ids):
                 removed += self._execute(f"DELETE FROM crm_outbox WHERE {condition}", params)
         return removed
+
+    def reminders_delivered_until(self, start: datetime) -> datetime:
+        """How far reminder pings were put here (N1), from `crm_reminder_delivery`.
+
+        The first call stores `start`. Inside a transaction the row stays
+        locked until it ends (PostgreSQL `FOR UPDATE`; SQLite holds the write
+        lock), so a second worker waits and then reads the moved mark.
+        """
+        with self._storage.transaction():
+            self._execute(
+                "INSERT INTO crm_reminder_delivery (id, delivered_until_us) VALUES (1, ?) "
+                "ON CONFLICT (id) DO NOTHING",
+                (instant_us(check_aware("start", start)),),
+            )
+            lock = " FOR UPDATE" if self._dialect.name == "postgres" else ""
+            found = self._query(
+                f"SELECT delivered_until_us FROM crm_reminder_delivery WHERE id = 1{lock}"
+            )
+        return utc_from_us(int(found[0][0]))
+
+    def set_reminders_delivered_until(self, until: datetime) -> None:
+        """Move the reminder mark to `until` (in the caller's transaction)."""
+        self._execute(
+            "UPDATE crm_reminder_delivery SET delivered_until_us = ? WHERE id = 1",
+            (instant_us(check_aware("until", until)),),
+        )
 
     def entries(self) -> list[OutboxEntry]:
         """Every waiting entry, oldest first, taken or not (for tests and inspection)."""

@@ -23,14 +23,17 @@ from .._events import (
 )
 from .._items import Item
 from .._pipelines import Pipeline, Stage
+from .._reminder_index import PingRow, pings_from
 from .._tasks import Task
 from .._users import Department, User
+from .._validate import with_deadline
 
 __all__ = [
     "ACTIVITIES",
     "DEPARTMENTS",
     "EVENTS",
     "ITEMS",
+    "REMINDER_COLUMNS",
     "TABLES",
     "TASKS",
     "USERS",
@@ -44,6 +47,7 @@ __all__ = [
     "lit_at_us",
     "pipeline_from_rows",
     "stage_rows",
+    "stored_pings",
     "utc_from_us",
 ]
 
@@ -550,3 +554,35 @@ def instant_columns(value: datetime) -> tuple[int, str]:
 def instant_from(us: int, label: str) -> datetime:
     """The instant of two columns (`instant_columns` reversed), in its own zone."""
     return _got(us, label)
+
+
+#: `crm_reminders`' columns, in the order of a `PingRow` (N1).
+REMINDER_COLUMNS = (
+    "at_us",
+    "activity_id",
+    "offset_minutes",
+    "item_id",
+    "recipient_id",
+    "deadline_us",
+)
+
+
+def stored_pings(
+    activity_id: str,
+    item_id: str,
+    recipient_id: str,
+    deadline_us: int,
+    completed_us: int | None,
+    offsets_json: str | None,
+    defaults: tuple[int, ...],
+) -> list[PingRow]:
+    """The reminder pings (N1) of an activity stored as a row: its offsets or `defaults`."""
+    offsets = defaults if offsets_json is None else tuple(json.loads(offsets_json))
+    return pings_from(
+        activity_id,
+        item_id,
+        recipient_id,
+        int(deadline_us),
+        None if completed_us is None else int(completed_us),
+        with_deadline(tuple(sorted(offsets, reverse=True))),
+    )

@@ -11,13 +11,14 @@ Items without a pipeline (contacts, companies) store "" as pipeline and stage.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .._errors import ValidationError
-from .._portal import settings_to_dict
+from .._portal import settings_from_dict, settings_to_dict
 from .._settings import Settings
 from ._dialect import Connection, Dialect, dialect_for, dialect_named
-from ._rows import dump_json
+from ._rows import REMINDER_COLUMNS, dump_json, stored_pings
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -70,6 +71,29 @@ CREATE TABLE IF NOT EXISTS crm_outbox (
 );
 """
 
+# -- N1 reminders (issue 16b) ---------------------------------------------------------
+#: Version 3 (0.3.0): each reminder ping (N1) of every activity, kept by the library's writes
+#: (`SqlStorage`) and filled by `import_portal` and by the 2 -> 3 migration, so the feed over
+#: a window is one index range; and how far the worker has put pings in the outbox (P3).
+_REMINDER_TABLES = """
+CREATE TABLE IF NOT EXISTS crm_reminders (
+    activity_id TEXT NOT NULL,
+    offset_minutes INTEGER NOT NULL,
+    at_us BIGINT NOT NULL,
+    item_id TEXT NOT NULL,
+    recipient_id TEXT NOT NULL,
+    deadline_us BIGINT NOT NULL,
+    PRIMARY KEY (activity_id, offset_minutes)
+);
+CREATE INDEX IF NOT EXISTS crm_reminders_at ON crm_reminders (at_us, activity_id);
+CREATE INDEX IF NOT EXISTS crm_reminders_recipient ON crm_reminders (recipient_id, at_us);
+CREATE TABLE IF NOT EXISTS crm_reminder_delivery (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    delivered_until_us BIGINT NOT NULL
+);
+"""
+# -- end of N1 reminders ---------------------------------------------------------------
+
 #: What brings a schema from version N to N + 1 (columns are only ever added).
 _MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (  # 0.1.0 -> 0.2.0: Activity.reminded_at (F2: focus kept across a reschedule)
@@ -101,6 +125,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "ALTER TABLE crm_activities ADD COLUMN recurrence TEXT",
         "ALTER TABLE crm_activities ADD COLUMN recurrence_start_us BIGINT",
         "ALTER TABLE crm_activities ADD COLUMN recurrence_start_tz TEXT",
+        # N1 reminders (issue 16b): the tables here, their rows by `fill_reminders` below.
+        *(statement.strip() for statement in _REMINDER_TABLES.split(";") if statement.strip()),
     ),
 }
 
@@ -253,7 +279,7 @@ CREATE INDEX IF NOT EXISTS crm_events_type_at ON crm_events (type, at_us);
 def schema_statements(dialect: str | Dialect = "sqlite") -> list[str]:
     """The creation statements for `dialect`, one string each, without trailing semicolons."""
     chosen = dialect_named(dialect) if isinstance(dialect, str) else dialect
-    text = (_TABLES + _RULE_TABLES).format(serial=chosen.serial)
+    text = (_TABLES + _RULE_TABLES + _REMINDER_TABLES).format(serial=chosen.serial)
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 
 
@@ -297,6 +323,29 @@ def create_schema(
             )
 
 
+def fill_reminders(dialect: Dialect, connection: Connection, where: str = "1 = 1") -> None:
+    """Write the reminder pings (N1) of the stored activities `where` selects.
+
+    The migration to version 3 fills `crm_reminders` with it; `set_settings`
+    refills the pings that follow the portal's default offsets.
+    """
+    document = dialect.query(connection, "SELECT document FROM crm_settings WHERE id = 1")
+    defaults = settings_from_dict(json.loads(document[0][0])).focus_reminder_offsets
+    rows = dialect.query(
+        connection,
+        "SELECT id, item_ids, responsible_id, deadline_us, completed_at_us, reminder_offsets "
+        f"FROM crm_activities WHERE deadline_us IS NOT NULL AND incoming = 0 AND ({where})",
+    )
+    pings = [
+        ping
+        for row in rows
+        for ping in stored_pings(
+            row[0], json.loads(row[1])[0], row[2], row[3], row[4], row[5], defaults
+        )
+    ]
+    dialect.insert_many(connection, "crm_reminders", REMINDER_COLUMNS, pings)
+
+
 def migrate_schema(connection: Connection, *, dialect: str | None = None) -> int:
     """Bring a schema written by an earlier version up to `SCHEMA_VERSION`; return the old version.
 
@@ -321,6 +370,8 @@ def migrate_schema(connection: Connection, *, dialect: str | None = None) -> int
         while version < SCHEMA_VERSION:
             for statement in _MIGRATIONS[version]:
                 chosen.execute(connection, statement.format(serial=chosen.serial))
+            if version == 2:  # N1 (issue 16b): the pings of the activities stored before
+                fill_reminders(chosen, connection)
             version += 1
         if version != old:
             chosen.execute(connection, "UPDATE crm_settings SET schema_version = ?", (version,))

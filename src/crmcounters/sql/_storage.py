@@ -32,6 +32,8 @@ from .._portal import (
     settings_from_dict,
     settings_to_dict,
 )
+from .._reminder_index import ping_rows, reminders_from
+from .._reminders import Reminder, reminders_of, utc_us, window
 from .._sections import EVERY_SECTION, section_scope
 from .._settings import PlannedRule, Settings, check_types_in_use
 from .._storage import find_supervisor
@@ -58,6 +60,7 @@ from ._rows import (
     DEPARTMENTS,
     EVENTS,
     ITEMS,
+    REMINDER_COLUMNS,
     TABLES,
     TASKS,
     USERS,
@@ -68,8 +71,9 @@ from ._rows import (
     instant_us,
     pipeline_from_rows,
     stage_rows,
+    utc_from_us,
 )
-from ._schema import SCHEMA_VERSION, create_schema, index_statements
+from ._schema import SCHEMA_VERSION, create_schema, fill_reminders, index_statements
 
 __all__ = ["SqlStorage"]
 
@@ -343,6 +347,7 @@ class SqlStorage:
             raise ValidationError("settings", f"expected Settings, got {type(settings).__name__}")
         self._check_writable()
         offset_us = settings.urgency_offset_minutes * 60_000_000
+        old_offsets = self.settings.focus_reminder_offsets
         in_use = "SELECT DISTINCT type_id FROM crm_activities WHERE type_id IS NOT NULL"
         default_lit = (
             "deadline_us IS NOT NULL AND incoming = 0 AND reminder_offsets IS NULL"  # C4 default
@@ -362,6 +367,14 @@ class SqlStorage:
                 f"(SELECT id FROM crm_activities WHERE {default_lit})",
                 (offset_us,),
             )
+            if settings.focus_reminder_offsets != old_offsets:  # N1: the default pings move
+                follows = "reminder_offsets IS NULL"
+                self._execute(
+                    "DELETE FROM crm_reminders WHERE activity_id IN "
+                    f"(SELECT id FROM crm_activities WHERE {follows})"
+                )
+                with self._session() as connection:
+                    fill_reminders(self._dialect, connection, follows)
 
     def _activity_type_ids(self) -> set[str]:
         """The configured activity type ids (A1) an activity's `type_id` must name."""
@@ -644,6 +657,57 @@ class SqlStorage:
             counts = {row[0]: int(row[1]) for row in found}
         return totals_of(rows, settings.open_activity_cap, zones, counts)
 
+    # -- reminders (N1) ---------------------------------------------------------
+
+    def reminders_between(
+        self, start: datetime, end: datetime, user_id: str | None = None
+    ) -> tuple[Reminder, ...]:
+        """The reminder pings in `[start, end)`, in time order, of one recipient or all (N1).
+
+        One range read of the `crm_reminders` index, which every write keeps
+        (over your own tables, `create_views`, the activities are scanned).
+        """
+        start, end = window(start, end)
+        if self._read_only:
+            return reminders_of(
+                self.activities(),
+                start,
+                end,
+                default_offsets=self.settings.focus_reminder_offsets,
+                user_id=user_id,
+            )
+        sql = (
+            f"SELECT {', '.join(REMINDER_COLUMNS)} FROM crm_reminders "
+            "WHERE at_us >= ? AND at_us < ?"
+        )
+        params: tuple[Any, ...] = (utc_us(start), utc_us(end))
+        if user_id is not None:
+            sql += " AND recipient_id = ?"
+            params += (user_id,)
+        rows = [
+            (int(r[0]), r[1], int(r[2]), r[3], r[4], int(r[5])) for r in self._query(sql, params)
+        ]
+        rows.sort()  # in Python: the database's collation need not order ids as Python does
+        return reminders_from(rows)
+
+    def next_reminder_after(self, after: datetime) -> datetime | None:
+        """The instant of the earliest reminder ping after `after`, or None (N1)."""
+        if self._read_only:  # over your own tables: no crm_reminders, scan the activities
+            at = instant("after", after)
+            defaults = self.settings.focus_reminder_offsets
+            later = [
+                row[0]
+                for activity in self.activities()
+                for row in ping_rows(activity, defaults)
+                if row[0] > utc_us(at)
+            ]
+            return utc_from_us(min(later)) if later else None
+        found = self._query(
+            "SELECT MIN(at_us) FROM crm_reminders WHERE at_us > ?",
+            (utc_us(instant("after", after)),),
+        )
+        return None if not found or found[0][0] is None else utc_from_us(int(found[0][0]))
+
     # -- writes ---------------------------------------------------------------
 
     def add(self, *records: Record) -> None:
@@ -805,6 +869,17 @@ class SqlStorage:
             )
         elif kind == "activity":
             self._write_bindings(batch, rows, replacing=replacing, known=known)
+            self._write_reminders(batch, replacing=replacing)
+
+    def _write_reminders(self, activities: list[Activity], *, replacing: bool) -> None:
+        """Each activity's reminder pings (N1) in `crm_reminders`, replacing those it had."""
+        if replacing:
+            self._many(
+                "DELETE FROM crm_reminders WHERE activity_id = ?", [(a.id,) for a in activities]
+            )
+        defaults = self.settings.focus_reminder_offsets
+        pings = [ping for activity in activities for ping in ping_rows(activity, defaults)]
+        self._insert("crm_reminders", REMINDER_COLUMNS, pings)
 
     def _write_stages(self, pipelines: list[Pipeline]) -> None:
         rows = [row for pipeline in pipelines for row in stage_rows(pipeline)]
@@ -872,6 +947,7 @@ class SqlStorage:
 
     def _delete_activities(self, activity_ids: list[str]) -> None:
         pairs = [(activity_id,) for activity_id in activity_ids]
+        self._many("DELETE FROM crm_reminders WHERE activity_id = ?", pairs)
         self._many("DELETE FROM crm_activity_items WHERE activity_id = ?", pairs)
         self._many("DELETE FROM crm_activities WHERE id = ?", pairs)
 
@@ -936,6 +1012,13 @@ class _Stored:
         """The stored department, if any."""
         try:
             return self._storage.department(department_id)
+        except UnknownIdError:
+            return None
+
+    def stored_item(self, item_id: str) -> Item | None:
+        """The stored item, if any (issue 12: a stage change's stages must be its item's)."""
+        try:
+            return self._storage.item(item_id)
         except UnknownIdError:
             return None
 

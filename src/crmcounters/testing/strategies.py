@@ -118,6 +118,7 @@ class _Drawn:
         self.user_or_none = st.none() | self.user
         self.observers = st.sets(self.user, max_size=2)
         self.item = st.sampled_from(item_ids)
+        self.event_item = st.sampled_from(sorted(item_ids))
         self.bound = st.lists(self.item, min_size=1, max_size=2, unique=True)
         self.when = when
         self.when_or_none = st.none() | when
@@ -213,6 +214,10 @@ def portals(
     records: list[Record] = []
     if items:
         ref = _Drawn(user_ids, [i.id for i in items], when)
+        # a stage change names a stage of its item's pipeline (G5); None: the item has none
+        stage_of_item = {
+            i.id: None if i.pipeline_id is None else stages_drawn[i.pipeline_id] for i in items
+        }
         for index in range(draw(st.integers(0, max_activities))):
             records.append(_activity(draw, f"a{index}", ref))
         for index in range(draw(_TASK_COUNTS)):
@@ -229,7 +234,7 @@ def portals(
                 )
             )
         for index in range(draw(_EVENT_COUNTS)):
-            records.append(_event(draw, f"e{index}", ref))
+            records.append(_event(draw, f"e{index}", ref, stage_of_item))
     storage.add_all(records)
     return Portal(storage=storage, description=draw(_TEXT_20))
 
@@ -257,8 +262,13 @@ def _activity(draw: st.DrawFn, activity_id: str, ref: _Drawn) -> Activity:
     )
 
 
-def _event(draw: st.DrawFn, event_id: str, ref: _Drawn) -> Record:
-    item_id = draw(ref.item)
+def _event(
+    draw: st.DrawFn,
+    event_id: str,
+    ref: _Drawn,
+    stage_of_item: dict[str, st.SearchStrategy[str] | None],
+) -> Record:
+    item_id = draw(ref.event_item)
     at = draw(ref.when)
     kind = draw(_EVENT_KINDS)
     if kind == "comment":
@@ -274,8 +284,13 @@ def _event(draw: st.DrawFn, event_id: str, ref: _Drawn) -> Record:
         )
     if kind == "incoming":
         return IncomingMessage(id=event_id, item_id=item_id, at=at, channel=draw(_CHANNELS))
-    if kind == "stage":
+    stages = stage_of_item[item_id]
+    if kind == "stage" and stages is not None:
         return StageChanged(
-            id=event_id, item_id=item_id, at=at, by_user_id=draw(ref.user), to_stage_id="new"
+            id=event_id,
+            item_id=item_id,
+            at=at,
+            by_user_id=draw(ref.user),
+            to_stage_id=draw(stages),
         )
     return ItemViewed(id=event_id, item_id=item_id, at=at, user_id=draw(ref.user))
