@@ -35,7 +35,7 @@ BACKENDS = [
 _TABLES = (
     "crm_users, crm_departments, crm_pipelines, crm_stages, crm_items, crm_activities, "
     "crm_activity_items, crm_tasks, crm_events, crm_jobs, crm_outbox, crm_reminders, "
-    "crm_reminder_delivery"
+    "crm_reminder_delivery, crm_focus_items, crm_focus_instants, crm_focus_columns"
 )
 _pg: dict[str, Any] = {}
 
@@ -173,6 +173,9 @@ _ADDED_IN = {
         "ALTER TABLE crm_activity_items DROP COLUMN item_pipeline_id",
         "DROP TABLE crm_jobs",
         "DROP TABLE crm_outbox",
+        "DROP TABLE crm_focus_items",  # issue 15
+        "DROP TABLE crm_focus_instants",
+        "DROP TABLE crm_focus_columns",
         "ALTER TABLE crm_users DROP COLUMN active",
         "DROP INDEX crm_events_type_at",
         "DROP TABLE crm_reminders",  # N1 (issue 16b)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, timedelta
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from crmcounters import (
     Badge,
     BadgeColour,
     InMemoryStorage,
+    ItemRecords,
     ItemViewed,
     KanbanBoard,
     KanbanCard,
@@ -248,23 +249,31 @@ def test_c6_f4_badges_are_by_instant_for_viewers_at_utc_minus_10_and_plus_14(vie
     assert _shape(_badge(before, "mine")) == (BadgeColour.GREY, 0, True)
 
 
-def test_c6_f4_each_card_reads_only_its_own_open_activities() -> None:
+def test_c6_f4_each_card_reads_only_its_own_activities_in_one_batch() -> None:
+    """C6, F4, issue 15: the shown cards' records are read in one batch, nothing else."""
     storage = _SpyStorage()
     _badge_storage(storage)
     board = kanban_board(storage, "deal", "p-deal", "anna", MONDAY, limit=2)
     shown = [card.item.id for column in board.columns for card in column.cards]
-    assert sorted(storage.open_reads) == sorted(shown)
+    assert len(storage.batches) == 1
+    assert sorted(storage.batches[0]) == sorted(shown)
+    assert storage.open_reads == []
     assert storage.user_reads == 0
 
 
 class _SpyStorage(InMemoryStorage):
-    """The test portal, counting reads of open activities."""
+    """The test portal, counting batched reads and reads of open activities."""
 
     def __init__(self) -> None:
         super().__init__(None)
         self.add(*portal().users(), *portal().pipelines())
         self.open_reads: list[str] = []
         self.user_reads = 0
+        self.batches: list[list[str]] = []
+
+    def records_of_items(self, item_ids: Collection[str]) -> Mapping[str, ItemRecords]:
+        self.batches.append(list(item_ids))
+        return super().records_of_items(item_ids)
 
     def open_activities_of_item(self, item_id: str) -> Collection[Activity]:
         self.open_reads.append(item_id)

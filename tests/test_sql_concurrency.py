@@ -38,7 +38,8 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def _check_whole(url: str, activities: int, bindings: int | None = None) -> None:
-    """Exact counts, the bindings, SQLite's integrity check, counters as in memory."""
+    """Exact counts, the bindings, SQLite's integrity check, counters and focus pages as in
+    memory."""
     with open_storage(url) as storage, storage.transaction() as connection:
         cursor = connection.cursor()
         cursor.execute("SELECT COUNT(*) FROM crm_activities")
@@ -51,6 +52,18 @@ def _check_whole(url: str, activities: int, bindings: int | None = None) -> None
         cursor.close()
         memory = memory_of(url)
         assert storage.counter_totals("rep", T0) == CounterTotals.of(counters_of(memory, "rep", T0))
+        # Issue 15: writers touching one item took turns over its focus rows (F1, V1).
+        for stage in memory.pipeline("p").stages:
+            pages = [
+                one.kanban_focus_page("deal", "p", stage.id, T0, limit=None, after=None)
+                for one in (storage, memory)
+            ]
+            assert pages[0] == pages[1]
+        views = [
+            one.view_focus_pages("rep", T0, limit=None, column=None, after=None)
+            for one in (storage, memory)
+        ]
+        assert views[0] == views[1]
 
 
 def _run_threads(target: Callable[[int], int]) -> list[int]:

@@ -33,7 +33,9 @@ from crmcounters import (
     Settings,
     User,
     ValidationError,
+    activities_view,
 )
+from crmcounters.focus import kanban_board
 from crmcounters.sql import (
     VIEWS,
     OwnTables,
@@ -245,8 +247,18 @@ def test_g1_c2_c9_v1_counters_over_own_tables_equal_the_calculator(
         assert _by_id(storage.open_activities_of_item(item.id)) == _by_id(
             portal.open_activities_of_item(item.id)
         )
+    assert not storage.focus_pushed_down
     for now in moments:
         check_all(storage, portal, now)
+        # Issue 15: no focus tables over your own tables: pages are computed from the records.
+        for user in portal.users():
+            assert activities_view(storage, user.id, now, limit=2) == activities_view(
+                portal, user.id, now, limit=2
+            )
+        viewer = next(iter(portal.users())).id
+        assert kanban_board(storage, "deal", EXAMPLE.SALES.id, viewer, now, limit=2) == (
+            kanban_board(portal, "deal", EXAMPLE.SALES.id, viewer, now, limit=2)
+        )
         # N1: over views the reminder feed scans the activities, as the pure function does.
         week = (now, now + timedelta(days=7))
         assert storage.reminders_between(*week) == portal.reminders_between(*week)

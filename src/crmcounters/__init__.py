@@ -70,6 +70,7 @@ from ._portal import (
     write_portal,
 )
 from ._public import show_public_paths
+from ._records import BatchedRecordStorage, ItemRecords  # issue 15: O(page) Kanban pages
 from ._recurrence import (  # A2
     MAX_OCCURRENCES,
     Recurrence,
@@ -181,6 +182,7 @@ __all__ = [
     "ActivityType",
     "Badge",
     "BadgeColour",
+    "BatchedRecordStorage",
     "BusinessCalendar",
     "CalendarSettings",
     "CascadeError",
@@ -218,6 +220,7 @@ __all__ = [
     "InputFileError",
     "IntegrityError",
     "Item",
+    "ItemRecords",
     "ItemViewed",
     "Job",
     "KanbanBoard",

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Collection
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 import attrs
 
 from . import _validate as v
 from ._access import AccessPolicy, readable_sections
 from ._activities import Activity
-from ._counters import counter_zone, counts_from
+from ._counters import counter_zone_in, counts_from
 from ._items import Item
+from ._settings import Settings
 from ._storage import Storage
 
 __all__ = ["Badge", "BadgeColour", "item_badge"]
@@ -76,9 +77,9 @@ def item_badge(
 def unchecked_badge(storage: Storage, item: Item, viewer_id: str, now: datetime) -> Badge:
     """`item`'s C6 badge as `viewer_id` sees it at aware `now`, with no C7 check.
 
-    Internal: `item_badge` calls it after its access check; the Kanban board
-    (F4) calls it for every card it may show. Reads only the item's open
-    activities.
+    Internal: `item_badge` calls it after its access check. Reads only the
+    item's open activities (and, under C11, users' zones). A page of cards
+    whose activities are read already uses `badge_of_records` instead.
     """
     return badge_from(
         item.id,
@@ -89,11 +90,39 @@ def unchecked_badge(storage: Storage, item: Item, viewer_id: str, now: datetime)
     )
 
 
+def badge_of_records(
+    item: Item,
+    open_activities: Collection[Activity],
+    viewer_id: str,
+    now: datetime,
+    *,
+    settings: Settings,
+    zone_of: Callable[[str], tzinfo],
+) -> Badge:
+    """`unchecked_badge` over records read already: `item`'s open activities, the portal's
+    `settings` and users' zones from `zone_of` (asked only under C11). Reads nothing, so
+    the Kanban board (F4) badges a whole page from one batched read (issue 15)."""
+    return badge_from(
+        item.id,
+        open_activities,
+        mine=viewer_id == item.responsible_id,
+        now=now,
+        starts=planned_starts_in(settings, item, zone_of),
+    )
+
+
 def planned_starts(storage: Storage, item: Item) -> Callable[[Activity], datetime | None]:
     """When each open activity of `item` starts to count in Planned (C4, C11), in UTC."""
-    default_offset = timedelta(minutes=storage.settings.urgency_offset_minutes)
+    return planned_starts_in(storage.settings, item, lambda user_id: storage.user(user_id).zone)
+
+
+def planned_starts_in(
+    settings: Settings, item: Item, zone_of: Callable[[str], tzinfo]
+) -> Callable[[Activity], datetime | None]:
+    """`planned_starts` under these `settings`, users' zones from `zone_of`."""
+    default_offset = timedelta(minutes=settings.urgency_offset_minutes)
     return lambda activity: counts_from(
-        activity, default_offset, counter_zone(storage, item, activity)
+        activity, default_offset, counter_zone_in(settings, item, activity, zone_of)
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import attrs
@@ -16,7 +16,7 @@ from ._cap import count_once, over_cap
 from ._errors import AccessDeniedError, ValidationError
 from ._items import Item
 from ._sections import EVERY_SECTION, Scope, SectionKey, in_scope, section_scope
-from ._settings import CounterMode, PlannedRule
+from ._settings import CounterMode, PlannedRule, Settings
 from ._storage import Storage
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "CounterSum",
     "counter_steps",
     "counter_zone",
+    "counter_zone_in",
     "counters_of",
     "counts_from",
     "lit_at",
@@ -155,12 +156,21 @@ def counter_zone(storage: Storage, item: Item, activity: Activity) -> tzinfo | N
     The zone of the user whose counters the activity feeds for this item:
     the item's responsible, or the activity's in activity-responsible mode (C2).
     """
-    settings = storage.settings
+    return counter_zone_in(
+        storage.settings, item, activity, lambda user_id: storage.user(user_id).zone
+    )
+
+
+def counter_zone_in(
+    settings: Settings, item: Item, activity: Activity, zone_of: Callable[[str], tzinfo]
+) -> tzinfo | None:
+    """`counter_zone` under these `settings`, users' zones from `zone_of` (asked only under C11):
+    a page of badges reads the settings and the zones once (issue 15)."""
     if settings.planned_rule is not PlannedRule.DUE_TODAY:
         return None
     if settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
-        return storage.user(activity.responsible_id).zone
-    return storage.user(item.responsible_id).zone
+        return zone_of(activity.responsible_id)
+    return zone_of(item.responsible_id)
 
 
 def counters_of(

@@ -16,6 +16,7 @@ from ._errors import UnknownIdError, ValidationError
 from ._events import TimelineEvent
 from ._items import Item
 from ._pipelines import Pipeline
+from ._records import ItemRecords
 from ._reminder_index import ReminderIndex
 from ._reminders import Reminder, from_us, utc_us, window
 from ._settings import Settings, check_types_in_use
@@ -232,6 +233,23 @@ class InMemoryStorage:
     def items_of(self, responsible_id: str) -> Collection[Item]:
         """The items whose responsible is that user."""
         return _bucket(self._items_by_responsible, responsible_id)
+
+    def records_of_items(self, item_ids: Collection[str]) -> Mapping[str, ItemRecords]:
+        """The stored items among `item_ids` with their activities and events (unknown
+        ids left out): `BatchedRecordStorage`, as `SqlStorage` (issue 15)."""
+        return {
+            item_id: ItemRecords(
+                item=self._items[item_id],
+                activities=tuple(self.activities_of_item(item_id)),
+                events=tuple(self.events_of_item(item_id)),
+            )
+            for item_id in item_ids
+            if item_id in self._items
+        }
+
+    def users_with_ids(self, user_ids: Collection[str]) -> list[User]:
+        """The stored users among `user_ids` (unknown ids left out)."""
+        return [self._users[user_id] for user_id in user_ids if user_id in self._users]
 
     def activity(self, activity_id: str) -> Activity:
         """The activity with that id."""

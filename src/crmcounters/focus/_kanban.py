@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import attrs
 
 from .. import _validate as v
 from .._access import AccessPolicy
-from .._badges import Badge, unchecked_badge
+from .._badges import Badge, badge_of_records
 from .._errors import ValidationError
 from .._items import Item
 from .._pipelines import Stage, check_entity_type
+from .._records import ItemRecords, records_of_items, zones_of_users
+from .._settings import CounterMode, PlannedRule, Settings
 from .._storage import Storage
 from ._order import _check_limit
 from ._pages import (
@@ -110,7 +113,10 @@ def kanban_board(
     another entity type is a `ValidationError`, and so is a cursor of
     another board (naming `cursor`).
     A storage with `kanban_focus_page` (`PagedFocusStorage`, such as
-    `InMemoryStorage`) answers each page itself; others are read whole.
+    `InMemoryStorage`) answers each page itself; others are read whole. The
+    shown cards' records are read in one batch (`BatchedRecordStorage`, such
+    as `InMemoryStorage` and `SqlStorage`: a constant number of queries
+    whatever `limit`), else item by item.
     """
     now = v.instant("now", now)
     check_entity_type("entity_type", entity_type)
@@ -128,9 +134,14 @@ def kanban_board(
         stage, after = _continued_stage(cursor, entity_type, pipeline_id, stages)
         stages = (stage,)
     pages = _pages(storage, entity_type, pipeline_id, stages, now, limit, after)
+    # One batched read for every card of the board (issue 15): items, activities, events.
+    records = records_of_items(storage, (item_id for page in pages for item_id in page.item_ids))
+    settings = storage.settings
+    zone_of = zones_of_users(storage, _zone_users(settings, records.values()))
     readable: dict[str, bool] = {}  # responsible id -> may the viewer read them (C7)
 
-    def badge_of(item: Item) -> Badge | None:
+    def badge_of(record: ItemRecords) -> Badge | None:
+        item = record.item
         if policy is not None:
             who = item.responsible_id
             if who not in readable:
@@ -139,20 +150,22 @@ def kanban_board(
                 )
             if not readable[who]:
                 return None
-        return unchecked_badge(storage, item, viewer_id, now)
+        return badge_of_records(
+            item, record.open_activities, viewer_id, now, settings=settings, zone_of=zone_of
+        )
 
     columns = []
     for stage, page in zip(stages, pages, strict=True):
         cards = []
         unread_changes = []
         for item_id, focus in zip(page.item_ids, page.focus_times, strict=True):
-            item = storage.item(item_id)
-            # Read once per card: both the Unread flag and its next change need them (F3).
-            activities = storage.activities_of_item(item_id)
-            events = storage.events_of_item(item_id)
-            unread, unread_change = unread_state(item, activities, events, now)
+            record = records[item_id]
+            # Both the Unread flag and its next change come from the same records (F3).
+            unread, unread_change = unread_state(record.item, record.activities, record.events, now)
             cards.append(
-                KanbanCard(item=item, focus_time=focus, unread=unread, badge=badge_of(item))
+                KanbanCard(
+                    item=record.item, focus_time=focus, unread=unread, badge=badge_of(record)
+                )
             )
             unread_changes.append(unread_change)
         column_changes = [
@@ -187,6 +200,16 @@ def kanban_board(
         columns=tuple(columns),
         valid_until=min(changes) if changes else None,
     )
+
+
+def _zone_users(settings: Settings, records: Iterable[ItemRecords]) -> set[str]:
+    """The users whose zones the badges ask for: none under C4; under C11 the items'
+    responsibles, or the open activities' in activity-responsible mode (C2)."""
+    if settings.planned_rule is not PlannedRule.DUE_TODAY:
+        return set()
+    if settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
+        return {a.responsible_id for record in records for a in record.open_activities}
+    return {record.item.responsible_id for record in records}
 
 
 def _identity(entity_type: str, pipeline_id: str, stage_id: str) -> dict[str, str]:

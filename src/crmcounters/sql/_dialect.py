@@ -79,6 +79,7 @@ class Dialect:
     share_lock: str  # appended to a SELECT that must keep its rows from changing until commit
     is_view_sql: str  # one row when the relation named by the parameter is a view
     is_table_sql: str  # one row when it is a table
+    binary: str = ""  # after a TEXT column type: compare in code-point order, as Python does
 
     def sql(self, text: str) -> str:
         """`text` (written with `?` placeholders) in this dialect's placeholder style."""
@@ -277,6 +278,7 @@ POSTGRES = Dialect(
     is_table_sql=(
         "SELECT 1 FROM pg_tables WHERE tablename = ? AND schemaname = ANY(current_schemas(false))"
     ),
+    binary=' COLLATE "C"',
 )
 #: The dialects by name.
 DIALECTS = {"sqlite": SQLITE, "postgres": POSTGRES}

@@ -18,6 +18,7 @@ from .._errors import ValidationError
 from .._portal import settings_from_dict, settings_to_dict
 from .._settings import Settings
 from ._dialect import Connection, Dialect, dialect_for, dialect_named
+from ._focus import fill_focus
 from ._rows import REMINDER_COLUMNS, dump_json, stored_pings
 
 __all__ = [
@@ -71,6 +72,51 @@ CREATE TABLE IF NOT EXISTS crm_outbox (
 );
 """
 
+#: Version 3 (0.3.0), issue 15: the focus order kept by the library's writes (F1, F2, V1),
+#: so that a Kanban or Activities-view page is an index walk (sql/_focus.py). One row per
+#: item (its Kanban column, responsible, creation and Activities-view placement), one per
+#: focus instant of an item (its creation and each rise), with copies of the item's keys;
+#: and each Kanban column's item count (a page's `total` without counting 100,000 rows).
+#: Ids compare in code-point order, as Python's `str` does (F1's ties): `{binary}` is
+#: COLLATE "C" on PostgreSQL (SQLite's default collation already is).
+_FOCUS_TABLES = """
+CREATE TABLE IF NOT EXISTS crm_focus_items (
+    item_id TEXT{binary} NOT NULL PRIMARY KEY,
+    pipeline_id TEXT{binary} NOT NULL,
+    stage_id TEXT{binary} NOT NULL,
+    responsible_id TEXT{binary} NOT NULL,
+    created_us BIGINT NOT NULL,
+    placement INTEGER NOT NULL CHECK (placement IN (0, 1, 2, 3)),
+    deadline_us BIGINT
+);
+CREATE INDEX IF NOT EXISTS crm_focus_items_stage
+    ON crm_focus_items (pipeline_id, stage_id, created_us, item_id);
+CREATE INDEX IF NOT EXISTS crm_focus_items_user
+    ON crm_focus_items (responsible_id, placement, deadline_us);
+CREATE INDEX IF NOT EXISTS crm_focus_items_user_created
+    ON crm_focus_items (responsible_id, placement, created_us, item_id);
+CREATE TABLE IF NOT EXISTS crm_focus_instants (
+    item_id TEXT{binary} NOT NULL,
+    at_us BIGINT NOT NULL,
+    rise INTEGER NOT NULL CHECK (rise IN (0, 1)),
+    pipeline_id TEXT{binary} NOT NULL,
+    stage_id TEXT{binary} NOT NULL,
+    responsible_id TEXT{binary} NOT NULL,
+    placement INTEGER NOT NULL,
+    deadline_us BIGINT,
+    PRIMARY KEY (item_id, at_us)
+);
+CREATE INDEX IF NOT EXISTS crm_focus_instants_stage
+    ON crm_focus_instants (pipeline_id, stage_id, at_us, item_id);
+CREATE INDEX IF NOT EXISTS crm_focus_instants_user
+    ON crm_focus_instants (responsible_id, placement, at_us, item_id, deadline_us);
+CREATE TABLE IF NOT EXISTS crm_focus_columns (
+    pipeline_id TEXT{binary} NOT NULL,
+    stage_id TEXT{binary} NOT NULL,
+    items BIGINT NOT NULL,
+    PRIMARY KEY (pipeline_id, stage_id)
+);
+"""
 # -- N1 reminders (issue 16b) ---------------------------------------------------------
 #: Version 3 (0.3.0): each reminder ping (N1) of every activity, kept by the library's writes
 #: (`SqlStorage`) and filled by `import_portal` and by the 2 -> 3 migration, so the feed over
@@ -112,6 +158,8 @@ _MIGRATIONS: dict[int, tuple[str, ...]] = {
         "WHERE i.id = item_id)",
         # Rule jobs and the outbox (P1-P3).
         *(statement.strip() for statement in _RULE_TABLES.split(";") if statement.strip()),
+        # Issue 15: the focus tables; `migrate_schema` fills them from the records after.
+        *(statement.strip() for statement in _FOCUS_TABLES.split(";") if statement.strip()),
         # -- issue 17 (R8-R10, portal-wide history) --
         # User.active: deactivated users get no notification nor round-robin items (R8, R9).
         "ALTER TABLE crm_users ADD COLUMN active INTEGER NOT NULL DEFAULT 1 "
@@ -279,7 +327,9 @@ CREATE INDEX IF NOT EXISTS crm_events_type_at ON crm_events (type, at_us);
 def schema_statements(dialect: str | Dialect = "sqlite") -> list[str]:
     """The creation statements for `dialect`, one string each, without trailing semicolons."""
     chosen = dialect_named(dialect) if isinstance(dialect, str) else dialect
-    text = (_TABLES + _RULE_TABLES + _REMINDER_TABLES).format(serial=chosen.serial)
+    text = (_TABLES + _RULE_TABLES + _FOCUS_TABLES + _REMINDER_TABLES).format(
+        serial=chosen.serial, binary=chosen.binary
+    )
     return [statement.strip() for statement in text.split(";") if statement.strip()]
 
 
@@ -369,10 +419,14 @@ def migrate_schema(connection: Connection, *, dialect: str | None = None) -> int
             )
         while version < SCHEMA_VERSION:
             for statement in _MIGRATIONS[version]:
-                chosen.execute(connection, statement.format(serial=chosen.serial))
+                chosen.execute(
+                    connection, statement.format(serial=chosen.serial, binary=chosen.binary)
+                )
             if version == 2:  # N1 (issue 16b): the pings of the activities stored before
                 fill_reminders(chosen, connection)
             version += 1
         if version != old:
             chosen.execute(connection, "UPDATE crm_settings SET schema_version = ?", (version,))
+        if old < 3 <= version:  # issue 15: the focus tables start from the stored records
+            fill_focus(connection, chosen)
     return old

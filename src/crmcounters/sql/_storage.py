@@ -21,7 +21,7 @@ from .._errors import (
     UnknownIdError,
     ValidationError,
 )
-from .._events import HistoryEntryAdded, TimelineEvent
+from .._events import CommentAdded, HistoryEntryAdded, IncomingMessage, TimelineEvent
 from .._history import HistoryQuery
 from .._items import Item
 from .._pipelines import Pipeline
@@ -32,6 +32,7 @@ from .._portal import (
     settings_from_dict,
     settings_to_dict,
 )
+from .._records import ItemRecords
 from .._reminder_index import ping_rows, reminders_from
 from .._reminders import Reminder, reminders_of, utc_us, window
 from .._sections import EVERY_SECTION, section_scope
@@ -40,6 +41,9 @@ from .._storage import find_supervisor
 from .._tasks import Task
 from .._users import Department, User, zone_of
 from .._validate import check_id, instant
+from .._view import Column, place_item
+from ..focus._pages import FocusKey, FocusPage, scratch_page
+from ..focus._timeline import focus_timelines
 from ._connections import Connections, Pool, Single, Turns
 from ._counters import (
     CounterTotals,
@@ -55,6 +59,22 @@ from ._counters import (
     view_sql,
 )
 from ._dialect import Connection, Dialect, dialect_for
+from ._focus import (
+    FOCUS_INSTANT_COLUMNS,
+    FOCUS_ITEM_COLUMNS,
+    FocusQueries,
+    Key,
+    PageAnswer,
+    add_column_counts,
+    column_counts,
+    fill_focus,
+    group_by_item,
+    kanban_scopes,
+    refresh_focus,
+    rows_of_items,
+    view_moves,
+    view_scopes,
+)
 from ._rows import (
     ACTIVITIES,
     DEPARTMENTS,
@@ -90,6 +110,12 @@ _BINDING_COLUMNS = (
     "lit_at_us",
     "item_entity_type",
     "item_pipeline_id",
+)
+_ALSO_ANALYZED = (
+    "crm_activity_items",
+    "crm_focus_items",
+    "crm_focus_instants",
+    "crm_focus_columns",
 )
 _STAGE_COLUMNS = ("pipeline_id", "position", "id", "name", "semantics")
 _PIPELINE_SELECT = "SELECT id, entity_type, name FROM crm_pipelines"
@@ -280,6 +306,15 @@ class SqlStorage:
             turns.release()
 
     @contextmanager
+    def _consistent(self) -> Iterator[None]:
+        """One consistent state for several reads: the open transaction's, else a snapshot."""
+        if getattr(self._local, "connection", None) is not None:
+            yield
+            return
+        with self._snapshot():
+            yield
+
+    @contextmanager
     def _snapshot(self) -> Iterator[None]:
         """Reads on this thread inside see one consistent state, without holding up writers."""
         with self._session() as connection, self._dialect.snapshot(connection):
@@ -375,6 +410,7 @@ class SqlStorage:
                 )
                 with self._session() as connection:
                     fill_reminders(self._dialect, connection, follows)
+                    fill_focus(connection, self._dialect)  # issue 15: every instant may move (F2)
 
     def _activity_type_ids(self) -> set[str]:
         """The configured activity type ids (A1) an activity's `type_id` must name."""
@@ -465,6 +501,49 @@ class SqlStorage:
         found: list[Item] = []
         for condition, params in self._dialect.in_lists("id", wanted):
             found += self._all(ITEMS, condition, params)
+        return found
+
+    def records_of_items(self, item_ids: Collection[str]) -> Mapping[str, ItemRecords]:
+        """The stored items among `item_ids` with every activity bound to each and their
+        events (unknown ids left out), in three queries per 500 ids, one consistent
+        state: a Kanban page reads its cards this way (`BatchedRecordStorage`, issue 15).
+        Activities come in `activities_of_item`'s order, events in `events_of_item`'s."""
+        wanted = sorted({check_id("item_id", item_id) for item_id in item_ids})
+        activities: dict[str, list[Activity]] = {item_id: [] for item_id in wanted}
+        events: dict[str, list[TimelineEvent]] = {item_id: [] for item_id in wanted}
+        items: list[Item] = []
+        with self._consistent():
+            for condition, params in self._dialect.in_lists("id", wanted):
+                items += self._all(ITEMS, condition, params)
+            for condition, params in self._dialect.in_lists("item_id", wanted):
+                # Each binding of a wanted item with its activity's columns, in the
+                # activities' order (`activities_of_item`'s), in one query.
+                columns = ", ".join(f"a.{column}" for column in ACTIVITIES.columns)
+                bound = (
+                    f"SELECT b.item_id, {columns} FROM crm_activity_items b "
+                    f"JOIN {ACTIVITIES.name} a ON a.id = b.activity_id "
+                    f"WHERE b.{condition} ORDER BY a.seq"
+                )
+                for row in self._query(bound, params):
+                    activities[row[0]].append(ACTIVITIES.from_row(row[1:]))
+                sql = EVENTS.select_sql(condition, order="at_us, seq")
+                for row in self._query(sql, params):
+                    event: TimelineEvent = EVENTS.from_row(row)
+                    events[event.item_id].append(event)
+        return {
+            item.id: ItemRecords(
+                item=item, activities=tuple(activities[item.id]), events=tuple(events[item.id])
+            )
+            for item in items
+        }
+
+    def users_with_ids(self, user_ids: Collection[str]) -> list[User]:
+        """The stored users among `user_ids` (unknown ids left out), one query per 500 ids:
+        a page of C11 badges reads its users' zones this way (`BatchedRecordStorage`)."""
+        wanted = sorted({check_id("user_id", user_id) for user_id in user_ids})
+        found: list[User] = []
+        for condition, params in self._dialect.in_lists("id", wanted):
+            found += self._all(USERS, condition, params)
         return found
 
     def activity(self, activity_id: str) -> Activity:
@@ -737,6 +816,7 @@ class SqlStorage:
         with self.transaction():
             activity = self.activity(activity_id)
             self._delete_activities([activity_id])
+            self._refresh_focus(activity.item_ids)
         return activity
 
     def remove_task(self, task_id: str) -> Task:
@@ -770,6 +850,7 @@ class SqlStorage:
             self._execute("DELETE FROM crm_tasks WHERE item_id = ?", (item_id,))
             self._execute("DELETE FROM crm_events WHERE item_id = ?", (item_id,))
             self._execute("DELETE FROM crm_items WHERE id = ?", (item_id,))
+            self._refresh_focus({item_id, *(i for a in kept for i in a.item_ids)})
         return item
 
     def _write(self, added: tuple[Record, ...], replaced: tuple[Record, ...]) -> None:
@@ -788,10 +869,161 @@ class SqlStorage:
                 new[record_kind(record)].append(record)
             for record in replaced:
                 old[record_kind(record)].append(record)
-            offset = self.settings.urgency_offset_minutes
+            touched = self._focus_touched(new, old)
+            settings = self.settings
+            offset = settings.urgency_offset_minutes
             for kind, table in TABLES.items():  # references before the records that use them
                 self._write_kind(kind, table, new[kind], offset, replacing=False)
                 self._write_kind(kind, table, old[kind], offset, replacing=True)
+            self._refresh_focus(touched, settings.focus_reminder_offsets)
+
+    # -- the focus tables (issue 15; sql/_focus.py) ---------------------------
+
+    def _focus_touched(self, new: dict[str, list[Any]], old: dict[str, list[Any]]) -> set[str]:
+        """The items whose focus rows a write changes: its items, and those its activities and
+        events are bound to, before and after (read before the write)."""
+        touched = {item.id for item in (*new["item"], *old["item"])}
+        for activity in (*new["activity"], *old["activity"]):
+            touched.update(activity.item_ids)
+        touched.update(event.item_id for event in (*new["event"], *old["event"]))
+        if not old["activity"] and not old["event"]:
+            return touched
+        with self._session() as connection:
+            for condition, params in self._dialect.in_lists(
+                "activity_id", [a.id for a in old["activity"]]
+            ):
+                sql = f"SELECT item_id FROM crm_activity_items WHERE {condition}"
+                touched.update(row[0] for row in self._dialect.query(connection, sql, params))
+            for condition, params in self._dialect.in_lists("id", [e.id for e in old["event"]]):
+                sql = f"SELECT item_id FROM crm_events WHERE {condition}"
+                touched.update(row[0] for row in self._dialect.query(connection, sql, params))
+        return touched
+
+    @property
+    def focus_pushed_down(self) -> bool:
+        """True when pages are answered from the focus tables: not over your own tables
+        (`create_views`), whose writes the library does not see."""
+        return not self._read_only
+
+    def kanban_focus_page(
+        self,
+        entity_type: str,
+        pipeline_id: str,
+        stage_id: str,
+        now: datetime,
+        *,
+        limit: int | None,
+        after: FocusKey | None,
+    ) -> FocusPage:
+        """A Kanban column's page at `now` below `after`, in focus order (F1, F5; the
+        `PagedFocusStorage` hook of `kanban_board`).
+
+        An index walk over `crm_focus_instants`, kept by this storage's writes.
+        Over your own tables (`create_views`) the page is computed from the
+        items' records instead, as for any storage.
+        """
+        if self._read_only:
+            ids = [
+                item.id
+                for item in self._all(
+                    ITEMS, "pipeline_id = ? AND stage_id = ?", (pipeline_id, stage_id)
+                )
+                if item.entity_type == entity_type
+            ]
+            return scratch_page(focus_timelines(self, ids), now, limit=limit, after=after)
+        return _focus_page(self._kanban_answer(pipeline_id, stage_id, now, limit, _us_key(after)))
+
+    def view_focus_pages(
+        self,
+        user_id: str,
+        now: datetime,
+        *,
+        limit: int | None,
+        column: Column | None,
+        after: FocusKey | None,
+    ) -> tuple[Mapping[Column, FocusPage], datetime | None]:
+        """Pages of the user's Activities-view columns at `now` (every column, or `column`
+        below `after`), and the first instant one of the user's items changes column (V1,
+        V2, F5; the `PagedFocusStorage` hook of `activities_view`).
+
+        Index queries over `crm_focus_items` / `crm_focus_instants`; over your own
+        tables (`create_views`), computed from the records as for any storage.
+        """
+        wanted = list(Column) if column is None else [column]
+        if self._read_only:
+            return self._view_pages_from_records(user_id, now, limit, wanted, after)
+        answers, moves = self._view_answers(
+            user_id, now, limit, [one.value for one in wanted], _us_key(after)
+        )
+        pages = {one: _focus_page(answers[one.value]) for one in wanted}
+        return pages, None if moves is None else utc_from_us(moves)
+
+    def _view_pages_from_records(
+        self,
+        user_id: str,
+        now: datetime,
+        limit: int | None,
+        wanted: list[Column],
+        after: FocusKey | None,
+    ) -> tuple[dict[Column, FocusPage], datetime | None]:
+        """`view_focus_pages` computed from the records (read-only storages)."""
+        user = self.user(user_id)
+        week_start = self.settings.week_start
+        buckets: dict[Column, list[str]] = {one: [] for one in Column}
+        moves: datetime | None = None
+        for item in self.items_of(user_id):
+            placement = place_item(
+                self.open_activities_of_item(item.id), now, zone=user.zone, week_start=week_start
+            )
+            buckets[placement.column].append(item.id)
+            if placement.moves_at is not None and (moves is None or placement.moves_at < moves):
+                moves = placement.moves_at
+        pages = {
+            one: scratch_page(focus_timelines(self, buckets[one]), now, limit=limit, after=after)
+            for one in wanted
+        }
+        return pages, moves
+
+    def _kanban_answer(
+        self, pipeline_id: str, stage_id: str, now: datetime, limit: int | None, after: Key | None
+    ) -> PageAnswer:
+        """A Kanban column's page at `now` (UTC) below `after`, from the focus tables."""
+        with self._consistent():
+            return FocusQueries(self._query, self._dialect).answer(
+                kanban_scopes(pipeline_id, stage_id), instant_us(now), limit, after
+            )
+
+    def _view_answers(
+        self,
+        user_id: str,
+        now: datetime,
+        limit: int | None,
+        columns: Sequence[str],
+        after: Key | None,
+    ) -> tuple[dict[str, PageAnswer], int | None]:
+        """Pages of the user's Activities-view `columns` at `now`, and the first instant an
+        item of the user changes column (V1), from the focus tables."""
+        with self._consistent():
+            user = self.user(user_id)
+            week_start = self.settings.week_start
+            bounds = view_boundaries(now, user.zone, week_start)
+            queries = FocusQueries(self._query, self._dialect)
+            at = instant_us(now)
+            pages = {
+                column: queries.answer(view_scopes(user_id, column, bounds), at, limit, after)
+                for column in columns
+            }
+            return pages, view_moves(queries, user_id, bounds, user.zone, week_start)
+
+    def _refresh_focus(
+        self, item_ids: Collection[str], offsets: tuple[int, ...] | None = None
+    ) -> None:
+        """Rewrite the focus rows of these items (inside the open write)."""
+        if item_ids:
+            with self._session() as connection:
+                if offsets is None:
+                    offsets = self.settings.focus_reminder_offsets
+                refresh_focus(connection, self._dialect, item_ids, offsets)
 
     def _load(
         self,
@@ -837,8 +1069,33 @@ class SqlStorage:
                 done += len(chunk)
                 if progress is not None:
                     progress(done, len(records))
+        self._load_focus(by_kind)
         for _, statement in indexes:
             self._execute(statement)
+        if self._dialect.name == "postgres":
+            # Fresh statistics for the planner: without them, right after loading a million
+            # rows, PostgreSQL may walk a focus page (issue 15) by the wrong index.
+            self._execute(
+                "ANALYZE " + ", ".join([*(t.name for t in TABLES.values()), *_ALSO_ANALYZED])
+            )
+
+    def _load_focus(self, by_kind: Mapping[str, list[Any]]) -> None:
+        """The focus rows of a whole portal being loaded, computed from its records (issue 15)."""
+        offsets = self.settings.focus_reminder_offsets
+        activities = group_by_item(by_kind["activity"], "item_ids")
+        events = group_by_item(
+            (e for e in by_kind["event"] if isinstance(e, IncomingMessage | CommentAdded)),
+            "item_id",
+        )
+        items = by_kind["item"]
+        for start in range(0, len(items), _LOAD_CHUNK):
+            item_rows, instant_rows = rows_of_items(
+                items[start : start + _LOAD_CHUNK], activities, events, offsets
+            )
+            self._insert("crm_focus_items", FOCUS_ITEM_COLUMNS, item_rows)
+            self._insert("crm_focus_instants", FOCUS_INSTANT_COLUMNS, instant_rows)
+            with self._session() as connection:
+                add_column_counts(connection, self._dialect, column_counts(item_rows))
 
     def _write_kind(
         self,
@@ -965,6 +1222,21 @@ def _refuse_nul(kind: str, columns: Sequence[str], rows: list[tuple[Any, ...]]) 
                     f"{kind} {row[0]!r} holds a NUL character, which PostgreSQL text "
                     "cannot store; remove it before writing",
                 )
+
+
+def _us_key(key: FocusKey | None) -> Key | None:
+    """A cursor's key as the focus tables hold it: (epoch µs, item id)."""
+    return None if key is None else (instant_us(key[0]), key[1])
+
+
+def _focus_page(answer: PageAnswer) -> FocusPage:
+    return FocusPage(
+        item_ids=tuple(item_id for _, item_id in answer.keys),
+        focus_times=tuple(utc_from_us(at) for at, _ in answer.keys),
+        total=answer.total,
+        more=answer.more,
+        valid_until=None if answer.valid_until_us is None else utc_from_us(answer.valid_until_us),
+    )
 
 
 class _Lookup(Mapping[str, Any]):
