@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -233,33 +234,34 @@ def shown(totals: CounterTotals) -> str:
 
 def main() -> None:
     """Map the host's tables, then read counters, the view and a department from its rows."""
-    connection = sqlite3.connect(":memory:")
-    for statement in host_schema("sqlite"):
-        execute(connection, "sqlite", statement)
-    insert_rows(connection, "sqlite", sample_rows())
-    create_views(connection, TABLES, Settings())  # once; again when the mapping changes
-    storage = SqlStorage(connection)
+    # sqlite3's own `with` only commits; closing() closes the connection too.
+    with closing(sqlite3.connect(":memory:")) as connection:
+        for statement in host_schema("sqlite"):
+            execute(connection, "sqlite", statement)
+        insert_rows(connection, "sqlite", sample_rows())
+        create_views(connection, TABLES, Settings())  # once; again when the mapping changes
+        storage = SqlStorage(connection)
 
-    print(f"Piotr's counters from app_* tables: {shown(storage.counter_totals('2', NOW))}")
-    print("Piotr's Activities view:")
-    for deal_id, column in sorted(storage.view_columns("2", NOW).items()):
-        print(f"  deal {deal_id} {storage.item(deal_id).title:<17} {column}")
-    print(f"Sales department: {shown(storage.department_totals('1', NOW))}")
-    same = storage.counter_totals("2", NOW) == CounterTotals.of(counters_of(storage, "2", NOW))
-    print(f"Same answer as the pure calculator over the same rows: {same}")
+        print(f"Piotr's counters from app_* tables: {shown(storage.counter_totals('2', NOW))}")
+        print("Piotr's Activities view:")
+        for deal_id, column in sorted(storage.view_columns("2", NOW).items()):
+            print(f"  deal {deal_id} {storage.item(deal_id).title:<17} {column}")
+        print(f"Sales department: {shown(storage.department_totals('1', NOW))}")
+        same = storage.counter_totals("2", NOW) == CounterTotals.of(counters_of(storage, "2", NOW))
+        print(f"Same answer as the pure calculator over the same rows: {same}")
 
-    # The host completes the call in its own table (its ORM's save()): counters follow.
-    execute(
-        connection,
-        "sqlite",
-        "UPDATE app_activity SET completed_at = ? WHERE id = ?",
-        [(stored("sqlite", NOW), 1)],
-    )
-    print(f"After the host completes activity 1: {shown(storage.counter_totals('2', NOW))}")
-    try:
-        storage.remove_activity("2")
-    except CrmCountersError as error:
-        print(f"Writing through the library: {error}")
+        # The host completes the call in its own table (its ORM's save()): counters follow.
+        execute(
+            connection,
+            "sqlite",
+            "UPDATE app_activity SET completed_at = ? WHERE id = ?",
+            [(stored("sqlite", NOW), 1)],
+        )
+        print(f"After the host completes activity 1: {shown(storage.counter_totals('2', NOW))}")
+        try:
+            storage.remove_activity("2")
+        except CrmCountersError as error:
+            print(f"Writing through the library: {error}")
 
 
 if __name__ == "__main__":

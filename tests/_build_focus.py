@@ -145,50 +145,52 @@ def minutes(n: int) -> datetime:
     return BASE + timedelta(minutes=n)
 
 
+# Built once: a fresh strategy object per draw costs more to check than to draw from.
+_FOCUS_OFFSETS = st.sampled_from([(15, 0), (15,), (60, 15, 0), (0,), (1440, 30)])
+_ITEM_IDS = st.sampled_from([f"d{n}" for n in range(20)])
+_USERS = st.sampled_from(sorted(USERS))
+_PIPELINES = st.sampled_from(sorted(PIPELINES))
+_UP_TO_3 = st.integers(min_value=0, max_value=3)
+_KINDS = st.sampled_from(["todo", "call", "message", "comment", "view"])
+_CREATED_BEFORE = st.integers(0, 3 * 24 * 60)
+_DONE_AFTER = st.one_of(st.none(), st.integers(0, 4 * 24 * 60))
+_BOOLEANS = st.booleans()
+_OFFSETS = st.sampled_from([None, (), (30,), (120, 15)])
+
+
 @st.composite
 def scenarios(draw: st.DrawFn, max_items: int = 8) -> InMemoryStorage:
     """A random portal: items with activities (open or completed) and timeline events."""
-    settings = Settings(
-        focus_reminder_offsets=draw(
-            st.sampled_from([(15, 0), (15,), (60, 15, 0), (0,), (1440, 30)])
-        )
-    )
+    settings = Settings(focus_reminder_offsets=draw(_FOCUS_OFFSETS))
     storage = portal(settings)
     count = draw(st.integers(min_value=0, max_value=max_items))
     records: list[Record] = []
-    ids = draw(
-        st.lists(
-            st.sampled_from([f"d{n}" for n in range(20)]),
-            min_size=count,
-            max_size=count,
-            unique=True,
-        )
-    )
+    ids = draw(st.lists(_ITEM_IDS, min_size=count, max_size=count, unique=True))
     for item_id in ids:
         created = draw(_MINUTES)
-        responsible = draw(st.sampled_from(sorted(USERS)))
+        responsible = draw(_USERS)
         records.append(
             item(
                 item_id,
                 created=minutes(created),
                 responsible=responsible,
-                entity=draw(st.sampled_from(sorted(PIPELINES))),
+                entity=draw(_PIPELINES),
             )
         )
     storage.add(*records)
     more: list[Record] = []
     serial = 0
     for item_id in ids:
-        for _ in range(draw(st.integers(min_value=0, max_value=3))):
+        for _ in range(draw(_UP_TO_3)):
             serial += 1
-            kind = draw(st.sampled_from(["todo", "call", "message", "comment", "view"]))
+            kind = draw(_KINDS)
             at = minutes(draw(_MINUTES))
             if kind == "todo":
-                created = at - timedelta(minutes=draw(st.integers(0, 3 * 24 * 60)))
-                done = draw(st.one_of(st.none(), st.integers(0, 4 * 24 * 60)))
+                created = at - timedelta(minutes=draw(_CREATED_BEFORE))
+                done = draw(_DONE_AFTER)
                 completed = None if done is None else created + timedelta(minutes=done)
-                has_deadline = draw(st.booleans())
-                offsets = draw(st.sampled_from([None, (), (30,), (120, 15)]))
+                has_deadline = draw(_BOOLEANS)
+                offsets = draw(_OFFSETS)
                 more.append(
                     todo(
                         f"a{serial}",
@@ -200,15 +202,13 @@ def scenarios(draw: st.DrawFn, max_items: int = 8) -> InMemoryStorage:
                     )
                 )
             elif kind == "call":
-                more.append(incoming_call(f"a{serial}", item_id, at, flag=draw(st.booleans())))
+                more.append(incoming_call(f"a{serial}", item_id, at, flag=draw(_BOOLEANS)))
             elif kind == "message":
                 more.append(message(f"e{serial}", item_id, at))
             elif kind == "comment":
-                more.append(
-                    comment(f"e{serial}", item_id, at, draw(st.sampled_from(sorted(USERS))))
-                )
+                more.append(comment(f"e{serial}", item_id, at, draw(_USERS)))
             else:
-                more.append(viewed(f"e{serial}", item_id, at, draw(st.sampled_from(sorted(USERS)))))
+                more.append(viewed(f"e{serial}", item_id, at, draw(_USERS)))
     storage.add(*more)
     return storage
 

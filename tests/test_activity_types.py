@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -296,11 +296,13 @@ def test_a1_import_export_round_trip_through_sql(backend: str) -> None:
         assert dump_portal(export_portal(storage)) == dump_portal(loaded)
 
 
-def test_a1_migrate_schema_from_0_2_0_adds_the_type_column() -> None:
+def test_a1_migrate_schema_from_0_2_0_adds_the_type_column(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
     """A1: version 2 -> 3 adds crm_activities.type_id; stored activities have none."""
     memory = small_storage()
     memory.add(todo("a1", "d1", deadline=T0))
-    connection = sqlite3.connect(":memory:")
+    connection = sqlite_connect()
     copy_into(memory, SqlStorage.create(connection))
     make_older(connection, 2)
     connection.commit()

@@ -16,7 +16,9 @@ from crmcounters import (
     Activity,
     InMemoryStorage,
     Portal,
+    PortalStorage,
     ReminderIndex,
+    ReminderSource,
     Settings,
     UnknownIdError,
     User,
@@ -264,13 +266,17 @@ def test_n1_a_storage_without_an_index_is_scanned() -> None:
     deadline = datetime(2026, 12, 14, 14, 0, tzinfo=UTC)
     storage.add(todo("a1", "d1", deadline=deadline), deal("d3", "lead"))
 
-    class Plain:  # a PortalStorage without reminders_between
-        def __getattr__(self, name: str) -> object:
-            if name == "reminders_between":
-                raise AttributeError(name)
-            return getattr(storage, name)
+    class Plain:
+        """A PortalStorage without reminders_between. Its members are attributes of the
+        class: from Python 3.12 on, isinstance against a Protocol looks them up statically,
+        so a __getattr__ proxy would be no PortalStorage at all."""
 
+    for name in dir(storage):
+        if not name.startswith("_") and name != "reminders_between":
+            setattr(Plain, name, property(lambda _self, name=name: getattr(storage, name)))
     plain = Plain()
+    assert isinstance(plain, PortalStorage)
+    assert not isinstance(plain, ReminderSource)
     assert reminder_feed(plain, deadline - H, deadline + H) == reminder_feed(  # type: ignore[arg-type]
         storage, deadline - H, deadline + H
     )

@@ -7,7 +7,7 @@ The same tests run on `PendingJobs`/`InMemoryOutbox` ("memory"), SQLite and Post
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -129,8 +129,10 @@ def test_p1_schema_version_3_has_the_job_and_outbox_tables() -> None:
         assert "CREATE TABLE IF NOT EXISTS crm_outbox (" in script
 
 
-def test_p1_migrate_schema_from_version_2_adds_jobs_and_outbox_and_keeps_the_data() -> None:
-    connection = sqlite3.connect(":memory:")
+def test_p1_migrate_schema_from_version_2_adds_jobs_and_outbox_and_keeps_the_data(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
+    connection = sqlite_connect()
     copy_into(make_storage(), SqlStorage.create(connection))
     make_older(connection, 2)
     connection.commit()

@@ -263,15 +263,19 @@ def test_unknown_lookups_raise_unknown_id(backend: str) -> None:
                 lookup("zz")
 
 
-def test_opening_a_database_without_the_schema_says_how_to_create_it() -> None:
+def test_opening_a_database_without_the_schema_says_how_to_create_it(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
     """A missing schema is a clear error naming the fix, not a driver traceback."""
     with pytest.raises(ValidationError, match=r"SqlStorage\.create"):
-        SqlStorage(sqlite3.connect(":memory:"))
+        SqlStorage(sqlite_connect())
 
 
-def test_opening_a_newer_schema_version_is_refused() -> None:
+def test_opening_a_newer_schema_version_is_refused(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
     """The schema version is checked when a storage is opened."""
-    connection = sqlite3.connect(":memory:")
+    connection = sqlite_connect()
     create_schema(connection)
     connection.execute("UPDATE crm_settings SET schema_version = 99")
     with pytest.raises(ValidationError, match=f"version 99.*version {SCHEMA_VERSION}"):
@@ -279,24 +283,28 @@ def test_opening_a_newer_schema_version_is_refused() -> None:
 
 
 #: What each schema version added, undone: a current schema minus these is an older one.
-def _version_1_database() -> sqlite3.Connection:
+def _version_1_database(connect: Callable[..., sqlite3.Connection]) -> sqlite3.Connection:
     """A database as crmcounters 0.1.0 wrote it: no reminded_at nor portal columns, no rule
     jobs nor outbox, version 1."""
-    connection = sqlite3.connect(":memory:")
+    connection = connect()
     create_schema(connection)
     make_older(connection, 1)
     connection.commit()
     return connection
 
 
-def test_an_older_schema_is_refused_with_the_upgrade_to_run() -> None:
+def test_an_older_schema_is_refused_with_the_upgrade_to_run(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
     with pytest.raises(ValidationError, match=r"version 1 found.*migrate_schema"):
-        SqlStorage(_version_1_database())
+        SqlStorage(_version_1_database(sqlite_connect))
 
 
-def test_f2_migrate_schema_adds_reminded_at_and_keeps_the_data() -> None:
+def test_f2_migrate_schema_adds_reminded_at_and_keeps_the_data(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
     """Version 1 -> 2 adds Activity.reminded_at (F2); stored rows survive, reruns are no-ops."""
-    connection = _version_1_database()
+    connection = _version_1_database(sqlite_connect)
     connection.execute(
         "INSERT INTO crm_users (id, name, time_zone, department_id) VALUES ('u', 'U', 'UTC', NULL)"
     )
@@ -329,14 +337,16 @@ def test_f2_migrate_schema_adds_reminded_at_and_keeps_the_data() -> None:
     assert storage.activity("a").reminded_at == T0 + timedelta(hours=1)
 
 
-def test_c10_migrate_schema_from_0_2_0_fills_in_the_sections_of_stored_bindings() -> None:
+def test_c10_migrate_schema_from_0_2_0_fills_in_the_sections_of_stored_bindings(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
     """Version 2 -> 3 (C10): bindings learn their item's section from the stored items."""
     memory = small_storage()
     memory.add(
         Item(id="c", entity_type="contact", responsible_id="rep", created_at=T0),
         todo("a1", "d1", "c", deadline=T0),
     )
-    connection = sqlite3.connect(":memory:")
+    connection = sqlite_connect()
     copy_into(memory, SqlStorage.create(connection))
     make_older(connection, 2)
     connection.commit()
@@ -374,29 +384,35 @@ def test_f2_migrate_schema_on_postgresql() -> None:
         connection.close()
 
 
-def test_migrate_schema_refuses_a_newer_schema_and_a_missing_one() -> None:
-    connection = sqlite3.connect(":memory:")
+def test_migrate_schema_refuses_a_newer_schema_and_a_missing_one(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
+    connection = sqlite_connect()
     create_schema(connection)
     connection.execute("UPDATE crm_settings SET schema_version = 99")
     with pytest.raises(ValidationError, match="upgrade crmcounters"):
         migrate_schema(connection)
-    empty = sqlite3.connect(":memory:")
+    empty = sqlite_connect()
     empty.execute("CREATE TABLE crm_settings (id INTEGER, schema_version INTEGER, document TEXT)")
     with pytest.raises(ValidationError, match="create_schema"):
         migrate_schema(empty)
 
 
-def test_unknown_connections_and_dialects_are_refused() -> None:
+def test_unknown_connections_and_dialects_are_refused(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
     """The dialect comes from the connection's driver, or is named explicitly."""
     with pytest.raises(ValidationError, match="dialect='sqlite'"):
         SqlStorage(object())
     with pytest.raises(ValidationError, match="unknown SQL dialect 'oracle'"):
-        SqlStorage(sqlite3.connect(":memory:"), dialect="oracle")
+        SqlStorage(sqlite_connect(), dialect="oracle")
 
 
-def test_create_is_idempotent_and_keeps_stored_settings() -> None:
+def test_create_is_idempotent_and_keeps_stored_settings(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
     """create_schema twice is harmless; settings already stored are kept."""
-    connection = sqlite3.connect(":memory:")
+    connection = sqlite_connect()
     first = SqlStorage.create(connection, Settings(week_start=6))
     first.add(User(id="u", name="U", time_zone="UTC"))
     again = SqlStorage.create(connection, Settings(week_start=2))
@@ -405,12 +421,14 @@ def test_create_is_idempotent_and_keeps_stored_settings() -> None:
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
-def test_schema_script_is_plain_sql_for_each_dialect(dialect: str) -> None:
+def test_schema_script_is_plain_sql_for_each_dialect(
+    dialect: str, sqlite_connect: Callable[..., sqlite3.Connection]
+) -> None:
     """The creation script can be handed to a DBA; on SQLite it runs as is."""
     script = schema_script(dialect)
     assert "CREATE TABLE IF NOT EXISTS crm_activity_items" in script
     assert ("BIGSERIAL" in script) == (dialect == "postgres")
     if dialect == "sqlite":
-        connection = sqlite3.connect(":memory:")
+        connection = sqlite_connect()
         connection.executescript(script)
         connection.executescript(script)

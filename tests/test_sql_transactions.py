@@ -8,6 +8,7 @@ were already written.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 import attrs
 import pytest
@@ -88,9 +89,11 @@ def test_g5_remove_item_failing_midway_leaves_the_item_whole(backend: str) -> No
             run_statements(storage, undo)
 
 
-def test_a_write_inside_the_callers_transaction_is_a_savepoint() -> None:
+def test_a_write_inside_the_callers_transaction_is_a_savepoint(
+    sqlite_connect: Callable[..., sqlite3.Connection],
+) -> None:
     """Inside a transaction the host opened, a failed write undoes only itself."""
-    connection = sqlite3.connect(":memory:")
+    connection = sqlite_connect()
     storage = SqlStorage.create(connection)
     copy_into(small_storage(), storage)
     connection.execute("UPDATE crm_users SET name = 'Renamed' WHERE id = 'rep'")  # host's own

@@ -8,6 +8,7 @@ import io
 import signal
 import sqlite3
 import threading
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 
@@ -160,7 +161,7 @@ def test_p2_cli_worker_once_runs_the_due_jobs_and_logs_to_stderr(tmp_path: Path)
     code, out, err = _cli("--db", str(database), "--rules", str(rules), "--once")
     assert (code, out) == (0, "")
     assert "worker stopped: 10 jobs run, 10 effects, 0 failed" in err
-    with sqlite3.connect(database) as connection:
+    with closing(sqlite3.connect(database)) as connection:  # sqlite3's `with` only commits
         assert connection.execute("SELECT COUNT(*) FROM crm_outbox").fetchone() == (5,)
 
 
