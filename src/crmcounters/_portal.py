@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -27,6 +26,7 @@ from ._events import (
     StageChanged,
     TimelineEvent,
 )
+from ._gc import collector_paused
 from ._items import Item
 from ._json import REQUIRED, Reader, build, format_datetime, parse_date, parse_document
 from ._limits import DEFAULT_MAX_FILE_BYTES
@@ -210,16 +210,12 @@ def _load_checked_once(
     # The records built here hold no reference cycles, and a million of them made the cyclic
     # garbage collector walk the growing heap again and again: about half the time of a
     # 1,000,000-activity load. It is paused meanwhile and left as it was found.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        return _build_checked_once(decode(read()), progress)
-    except Exception as exc:  # every fault is the validated path's to report
-        logger.debug("reading the portal the validated way: %s: %s", type(exc).__name__, exc)
-        return None
-    finally:
-        if collecting:
-            gc.enable()
+    with collector_paused():
+        try:
+            return _build_checked_once(decode(read()), progress)
+        except Exception as exc:  # every fault is the validated path's to report
+            logger.debug("reading the portal the validated way: %s: %s", type(exc).__name__, exc)
+            return None
 
 
 def _build_checked_once(decoded: Decoded, progress: Callable[[int, int], None] | None) -> Portal:

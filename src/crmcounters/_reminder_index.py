@@ -11,11 +11,11 @@ them; a deletion drops them. `ping_rows` is also what SQL stores.
 from __future__ import annotations
 
 import bisect
-import gc
 from collections.abc import Iterable
 from datetime import datetime
 
 from ._activities import Activity
+from ._gc import collector_paused
 from ._reminders import Reminder, from_us, utc_us, window
 from .focus._sources import reminder_offsets
 
@@ -110,14 +110,9 @@ class ReminderIndex:
         instants: dict[int, datetime] = {}  # pings share instants: one datetime each
         # Millions of new tuples that all live on would set off full collections over the
         # whole heap again and again (most of a build's time); they form no cycles.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_paused():
             for activity in activities:
                 index._file(activity, sort=False, instants=instants)
-        finally:
-            if collecting:
-                gc.enable()
         for pings in index._hours.values():
             pings.sort()
         return index

@@ -17,6 +17,7 @@ from .._activities import Activity
 from .._calendar import BusinessCalendar
 from .._errors import UnknownIdError, ValidationError
 from .._events import HistoryEntryAdded, IncomingMessage, StageChanged, TimelineEvent
+from .._gc import collector_paused
 from .._items import FieldValue, Item
 from .._pipelines import Pipeline
 from .._storage import Storage
@@ -250,7 +251,12 @@ class RuleEngine:
         effects dropped and listed in `skipped` with the `CascadeError`
         message and chain, and the other due jobs run as if it had not been.
         """
-        run = _Run(self, storage, instant("now", now), pending)
+        with collector_paused():  # thousands of short-lived objects, no cycles (_gc.py)
+            run = self._run_due(storage, instant("now", now), pending)
+        return _logged(run.outcome(), f"the jobs due at {run.now.isoformat()}")
+
+    def _run_due(self, storage: Storage, now: datetime, pending: JobStore) -> _Run:
+        run = _Run(self, storage, now, pending)
         for job in pending.due(now):
             if job.id in run.cancelled:  # an earlier job's cascade moved the item
                 continue
@@ -270,7 +276,7 @@ class RuleEngine:
                 )
             else:
                 run.merge(attempt)
-        return _logged(run.outcome(), f"the jobs due at {run.now.isoformat()}")
+        return run
 
     def __repr__(self) -> str:
         return f"RuleEngine({len(self._rules)} rules, {len(self.rule_set.triggers)} triggers)"

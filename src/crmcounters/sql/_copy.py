@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import attrs
 
 from .._batch import Record
 from .._errors import ValidationError
+from .._gc import collector_paused
 from .._memory import InMemoryStorage
 from .._portal import Portal
 from ._storage import SqlStorage
@@ -40,7 +39,7 @@ def import_portal(portal: Portal, storage: SqlStorage, *, progress: Progress | N
         *source.tasks(),
         *source.events(),
     ]
-    with storage.transaction(), _collector_paused():
+    with storage.transaction(), collector_paused():
         held = len(storage)
         if held:
             raise ValidationError(
@@ -52,22 +51,6 @@ def import_portal(portal: Portal, storage: SqlStorage, *, progress: Progress | N
         # An InMemoryStorage checked every record as it was added (G5): no second check.
         storage._load(records, progress, checked=type(source) is InMemoryStorage)
     return len(records)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection while millions of row tuples are made (they hold no cycles).
-
-    Each collection would walk every object the portal holds: with a million
-    activities in memory that is most of a bulk load's time.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def export_portal(storage: SqlStorage, *, progress: Progress | None = None) -> Portal:
