@@ -63,6 +63,7 @@ from crmcounters.rules import (
     Trigger,
     load_rule_set,
 )
+from crmcounters.sql import OwnTables, TableMapping, Timestamp
 
 NOW = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
 PORTAL = sample_portal()
@@ -384,6 +385,9 @@ _BAD_COLLECTIONS: dict[str, object] = {
 }
 
 #: Constructor calls of the issue: (call, field named, words in the message).
+#: A well-formed mapping for the own-tables cases (the host's SQL, issue 13).
+_MAPPING = TableMapping(source="app_deal", columns={"id": "id"})
+
 CONSTRUCTOR_CASES: dict[str, tuple[Callable[[], object], str, str]] = {
     "Activity kind fax": (lambda: _activity(kind="fax"), "kind", "expected one of call, email"),
     "Activity kind as a list": (lambda: _activity(kind=["call"]), "kind", "expected one of"),
@@ -552,6 +556,39 @@ CONSTRUCTOR_CASES: dict[str, tuple[Callable[[], object], str, str]] = {
         lambda: Template(source="{{Title}}" * 100_000),
         "text",
         f"at most {MAX_TEMPLATE_LENGTH:,}",
+    ),
+    "Timestamp column not text": (lambda: Timestamp(5), "column", "expected text"),  # type: ignore[arg-type]
+    "TableMapping columns not a mapping": (
+        lambda: TableMapping(source="app_deal", columns=5),  # type: ignore[arg-type]
+        "columns",
+        "expected a mapping",
+    ),
+    "TableMapping column expression not text": (
+        lambda: TableMapping(source="app_deal", columns={"id": 5}),  # type: ignore[dict-item]
+        "columns['id']",
+        "expected text",
+    ),
+    "OwnTables users not a mapping": (
+        lambda: OwnTables(
+            users=None,  # type: ignore[arg-type]
+            items=_MAPPING,
+            activities=_MAPPING,
+            bindings=_MAPPING,
+            pipelines=(),
+        ),
+        "users",
+        "expected a TableMapping",
+    ),
+    "OwnTables items one int": (
+        lambda: OwnTables(
+            users=_MAPPING,
+            items=5,  # type: ignore[arg-type]
+            activities=_MAPPING,
+            bindings=_MAPPING,
+            pipelines=(),
+        ),
+        "items",
+        "expected a collection",
     ),
 }
 

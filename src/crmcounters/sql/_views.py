@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from .. import _validate as v
 from .._errors import CrmCountersError, ValidationError
 from .._pipelines import Pipeline
 from .._portal import settings_to_dict
@@ -50,6 +51,11 @@ VIEWS = (
 )
 
 
+def _sql(_instance: Any, attribute: Any, value: Any) -> None:
+    """A SQL expression of the host's: text within the text limit (never user input)."""
+    v.check_text(attribute.name, value)
+
+
 @attrs.frozen
 class Timestamp:
     """An instant column of yours, for a mapping's `created_at`, `deadline`, … (G2).
@@ -60,11 +66,19 @@ class Timestamp:
     zone (or ``+05:30``) the instant is shown in when read back.
     """
 
-    column: str = attrs.field(validator=attrs.validators.instance_of(str))
-    zone: str = attrs.field(default="'UTC'", validator=attrs.validators.instance_of(str))
+    column: str = attrs.field(validator=_sql)
+    zone: str = attrs.field(default="'UTC'", validator=_sql)
 
 
 def _columns(value: Mapping[str, str | Timestamp]) -> Mapping[str, str | Timestamp]:
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            "columns", f"expected a mapping of column names to SQL, got {type(value).__name__}"
+        )
+    for name, expression in value.items():
+        v.check_id("columns", name)
+        if not isinstance(expression, Timestamp):
+            v.check_text(f"columns[{name!r}]", expression)
     return dict(value)
 
 
@@ -79,13 +93,31 @@ class TableMapping:
     as text. The expressions are SQL you write, never user input.
     """
 
-    source: str = attrs.field(validator=attrs.validators.instance_of(str))
+    source: str = attrs.field(validator=_sql)
     columns: Mapping[str, str | Timestamp] = attrs.field(converter=_columns)
-    where: str = attrs.field(default="", validator=attrs.validators.instance_of(str))
+    where: str = attrs.field(default="", validator=_sql)
 
 
 def _mappings(value: TableMapping | Iterable[TableMapping]) -> tuple[TableMapping, ...]:
-    return (value,) if isinstance(value, TableMapping) else tuple(value)
+    if isinstance(value, TableMapping):
+        return (value,)
+    return v.check_instances("items", value, TableMapping)
+
+
+def _pipelines(value: Iterable[Pipeline]) -> tuple[Pipeline, ...]:
+    return v.check_instances("pipelines", value, Pipeline)
+
+
+def _mapping(_instance: Any, attribute: Any, value: Any) -> None:
+    if not isinstance(value, TableMapping):
+        raise ValidationError(
+            attribute.name, f"expected a TableMapping, got {type(value).__name__}"
+        )
+
+
+def _optional_mapping(instance: Any, attribute: Any, value: Any) -> None:
+    if value is not None:
+        _mapping(instance, attribute, value)
 
 
 @attrs.frozen(kw_only=True)
@@ -99,14 +131,14 @@ class OwnTables:
     kept in the library's own two tables.
     """
 
-    users: TableMapping
+    users: TableMapping = attrs.field(validator=_mapping)
     items: tuple[TableMapping, ...] = attrs.field(converter=_mappings)
-    activities: TableMapping
-    bindings: TableMapping
-    pipelines: tuple[Pipeline, ...] = attrs.field(converter=tuple)
-    departments: TableMapping | None = None
-    tasks: TableMapping | None = None
-    events: TableMapping | None = None
+    activities: TableMapping = attrs.field(validator=_mapping)
+    bindings: TableMapping = attrs.field(validator=_mapping)
+    pipelines: tuple[Pipeline, ...] = attrs.field(converter=_pipelines)
+    departments: TableMapping | None = attrs.field(default=None, validator=_optional_mapping)
+    tasks: TableMapping | None = attrs.field(default=None, validator=_optional_mapping)
+    events: TableMapping | None = attrs.field(default=None, validator=_optional_mapping)
 
 
 # What each view has: (column, type, default). A default of _REQUIRED must be mapped;
