@@ -77,6 +77,16 @@ class Activity:
     creates the next (`complete_activity`).
     """
 
+    # Derived at construction for the counters' hot loops (C4, C8), not part of the value:
+    # no init argument, left out of eq, hash and repr (attrs.asdict still lists them);
+    # attrs.evolve recomputes them. `_utc_deadline` is the deadline in UTC;
+    # `_own_lit_utc` is `lit_at` in UTC when the activity has its own offsets (it does
+    # not depend on the portal's default), both None when there is no deadline;
+    # `_shared` says it is bound to several items. They come first so that a counting
+    # pass reads one cache line of each activity (issue 15).
+    _utc_deadline: datetime | None = attrs.field(init=False, eq=False, repr=False)
+    _own_lit_utc: datetime | None = attrs.field(init=False, eq=False, repr=False)
+    _shared: bool = attrs.field(init=False, eq=False, repr=False)
     id: str = attrs.field(validator=v.an_id)
     item_ids: tuple[str, ...] = attrs.field(converter=_item_ids, validator=v.ids)
     kind: ActivityKind = attrs.field(converter=_kind)
@@ -105,13 +115,6 @@ class Activity:
     recurrence_start: datetime | None = attrs.field(
         default=None, converter=v.optional_utc, validator=v.optional_aware
     )
-    # Derived at construction for the counters' hot loops (C4), not part of the value:
-    # no init argument, left out of eq, hash and repr (attrs.asdict still lists them);
-    # attrs.evolve recomputes them. `_utc_deadline` is the deadline in UTC;
-    # `_own_lit_utc` is `lit_at` in UTC when the activity has its own offsets (it does
-    # not depend on the portal's default). Both None when there is no deadline.
-    _utc_deadline: datetime | None = attrs.field(init=False, eq=False, repr=False)
-    _own_lit_utc: datetime | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.item_ids:
@@ -145,6 +148,7 @@ class Activity:
                 own_lit = utc_deadline - timedelta(minutes=offsets[0] if offsets else 0)
         object.__setattr__(self, "_utc_deadline", utc_deadline)  # frozen: set once, here
         object.__setattr__(self, "_own_lit_utc", own_lit)
+        object.__setattr__(self, "_shared", len(self.item_ids) > 1)
 
     @property
     def is_open(self) -> bool:
@@ -223,6 +227,7 @@ def trusted_activity(
         own_lit = deadline - timedelta(minutes=reminder_offsets[0] if reminder_offsets else 0)
     _SET(activity, "_utc_deadline", deadline)
     _SET(activity, "_own_lit_utc", own_lit)
+    _SET(activity, "_shared", len(item_ids) > 1)
     return activity
 
 

@@ -227,6 +227,10 @@ def _each_group(storage: Storage, user_id: str) -> Iterator[_Group]:
     if storage.settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
         yield from _groups(storage, user_id)[1]
         return
+    grouped: Callable[[str], Iterator[_Group]] | None = getattr(storage, "_open_groups", None)
+    if grouped is not None:  # InMemoryStorage's buckets, read in place (no copy per item)
+        yield from grouped(user_id)
+        return
     of_item = storage.open_activities_of_item
     for item in storage.items_of(user_id):
         yield item.id, (item.entity_type, item.pipeline_id), of_item(item.id)
@@ -246,7 +250,7 @@ class _Counting:
             activities = group[2]
             count += len(activities)
             for activity in activities:
-                if len(activity.item_ids) > 1:
+                if activity._shared:
                     if activity.id in seen:
                         count -= 1
                     else:
@@ -322,11 +326,10 @@ def _compute(
     for _, _, activities in tallied:
         item_incoming = item_planned = 0
         for activity in activities:
-            if activity.incoming:
-                item_incoming += 1
-                continue
             deadline = activity._utc_deadline
-            if deadline is None:  # never lights
+            if deadline is None:  # incoming (C3, never with a deadline), or never lights
+                if activity.incoming:
+                    item_incoming += 1
                 continue
             own = activity._own_lit_utc
             if own is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable, Mapping, Sized
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sized
 from datetime import datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +19,7 @@ from ._pipelines import Pipeline
 from ._records import ItemRecords
 from ._reminder_index import ReminderIndex
 from ._reminders import Reminder, from_us, utc_us, window
+from ._sections import SectionKey
 from ._settings import Settings, check_types_in_use
 from ._storage import PortalStorage, find_supervisor
 from ._tasks import Task
@@ -262,6 +263,16 @@ class InMemoryStorage:
     def activities_of_item(self, item_id: str) -> Collection[Activity]:
         """Every activity bound to the item."""
         return _bucket(self._activities_by_item, item_id)
+
+    def _open_groups(
+        self, responsible_id: str
+    ) -> Iterator[tuple[str, SectionKey, Collection[Activity]]]:
+        """Each item of the user with its open activities, the buckets themselves (no copy):
+        the counters' pass (C1-C8) reads each at once, before any write (issue 15)."""
+        open_by_item = self._open_by_item
+        for item in self._items_by_responsible.get(responsible_id, _NO_BUCKET).values():
+            bucket = open_by_item.get(item.id, _NO_BUCKET).values()
+            yield item.id, (item.entity_type, item.pipeline_id), bucket
 
     def open_activities_of_item(self, item_id: str) -> Collection[Activity]:
         """The open activities bound to the item."""
