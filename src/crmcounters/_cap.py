@@ -29,17 +29,21 @@ def open_activity_count(storage: Storage, user_id: str) -> int:
 
 def count_once(groups: Iterable[Collection[Activity]]) -> int:
     """The open activities in these per-item groups, each counted once (C8)."""
-    total = 0
-    seen: dict[str, None] = {}  # activities bound to several items: they may appear twice
+    occurrences = 0
+    shared: list[str] = []
     for group in groups:
-        total += len(group)
-        for activity in group:
-            if len(activity.item_ids) > 1:
-                if activity.id in seen:
-                    total -= 1
-                else:
-                    seen[activity.id] = None
-    return total
+        occurrences += len(group)
+        shared += [activity.id for activity in group if activity._shared]
+    return counted_once(occurrences, shared)
+
+
+def counted_once(occurrences: int, shared: list[str]) -> int:
+    """`occurrences` of open activities in per-item groups, each counted once (C8).
+
+    `shared` lists the ids of those bound to several items, once per occurrence:
+    only they can occur twice.
+    """
+    return occurrences - len(shared) + len(set(shared))
 
 
 def is_at_cap(storage: Storage, user_id: str) -> bool:

@@ -12,7 +12,7 @@ from . import _validate as v
 from ._access import DEFAULT_POLICY, AccessPolicy, SectionFilter, readable_sections
 from ._activities import Activity
 from ._calendar import day_start
-from ._cap import count_once, over_cap
+from ._cap import count_once, counted_once, over_cap
 from ._errors import AccessDeniedError, ValidationError
 from ._items import Item
 from ._sections import EVERY_SECTION, Scope, SectionKey, in_scope, section_scope
@@ -236,46 +236,22 @@ def _each_group(storage: Storage, user_id: str) -> Iterator[_Group]:
         yield item.id, (item.entity_type, item.pipeline_id), of_item(item.id)
 
 
-class _Counting:
-    """Passes groups on and counts their open activities once each (C8), as `count_once`."""
-
-    def __init__(self, groups: Iterable[_Group]) -> None:
-        self._groups = groups
-        self.count = 0
-
-    def __iter__(self) -> Iterator[_Group]:
-        seen: set[str] = set()  # activities bound to several items may come twice
-        count = 0
-        for group in self._groups:
-            activities = group[2]
-            count += len(activities)
-            for activity in activities:
-                if activity._shared:
-                    if activity.id in seen:
-                        count -= 1
-                    else:
-                        seen.add(activity.id)
-            yield group
-        self.count = count
-
-
 def _in_sections(
     storage: Storage, groups: Iterable[_Group], scope: Scope, readable: SectionFilter
 ) -> list[_Group]:
     """The groups of items in `scope` whose section the viewer may read (C7, C10)."""
-    return list(_each_in_sections(storage, groups, scope, readable))
+    return [group for group in groups if _tallied(storage, *group[:2], scope, readable)]
 
 
-def _each_in_sections(
-    storage: Storage, groups: Iterable[_Group], scope: Scope, readable: SectionFilter
-) -> Iterator[_Group]:
-    """`_in_sections`' groups one by one."""
-    for item_id, known, activities in groups:
-        if known is None:
-            item = storage.item(item_id)
-            known = (item.entity_type, item.pipeline_id)
-        if in_scope(scope, *known) and (readable is None or readable(*known)):
-            yield item_id, known, activities
+def _tallied(
+    storage: Storage, item_id: str, known: SectionKey | None, scope: Scope, readable: SectionFilter
+) -> bool:
+    """Whether an item in section `known` (looked up when None) counts in `scope` for a viewer
+    who may read `readable` (C7, C10)."""
+    if known is None:
+        item = storage.item(item_id)
+        known = (item.entity_type, item.pipeline_id)
+    return in_scope(scope, *known) and (readable is None or readable(*known))
 
 
 def _compute(
@@ -288,26 +264,23 @@ def _compute(
 ) -> CounterResult:
     """The counters at `now`; `read` is `_groups`' answer when the caller has it already.
 
-    Without `read`, the groups are made, counted and tallied one at a time and
-    none is kept: thousands of lists kept to the end of the pass would be
-    promoted by the garbage collector and walked with the whole heap, which
-    made a large user's counters cost more per activity (issue 15). The cap
-    (C8) is checked once the pass has counted them.
+    Without `read`, one pass makes, counts (C8) and tallies the groups one at a
+    time and keeps none: thousands of lists kept to the end of the pass would
+    be promoted by the garbage collector and walked with the whole heap, which
+    made a large user's counters cost more per activity (issue 15). The cap is
+    checked once the pass has counted them, those outside the section too.
     """
     settings = storage.settings
     cap = settings.open_activity_cap
-    counting: _Counting | None = None
     groups: Iterable[_Group]
     if read is None:
-        groups = counting = _Counting(_each_group(storage, user_id))
+        groups = _each_group(storage, user_id)
         count = 0
     else:
         count, groups = read
         if over_cap(count, cap):
             return blocked_result(user_id, now, count, cap, scope)
-    tallied: Iterable[_Group] = groups
-    if scope != EVERY_SECTION or readable is not None:
-        tallied = _each_in_sections(storage, groups, scope, readable)
+    filtered = scope != EVERY_SECTION or readable is not None
     default_offset = timedelta(minutes=settings.urgency_offset_minutes)
     threshold = now + default_offset  # a default-offset deadline up to here is lit
     # C11: deadlines before the start of the user's tomorrow count too. Without the rule,
@@ -323,9 +296,17 @@ def _compute(
     next_own: datetime | None = None
     next_deadline: datetime | None = None
     next_day: datetime | None = None
-    for _, _, activities in tallied:
+    occurrences = 0  # of open activities in the groups, and the ids of those bound to
+    shared: list[str] = []  # several items, which may occur twice (C8: counted once)
+    for item_id, known, activities in groups:
+        occurrences += len(activities)
+        if filtered and not _tallied(storage, item_id, known, scope, readable):
+            shared += [activity.id for activity in activities if activity._shared]
+            continue
         item_incoming = item_planned = 0
         for activity in activities:
+            if activity._shared:
+                shared.append(activity.id)
             deadline = activity._utc_deadline
             if deadline is None:  # incoming (C3, never with a deadline), or never lights
                 if activity.incoming:
@@ -357,8 +338,8 @@ def _compute(
             if item_planned:
                 planned += item_planned
                 planned_items += 1
-    if counting is not None:  # the pass has read every group, those left out (C10) too
-        count = counting.count
+    if read is None:  # the pass has read every group, those left out (C10) too
+        count = counted_once(occurrences, shared)
         if over_cap(count, cap):
             return blocked_result(user_id, now, count, cap, scope)
     changes = [

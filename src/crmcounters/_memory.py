@@ -85,8 +85,11 @@ class InMemoryStorage:
         # Indexes hold the stored records; every write keeps them in step with the tables.
         self._items_by_responsible: _Index[Item] = {}
         self._activities_by_item: _Index[Activity] = {}
-        self._open_by_item: _Index[Activity] = {}
+        self._open_by_item: _Index[Activity] = {}  # a bucket per stored item, kept while it is
         self._open_by_user: _Index[Activity] = {}
+        # C2, C10: each user's items by section, with their open-activity buckets (the same
+        # dicts as `_open_by_item`'s): a counting pass reads them in a row (issue 15).
+        self._open_by_responsible: dict[str, dict[SectionKey, _Index[Activity]]] = {}
         self._tasks_by_item: _Index[Task] = {}
         self._events_by_item: _Index[TimelineEvent] = {}
         # Kanban and Activities view columns in focus order: built on the first page asked
@@ -267,12 +270,18 @@ class InMemoryStorage:
     def _open_groups(
         self, responsible_id: str
     ) -> Iterator[tuple[str, SectionKey, Collection[Activity]]]:
-        """Each item of the user with its open activities, the buckets themselves (no copy):
-        the counters' pass (C1-C8) reads each at once, before any write (issue 15)."""
-        open_by_item = self._open_by_item
-        for item in self._items_by_responsible.get(responsible_id, _NO_BUCKET).values():
-            bucket = open_by_item.get(item.id, _NO_BUCKET).values()
-            yield item.id, (item.entity_type, item.pipeline_id), bucket
+        """Each item of the user with its section and open activities, the buckets themselves
+        (no copy): the counters' pass (C1-C8) reads each at once, before any write.
+
+        Kept per user by every write, so the pass reads one user's entries in a row
+        rather than looking each item up: that kept `counters_of` linear (issue 15).
+        """
+        sections = self._open_by_responsible.get(responsible_id)
+        if sections is None:
+            return
+        for section, buckets in sections.items():
+            for item_id, bucket in buckets.items():
+                yield item_id, section, bucket.values()
 
     def open_activities_of_item(self, item_id: str) -> Collection[Activity]:
         """The open activities bound to the item."""
@@ -414,6 +423,8 @@ class InMemoryStorage:
             del self._events[event_id]
         self._events_by_item.pop(item_id, None)
         _ordered_discard(self._items_by_responsible, item.responsible_id, item_id)
+        self._file_open_bucket(item, None)
+        self._open_by_item.pop(item_id, None)
         del self._items[item_id]
         if self._live is not None:
             self._live.touch((item_id,))
@@ -487,6 +498,7 @@ class InMemoryStorage:
                 _ordered_discard(self._items_by_responsible, old_item.responsible_id, record.id)
             self._items[record.id] = record
             _ordered_add(self._items_by_responsible, record.responsible_id, record.id, record)
+            self._file_open_bucket(old_item, record)
         elif isinstance(record, Activity):
             old_activity = self._activities.get(record.id)
             if old_activity is not None:
@@ -503,6 +515,23 @@ class InMemoryStorage:
             self._events[record.id] = record
             _ordered_add(self._events_by_item, record.item_id, record.id, record)
 
+    def _file_open_bucket(self, old: Item | None, new: Item | None) -> None:
+        """File an item's open-activity bucket under its responsible and section, not
+        under its old ones (`_open_groups`)."""
+        by_user = self._open_by_responsible
+        if old is not None:
+            sections = by_user[old.responsible_id]
+            old_section = (old.entity_type, old.pipeline_id)
+            sections[old_section].pop(old.id)
+            if not sections[old_section]:
+                del sections[old_section]
+                if not sections:
+                    del by_user[old.responsible_id]
+        if new is not None:
+            bucket = self._open_by_item.setdefault(new.id, {})  # its activities may come first
+            section = (new.entity_type, new.pipeline_id)
+            by_user.setdefault(new.responsible_id, {}).setdefault(section, {})[new.id] = bucket
+
     def _index_activity(self, activity: Activity) -> None:
         if self._reminders is not None:
             self._reminders.put(activity)
@@ -518,7 +547,9 @@ class InMemoryStorage:
             self._reminders.remove(activity.id)
         for item_id in activity.item_ids:
             _ordered_discard(self._activities_by_item, item_id, activity.id)
-            _ordered_discard(self._open_by_item, item_id, activity.id)
+            bucket = self._open_by_item.get(item_id)
+            if bucket is not None:  # it stays while the item does: its user's entry holds it
+                bucket.pop(activity.id, None)
         _ordered_discard(self._open_by_user, activity.responsible_id, activity.id)
 
 
