@@ -189,8 +189,9 @@ def test_c6_c11_f4_a_board_costs_the_same_queries_for_10_and_50_cards(
     """C6, C11, F4 (issue 15): a board's queries do not grow with its cards (SQLite trace).
 
     Three columns of 60 cards: a page of 10 cards per column and a page of 50
-    run the same statements, each card's item, activities, events, badge,
-    Unread flag and C11 zone coming from one batched read.
+    run the same statements, the columns' pages read together and each card's
+    item, activities, events, badge, Unread flag and C11 zone coming from one
+    batched read.
     """
     with sql_storage("sqlite", settings_) as storage:
         _filled(storage, 60)
@@ -201,7 +202,9 @@ def test_c6_c11_f4_a_board_costs_the_same_queries_for_10_and_50_cards(
             assert [len(column.cards) for column in board.columns] == [limit] * 3
             counts[limit] = len(statements)
         assert counts[10] == counts[50]
-        assert counts[50] < 40  # a few per column, not a few per card
+        # Three statements for every column's page (sizes, keys, changes), three for the
+        # cards, a few reads of the pipeline, user and settings: not a few per column or card.
+        assert counts[50] <= 15
 
 
 def test_v1_v2_a_view_page_costs_the_same_queries_for_10_and_50_items() -> None:

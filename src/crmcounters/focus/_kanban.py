@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -240,6 +241,24 @@ def _continued_stage(
     )
 
 
+@runtime_checkable
+class _BoardPages(Protocol):
+    """A `PagedFocusStorage` that answers several Kanban columns' pages in one go."""
+
+    def kanban_focus_pages(
+        self,
+        entity_type: str,
+        pipeline_id: str,
+        stage_ids: Sequence[str],
+        now: datetime,
+        *,
+        limit: int | None,
+        after: FocusKey | None,
+    ) -> list[FocusPage]:
+        """`kanban_focus_page` of each stage, in order."""
+        ...
+
+
 def _pages(
     storage: Storage,
     entity_type: str,
@@ -250,6 +269,11 @@ def _pages(
     after: FocusKey | None,
 ) -> list[FocusPage]:
     """Each stage's page: asked of a `PagedFocusStorage`, else computed from every item."""
+    if isinstance(storage, _BoardPages):  # every stage at once: a few statements (SqlStorage)
+        stage_ids = [stage.id for stage in stages]
+        return storage.kanban_focus_pages(
+            entity_type, pipeline_id, stage_ids, now, limit=limit, after=after
+        )
     if isinstance(storage, PagedFocusStorage):
         return [
             storage.kanban_focus_page(

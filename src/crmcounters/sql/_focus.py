@@ -206,6 +206,8 @@ _KANBAN = "pipeline_id = ? AND stage_id = ?"
 
 #: Up to this many items in a part, the part is read whole and sorted rather than walked.
 _READ_WHOLE = 200
+#: Parameters in one statement of single values, well under every SQLite build's limit (999).
+_PARAMETERS = 900
 
 
 def _below(column: str, after: Key | None, item: str = "item_id") -> tuple[str, tuple[Any, ...]]:
@@ -243,96 +245,77 @@ class FocusQueries:
         return [int(value or 0) for value in self._scalars(parts)]
 
     def _scalars(self, queries: Sequence[Scope]) -> list[Any]:
-        """The one value of each single-value query, in one round trip to the database."""
-        if not queries:
-            return []
+        """The one value of each single-value query, in one round trip to the database (more
+        only past `_PARAMETERS` parameters, under every SQLite build's limit)."""
+        values: list[Any] = []
+        batch: list[Scope] = []
+        used = 0
+        for query in queries:
+            if batch and used + len(query[1]) > _PARAMETERS:
+                values += self._row(batch)
+                batch, used = [], 0
+            batch.append(query)
+            used += len(query[1])
+        if batch:
+            values += self._row(batch)
+        return values
+
+    def _row(self, queries: Sequence[Scope]) -> list[Any]:
         sql = "SELECT " + ", ".join(f"({one})" for one, _ in queries)
         return list(self._query(sql, [value for _, params in queries for value in params])[0])
 
-    def page(
+    def pages(
         self,
-        scopes: Sequence[Scope],
-        sizes: Sequence[int],
+        columns: Sequence[Sequence[Scope]],
+        sizes: Sequence[Sequence[int]],
         now_us: int,
         limit: int | None,
         after: Key | None,
-    ) -> list[Key]:
-        """The first `limit` items (all with None) of the union of `scopes` below `after`.
+    ) -> list[list[Key]]:
+        """For each column, the first `limit` items (all with None) of the union of its
+        parts below `after`, in one round trip for all the columns.
 
         In focus order at `now_us`: focus time newest first, ties by item id
         descending (F1); each part (of `sizes` items) is read on its own, an
-        empty one not at all, and the parts merged.
+        empty one not at all, and a column's parts merged.
         """
-        merged: list[Key] = []
-        for scope, size in zip(scopes, sizes, strict=True):
-            if size:
-                merged += self._part(scope, size, now_us, limit, after)
-        merged.sort(reverse=True)
-        return merged if limit is None else merged[:limit]
-
-    def _part(
-        self, scope: Scope, size: int, now_us: int, limit: int | None, after: Key | None
-    ) -> list[Key]:
-        where, params = scope
-        if limit is None or size <= _READ_WHOLE:
-            return self._whole(scope, now_us, limit, after)
         statements: list[str] = []
         values: list[Any] = []
-        if after is None or after[0] > now_us:  # items created after `now` lead
-            cursor, cursor_params = _below("created_us", after)
-            statements.append(
-                f"SELECT item_id, created_us AS k FROM crm_focus_items WHERE {where} "
-                f"AND created_us > ?{cursor} ORDER BY created_us DESC, item_id DESC LIMIT ?"
-            )
-            values += [*params, now_us, *cursor_params, limit]
-        cursor, cursor_params = _below(
-            "f.at_us", None if after is None or after[0] > now_us else after, "f.item_id"
-        )
-        statements.append(
-            f"SELECT f.item_id, f.at_us AS k FROM crm_focus_instants f WHERE {_prefixed(where)} "
-            f"AND f.at_us <= ?{cursor} AND NOT EXISTS ("
-            "SELECT 1 FROM crm_focus_instants g WHERE g.item_id = f.item_id "
-            "AND g.at_us > f.at_us AND g.at_us <= ?) "
-            "ORDER BY f.at_us DESC, f.item_id DESC LIMIT ?"
-        )
-        values += [*params, now_us, *cursor_params, now_us, limit]
-        sql = " UNION ALL ".join(
-            f"SELECT item_id, k FROM ({one}) part{n}" for n, one in enumerate(statements)
-        )
-        found = sorted(
-            ((int(at), str(item_id)) for item_id, at in self._query(sql, values)), reverse=True
-        )
-        return found[:limit]
+        whole: set[int] = set()  # the columns with a part read whole: cut after sorting
+        for column, (scopes, part_sizes) in enumerate(zip(columns, sizes, strict=True)):
+            for scope, size in zip(scopes, part_sizes, strict=True):
+                if not size:
+                    continue
+                if limit is None or size <= _READ_WHOLE:
+                    whole.add(column)
+                    parts = [_whole(scope, now_us)]
+                else:
+                    parts = _walked(scope, now_us, limit, after)
+                for sql, params in parts:
+                    statements.append(f"SELECT {column} AS n, item_id, k FROM ({sql}) p")
+                    values += params
+        found: list[list[Key]] = [[] for _ in columns]
+        if statements:
+            for column, item_id, at in self._query(" UNION ALL ".join(statements), values):
+                found[int(column)].append((int(at), str(item_id)))
+        for column, keys in enumerate(found):
+            keys.sort(reverse=True)
+            if column in whole and after is not None:
+                keys[:] = [key for key in keys if key < after]
+            if limit is not None:
+                del keys[limit:]
+        return found
 
-    def _whole(self, scope: Scope, now_us: int, limit: int | None, after: Key | None) -> list[Key]:
-        """Every item of the part with its focus time at `now_us`, sorted, then cut."""
-        where, params = scope
-        rows = self._query(
-            "SELECT i.item_id, i.created_us, (SELECT MAX(g.at_us) FROM crm_focus_instants g "
-            "WHERE g.item_id = i.item_id AND g.at_us <= ?) "
-            f"FROM crm_focus_items i WHERE {_prefixed(where, 'i')}",
-            (now_us, *params),
-        )
-        keys = sorted(
-            (
-                (int(created) if int(created) > now_us else int(latest), str(item_id))
-                for item_id, created, latest in rows
-            ),
-            reverse=True,
-        )
-        if after is not None:
-            keys = [key for key in keys if key < after]
-        return keys if limit is None else keys[:limit]
-
-    def next_rise(
+    def _rises(
         self,
         scopes: Sequence[Scope],
         now_us: int,
         listed: Collection[str],
         floor: Key | None,
         after: Key | None,
-    ) -> int | None:
-        """The first rise after `now_us` that changes a page (F5), or None.
+    ) -> list[Scope]:
+        """The queries whose least value is the first rise after `now_us` that changes a
+        page (F5).
 
         A listed item rising changes it. With a `floor` (the page is full and
         more items follow it), another item changes it when it rises above the
@@ -366,26 +349,60 @@ class FocusQueries:
                         values,
                     )
                 )
-        changes = [int(value) for value in self._scalars(queries) if value is not None]
-        return min(changes) if changes else None
+        return queries
+
+    def answers(
+        self,
+        columns: Sequence[Sequence[Scope]],
+        now_us: int,
+        limit: int | None,
+        after: Key | None,
+    ) -> list[PageAnswer]:
+        """Each column's page at `now_us` below `after`: its keys, the column's size,
+        whether more items follow, and when the page would change by itself (F5).
+
+        Three round trips whatever the number of columns (the sizes, the pages,
+        the changes): a board or a view over PostgreSQL pays per round trip.
+        """
+        every = self.counts([scope for scopes in columns for scope in scopes])
+        sizes: list[list[int]] = []
+        for scopes in columns:
+            sizes.append(every[: len(scopes)])
+            every = every[len(scopes) :]
+        wanted = None if limit is None else limit + 1
+        found = self.pages(columns, sizes, now_us, wanted, after)
+        rises: list[Scope] = []
+        ranges: list[tuple[int, int]] = []
+        for scopes, part_sizes, keys in zip(columns, sizes, found, strict=True):
+            more = limit is not None and len(keys) > limit
+            shown = keys if limit is None else keys[:limit]
+            queries: list[Scope] = []
+            if shown:
+                filled = [s for s, size in zip(scopes, part_sizes, strict=True) if size]
+                floor = shown[-1] if more else None
+                queries = self._rises(filled, now_us, [key[1] for key in shown], floor, after)
+            ranges.append((len(rises), len(rises) + len(queries)))
+            rises += queries
+        changes = self._scalars(rises)
+        answers: list[PageAnswer] = []
+        for part_sizes, keys, (low, high) in zip(sizes, found, ranges, strict=True):
+            more = limit is not None and len(keys) > limit
+            times = [int(value) for value in changes[low:high] if value is not None]
+            answers.append(
+                PageAnswer(
+                    keys=keys if limit is None else keys[:limit],
+                    total=sum(part_sizes),
+                    more=more,
+                    valid_until_us=min(times) if times else None,
+                )
+            )
+        return answers
 
     def answer(
         self, scopes: Sequence[Scope], now_us: int, limit: int | None, after: Key | None
     ) -> PageAnswer:
-        """One column's page at `now_us` below `after`: its keys, the column's size, whether
-        more items follow, and when the page would change by itself (F5)."""
-        sizes = self.counts(scopes)
-        total = sum(sizes)
-        keys = self.page(scopes, sizes, now_us, None if limit is None else limit + 1, after)
-        more = limit is not None and len(keys) > limit
-        if limit is not None:
-            keys = keys[:limit]
-        valid_until = None
-        if keys:
-            listed = [key[1] for key in keys]
-            filled = [scope for scope, size in zip(scopes, sizes, strict=True) if size]
-            valid_until = self.next_rise(filled, now_us, listed, keys[-1] if more else None, after)
-        return PageAnswer(keys=keys, total=total, more=more, valid_until_us=valid_until)
+        """One column's page (`answers` of one)."""
+        return self.answers([scopes], now_us, limit, after)[0]
 
     def first_deadlines(
         self, user_id: str, ranges: Sequence[tuple[int, int | None]]
@@ -402,6 +419,49 @@ class FocusQueries:
                 (f"SELECT MIN(deadline_us) FROM crm_focus_items WHERE {condition}", params)
             )
         return [None if value is None else int(value) for value in self._scalars(queries)]
+
+
+def _walked(scope: Scope, now_us: int, limit: int, after: Key | None) -> list[Scope]:
+    """A large part's first `limit` keys below `after` as statements of (item_id, k) that walk
+    the focus indexes: items created after `now` lead, then the latest instants."""
+    where, params = scope
+    statements: list[Scope] = []
+    if after is None or after[0] > now_us:  # items created after `now` lead
+        cursor, cursor_params = _below("created_us", after)
+        statements.append(
+            (
+                f"SELECT item_id, created_us AS k FROM crm_focus_items WHERE {where} "
+                f"AND created_us > ?{cursor} ORDER BY created_us DESC, item_id DESC LIMIT ?",
+                (*params, now_us, *cursor_params, limit),
+            )
+        )
+    cursor, cursor_params = _below(
+        "f.at_us", None if after is None or after[0] > now_us else after, "f.item_id"
+    )
+    statements.append(
+        (
+            f"SELECT f.item_id, f.at_us AS k FROM crm_focus_instants f WHERE {_prefixed(where)} "
+            f"AND f.at_us <= ?{cursor} AND NOT EXISTS ("
+            "SELECT 1 FROM crm_focus_instants g WHERE g.item_id = f.item_id "
+            "AND g.at_us > f.at_us AND g.at_us <= ?) "
+            "ORDER BY f.at_us DESC, f.item_id DESC LIMIT ?",
+            (*params, now_us, *cursor_params, now_us, limit),
+        )
+    )
+    return statements
+
+
+def _whole(scope: Scope, now_us: int) -> Scope:
+    """Every item of a small part with its focus time at `now_us` (item_id, k): its creation
+    if that is later, else its latest instant up to `now_us`."""
+    where, params = scope
+    return (
+        "SELECT i.item_id, CASE WHEN i.created_us > ? THEN i.created_us ELSE COALESCE("
+        "(SELECT MAX(g.at_us) FROM crm_focus_instants g "
+        "WHERE g.item_id = i.item_id AND g.at_us <= ?), i.created_us) END AS k "
+        f"FROM crm_focus_items i WHERE {_prefixed(where, 'i')}",
+        (now_us, now_us, *params),
+    )
 
 
 def _prefixed(where: str, alias: str = "f") -> str:

@@ -984,13 +984,49 @@ class SqlStorage:
         }
         return pages, moves
 
+    def kanban_focus_pages(
+        self,
+        entity_type: str,
+        pipeline_id: str,
+        stage_ids: Sequence[str],
+        now: datetime,
+        *,
+        limit: int | None,
+        after: FocusKey | None,
+    ) -> list[FocusPage]:
+        """`kanban_focus_page` of each of `stage_ids`, in three statements for them all
+        (the hook `kanban_board` prefers to one page per stage: issue 15)."""
+        if self._read_only:
+            return [
+                self.kanban_focus_page(
+                    entity_type, pipeline_id, stage_id, now, limit=limit, after=after
+                )
+                for stage_id in stage_ids
+            ]
+        answers = self._kanban_answers(pipeline_id, stage_ids, now, limit, _us_key(after))
+        return [_focus_page(answer) for answer in answers]
+
     def _kanban_answer(
         self, pipeline_id: str, stage_id: str, now: datetime, limit: int | None, after: Key | None
     ) -> PageAnswer:
         """A Kanban column's page at `now` (UTC) below `after`, from the focus tables."""
+        return self._kanban_answers(pipeline_id, [stage_id], now, limit, after)[0]
+
+    def _kanban_answers(
+        self,
+        pipeline_id: str,
+        stage_ids: Sequence[str],
+        now: datetime,
+        limit: int | None,
+        after: Key | None,
+    ) -> list[PageAnswer]:
+        """Kanban columns' pages at `now` (UTC) below `after`, from the focus tables."""
         with self._consistent():
-            return FocusQueries(self._query, self._dialect).answer(
-                kanban_scopes(pipeline_id, stage_id), instant_us(now), limit, after
+            return FocusQueries(self._query, self._dialect).answers(
+                [kanban_scopes(pipeline_id, stage_id) for stage_id in stage_ids],
+                instant_us(now),
+                limit,
+                after,
             )
 
     def _view_answers(
@@ -1008,11 +1044,9 @@ class SqlStorage:
             week_start = self.settings.week_start
             bounds = view_boundaries(now, user.zone, week_start)
             queries = FocusQueries(self._query, self._dialect)
-            at = instant_us(now)
-            pages = {
-                column: queries.answer(view_scopes(user_id, column, bounds), at, limit, after)
-                for column in columns
-            }
+            scopes = [view_scopes(user_id, column, bounds) for column in columns]
+            answers = queries.answers(scopes, instant_us(now), limit, after)
+            pages = dict(zip(columns, answers, strict=True))
             return pages, view_moves(queries, user_id, bounds, user.zone, week_start)
 
     def _refresh_focus(
