@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from _sql_backends import BACKENDS, fresh_database
+from _sql_backends import BACKENDS, PG_DSN, PG_SKIP_REASON, fresh_database
 from crmcounters import (
     AccessLevel,
     InMemoryStorage,
@@ -125,6 +125,36 @@ def test_g5_import_refuses_a_database_that_holds_records(tmp_path: Path) -> None
         with pytest.raises(ValidationError, match="already holds 1 records"):
             import_portal(sample_portal(), storage)
         assert [user.id for user in storage.users()] == ["someone"]
+
+
+@pytest.mark.skipif(not PG_DSN, reason=PG_SKIP_REASON)
+@pytest.mark.parametrize("inside_a_transaction", [False, True])
+def test_an_import_into_postgresql_leaves_its_tables_vacuumed(
+    tmp_path: Path, inside_a_transaction: bool
+) -> None:
+    """Issue 15: pages right after a bulk load read table pages until the visibility map is
+    set; the import vacuums once committed, or leaves it to autovacuum inside the host's
+    own transaction (VACUUM cannot run in one), and answers the same either way."""
+    with fresh_database("postgres", tmp_path) as url, open_storage(url, create=True) as storage:
+        if inside_a_transaction:
+            with storage.transaction():
+                import_portal(sample_portal(), storage)
+        else:
+            import_portal(sample_portal(), storage)
+        with storage.transaction() as connection:
+            vacuumed = connection.execute(
+                "SELECT relname FROM pg_stat_user_tables WHERE last_vacuum IS NOT NULL "
+                "AND schemaname = current_schema() AND relname LIKE 'crm_focus_%'"
+            ).fetchall()
+        assert sorted(row[0] for row in vacuumed) == (
+            []
+            if inside_a_transaction
+            else ["crm_focus_columns", "crm_focus_instants", "crm_focus_items"]
+        )
+        for user in sample_portal().storage.users():
+            assert counters_of(storage, user.id, AT) == counters_of(
+                sample_portal().storage, user.id, AT
+            )
 
 
 def test_open_storage_takes_a_path_a_sqlite_url_or_memory(

@@ -27,7 +27,8 @@ def import_portal(portal: Portal, storage: SqlStorage, *, progress: Progress | N
     `InMemoryStorage` was checked as it was filled) and bulk-inserted (COPY on
     PostgreSQL, indexes built once at the end); a failure anywhere leaves the
     database as empty as it was. A database that already holds records is
-    refused.
+    refused. On PostgreSQL the loaded tables are then vacuumed and analysed
+    (outside the transaction, unless called inside the host's own).
     """
     source = portal.storage
     records: list[Record] = [
@@ -50,6 +51,7 @@ def import_portal(portal: Portal, storage: SqlStorage, *, progress: Progress | N
         storage._set_portal_details(portal)  # same package
         # An InMemoryStorage checked every record as it was added (G5): no second check.
         storage._load(records, progress, checked=type(source) is InMemoryStorage)
+    storage._settle_after_load()  # PostgreSQL: the visibility map set for index-only scans
     return len(records)
 
 

@@ -1113,6 +1113,27 @@ class SqlStorage:
                 "ANALYZE " + ", ".join([*(t.name for t in TABLES.values()), *_ALSO_ANALYZED])
             )
 
+    def _settle_after_load(self) -> None:
+        """On PostgreSQL, `VACUUM (ANALYZE)` the loaded tables once the load has committed.
+
+        Right after a bulk load the visibility map is empty, so index-only scans
+        read the table pages too: pages cost about a quarter more (a 1,000,000-
+        activity board, 21.5 against 19.1 ms; a view 15 against 11 ms) until
+        autovacuum gets round to it. The vacuum takes seconds (2.5 s for that
+        portal). Inside the host's own transaction nothing is done: VACUUM cannot
+        run in one, and autovacuum will.
+        """
+        if self._dialect.name != "postgres" or getattr(self._local, "connection", None):
+            return
+        tables = ", ".join([*(table.name for table in TABLES.values()), *_ALSO_ANALYZED])
+        with self._session() as connection:
+            autocommit = connection.autocommit
+            connection.autocommit = True  # VACUUM runs outside any transaction
+            try:
+                self._execute(f"VACUUM (ANALYZE) {tables}")
+            finally:
+                connection.autocommit = autocommit
+
     def _load_focus(self, by_kind: Mapping[str, list[Any]]) -> None:
         """The focus rows of a whole portal being loaded, computed from its records (issue 15)."""
         offsets = self.settings.focus_reminder_offsets
