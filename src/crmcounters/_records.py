@@ -10,7 +10,8 @@ storage can (`BatchedRecordStorage`, such as `InMemoryStorage` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from datetime import tzinfo
 from typing import Protocol, runtime_checkable
 
@@ -23,7 +24,13 @@ from ._items import Item
 from ._storage import Storage
 from ._users import User
 
-__all__ = ["BatchedRecordStorage", "ItemRecords", "records_of_items", "zones_of_users"]
+__all__ = [
+    "BatchedRecordStorage",
+    "ItemRecords",
+    "one_state",
+    "records_of_items",
+    "zones_of_users",
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -55,6 +62,25 @@ class BatchedRecordStorage(Protocol):
     def users_with_ids(self, user_ids: Collection[str]) -> list[User]:
         """The stored users among `user_ids` (unknown ids left out)."""
         ...  # pragma: no cover
+
+
+@contextmanager
+def one_state(storage: Storage) -> Iterator[None]:
+    """The reads of `storage` inside see one state of it, when it keeps one for them.
+
+    `SqlStorage` reads in one read-only transaction (its `_consistent`): a
+    board or a view is then one state of the database, and pays for one
+    transaction rather than one per read (issue 15: round trips on PostgreSQL).
+    Other storages read as they always do.
+    """
+    consistent: Callable[[], AbstractContextManager[None]] | None = getattr(
+        storage, "_consistent", None
+    )
+    if consistent is None:
+        yield
+        return
+    with consistent():
+        yield
 
 
 def records_of_items(storage: Storage, item_ids: Iterable[str]) -> dict[str, ItemRecords]:

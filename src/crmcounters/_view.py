@@ -14,6 +14,7 @@ from ._access import AccessPolicy, readable_sections
 from ._activities import Activity
 from ._calendar import day_start, week_start_of
 from ._errors import ValidationError
+from ._records import one_state
 from ._storage import Storage
 from .focus._order import _check_limit
 from .focus._pages import (
@@ -110,6 +111,29 @@ def activities_view(
     (`PagedFocusStorage`, such as `InMemoryStorage`) answers the pages itself
     when the viewer may read all of the user's sections.
     """
+    with one_state(storage):  # one state of a database, one transaction for the view
+        return _activities_view(
+            storage,
+            user_id,
+            now,
+            viewer_id=viewer_id,
+            policy=policy,
+            limit=limit,
+            cursor=cursor,
+        )
+
+
+def _activities_view(
+    storage: Storage,
+    user_id: str,
+    now: datetime,
+    *,
+    viewer_id: str | None = None,
+    policy: AccessPolicy | None = None,
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> ActivitiesView:
+    """`activities_view`, its reads inside `one_state`."""
     now = v.instant("now", now)
     _check_limit(limit)
     viewer = user_id if viewer_id is None else viewer_id

@@ -14,7 +14,7 @@ from .._badges import Badge, badge_of_records
 from .._errors import ValidationError
 from .._items import Item
 from .._pipelines import Stage, check_entity_type
-from .._records import ItemRecords, records_of_items, zones_of_users
+from .._records import ItemRecords, one_state, records_of_items, zones_of_users
 from .._settings import CounterMode, PlannedRule, Settings
 from .._storage import Storage
 from ._order import _check_limit
@@ -119,6 +119,31 @@ def kanban_board(
     as `InMemoryStorage` and `SqlStorage`: a constant number of queries
     whatever `limit`), else item by item.
     """
+    with one_state(storage):  # one state of a database, one transaction for the board
+        return _kanban_board(
+            storage,
+            entity_type,
+            pipeline_id,
+            viewer_id,
+            now,
+            limit=limit,
+            cursor=cursor,
+            policy=policy,
+        )
+
+
+def _kanban_board(
+    storage: Storage,
+    entity_type: str,
+    pipeline_id: str,
+    viewer_id: str,
+    now: datetime,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+    policy: AccessPolicy | None = None,
+) -> KanbanBoard:
+    """`kanban_board`, its reads inside `one_state`."""
     now = v.instant("now", now)
     check_entity_type("entity_type", entity_type)
     _check_limit(limit)

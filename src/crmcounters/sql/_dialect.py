@@ -204,9 +204,17 @@ class Dialect:
         snapshot while others commit.
         """
         if self.name == "postgres":
-            with busy_as_error(), connection.transaction():
-                connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            if connection.info.transaction_status != 0:  # not idle: inside one already
                 yield
+                return
+            # One statement to begin (not BEGIN, then SET TRANSACTION): a page of a board
+            # pays each round trip (issue 15). Read only, so ending it is a ROLLBACK.
+            with busy_as_error():
+                connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            try:
+                yield
+            finally:
+                connection.execute("ROLLBACK")
             return
         if connection.in_transaction:
             yield
