@@ -200,6 +200,8 @@ def test_c6_c11_f4_a_board_costs_the_same_queries_for_10_and_50_cards(
             with _counted(storage) as statements:
                 board = kanban_board(storage, "deal", "p-deal", "anna", MONDAY, limit=limit)
             assert [len(column.cards) for column in board.columns] == [limit] * 3
+            # One read-only transaction for the whole board: one state of the database.
+            assert [one for one in statements if one.startswith("BEGIN")] == ["BEGIN DEFERRED"]
             counts[limit] = len(statements)
         assert counts[10] == counts[50]
         # Three statements for every column's page (sizes, keys, changes), three for the
@@ -216,6 +218,7 @@ def test_v1_v2_a_view_page_costs_the_same_queries_for_10_and_50_items() -> None:
             with _counted(storage) as statements:
                 view = activities_view(storage, "anna", MONDAY, limit=limit)
             assert max(len(ids) for ids in view.columns.values()) == limit
+            assert [one for one in statements if one.startswith("BEGIN")] == ["BEGIN DEFERRED"]
             counts[limit] = len(statements)
         assert counts[10] == counts[50]
 
