@@ -148,6 +148,14 @@ def _id_list(ids: Sequence[str]) -> str:
     return "[" + ",".join(map(_encode_string, ids)) + "]"
 
 
+def _ids_of(text: str) -> tuple[str, ...]:
+    """`_id_list` read back. Without a backslash nothing in it is escaped, so the ids are the
+    text between its quotes (a split, five times faster than parsing JSON); else JSON."""
+    if "\\" in text or text == "[]":
+        return tuple(json.loads(text))
+    return tuple(text[2:-2].split('","'))
+
+
 @attrs.frozen(kw_only=True)
 class Table:
     """One record kind's table: its columns (id first) and the conversions of a row."""
@@ -314,7 +322,7 @@ def _activity(row: Row) -> Activity:
     )
     return trusted_activity(
         id=row[0],
-        item_ids=tuple(json.loads(row[1])),
+        item_ids=_ids_of(row[1]),
         kind=kind,
         direction=direction,
         responsible_id=row[4],
