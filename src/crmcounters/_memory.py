@@ -88,8 +88,10 @@ class InMemoryStorage:
         self._open_by_item: _Index[Activity] = {}  # a bucket per stored item, kept while it is
         self._open_by_user: _Index[Activity] = {}
         # C2, C10: each user's items by section, with their open-activity buckets (the same
-        # dicts as `_open_by_item`'s): a counting pass reads them in a row (issue 15).
-        self._open_by_responsible: dict[str, dict[SectionKey, _Index[Activity]]] = {}
+        # dicts as `_open_by_item`'s): a counting pass reads them in a row (issue 15). Built
+        # when counters are first read (a load pays nothing for it), then kept by writes.
+        self._open_by_responsible: dict[str, dict[SectionKey, _Index[Activity]]] | None = None
+        self._open_groups_lock = threading.Lock()  # readers may share the storage: build once
         self._tasks_by_item: _Index[Task] = {}
         self._events_by_item: _Index[TimelineEvent] = {}
         # Kanban and Activities view columns in focus order: built on the first page asked
@@ -276,12 +278,24 @@ class InMemoryStorage:
         Kept per user by every write, so the pass reads one user's entries in a row
         rather than looking each item up: that kept `counters_of` linear (issue 15).
         """
-        sections = self._open_by_responsible.get(responsible_id)
+        by_user = self._open_by_responsible
+        if by_user is None:
+            by_user = self._build_open_groups()
+        sections = by_user.get(responsible_id)
         if sections is None:
             return
         for section, buckets in sections.items():
             for item_id, bucket in buckets.items():
                 yield item_id, section, bucket.values()
+
+    def _build_open_groups(self) -> dict[str, dict[SectionKey, _Index[Activity]]]:
+        with self._open_groups_lock:
+            by_user = self._open_by_responsible
+            if by_user is None:
+                by_user = self._open_by_responsible = {}
+                for item in self._items.values():
+                    self._file_open_bucket(None, item)
+            return by_user
 
     def open_activities_of_item(self, item_id: str) -> Collection[Activity]:
         """The open activities bound to the item."""
@@ -441,8 +455,11 @@ class InMemoryStorage:
         if self._live is not None:
             self._write(tuple(records), ())
             return
-        for record in records:
-            self._apply(record)
+        for record in records:  # items and activities only: straight to their own steps
+            if isinstance(record, Activity):
+                self._apply_activity(record)
+            else:
+                self._apply_item(record)
 
     # -- the batch machinery --------------------------------------------------
 
@@ -493,18 +510,9 @@ class InMemoryStorage:
         elif isinstance(record, Pipeline):
             self._pipelines[record.id] = record
         elif isinstance(record, Item):
-            old_item = self._items.get(record.id)
-            if old_item is not None:
-                _ordered_discard(self._items_by_responsible, old_item.responsible_id, record.id)
-            self._items[record.id] = record
-            _ordered_add(self._items_by_responsible, record.responsible_id, record.id, record)
-            self._file_open_bucket(old_item, record)
+            self._apply_item(record)
         elif isinstance(record, Activity):
-            old_activity = self._activities.get(record.id)
-            if old_activity is not None:
-                self._unindex_activity(old_activity)
-            self._activities[record.id] = record
-            self._index_activity(record)
+            self._apply_activity(record)
         elif isinstance(record, Task):
             old_task = self._tasks.get(record.id)
             if old_task is not None:
@@ -515,10 +523,28 @@ class InMemoryStorage:
             self._events[record.id] = record
             _ordered_add(self._events_by_item, record.item_id, record.id, record)
 
+    def _apply_item(self, item: Item) -> None:
+        old_item = self._items.get(item.id)
+        if old_item is not None:
+            _ordered_discard(self._items_by_responsible, old_item.responsible_id, item.id)
+        self._items[item.id] = item
+        _ordered_add(self._items_by_responsible, item.responsible_id, item.id, item)
+        if self._open_by_responsible is not None:  # built by the first counters read
+            self._file_open_bucket(old_item, item)
+
+    def _apply_activity(self, activity: Activity) -> None:
+        old_activity = self._activities.get(activity.id)
+        if old_activity is not None:
+            self._unindex_activity(old_activity)
+        self._activities[activity.id] = activity
+        self._index_activity(activity)
+
     def _file_open_bucket(self, old: Item | None, new: Item | None) -> None:
         """File an item's open-activity bucket under its responsible and section, not
         under its old ones (`_open_groups`)."""
         by_user = self._open_by_responsible
+        if by_user is None:  # not built yet: the first counters read files every item
+            return
         if old is not None:
             sections = by_user[old.responsible_id]
             old_section = (old.entity_type, old.pipeline_id)
