@@ -68,3 +68,27 @@ def test_a_value_the_library_never_writes_is_refused_naming_its_column(backend: 
         run_statements(storage, ["UPDATE crm_activities SET kind = 'fax'"])
         with pytest.raises(DataFormatError, match=r"crm_activities\.kind.*'fax'"):
             storage.activity(activity.id)
+
+
+def test_rows_of_your_own_tables_are_decoded_with_every_check() -> None:
+    """G5: rows behind `create_views` were written by the host, not by the library, so they
+    go through the constructors: other JSON spellings are read (PostgreSQL's `json_agg`
+    writes `["d-1", "d-2"]`, with a space) and a value the constructor refuses is refused
+    naming its field."""
+    from datetime import datetime
+
+    from crmcounters.sql._rows import ACTIVITIES
+
+    activity = Activity(
+        id="a-1",
+        item_ids=("d-1", "d-2"),
+        kind="call",
+        responsible_id="anna",
+        created_at=datetime(2026, 12, 7, 9, 0, tzinfo=UTC),
+    )
+    row = list(ACTIVITIES.to_row(activity, 15))
+    row[1] = '["d-1", "d-2"]'
+    assert ACTIVITIES.decoder(trusted=False)(row) == activity
+    row[2] = "fax"
+    with pytest.raises(ValidationError, match="kind"):
+        ACTIVITIES.decoder(trusted=False)(row)

@@ -293,7 +293,11 @@ class InMemoryStorage:
             by_user = self._open_by_responsible
             if by_user is None:
                 by_user = self._open_by_responsible = {}
+                open_by_item = self._open_by_item
                 for item in self._items.values():
+                    # A fresh copy of each bucket, made in the order the pass reads them: the
+                    # loaded ones lie scattered among the other records (issue 15).
+                    open_by_item[item.id] = dict(open_by_item.get(item.id, _NO_BUCKET))
                     self._file_open_bucket(None, item)
             return by_user
 

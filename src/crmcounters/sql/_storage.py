@@ -358,10 +358,11 @@ class SqlStorage:
         rows = self._query(table.select_sql("id = ?"), (record_id,))
         if not rows:
             raise UnknownIdError(table.kind, record_id)
-        return table.from_row(rows[0])
+        return table.decoder(not self._read_only)(rows[0])
 
     def _all(self, table: Table, where: str = "", params: Sequence[Any] = ()) -> list[Any]:
-        return [table.from_row(row) for row in self._query(table.select_sql(where), params)]
+        decode = table.decoder(not self._read_only)
+        return [decode(row) for row in self._query(table.select_sql(where), params)]
 
     # -- settings -------------------------------------------------------------
 
@@ -512,6 +513,7 @@ class SqlStorage:
         activities: dict[str, list[Activity]] = {item_id: [] for item_id in wanted}
         events: dict[str, list[TimelineEvent]] = {item_id: [] for item_id in wanted}
         items: list[Item] = []
+        activity = ACTIVITIES.decoder(not self._read_only)
         with self._consistent():
             for condition, params in self._dialect.in_lists("id", wanted):
                 items += self._all(ITEMS, condition, params)
@@ -525,7 +527,7 @@ class SqlStorage:
                     f"WHERE b.{condition} ORDER BY a.seq"
                 )
                 for row in self._query(bound, params):
-                    activities[row[0]].append(ACTIVITIES.from_row(row[1:]))
+                    activities[row[0]].append(activity(row[1:]))
                 sql = EVENTS.select_sql(condition, order="at_us, seq")
                 for row in self._query(sql, params):
                     event: TimelineEvent = EVENTS.from_row(row)
