@@ -563,14 +563,17 @@ class InMemoryStorage:
             by_user.setdefault(new.responsible_id, {}).setdefault(section, {})[new.id] = bucket
 
     def _index_activity(self, activity: Activity) -> None:
+        # `_ordered_add` written out: a portal load runs this once per activity (issue 15).
         if self._reminders is not None:
             self._reminders.put(activity)
+        activity_id = activity.id
+        is_open = activity.completed_at is None
         for item_id in activity.item_ids:
-            _ordered_add(self._activities_by_item, item_id, activity.id, activity)
-            if activity.is_open:
-                _ordered_add(self._open_by_item, item_id, activity.id, activity)
-        if activity.is_open:
-            _ordered_add(self._open_by_user, activity.responsible_id, activity.id, activity)
+            self._activities_by_item.setdefault(item_id, {})[activity_id] = activity
+            if is_open:
+                self._open_by_item.setdefault(item_id, {})[activity_id] = activity
+        if is_open:
+            self._open_by_user.setdefault(activity.responsible_id, {})[activity_id] = activity
 
     def _unindex_activity(self, activity: Activity) -> None:
         if self._reminders is not None:
