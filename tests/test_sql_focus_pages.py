@@ -56,6 +56,7 @@ from crmcounters.focus import focus_timelines, kanban_board
 from crmcounters.focus._pages import FocusKey, FocusPage, scratch_page
 from crmcounters.sql import SqlStorage, import_portal, migrate_schema
 from crmcounters.sql import _focus as sql_focus
+from crmcounters.sql._dialect import dialect_for
 from crmcounters.testing.strategies import aware_datetimes, portals
 
 COLUMNS = ("overdue", "today", "this_week", "next_week", "later", "no_activities")
@@ -372,3 +373,24 @@ def test_f1_v1_migration_fills_the_focus_tables_on_postgresql(tmp_path: Path) ->
         make_older(db, 2)
         assert migrate_schema(db) == 2
         check_pages(SqlStorage(db), portal.storage, portal.as_of, 5)
+
+
+def test_f5_scalar_batches_stay_under_every_sqlite_parameter_limit() -> None:
+    """Issue 15: the single values of several columns go in one statement, split where the
+    parameters would pass 900 (old SQLite builds allow 999), values back in order."""
+    statements: list[tuple[str, int]] = []
+
+    def run(sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        statements.append((sql, len(params)))
+        return [tuple(range(sql.count("(SELECT")))]
+
+    connection = sqlite3.connect(":memory:")
+    try:
+        queries = sql_focus.FocusQueries(run, dialect_for(connection, None))
+    finally:
+        connection.close()
+    narrow = [(f"SELECT {n}", (n,)) for n in range(4)]
+    wide = [(f"SELECT {n}", tuple(range(500))) for n in range(3)]
+    # 4 + 500 parameters in the first statement; each other 500 alone (1,000 > 900).
+    assert queries._scalars([*narrow, *wide]) == [0, 1, 2, 3, 4, 0, 0]
+    assert [count for _, count in statements] == [504, 500, 500]
