@@ -6,6 +6,7 @@ The same tests run on `PendingJobs`/`InMemoryOutbox` ("memory"), SQLite and Post
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,9 +35,11 @@ from crmcounters import (
     OutboxEntry,
     RuleHost,
     StageChanged,
+    UnknownIdError,
     ValidationError,
     WritableStorage,
 )
+from crmcounters._cli import main
 from crmcounters.rules import (
     ChangeResponsible,
     Delay,
@@ -57,6 +60,7 @@ from crmcounters.sql import (
     SqlStorage,
     create_schema,
     migrate_schema,
+    open_storage,
     schema_script,
 )
 from crmcounters.testing import ManualClock
@@ -249,6 +253,84 @@ def test_p2_a_claim_holds_its_jobs_until_the_lease_ends(kind: str) -> None:
         assert failed.error == "DuplicateIdError: task 'x' already exists"
         assert jobs.next_due() is None
         assert len(jobs) == 1
+
+
+@pytest.mark.parametrize("kind", STORES)
+def test_p2_set_aside_jobs_are_put_back_by_retry_failed(kind: str) -> None:
+    """P2: a job set aside after `max_attempts` claims stays there until an operator puts it
+    back (the write it kept failing on fixed); then it is claimable at once, with no attempts
+    and no error. Unknown or still-pending ids are refused, naming one, and nothing changes."""
+    with stack_on(kind, max_attempts=2) as stack:
+        jobs = stack.jobs
+        due_in = (timedelta(0), HOUR, 5 * HOUR)
+        jobs.apply(Outcome(scheduled=tuple(_job(f"j-{n}", due) for n, due in enumerate(due_in))))
+        lease = timedelta(minutes=10)
+        now = MONDAY + 2 * HOUR
+        for _ in range(2):  # two claims of j-0 and j-1, each failing: the limit
+            claim = jobs.claim(now, 10, lease)
+            assert claim.job_ids == ("j-0", "j-1")
+            jobs.release(claim, claim.job_ids, "IntegrityError: the task's item is gone")
+            now += lease
+        assert jobs.claim(now, 10, lease).job_ids == ()
+        assert [one.job.id for one in jobs.failed()] == ["j-0", "j-1"]
+        for wrong in (["j-0", "j-2"], ["j-9"]):  # j-2 is pending, j-9 was never there
+            with pytest.raises(UnknownIdError, match=f"failed job id '{wrong[-1]}'"):
+                jobs.retry_failed(wrong)
+            assert [one.job.id for one in jobs.failed()] == ["j-0", "j-1"]  # unchanged
+        with pytest.raises(ValidationError, match="job_ids"):
+            jobs.retry_failed("j-0")  # a string is not a collection of ids
+        assert jobs.retry_failed(["j-1"]) == ("j-1",)
+        [left] = jobs.failed()
+        assert (left.job.id, left.attempts, left.error) == (
+            "j-0",
+            2,
+            "IntegrityError: the task's item is gone",
+        )
+        assert jobs.claim(now, 10, lease).job_ids == ("j-1",)  # at once: it is overdue
+        assert jobs.retry_failed() == ("j-0",)  # every set-aside job
+        assert jobs.failed() == []
+        assert jobs.claim(now, 10, lease).job_ids == ("j-0",)
+        assert jobs.retry_failed() == ()
+        assert len(jobs) == 3
+
+
+def test_p2_the_jobs_command_lists_and_puts_back_set_aside_jobs(tmp_path: Path) -> None:
+    """P2 on the command line: `crmcounters jobs --db URL` lists the pending count and the
+    set-aside jobs with their last error; `--retry ID` / `--retry-all` put them back; an id
+    that is not set aside is one error line, status 1, nothing changed."""
+    path = str(tmp_path / "jobs.db")
+    with open_storage(path, create=True) as storage:
+        jobs = SqlJobStore(storage)
+        jobs.apply(Outcome(scheduled=(_job("j-0", timedelta(0)), _job("j-1", 9 * HOUR))))
+        now = MONDAY + HOUR
+        for _ in range(5):  # the default limit of claims
+            claim = jobs.claim(now, 10, timedelta(minutes=1))
+            jobs.release(claim, claim.job_ids, "IntegrityError: item 'deal-0'\nis gone")
+            now += timedelta(minutes=1)
+
+    def run(*extra: str) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        status = main(["jobs", "--db", path, *extra], stdout=out, stderr=err)
+        return status, out.getvalue(), err.getvalue()
+
+    listed = (
+        "pending jobs: 2\nset aside: 1\n  j-0  due 2026-12-14T09:00:00+00:00  attempts 5  "
+        "IntegrityError: item 'deal-0'; is gone\n"
+    )
+    assert run() == (0, listed, "")
+    assert run("--retry", "j-1") == (
+        1,
+        "",
+        "crmcounters: error: unknown failed job id 'j-1'\n",
+    )
+    assert run() == (0, listed, "")
+    assert run("--retry", "j-0") == (0, "put back: j-0\npending jobs: 2\nset aside: 0\n", "")
+    assert run("--retry-all") == (0, "put back: none\npending jobs: 2\nset aside: 0\n", "")
+    status, _, err = run("--retry-all", "--retry", "j-0")
+    assert (status, err) == (
+        1,
+        "crmcounters: error: --retry-all: not with --retry ID (it puts every set-aside job back)\n",
+    )
 
 
 @pytest.mark.parametrize("kind", STORES)

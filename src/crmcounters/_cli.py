@@ -614,6 +614,27 @@ def cmd_worker(args: argparse.Namespace, log_stream: TextIO) -> None:
         library_log.setLevel(level)
 
 
+def cmd_jobs(args: argparse.Namespace, out: TextIO) -> None:
+    """List the rules' pending and set-aside jobs in a database; put set-aside ones back (P2)."""
+    if args.retry_all and args.retry:
+        raise CliError("--retry-all: not with --retry ID (it puts every set-aside job back)")
+    try:
+        storage = open_storage(args.db)
+    except CrmCountersError as error:
+        raise CliError(f"--db: {error}") from None
+    with storage:
+        jobs = SqlJobStore(storage)
+        if args.retry or args.retry_all:
+            back = jobs.retry_failed(None if args.retry_all else args.retry)
+            out.write(f"put back: {', '.join(back) if back else 'none'}\n")
+        failed = jobs.failed()
+        out.write(f"pending jobs: {len(jobs):,}\nset aside: {len(failed):,}\n")
+        for one in failed:
+            due = one.job.due_at.isoformat(timespec="seconds")
+            reason = _one_line(one.error) or "(no error recorded)"
+            out.write(f"  {one.job.id}  due {due}  attempts {one.attempts}  {reason}\n")
+
+
 #: The port `crmcounters serve` listens on unless told otherwise.
 SERVE_PORT = 8765
 
@@ -784,6 +805,18 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         metavar="N",
         help=f"port to listen on (default {SERVE_PORT}; 0 picks a free one)",
     )
+    jobs = sub.add_parser("jobs", help=(cmd_jobs.__doc__ or "").splitlines()[0])
+    jobs.add_argument(
+        "--db", required=True, metavar="URL", help="a SQLite file or URL, or a PostgreSQL DSN"
+    )
+    jobs.add_argument(
+        "--retry",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="put this set-aside job back, claimable at once (repeatable)",
+    )
+    jobs.add_argument("--retry-all", action="store_true", help="put every set-aside job back")
     worker = sub.add_parser("worker", help=(cmd_worker.__doc__ or "").splitlines()[0])
     worker.add_argument(
         "--db", required=True, metavar="URL", help="a SQLite file or URL, or a PostgreSQL DSN"
@@ -1040,6 +1073,9 @@ def main(
     try:
         if args.command == "worker":  # reads a database, not a portal file; logs to stderr
             cmd_worker(args, err_stream)
+            return 0
+        if args.command == "jobs":  # reads a database's job table, not a portal
+            cmd_jobs(args, out_stream)
             return 0
         _check_ids(args)
         at = parse_instant(args.at) if args.at else None  # a bad --at before any file is read

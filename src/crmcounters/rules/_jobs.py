@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import heapq
 import uuid
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 import attrs
 
-from .._errors import DuplicateIdError, ValidationError
+from .._errors import DuplicateIdError, UnknownIdError, ValidationError
 from .._validate import check_aware
 from ._effects import Job, Outcome
 
@@ -138,6 +138,20 @@ def check_claim_args(now: datetime, limit: int, lease: timedelta) -> None:
         raise ValidationError("limit", f"expected a whole number >= 1, got {limit!r}")
     if not isinstance(lease, timedelta) or lease <= timedelta(0):
         raise ValidationError("lease", f"expected a positive timedelta, got {lease!r}")
+
+
+def chosen_failed(failed: Sequence[str], job_ids: Iterable[str] | None) -> tuple[str, ...]:
+    """The set-aside jobs `retry_failed` puts back: every one of `failed` (ids, oldest due
+    first) when `job_ids` is None, else those, each of which must be set aside."""
+    if job_ids is None:
+        return tuple(failed)
+    if isinstance(job_ids, str | bytes):
+        raise ValidationError("job_ids", "expected a collection of job ids, got one string")
+    wanted = set(job_ids)
+    unknown = sorted(wanted - set(failed), key=str)
+    if unknown:  # not set aside, finished, or never there: say which
+        raise UnknownIdError("failed job", str(unknown[0]))
+    return tuple(job_id for job_id in failed if job_id in wanted)
 
 
 def check_scheduled(outcome: Outcome, stored: Collection[str]) -> None:
@@ -272,6 +286,18 @@ class PendingJobs:
             if count >= self._max_attempts and (job := self._jobs.get(job_id)) is not None
         ]
         return sorted(stuck, key=lambda failed: (failed.job.due_at, failed.job.id))
+
+    def retry_failed(self, job_ids: Iterable[str] | None = None) -> tuple[str, ...]:
+        """Put set-aside jobs back (all, or those of `job_ids`): no attempts, no error, claimable
+        at once (their due time has passed). Returns their ids, oldest due first. An id that
+        is not a set-aside job is refused naming it (`UnknownIdError`), and nothing changes."""
+        failed = [one.job.id for one in self.failed()]
+        chosen = chosen_failed(failed, job_ids)
+        for job_id in chosen:
+            self._attempts.pop(job_id, None)
+            self._errors.pop(job_id, None)
+            self._leases.pop(job_id, None)
+        return chosen
 
     def pending_of_item(self, item_id: str) -> Collection[Job]:
         """The item's pending jobs, earliest first (ties by id), as every job store orders them."""

@@ -27,6 +27,7 @@ from ..rules._jobs import (
     FailedJob,
     check_claim_args,
     check_scheduled,
+    chosen_failed,
 )
 from ._dialect import dialect_named
 from ._rows import dump_json, instant_columns, instant_from, instant_us, utc_from_us
@@ -167,6 +168,20 @@ class SqlJobStore:
             (self._max_attempts,),
         )
         return [FailedJob(job=_job(row), attempts=row[12], error=row[13] or "") for row in rows]
+
+    def retry_failed(self, job_ids: Iterable[str] | None = None) -> tuple[str, ...]:
+        """Put set-aside jobs back (all, or those of `job_ids`): no attempts, no error,
+        claimable at once. Returns their ids, oldest due first; an id that is not a set-aside
+        job is refused naming it (`UnknownIdError`), and nothing changes. One transaction."""
+        with self._storage.transaction():
+            chosen = chosen_failed([one.job.id for one in self.failed()], job_ids)
+            for condition, params in self._dialect.in_lists("id", chosen):
+                self._execute(
+                    "UPDATE crm_jobs SET attempts = 0, last_error = NULL, lease_token = NULL, "
+                    f"lease_until_us = NULL WHERE {condition}",
+                    params,
+                )
+        return chosen
 
     def __len__(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM crm_jobs")[0][0])
