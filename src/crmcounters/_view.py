@@ -111,89 +111,67 @@ def activities_view(
     (`PagedFocusStorage`, such as `InMemoryStorage`) answers the pages itself
     when the viewer may read all of the user's sections.
     """
-    with one_state(storage):  # one state of a database, one transaction for the view
-        return _activities_view(
-            storage,
-            user_id,
-            now,
-            viewer_id=viewer_id,
-            policy=policy,
-            limit=limit,
-            cursor=cursor,
-        )
-
-
-def _activities_view(
-    storage: Storage,
-    user_id: str,
-    now: datetime,
-    *,
-    viewer_id: str | None = None,
-    policy: AccessPolicy | None = None,
-    limit: int | None = None,
-    cursor: str | None = None,
-) -> ActivitiesView:
-    """`activities_view`, its reads inside `one_state`."""
-    now = v.instant("now", now)
-    _check_limit(limit)
-    viewer = user_id if viewer_id is None else viewer_id
-    readable = readable_sections(storage, viewer, user_id, policy)
-    user = storage.user(user_id)
-    zone = user.zone
-    today = now.astimezone(zone).date()
-    only: Column | None = None
-    after: FocusKey | None = None
-    if cursor is not None:
-        only, after = _continued_column(cursor, user_id)
-    pages: Mapping[Column, FocusPage]
-    if readable is None and isinstance(storage, PagedFocusStorage):
-        pages, valid_until = storage.view_focus_pages(
-            user_id, now, limit=limit, column=only, after=after
-        )
-    else:
-        week_start = storage.settings.week_start
-        buckets: dict[Column, list[str]] = {column: [] for column in Column}
-        valid_until = None
-        for item in storage.items_of(user_id):
-            if readable is not None and not readable(item.entity_type, item.pipeline_id):
-                continue
-            placement = place_item(
-                storage.open_activities_of_item(item.id), now, zone=zone, week_start=week_start
+    with one_state(storage):  # one state of a database, one transaction for the whole call
+        now = v.instant("now", now)
+        _check_limit(limit)
+        viewer = user_id if viewer_id is None else viewer_id
+        readable = readable_sections(storage, viewer, user_id, policy)
+        user = storage.user(user_id)
+        zone = user.zone
+        today = now.astimezone(zone).date()
+        only: Column | None = None
+        after: FocusKey | None = None
+        if cursor is not None:
+            only, after = _continued_column(cursor, user_id)
+        pages: Mapping[Column, FocusPage]
+        if readable is None and isinstance(storage, PagedFocusStorage):
+            pages, valid_until = storage.view_focus_pages(
+                user_id, now, limit=limit, column=only, after=after
             )
-            buckets[placement.column].append(item.id)
-            moves = placement.moves_at
-            if moves is not None and (valid_until is None or moves < valid_until):
-                valid_until = moves
-        pages = {
-            column: scratch_page(focus_timelines(storage, ids), now, limit=limit, after=after)
-            for column, ids in buckets.items()
-            if only is None or column is only
-        }
-    columns: dict[Column, tuple[str, ...]] = {}
-    totals: dict[Column, int] = {}
-    cursors: dict[Column, str | None] = {}
-    for column, page in pages.items():
-        columns[column] = page.item_ids
-        totals[column] = page.total
-        last = page.last_key
-        cursors[column] = (
-            encode_cursor({"board": "view", "user_id": user_id, "column": column.value}, last)
-            if page.more and last is not None
-            else None
+        else:
+            week_start = storage.settings.week_start
+            buckets: dict[Column, list[str]] = {column: [] for column in Column}
+            valid_until = None
+            for item in storage.items_of(user_id):
+                if readable is not None and not readable(item.entity_type, item.pipeline_id):
+                    continue
+                placement = place_item(
+                    storage.open_activities_of_item(item.id), now, zone=zone, week_start=week_start
+                )
+                buckets[placement.column].append(item.id)
+                moves = placement.moves_at
+                if moves is not None and (valid_until is None or moves < valid_until):
+                    valid_until = moves
+            pages = {
+                column: scratch_page(focus_timelines(storage, ids), now, limit=limit, after=after)
+                for column, ids in buckets.items()
+                if only is None or column is only
+            }
+        columns: dict[Column, tuple[str, ...]] = {}
+        totals: dict[Column, int] = {}
+        cursors: dict[Column, str | None] = {}
+        for column, page in pages.items():
+            columns[column] = page.item_ids
+            totals[column] = page.total
+            last = page.last_key
+            cursors[column] = (
+                encode_cursor({"board": "view", "user_id": user_id, "column": column.value}, last)
+                if page.more and last is not None
+                else None
+            )
+            rises = page.valid_until if page.total > 1 else None  # one item cannot reorder (V2)
+            if rises is not None and (valid_until is None or rises < valid_until):
+                valid_until = rises
+        return ActivitiesView(
+            user_id=user_id,
+            at=now,
+            time_zone=user.time_zone,
+            today=today,
+            columns=MappingProxyType(columns),
+            valid_until=valid_until,
+            totals=MappingProxyType(totals),
+            next_cursors=MappingProxyType(cursors),
         )
-        rises = page.valid_until if page.total > 1 else None  # one item cannot reorder (V2)
-        if rises is not None and (valid_until is None or rises < valid_until):
-            valid_until = rises
-    return ActivitiesView(
-        user_id=user_id,
-        at=now,
-        time_zone=user.time_zone,
-        today=today,
-        columns=MappingProxyType(columns),
-        valid_until=valid_until,
-        totals=MappingProxyType(totals),
-        next_cursors=MappingProxyType(cursors),
-    )
 
 
 def _continued_column(cursor: str, user_id: str) -> tuple[Column, FocusKey]:

@@ -119,113 +119,93 @@ def kanban_board(
     as `InMemoryStorage` and `SqlStorage`: a constant number of queries
     whatever `limit`), else item by item.
     """
-    with one_state(storage):  # one state of a database, one transaction for the board
-        return _kanban_board(
-            storage,
-            entity_type,
-            pipeline_id,
-            viewer_id,
-            now,
-            limit=limit,
-            cursor=cursor,
-            policy=policy,
+    with one_state(storage):  # one state of a database, one transaction for the whole call
+        now = v.instant("now", now)
+        check_entity_type("entity_type", entity_type)
+        _check_limit(limit)
+        pipeline = storage.pipeline(pipeline_id)
+        if pipeline.entity_type != entity_type:
+            raise ValidationError(
+                "pipeline_id",
+                f"pipeline {pipeline_id!r} is for {pipeline.entity_type}, not {entity_type}",
+            )
+        storage.user(viewer_id)  # an unknown viewer is an error, not an empty board
+        stages: tuple[Stage, ...] = pipeline.stages
+        after: FocusKey | None = None
+        if cursor is not None:
+            stage, after = _continued_stage(cursor, entity_type, pipeline_id, stages)
+            stages = (stage,)
+        pages = _pages(storage, entity_type, pipeline_id, stages, now, limit, after)
+        # One batched read for every card of the board (issue 15): items, activities, events.
+        records = records_of_items(
+            storage, (item_id for page in pages for item_id in page.item_ids)
         )
+        settings = storage.settings
+        zone_of = zones_of_users(storage, _zone_users(settings, records.values()))
+        readable: dict[str, bool] = {}  # responsible id -> may the viewer read them (C7)
 
+        def badge_of(record: ItemRecords) -> Badge | None:
+            item = record.item
+            if policy is not None:
+                who = item.responsible_id
+                if who not in readable:
+                    readable[who] = policy.can_view(
+                        storage, viewer_id, who, entity_type=entity_type, pipeline_id=pipeline_id
+                    )
+                if not readable[who]:
+                    return None
+            return badge_of_records(
+                item, record.open_activities, viewer_id, now, settings=settings, zone_of=zone_of
+            )
 
-def _kanban_board(
-    storage: Storage,
-    entity_type: str,
-    pipeline_id: str,
-    viewer_id: str,
-    now: datetime,
-    *,
-    limit: int | None = None,
-    cursor: str | None = None,
-    policy: AccessPolicy | None = None,
-) -> KanbanBoard:
-    """`kanban_board`, its reads inside `one_state`."""
-    now = v.instant("now", now)
-    check_entity_type("entity_type", entity_type)
-    _check_limit(limit)
-    pipeline = storage.pipeline(pipeline_id)
-    if pipeline.entity_type != entity_type:
-        raise ValidationError(
-            "pipeline_id",
-            f"pipeline {pipeline_id!r} is for {pipeline.entity_type}, not {entity_type}",
-        )
-    storage.user(viewer_id)  # an unknown viewer is an error, not an empty board
-    stages: tuple[Stage, ...] = pipeline.stages
-    after: FocusKey | None = None
-    if cursor is not None:
-        stage, after = _continued_stage(cursor, entity_type, pipeline_id, stages)
-        stages = (stage,)
-    pages = _pages(storage, entity_type, pipeline_id, stages, now, limit, after)
-    # One batched read for every card of the board (issue 15): items, activities, events.
-    records = records_of_items(storage, (item_id for page in pages for item_id in page.item_ids))
-    settings = storage.settings
-    zone_of = zones_of_users(storage, _zone_users(settings, records.values()))
-    readable: dict[str, bool] = {}  # responsible id -> may the viewer read them (C7)
-
-    def badge_of(record: ItemRecords) -> Badge | None:
-        item = record.item
-        if policy is not None:
-            who = item.responsible_id
-            if who not in readable:
-                readable[who] = policy.can_view(
-                    storage, viewer_id, who, entity_type=entity_type, pipeline_id=pipeline_id
+        columns = []
+        for stage, page in zip(stages, pages, strict=True):
+            cards = []
+            unread_changes = []
+            for item_id, focus in zip(page.item_ids, page.focus_times, strict=True):
+                record = records[item_id]
+                # Both the Unread flag and its next change come from the same records (F3).
+                unread, unread_change = unread_state(
+                    record.item, record.activities, record.events, now
                 )
-            if not readable[who]:
-                return None
-        return badge_of_records(
-            item, record.open_activities, viewer_id, now, settings=settings, zone_of=zone_of
-        )
-
-    columns = []
-    for stage, page in zip(stages, pages, strict=True):
-        cards = []
-        unread_changes = []
-        for item_id, focus in zip(page.item_ids, page.focus_times, strict=True):
-            record = records[item_id]
-            # Both the Unread flag and its next change come from the same records (F3).
-            unread, unread_change = unread_state(record.item, record.activities, record.events, now)
-            cards.append(
-                KanbanCard(
-                    item=record.item, focus_time=focus, unread=unread, badge=badge_of(record)
+                cards.append(
+                    KanbanCard(
+                        item=record.item, focus_time=focus, unread=unread, badge=badge_of(record)
+                    )
+                )
+                unread_changes.append(unread_change)
+            column_changes = [
+                change
+                for change in (
+                    page.valid_until,
+                    *(card.badge.valid_until for card in cards if card.badge is not None),
+                    *unread_changes,
+                )
+                if change is not None
+            ]
+            last = page.last_key
+            columns.append(
+                KanbanColumn(
+                    stage=stage,
+                    cards=tuple(cards),
+                    total=page.total,
+                    valid_until=min(column_changes) if column_changes else None,
+                    next_cursor=(
+                        encode_cursor(_identity(entity_type, pipeline_id, stage.id), last)
+                        if page.more and last is not None
+                        else None
+                    ),
                 )
             )
-            unread_changes.append(unread_change)
-        column_changes = [
-            change
-            for change in (
-                page.valid_until,
-                *(card.badge.valid_until for card in cards if card.badge is not None),
-                *unread_changes,
-            )
-            if change is not None
-        ]
-        last = page.last_key
-        columns.append(
-            KanbanColumn(
-                stage=stage,
-                cards=tuple(cards),
-                total=page.total,
-                valid_until=min(column_changes) if column_changes else None,
-                next_cursor=(
-                    encode_cursor(_identity(entity_type, pipeline_id, stage.id), last)
-                    if page.more and last is not None
-                    else None
-                ),
-            )
+        changes = [column.valid_until for column in columns if column.valid_until is not None]
+        return KanbanBoard(
+            entity_type=entity_type,
+            pipeline_id=pipeline_id,
+            viewer_id=viewer_id,
+            at=now,
+            columns=tuple(columns),
+            valid_until=min(changes) if changes else None,
         )
-    changes = [column.valid_until for column in columns if column.valid_until is not None]
-    return KanbanBoard(
-        entity_type=entity_type,
-        pipeline_id=pipeline_id,
-        viewer_id=viewer_id,
-        at=now,
-        columns=tuple(columns),
-        valid_until=min(changes) if changes else None,
-    )
 
 
 def _zone_users(settings: Settings, records: Iterable[ItemRecords]) -> set[str]:
