@@ -207,8 +207,7 @@ def _instant(value: Any) -> datetime:
     if type(value) is not str:
         raise Doubt
     parsed = _parse_instant(value)  # a ValueError is a doubt too (see `load_portal`)
-    zone = parsed.tzinfo
-    if zone is None or zone.utcoffset(parsed) is None:
+    if parsed.tzinfo is None:  # fromisoformat gives a fixed offset (`timezone`) or none
         raise Doubt
     instant = parsed.astimezone(UTC)
     if not _FIRST <= instant <= _LAST:
