@@ -233,3 +233,6 @@ def trusted_activity(
 
 #: `Activity`'s own converter for `recurrence` (A2), for bulk loaders.
 recurrence_of = _recurrence
+#: Kinds and directions by their stored value, for bulk readers (a dict lookup per record).
+KINDS_BY_VALUE = {kind.value: kind for kind in ActivityKind}
+DIRECTIONS_BY_VALUE = {direction.value: direction for direction in Direction}

@@ -164,3 +164,5 @@ def trusted_item(
 #: `Item`'s own converters for `fields` and `amount`, for bulk loaders.
 freeze_fields = _freeze_fields
 amount_of = checked_amount
+#: The frozen empty `fields`: one for every item a bulk reader builds without custom fields.
+NO_FIELDS = freeze_fields({})

@@ -28,8 +28,15 @@ from decimal import Decimal
 from typing import Any
 
 from . import _validate as v
-from ._activities import Activity, ActivityKind, Direction, recurrence_of, trusted_activity
-from ._items import Item, amount_of, freeze_fields, trusted_item
+from ._activities import (
+    DIRECTIONS_BY_VALUE,
+    KINDS_BY_VALUE,
+    Activity,
+    Direction,
+    recurrence_of,
+    trusted_activity,
+)
+from ._items import NO_FIELDS, Item, amount_of, freeze_fields, trusted_item
 from ._json import parse_document
 from ._limits import MAX_ID_LENGTH, MAX_LIST_LENGTH, MAX_REMINDER_OFFSETS
 from ._pipelines import Pipeline, check_entity_type, has_pipelines
@@ -82,13 +89,10 @@ ITEM_FIELDS = (
 )
 _ACTIVITY_KEYS = frozenset(ACTIVITY_FIELDS)
 _ITEM_KEYS = frozenset(ITEM_FIELDS)
-_KINDS = {kind.value: kind for kind in ActivityKind}
-_DIRECTIONS = {direction.value: direction for direction in Direction}
 # The range every stored instant must lie in (G5), as `_validate.check_in_range` has it.
 _FIRST = datetime.min.replace(tzinfo=UTC) + timedelta(minutes=MAX_OFFSET_MINUTES)
 _LAST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 _parse_instant = datetime.fromisoformat
-_NO_FIELDS = freeze_fields({})
 #: Text up to this long, in ASCII, needs no check beyond its type (`check_text` allows more).
 _SHORT = 1_000
 
@@ -278,8 +282,8 @@ def build_activity(values: tuple[Any, ...], known: Known) -> Activity:
     return trusted_activity(
         activity_id,
         bound,
-        _KINDS[kind],  # a KeyError (absent or unknown kind) is a doubt
-        Direction.NONE if direction is None else _DIRECTIONS[direction],
+        KINDS_BY_VALUE[kind],  # a KeyError (absent or unknown kind) is a doubt
+        Direction.NONE if direction is None else DIRECTIONS_BY_VALUE[direction],
         users[responsible_id],
         None if author_id is None else users[author_id],
         _text(subject),
@@ -325,7 +329,7 @@ def build_item(values: tuple[Any, ...], known: Known) -> Item:
     if entity_type not in known.entity_types:
         known.entity_types.add(check_entity_type("entity_type", entity_type))
     if fields is None or (type(fields) is dict and not fields):
-        frozen = _NO_FIELDS  # immutable: one for every item without custom fields
+        frozen = NO_FIELDS  # immutable: one for every item without custom fields
     else:
         frozen = freeze_fields(_mapping(fields))
     if has_pipelines(entity_type):

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from .._activities import Activity, ActivityKind, Direction, trusted_activity
+from .._activities import DIRECTIONS_BY_VALUE, KINDS_BY_VALUE, Activity, trusted_activity
 from .._errors import DataFormatError
 from .._events import (
     CommentAdded,
@@ -23,7 +23,7 @@ from .._events import (
     StageChanged,
     TimelineEvent,
 )
-from .._items import Item, trusted_item
+from .._items import NO_FIELDS, Item, trusted_item
 from .._pipelines import Pipeline, Stage
 from .._reminder_index import PingRow, pings_from
 from .._tasks import Task
@@ -276,13 +276,8 @@ def _item(row: Row) -> Item:
         amount=None if row[8] is None else Decimal(row[8]),
         currency=row[9],
         client=row[10],
-        fields=_NO_FIELDS if fields == "{}" else MappingProxyType(json.loads(fields)),
+        fields=NO_FIELDS if fields == "{}" else MappingProxyType(json.loads(fields)),
     )
-
-
-_NO_FIELDS: Mapping[str, Any] = MappingProxyType({})  # one for every item without fields
-_KINDS = {kind.value: kind for kind in ActivityKind}
-_DIRECTIONS = {direction.value: direction for direction in Direction}
 
 
 def _stored(members: Mapping[str, _M], table: str, column: str, value: str) -> _M:
@@ -296,7 +291,7 @@ def _stored(members: Mapping[str, _M], table: str, column: str, value: str) -> _
 
 
 def _at(us: int | None) -> datetime | None:
-    return None if us is None else _EPOCH + timedelta(microseconds=us)
+    return None if us is None else utc_from_us(us)
 
 
 def _checked_item(row: Row) -> Item:
@@ -342,9 +337,9 @@ def _activity_row(activity: Activity, offset: int) -> tuple[Any, ...]:
 
 
 def _activity(row: Row) -> Activity:
-    kind = _KINDS.get(row[2]) or _stored(_KINDS, "crm_activities", "kind", row[2])
-    direction = _DIRECTIONS.get(row[3]) or _stored(
-        _DIRECTIONS, "crm_activities", "direction", row[3]
+    kind = KINDS_BY_VALUE.get(row[2]) or _stored(KINDS_BY_VALUE, "crm_activities", "kind", row[2])
+    direction = DIRECTIONS_BY_VALUE.get(row[3]) or _stored(
+        DIRECTIONS_BY_VALUE, "crm_activities", "direction", row[3]
     )
     return trusted_activity(
         id=row[0],
@@ -354,7 +349,7 @@ def _activity(row: Row) -> Activity:
         responsible_id=row[4],
         author_id=row[5],
         subject=row[6],
-        created_at=_EPOCH + timedelta(microseconds=row[7]),
+        created_at=utc_from_us(row[7]),
         deadline=_at(row[9]),
         completed_at=_at(row[11]),
         reminder_offsets=None if row[13] is None else tuple(json.loads(row[13])),
