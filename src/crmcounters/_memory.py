@@ -53,6 +53,16 @@ def _ordered_discard(index: _Index[_V], key: str, record_id: str) -> None:
             del index[key]
 
 
+def _file(
+    by_user: dict[str, dict[SectionKey, _Index[Activity]]],
+    item: Item,
+    bucket: dict[str, Activity],
+) -> None:
+    """File `item`'s open-activity bucket under its responsible and section (C2, C10)."""
+    section = (item.entity_type, item.pipeline_id)
+    by_user.setdefault(item.responsible_id, {}).setdefault(section, {})[item.id] = bucket
+
+
 def _bucket(index: _Index[_V], key: str) -> list[_V]:
     """The records filed under `key`, in the order added, as a new list."""
     return list(index.get(key, _NO_BUCKET).values())
@@ -292,13 +302,14 @@ class InMemoryStorage:
         with self._open_groups_lock:
             by_user = self._open_by_responsible
             if by_user is None:
-                by_user = self._open_by_responsible = {}
+                by_user = {}  # filled, then published: a reader never sees it half built
                 open_by_item = self._open_by_item
                 for item in self._items.values():
                     # A fresh copy of each bucket, made in the order the pass reads them: the
                     # loaded ones lie scattered among the other records (issue 15).
-                    open_by_item[item.id] = dict(open_by_item.get(item.id, _NO_BUCKET))
-                    self._file_open_bucket(None, item)
+                    bucket = open_by_item[item.id] = dict(open_by_item.get(item.id, _NO_BUCKET))
+                    _file(by_user, item, bucket)
+                self._open_by_responsible = by_user
             return by_user
 
     def open_activities_of_item(self, item_id: str) -> Collection[Activity]:
@@ -557,10 +568,8 @@ class InMemoryStorage:
                 del sections[old_section]
                 if not sections:
                     del by_user[old.responsible_id]
-        if new is not None:
-            bucket = self._open_by_item.setdefault(new.id, {})  # its activities may come first
-            section = (new.entity_type, new.pipeline_id)
-            by_user.setdefault(new.responsible_id, {}).setdefault(section, {})[new.id] = bucket
+        if new is not None:  # its activities may have come first, with its bucket
+            _file(by_user, new, self._open_by_item.setdefault(new.id, {}))
 
     def _index_activity(self, activity: Activity) -> None:
         # `_ordered_add` written out: a portal load runs this once per activity (issue 15).
