@@ -370,10 +370,12 @@ class FocusQueries:
             sizes.append(every[: len(scopes)])
             every = every[len(scopes) :]
         wanted = None if limit is None else limit + 1
-        found = self.pages(columns, sizes, now_us, wanted, after)
+        pages: list[tuple[list[Key], int, bool]] = []  # each column's keys, size, more
         rises: list[Scope] = []
-        ranges: list[tuple[int, int]] = []
-        for scopes, part_sizes, keys in zip(columns, sizes, found, strict=True):
+        ranges: list[tuple[int, int]] = []  # each column's queries among `rises`
+        for scopes, part_sizes, keys in zip(
+            columns, sizes, self.pages(columns, sizes, now_us, wanted, after), strict=True
+        ):
             more = limit is not None and len(keys) > limit
             shown = keys if limit is None else keys[:limit]
             queries: list[Scope] = []
@@ -383,15 +385,15 @@ class FocusQueries:
                 queries = self._rises(filled, now_us, [key[1] for key in shown], floor, after)
             ranges.append((len(rises), len(rises) + len(queries)))
             rises += queries
+            pages.append((shown, sum(part_sizes), more))
         changes = self._scalars(rises)
         answers: list[PageAnswer] = []
-        for part_sizes, keys, (low, high) in zip(sizes, found, ranges, strict=True):
-            more = limit is not None and len(keys) > limit
+        for (shown, total, more), (low, high) in zip(pages, ranges, strict=True):
             times = [int(value) for value in changes[low:high] if value is not None]
             answers.append(
                 PageAnswer(
-                    keys=keys if limit is None else keys[:limit],
-                    total=sum(part_sizes),
+                    keys=shown,
+                    total=total,
                     more=more,
                     valid_until_us=min(times) if times else None,
                 )
