@@ -111,10 +111,10 @@ def activities_view(
     (`PagedFocusStorage`, such as `InMemoryStorage`) answers the pages itself
     when the viewer may read all of the user's sections.
     """
+    now = v.instant("now", now)
+    _check_limit(limit)
+    viewer = user_id if viewer_id is None else viewer_id
     with one_state(storage):  # one state of a database, one transaction for the whole call
-        now = v.instant("now", now)
-        _check_limit(limit)
-        viewer = user_id if viewer_id is None else viewer_id
         readable = readable_sections(storage, viewer, user_id, policy)
         user = storage.user(user_id)
         zone = user.zone

@@ -119,10 +119,10 @@ def kanban_board(
     as `InMemoryStorage` and `SqlStorage`: a constant number of queries
     whatever `limit`), else item by item.
     """
+    now = v.instant("now", now)
+    check_entity_type("entity_type", entity_type)
+    _check_limit(limit)
     with one_state(storage):  # one state of a database, one transaction for the whole call
-        now = v.instant("now", now)
-        check_entity_type("entity_type", entity_type)
-        _check_limit(limit)
         pipeline = storage.pipeline(pipeline_id)
         if pipeline.entity_type != entity_type:
             raise ValidationError(
