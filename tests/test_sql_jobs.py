@@ -7,6 +7,7 @@ The same tests run on `PendingJobs`/`InMemoryOutbox` ("memory"), SQLite and Post
 from __future__ import annotations
 
 import io
+import itertools
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -277,8 +278,16 @@ def test_p2_set_aside_jobs_are_put_back_by_retry_failed(kind: str) -> None:
             with pytest.raises(UnknownIdError, match=f"failed job id '{wrong[-1]}'"):
                 jobs.retry_failed(wrong)
             assert [one.job.id for one in jobs.failed()] == ["j-0", "j-1"]  # unchanged
-        with pytest.raises(ValidationError, match="job_ids"):
-            jobs.retry_failed("j-0")  # a string is not a collection of ids
+        # Not a collection of ids: one string, a number, a non-id, an endless iterator.
+        for wrong_ids, field in (
+            ("j-0", "job_ids"),
+            (5, "job_ids"),
+            ([7], r"job_ids\[0\]"),
+            (itertools.count(), "job_ids"),
+        ):
+            with pytest.raises(ValidationError, match=field):
+                jobs.retry_failed(wrong_ids)  # type: ignore[arg-type]
+        assert [one.job.id for one in jobs.failed()] == ["j-0", "j-1"]  # unchanged
         assert jobs.retry_failed(["j-1"]) == ("j-1",)
         [left] = jobs.failed()
         assert (left.job.id, left.attempts, left.error) == (

@@ -132,7 +132,7 @@ def test_g5_import_refuses_a_database_that_holds_records(tmp_path: Path) -> None
 def test_an_import_into_postgresql_leaves_its_tables_vacuumed(
     tmp_path: Path, inside_a_transaction: bool
 ) -> None:
-    """Issue 15: pages right after a bulk load read table pages until the visibility map is
+    """G1, issue 15: pages right after a bulk load read table pages until the visibility map is
     set; the import vacuums once committed, or leaves it to autovacuum inside the host's
     own transaction (VACUUM cannot run in one), and answers the same either way."""
     with fresh_database("postgres", tmp_path) as url, open_storage(url, create=True) as storage:

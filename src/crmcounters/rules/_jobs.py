@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 import attrs
 
 from .._errors import DuplicateIdError, UnknownIdError, ValidationError
-from .._validate import check_aware
+from .._validate import check_aware, check_collection, check_id
 from ._effects import Job, Outcome
 
 __all__ = [
@@ -145,12 +145,11 @@ def chosen_failed(failed: Sequence[str], job_ids: Iterable[str] | None) -> tuple
     first) when `job_ids` is None, else those, each of which must be set aside."""
     if job_ids is None:
         return tuple(failed)
-    if isinstance(job_ids, str | bytes):
-        raise ValidationError("job_ids", "expected a collection of job ids, got one string")
-    wanted = set(job_ids)
-    unknown = sorted(wanted - set(failed), key=str)
+    given = check_collection("job_ids", job_ids, "job ids")  # not one string; bounded
+    wanted = {check_id(f"job_ids[{index}]", one) for index, one in enumerate(given)}
+    unknown = sorted(wanted - set(failed))
     if unknown:  # not set aside, finished, or never there: say which
-        raise UnknownIdError("failed job", str(unknown[0]))
+        raise UnknownIdError("failed job", unknown[0])
     return tuple(job_id for job_id in failed if job_id in wanted)
 
 
