@@ -11,8 +11,9 @@ SQLite (a WAL file) and PostgreSQL (when CRMCOUNTERS_PG_DSN is set); the load
 also fills the focus tables. The baseline, in the same run on the same data:
 `InMemoryStorage`'s own pages (its live columns), checked to give the same
 pages. Each in-memory figure is the median after a warm-up round; each database
-figure the median of 7 after 6 warm-up calls (psycopg prepares a statement on
-its fifth run, as for any host that serves pages all day).
+figure the median of 7 after 12 warm-up calls (psycopg prepares a statement on
+its fifth run, PostgreSQL keeps a generic plan after five more, as for any host
+that serves pages all day).
 """
 
 from __future__ import annotations
@@ -231,9 +232,10 @@ def _in_memory(databases: list[tuple[str, str]], user: str, stage: str) -> _Refe
     )
 
 
-#: Calls before timing a database figure: psycopg prepares a statement on its fifth run, as
-#: it does for a host that serves pages all day; the first runs also plan each statement.
-_WARM_UP = 6
+#: Calls before timing a database figure, to time the state a host serving pages all day
+#: is in: psycopg prepares a statement on its fifth run, and PostgreSQL plans a prepared
+#: statement afresh for its first five runs before it settles on one generic plan.
+_WARM_UP = 12
 
 
 def _steady(fn: Callable[[], object]) -> float:

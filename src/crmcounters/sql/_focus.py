@@ -425,7 +425,12 @@ class FocusQueries:
 
 def _walked(scope: Scope, now_us: int, limit: int, after: Key | None) -> list[Scope]:
     """A large part's first `limit` keys below `after` as statements of (item_id, k) that walk
-    the focus indexes: items created after `now` lead, then the latest instants."""
+    the focus indexes: items created after `now` lead, then the latest instants.
+
+    The page size is written into the statement, not bound: a prepared statement's
+    generic plan (PostgreSQL's after a few runs) guesses a bound `LIMIT` at a tenth of
+    the table and plans a parallel scan, 10-40 ms instead of 1 (issue 15). `limit` is
+    a checked int, and each page size gets its own prepared statement."""
     where, params = scope
     statements: list[Scope] = []
     if after is None or after[0] > now_us:  # items created after `now` lead
@@ -433,8 +438,9 @@ def _walked(scope: Scope, now_us: int, limit: int, after: Key | None) -> list[Sc
         statements.append(
             (
                 f"SELECT item_id, created_us AS k FROM crm_focus_items WHERE {where} "
-                f"AND created_us > ?{cursor} ORDER BY created_us DESC, item_id DESC LIMIT ?",
-                (*params, now_us, *cursor_params, limit),
+                f"AND created_us > ?{cursor} ORDER BY created_us DESC, item_id DESC "
+                f"LIMIT {int(limit)}",
+                (*params, now_us, *cursor_params),
             )
         )
     cursor, cursor_params = _below(
@@ -446,8 +452,8 @@ def _walked(scope: Scope, now_us: int, limit: int, after: Key | None) -> list[Sc
             f"AND f.at_us <= ?{cursor} AND NOT EXISTS ("
             "SELECT 1 FROM crm_focus_instants g WHERE g.item_id = f.item_id "
             "AND g.at_us > f.at_us AND g.at_us <= ?) "
-            "ORDER BY f.at_us DESC, f.item_id DESC LIMIT ?",
-            (*params, now_us, *cursor_params, now_us, limit),
+            f"ORDER BY f.at_us DESC, f.item_id DESC LIMIT {int(limit)}",
+            (*params, now_us, *cursor_params, now_us),
         )
     )
     return statements

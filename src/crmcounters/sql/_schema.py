@@ -7,6 +7,10 @@ activities to items and carries copies of what the counter queries filter on
 (the item's responsible and section, open, incoming, deadline and lit time), so
 that Incoming, Planned and the Activities view are answered from one index.
 Items without a pipeline (contacts, companies) store "" as pipeline and stage.
+
+A page of Kanban cards (issue 15) reads from indexes alone where it can: the
+bindings of its items (`crm_activity_items_item` ends with `activity_id`) and
+their next focus rises (`crm_focus_instants_rises`, partial on `rise = 1`).
 """
 
 from __future__ import annotations
@@ -110,6 +114,8 @@ CREATE INDEX IF NOT EXISTS crm_focus_instants_stage
     ON crm_focus_instants (pipeline_id, stage_id, at_us, item_id);
 CREATE INDEX IF NOT EXISTS crm_focus_instants_user
     ON crm_focus_instants (responsible_id, placement, at_us, item_id, deadline_us);
+CREATE INDEX IF NOT EXISTS crm_focus_instants_rises
+    ON crm_focus_instants (item_id, at_us) WHERE rise = 1;
 CREATE TABLE IF NOT EXISTS crm_focus_columns (
     pipeline_id TEXT{binary} NOT NULL,
     stage_id TEXT{binary} NOT NULL,
@@ -275,7 +281,8 @@ CREATE TABLE IF NOT EXISTS crm_activity_items (
     item_pipeline_id TEXT,
     PRIMARY KEY (activity_id, item_id)
 );
-CREATE INDEX IF NOT EXISTS crm_activity_items_item ON crm_activity_items (item_id, is_open);
+CREATE INDEX IF NOT EXISTS crm_activity_items_item
+    ON crm_activity_items (item_id, is_open, activity_id);
 CREATE INDEX IF NOT EXISTS crm_activity_items_open_by_item_responsible
     ON crm_activity_items (item_responsible_id, item_id, incoming, lit_at_us, deadline_us)
     WHERE is_open = 1;
