@@ -13,6 +13,7 @@ import heapq
 import random
 from datetime import UTC, datetime, timedelta
 
+from benchmarks._deals import deal, one_stage_portal
 from benchmarks._harness import figure, header, human, median_seconds, note, scaled, timed
 from crmcounters import (
     Activity,
@@ -23,9 +24,6 @@ from crmcounters import (
     IncomingMessage,
     InMemoryStorage,
     Item,
-    Pipeline,
-    Stage,
-    User,
     focus_timelines,
     order_by_focus,
     rank_by_focus,
@@ -60,26 +58,12 @@ def _timelines(count: int, rng: random.Random, *, ahead: float) -> list[FocusTim
 
 def _storage(count: int, rng: random.Random) -> InMemoryStorage:
     """A portal with `count` deals, two activities and two events each."""
-    storage = InMemoryStorage()
-    storage.add(
-        User(id="anna", name="Anna", time_zone="Europe/Warsaw"),
-        User(id="piotr", name="Piotr", time_zone="Europe/Warsaw"),
-        Pipeline(id="p", entity_type="deal", stages=[Stage(id="new", name="New")]),
-    )
+    storage = one_stage_portal("anna", "piotr")
     records: list[Item | Activity | CommentAdded | IncomingMessage] = []
     for n in range(count):
-        item_id = f"deal-{n:07d}"
         created = NOW - timedelta(minutes=rng.randrange(90 * 24 * 60))
-        records.append(
-            Item(
-                id=item_id,
-                entity_type="deal",
-                pipeline_id="p",
-                stage_id="new",
-                responsible_id="anna",
-                created_at=created,
-            )
-        )
+        records.append(item := deal(n, created))
+        item_id = item.id
         for k in range(2):
             records.append(
                 Activity(

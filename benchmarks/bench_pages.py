@@ -22,6 +22,7 @@ from typing import Any
 
 import attrs
 
+from benchmarks._deals import deal, one_stage_portal
 from benchmarks._harness import figure, header, human, median_seconds, note, scaled, timed
 from crmcounters import (
     Activity,
@@ -29,9 +30,6 @@ from crmcounters import (
     Column,
     InMemoryStorage,
     Item,
-    Pipeline,
-    Stage,
-    User,
     activities_view,
 )
 from crmcounters.focus import kanban_board
@@ -55,29 +53,15 @@ class _Scratch:
 
 def _storage(count: int, rng: random.Random) -> InMemoryStorage:
     """`count` deals of one user in one stage, each with one to-do."""
-    storage = InMemoryStorage()
-    storage.add(
-        User(id="anna", name="Anna", time_zone="Europe/Warsaw"),
-        Pipeline(id="p", entity_type="deal", stages=[Stage(id="new", name="New")]),
-    )
+    storage = one_stage_portal("anna")
     records: list[Item | Activity] = []
     for n in range(count):
-        item_id = f"deal-{n:07d}"
         created = NOW - timedelta(minutes=rng.randrange(90 * 24 * 60))
-        records.append(
-            Item(
-                id=item_id,
-                entity_type="deal",
-                pipeline_id="p",
-                stage_id="new",
-                responsible_id="anna",
-                created_at=created,
-            )
-        )
+        records.append(item := deal(n, created))
         records.append(
             Activity(
                 id=f"a-{n}",
-                item_ids=(item_id,),
+                item_ids=(item.id,),
                 kind=ActivityKind.TODO,
                 responsible_id="anna",
                 created_at=created,

@@ -17,16 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from _sql_backends import BACKENDS, copy_into, run_statements, sql_examples, sql_storage
-from crmcounters import Activity, DataFormatError, Item, Portal, ValidationError
+from crmcounters import Activity, DataFormatError, Item, Portal, TimelineEvent, ValidationError
 from crmcounters.testing.strategies import portals
 
 
-def _every_field(record: Item | Activity) -> dict[str, object]:
+def _every_field(record: Item | Activity | TimelineEvent) -> dict[str, object]:
     """Every slot of the record, private derived ones too (attrs.asdict lists them)."""
     return attrs.asdict(record, recurse=False)
 
 
-def _checked_twin(record: Item | Activity) -> Item | Activity:
+def _checked_twin(record: Item | Activity | TimelineEvent) -> Item | Activity | TimelineEvent:
     """The record rebuilt through its constructor: every converter and check run again."""
     return attrs.evolve(record)
 
@@ -34,8 +34,9 @@ def _checked_twin(record: Item | Activity) -> Item | Activity:
 @pytest.mark.parametrize("backend", BACKENDS)
 @settings(max_examples=sql_examples(), suppress_health_check=[HealthCheck.too_slow])
 @given(portal=portals())
-def test_decoded_items_and_activities_equal_what_was_written(backend: str, portal: Portal) -> None:
-    """Issue 15, C4, C8: trusted decoding gives the written records, slot for slot, in UTC."""
+def test_decoded_records_equal_what_was_written(backend: str, portal: Portal) -> None:
+    """Issue 15, C4, C8, F3: trusted decoding gives the written items, activities and events,
+    slot for slot, in UTC."""
     written = portal.storage
     with sql_storage(backend, written.settings) as storage:
         try:
@@ -44,12 +45,16 @@ def test_decoded_items_and_activities_equal_what_was_written(backend: str, porta
             if backend == "sqlite":
                 raise
             return
-        originals = {record.id: record for record in (*written.items(), *written.activities())}
-        decoded = [*storage.items(), *storage.activities()]
-        assert sorted(record.id for record in decoded) == sorted(originals)
+        records = (*written.items(), *written.activities(), *written.events())
+        originals = {(type(record), record.id): record for record in records}
+        decoded = [*storage.items(), *storage.activities(), *storage.events()]
+        assert sorted((type(one).__name__, one.id) for one in decoded) == sorted(
+            (kind.__name__, record_id) for kind, record_id in originals
+        )
         for record in decoded:
-            assert record == originals[record.id]
-            assert _every_field(record) == _every_field(originals[record.id])
+            assert type(record) is type(originals[(type(record), record.id)])
+            assert record == originals[(type(record), record.id)]
+            assert _every_field(record) == _every_field(originals[(type(record), record.id)])
             assert _every_field(record) == _every_field(_checked_twin(record))
             for value in _every_field(record).values():
                 if hasattr(value, "tzinfo") and value.tzinfo is not None:
@@ -68,6 +73,30 @@ def test_a_value_the_library_never_writes_is_refused_naming_its_column(backend: 
         run_statements(storage, ["UPDATE crm_activities SET kind = 'fax'"])
         with pytest.raises(DataFormatError, match=r"crm_activities\.kind.*'fax'"):
             storage.activity(activity.id)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_event_value_the_library_never_writes_is_refused_naming_its_column(
+    backend: str,
+) -> None:
+    """F3: an event row with a channel or type the library never writes is a DataFormatError."""
+    from crmcounters import sample_portal
+
+    sample = sample_portal().storage
+    with sql_storage(backend, sample.settings) as storage:
+        copy_into(sample, storage)  # type: ignore[arg-type]
+        run_statements(
+            storage, ["UPDATE crm_events SET channel = 'pigeon' WHERE type = 'incoming'"]
+        )
+        with pytest.raises(DataFormatError, match=r"crm_events\.channel.*'pigeon'"):
+            storage.events()
+    # The table's CHECK refuses an unknown type; a row from elsewhere is refused on decoding.
+    from crmcounters.sql._rows import EVENTS
+
+    row = list(EVENTS.to_row(next(iter(sample.events())), 1))
+    row[2] = "telegram"
+    with pytest.raises(DataFormatError, match=r"crm_events\.type.*'telegram'"):
+        EVENTS.from_row(row)
 
 
 def test_rows_of_your_own_tables_are_decoded_with_every_check() -> None:
@@ -92,3 +121,58 @@ def test_rows_of_your_own_tables_are_decoded_with_every_check() -> None:
     row[2] = "fax"
     with pytest.raises(ValidationError, match="kind"):
         ACTIVITIES.decoder(trusted=False)(row)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_event_kind_decodes_to_what_was_written(backend: str) -> None:
+    """F3, R4: each event kind with every field filled (texts, stages, rule, entry type, a
+    zone other than UTC) reads back slot for slot, as its checked twin, `at` in UTC."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from _build_focus import item, portal
+    from crmcounters import (
+        CommentAdded,
+        HistoryEntryAdded,
+        IncomingChannel,
+        IncomingMessage,
+        ItemViewed,
+        StageChanged,
+    )
+
+    at = datetime(2026, 3, 29, 2, 30, tzinfo=ZoneInfo("Pacific/Kiritimati"))
+    written = portal()
+    written.add(item("d-1"))
+    events = [
+        CommentAdded(id="e-1", item_id="d-1", at=at, author_id="anna", text="called back"),
+        IncomingMessage(
+            id="e-2", item_id="d-1", at=at, channel=IncomingChannel.CHAT, text='a "quoted" word'
+        ),
+        StageChanged(
+            id="e-3",
+            item_id="d-1",
+            at=at,
+            by_user_id="anna",
+            from_stage_id="p-deal-new",
+            to_stage_id="p-deal-won",
+        ),
+        HistoryEntryAdded(
+            id="e-4",
+            item_id="d-1",
+            at=at,
+            author_id="anna",
+            text="moved by a rule",
+            entry_type="audit",
+            rule_id="r-1",
+        ),
+        ItemViewed(id="e-5", item_id="d-1", at=at, user_id="anna"),
+    ]
+    written.add(*events)
+    with sql_storage(backend, written.settings) as storage:
+        copy_into(written, storage)
+        decoded = {event.id: event for event in storage.events_of_item("d-1")}
+        for event in events:
+            assert type(decoded[event.id]) is type(event)
+            assert _every_field(decoded[event.id]) == _every_field(event)
+            assert _every_field(decoded[event.id]) == _every_field(_checked_twin(event))
+            assert decoded[event.id].at.tzinfo is UTC

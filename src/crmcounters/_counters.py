@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import Protocol, runtime_checkable
 
 import attrs
 
@@ -203,6 +204,15 @@ def counters_of(
 _Group = tuple[str, SectionKey | None, Collection[Activity]]
 
 
+@runtime_checkable
+class _GroupedStorage(Protocol):
+    """A storage that keeps each user's items with their open activities (`InMemoryStorage`)."""
+
+    def _open_groups(self, responsible_id: str) -> Iterator[_Group]:
+        """Each item of the user with its section and open activities, read in place."""
+        ...  # pragma: no cover
+
+
 def _groups(storage: Storage, user_id: str) -> tuple[int, list[_Group]]:
     """The open activities feeding `user_id`'s counters, grouped by item, and their count.
 
@@ -227,9 +237,8 @@ def _each_group(storage: Storage, user_id: str) -> Iterator[_Group]:
     if storage.settings.counter_mode is CounterMode.ACTIVITY_RESPONSIBLE:
         yield from _groups(storage, user_id)[1]
         return
-    grouped: Callable[[str], Iterator[_Group]] | None = getattr(storage, "_open_groups", None)
-    if grouped is not None:  # InMemoryStorage's buckets, read in place (no copy per item)
-        yield from grouped(user_id)
+    if isinstance(storage, _GroupedStorage):  # InMemoryStorage's buckets, read in place
+        yield from storage._open_groups(user_id)  # declared by _GroupedStorage
         return
     of_item = storage.open_activities_of_item
     for item in storage.items_of(user_id):

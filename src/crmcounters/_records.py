@@ -64,6 +64,15 @@ class BatchedRecordStorage(Protocol):
         ...  # pragma: no cover
 
 
+@runtime_checkable
+class _OneStateStorage(Protocol):
+    """A storage whose reads can share one state of it (`SqlStorage`: one transaction)."""
+
+    def _consistent(self) -> AbstractContextManager[None]:
+        """The reads on this thread inside see one consistent state."""
+        ...  # pragma: no cover
+
+
 @contextmanager
 def one_state(storage: Storage) -> Iterator[None]:
     """The reads of `storage` inside see one state of it, when it keeps one for them.
@@ -73,13 +82,10 @@ def one_state(storage: Storage) -> Iterator[None]:
     transaction rather than one per read (issue 15: round trips on PostgreSQL).
     Other storages read as they always do.
     """
-    consistent: Callable[[], AbstractContextManager[None]] | None = getattr(
-        storage, "_consistent", None
-    )
-    if consistent is None:
+    if not isinstance(storage, _OneStateStorage):
         yield
         return
-    with consistent():
+    with storage._consistent():  # the library's own storage, declared above
         yield
 
 

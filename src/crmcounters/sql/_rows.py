@@ -16,12 +16,14 @@ import attrs
 from .._activities import DIRECTIONS_BY_VALUE, KINDS_BY_VALUE, Activity, trusted_activity
 from .._errors import DataFormatError
 from .._events import (
+    CHANNELS_BY_VALUE,
     CommentAdded,
     HistoryEntryAdded,
     IncomingMessage,
     ItemViewed,
     StageChanged,
     TimelineEvent,
+    trusted_event,
 )
 from .._items import NO_FIELDS, Item, trusted_item
 from .._pipelines import Pipeline, Stage
@@ -485,6 +487,47 @@ def _event_row(event: TimelineEvent, _offset: int) -> tuple[Any, ...]:
 
 
 def _event(row: Row) -> TimelineEvent:
+    kind, event_id, item_id, at = row[2], row[0], row[1], utc_from_us(row[3])
+    if kind == "comment":
+        return trusted_event(
+            CommentAdded, id=event_id, item_id=item_id, at=at, author_id=row[5], text=row[11]
+        )
+    if kind == "incoming":
+        channel = CHANNELS_BY_VALUE.get(row[6]) or _stored(
+            CHANNELS_BY_VALUE, "crm_events", "channel", row[6]
+        )
+        return trusted_event(
+            IncomingMessage, id=event_id, item_id=item_id, at=at, channel=channel, text=row[11]
+        )
+    if kind == "stage_changed":
+        return trusted_event(
+            StageChanged,
+            id=event_id,
+            item_id=item_id,
+            at=at,
+            by_user_id=row[7],
+            from_stage_id=row[8],
+            to_stage_id=row[9],
+        )
+    if kind == "history":
+        return trusted_event(
+            HistoryEntryAdded,
+            id=event_id,
+            item_id=item_id,
+            at=at,
+            author_id=row[5],
+            text=row[11],
+            entry_type=row[12],
+            rule_id=row[13],
+        )
+    if kind == "viewed":
+        return trusted_event(ItemViewed, id=event_id, item_id=item_id, at=at, user_id=row[10])
+    raise DataFormatError(
+        "crm_events.type", f"unknown value {kind!r}: a row not written by crmcounters"
+    )
+
+
+def _checked_event(row: Row) -> TimelineEvent:
     common: dict[str, Any] = {"id": row[0], "item_id": row[1], "at": _got(row[3], row[4])}
     kind = row[2]
     if kind == "comment":
@@ -619,6 +662,7 @@ EVENTS = Table(
     ),
     to_row=_event_row,
     from_row=_event,
+    checked_from_row=_checked_event,
 )
 #: Where `binding_rows` finds its copies in an activity's row.
 _DEADLINE, _COMPLETED, _INCOMING, _LIT = (

@@ -512,11 +512,15 @@ class SqlStorage:
         wanted = sorted({check_id("item_id", item_id) for item_id in item_ids})
         activities: dict[str, list[Activity]] = {item_id: [] for item_id in wanted}
         events: dict[str, list[TimelineEvent]] = {item_id: [] for item_id in wanted}
-        items: list[Item] = []
         activity = ACTIVITIES.decoder(not self._read_only)
+        item_rows: list[Any] = []
+        activity_rows: list[Any] = []
+        event_rows: list[Any] = []
         with self._consistent():
+            # Every statement first, then the decoding: the database answers the three
+            # while its caches are warm from the page's statements (issue 15).
             for condition, params in self._dialect.in_lists("id", wanted):
-                items += self._all(ITEMS, condition, params)
+                item_rows += self._query(ITEMS.select_sql(condition), params)
             for condition, params in self._dialect.in_lists("item_id", wanted):
                 # Each binding of a wanted item with its activity's columns, in the
                 # activities' order (`activities_of_item`'s), in one query.
@@ -526,12 +530,15 @@ class SqlStorage:
                     f"JOIN {ACTIVITIES.name} a ON a.id = b.activity_id "
                     f"WHERE b.{condition} ORDER BY a.seq"
                 )
-                for row in self._query(bound, params):
-                    activities[row[0]].append(activity(row[1:]))
-                sql = EVENTS.select_sql(condition, order="at_us, seq")
-                for row in self._query(sql, params):
-                    event: TimelineEvent = EVENTS.from_row(row)
-                    events[event.item_id].append(event)
+                activity_rows += self._query(bound, params)
+                event_rows += self._query(EVENTS.select_sql(condition, order="at_us, seq"), params)
+        item = ITEMS.decoder(not self._read_only)
+        items = [item(row) for row in item_rows]
+        for row in activity_rows:
+            activities[row[0]].append(activity(row[1:]))
+        for row in event_rows:
+            event: TimelineEvent = EVENTS.from_row(row)
+            events[event.item_id].append(event)
         return {
             item.id: ItemRecords(
                 item=item, activities=tuple(activities[item.id]), events=tuple(events[item.id])
