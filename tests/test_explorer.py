@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 import crmcounters
 from _build_explorer import AT, HOSTILE, hostile_portal, sample
@@ -292,3 +294,81 @@ def test_the_core_never_imports_the_explorer() -> None:
             continue
         assert not imports.search(module.read_text(encoding="utf-8")), module
     assert imports.search((source / "_cli.py").read_text(encoding="utf-8"))  # the check bites
+
+
+_KEYS = ("user", "pipeline", "item", "at", "span")
+#: Values near what the page accepts: ids of the sample, instants of every shape the
+#: parser meets (offsets, a typed `+` arriving as a space, out of range, naive), spans.
+_NEAR_VALUES = st.sampled_from(
+    [
+        "",
+        "u-anna",
+        "u-keala",
+        "nobody",
+        "p-sales",
+        "p-leads",
+        "deal-001",
+        "day",
+        "week",
+        "2026-12-14T10:00Z",
+        "2026-12-14T10:00 01:00",
+        "2026-12-14T10:00+14:00",
+        "2026-03-29T02:30-10:00",
+        "0001-01-01T00:00Z",
+        "9999-12-31T23:59Z",
+        "2026-12-14",
+        "2026-02-30T10:00Z",
+        "%00",
+        "%ZZ",
+        "\ud800",
+    ]
+)
+
+
+#: Zones a slider instant may be typed in: UTC-10, UTC+14, a DST zone, UTC.
+_ZONES = [
+    ZoneInfo(name) for name in ("Pacific/Honolulu", "Pacific/Kiritimati", "Europe/Warsaw", "UTC")
+]
+#: Each known key at most once, mostly with a value it accepts.
+_NEAR_PAGES = st.fixed_dictionaries(
+    {},
+    optional={
+        "user": st.sampled_from(["", "u-anna", "u-keala", "u-claire", "nobody"]),
+        "pipeline": st.sampled_from(["", "p-sales", "p-leads", "p-invoices", "p-x"]),
+        "item": st.sampled_from(["", "deal-001", "deal-004", "deal-999"]),
+        "at": st.one_of(
+            st.sampled_from(["", "2026-12-14T10:00 01:00", "2026-12-14", "noon"]),
+            st.datetimes(
+                min_value=datetime(1990, 1, 1),
+                max_value=datetime(2100, 1, 1),
+                timezones=st.sampled_from(_ZONES),
+            ).map(lambda at: at.isoformat()),
+        ),
+        "span": st.sampled_from(["", "day", "week", "month"]),
+    },
+).map(lambda found: urlencode([*found.items()]))
+#: Any keys, repeated or unknown, with near-miss or arbitrary values, percent-encoded.
+_ANY_PAIRS = st.lists(
+    st.tuples(
+        st.one_of(st.sampled_from(_KEYS), st.text(max_size=8)),
+        st.one_of(_NEAR_VALUES, st.text(max_size=30)),
+    ),
+    max_size=12,
+).map(lambda pairs: urlencode(pairs, errors="surrogatepass"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(query=st.one_of(_NEAR_PAGES, _NEAR_PAGES, _ANY_PAIRS, st.text(max_size=80)))
+def test_g5_any_query_string_is_a_page_or_a_refusal(query: str) -> None:
+    """G5, X2: whatever query string arrives (encoded or raw, known keys with near-miss
+    values, unknown keys, repeats, bad escapes, lone surrogates), the page renders or is
+    refused with a `CrmCountersError`; nothing else escapes to the server."""
+    explorer = Explorer.of_portal(SAMPLE)
+    try:
+        page = explorer.read(query)
+    except CrmCountersError:
+        event("refused")
+        return
+    event("rendered")
+    explorer.render(page, nonce="n")
+    explorer.content(page)
