@@ -76,6 +76,10 @@ def _kind(value: ActivityKind | str) -> ActivityKind:
     return v.check_choice("kind", ActivityKind, value)
 
 
+def _optional_kind(value: ActivityKind | str | None) -> ActivityKind | None:
+    return None if value is None else _kind(value)
+
+
 def _recipients(_instance: Any, _attribute: Any, values: tuple[str, ...]) -> None:
     if not values:
         raise ValidationError("recipients", "needs at least one recipient")
@@ -177,13 +181,21 @@ class CompleteTasks:
 @attrs.frozen(kw_only=True)
 class ScheduleActivity:
     """Schedule an activity for the item (R4); with `auto_complete` (the default) it is
-    completed when the item leaves the stage."""
+    completed when the item leaves the stage.
 
-    description: Template = attrs.field(converter=_template)
-    kind: ActivityKind = attrs.field(default=ActivityKind.TODO, converter=_kind)
+    With `type_id` the activity is of that type (A1) and takes the type's defaults for
+    what the action leaves out: its kind (`kind` None), its subject (an empty
+    `description`), its reminder offsets, and its deadline rule (`deadline` None),
+    counted from the moment the rule runs in the responsible's zone. Without a type,
+    `kind` None is a to-do.
+    """
+
+    description: Template = attrs.field(default=Template(), converter=_template)
+    kind: ActivityKind | None = attrs.field(default=None, converter=_optional_kind)
     deadline: Deadline | None = attrs.field(default=None, validator=_deadline)
     responsible_id: str | None = attrs.field(default=None, validator=v.optional_id)
     auto_complete: bool = attrs.field(default=True, validator=v.flag)
+    type_id: str | None = attrs.field(default=None, validator=v.optional_id)
 
 
 class ClientChannel(enum.StrEnum):

@@ -13,13 +13,15 @@ from typing import Protocol
 
 import attrs
 
-from .._activities import Activity
+from .._activities import Activity, ActivityKind
+from .._activity_types import deadline_by_rule
 from .._calendar import BusinessCalendar
 from .._errors import UnknownIdError, ValidationError
 from .._events import HistoryEntryAdded, IncomingMessage, StageChanged, TimelineEvent
 from .._gc import collector_paused
 from .._items import FieldValue, Item
 from .._pipelines import Pipeline
+from .._settings import Settings
 from .._storage import Storage
 from .._tasks import Task, TaskStatus
 from .._users import Department, User
@@ -152,6 +154,7 @@ class RuleEngine:
         max_depth: int = DEFAULT_MAX_DEPTH,
         department_ids: Collection[str] | None = None,
         sms_max_length: int | None = None,
+        activity_type_ids: Collection[str] | None = None,
     ) -> None:
         if not isinstance(rule_set, RuleSet):
             raise ValidationError("rule_set", f"expected a RuleSet, got {type(rule_set).__name__}")
@@ -166,7 +169,7 @@ class RuleEngine:
                 "sms_max_length", f"expected a whole number >= 1 or None, got {sms_max_length!r}"
             )
         pipelines = tuple(pipelines)
-        rule_set.check(pipelines, user_ids, department_ids)
+        rule_set.check(pipelines, user_ids, department_ids, activity_type_ids=activity_type_ids)
         _check_sms_texts(rule_set, sms_max_length)
         self.rule_set = rule_set
         self.sms_max_length = sms_max_length
@@ -209,14 +212,17 @@ class RuleEngine:
         max_depth: int = DEFAULT_MAX_DEPTH,
         sms_max_length: int | None = None,
     ) -> RuleEngine:
-        """An engine for the portal in `storage`: its pipelines, users, departments and
-        calendar; `sms_max_length` is the longest SMS the host's gateway sends (R9)."""
+        """An engine for the portal in `storage`: its pipelines, users, departments,
+        activity types and calendar; `sms_max_length` is the longest SMS the host's gateway
+        sends (R9)."""
+        settings = storage.settings
         return cls(
             rule_set,
             pipelines=storage.pipelines(),
-            calendar=storage.settings.calendar.build(),
+            calendar=settings.calendar.build(),
             user_ids={user.id for user in storage.users()},
             department_ids={department.id for department in storage.departments()},
+            activity_type_ids={activity_type.id for activity_type in settings.activity_types},
             max_depth=max_depth,
             sms_max_length=sms_max_length,
         )
@@ -326,6 +332,8 @@ _Cause = tuple[str, ...]
 class _Reads(Protocol):
     """What a run reads: a `Storage`, or the run of a whole `run_due` call under one job's."""
 
+    @property
+    def settings(self) -> Settings: ...
     def user(self, user_id: str) -> User: ...
     def department(self, department_id: str) -> Department: ...
     def supervisor_of(self, user_id: str) -> User | None: ...
@@ -405,6 +413,11 @@ class _Run:
             self.cancelled[job_id] = None
 
     # -- reads through the overlay -------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        """The portal's settings (activity types, A1)."""
+        return self.storage.settings
 
     def user(self, user_id: str) -> User:
         return self.storage.user(user_id)
@@ -788,7 +801,7 @@ class _Run:
         elif isinstance(action, MoveToStage):
             self.move_to_stage(rule, action, item, ident, depth, cause, job_id)
         else:
-            self.schedule_activity(rule, action, item, ident, depth)
+            self.schedule_activity(rule, action, item, ident, depth, job_id)
 
     # -- client communication and item edits (R9) -----------------------------
 
@@ -1028,17 +1041,47 @@ class _Run:
             )
 
     def schedule_activity(
-        self, rule: Rule, action: ScheduleActivity, item: Item, ident: str, depth: int
+        self,
+        rule: Rule,
+        action: ScheduleActivity,
+        item: Item,
+        ident: str,
+        depth: int,
+        job_id: str | None,
     ) -> None:
+        responsible_id = action.responsible_id or item.responsible_id
+        kind = action.kind or ActivityKind.TODO
+        subject = self.render(action.description, item)
+        deadline = self.deadline(action.deadline, item)
+        offsets: tuple[int, ...] | None = None
+        if action.type_id is not None:  # A1: the type's defaults for what the action leaves out
+            try:
+                activity_type = self.storage.settings.activity_type(action.type_id)
+            except UnknownIdError:
+                reason = f"the activity type {action.type_id!r} is no longer in the settings (A1)"
+                self.skip(rule.id, item.id, reason, job_id)
+                return
+            kind = action.kind or activity_type.kind
+            subject = subject or activity_type.default_subject
+            offsets = activity_type.reminder_offsets
+            if action.deadline is None and activity_type.deadline is not None:
+                deadline = deadline_by_rule(
+                    activity_type.deadline,
+                    self.now,
+                    self.zone(responsible_id),
+                    self.engine.calendar,
+                )
         activity = Activity(
             id=f"{ident}~activity",
             item_ids=(item.id,),
-            kind=action.kind,
-            responsible_id=action.responsible_id or item.responsible_id,
+            kind=kind,
+            responsible_id=responsible_id,
             created_at=self.now,
-            subject=self.render(action.description, item),
-            deadline=self.deadline(action.deadline, item),
+            subject=subject,
+            deadline=deadline,
+            reminder_offsets=offsets,
             rule_id=rule.id,
+            type_id=action.type_id,
         )
         self.activities[activity.id] = activity
         self.new_activities.setdefault(item.id, []).append(activity.id)

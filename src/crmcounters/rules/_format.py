@@ -506,11 +506,12 @@ _ACTION_READERS: dict[str, dict[str, Callable[[Reader], Any]]] = {
         "allow_backward": lambda r: r.flag("allow_backward", False),
     },
     "schedule_activity": {
-        "description": lambda r: _template(r, "description"),
-        "kind": lambda r: _choice(r, "kind", tuple(k.value for k in ActivityKind), "todo"),
+        "description": lambda r: _template(r, "description", required=False),
+        "kind": lambda r: _choice(r, "kind", tuple(k.value for k in ActivityKind), None),
         "deadline": lambda r: _deadline(r, "deadline"),
         "responsible_id": lambda r: r.text("responsible_id"),
         "auto_complete": lambda r: r.flag("auto_complete", True),
+        "type_id": lambda r: r.text("type_id"),
     },
 }
 
@@ -578,11 +579,14 @@ def _action_dict(action: Action) -> dict[str, Any]:
     else:
         out |= {
             "description": action.description.source,
-            "kind": action.kind.value,
             "deadline": _deadline_dict(action.deadline),
             "responsible_id": action.responsible_id,
             "auto_complete": action.auto_complete,
         }
+        if action.kind is not None:
+            out["kind"] = action.kind.value
+        if action.type_id is not None:
+            out["type_id"] = action.type_id
     return out
 
 

@@ -198,9 +198,12 @@ class RuleSet:
         pipelines: Iterable[Pipeline] | None = None,
         user_ids: Collection[str] | None = None,
         department_ids: Collection[str] | None = None,
+        *,
+        activity_type_ids: Collection[str] | None = None,
     ) -> list[Problem]:
-        """Every problem of this rule set; with `pipelines`, `user_ids` and `department_ids`,
-        also every reference to a missing pipeline, stage, user or department."""
+        """Every problem of this rule set; with `pipelines`, `user_ids`, `department_ids` and
+        `activity_type_ids`, also every reference to a missing pipeline, stage, user,
+        department or activity type (A1)."""
         return collect_problems(
             ((f"$.rules[{i}]", rule) for i, rule in enumerate(self.rules)),
             ((f"$.triggers[{i}]", trigger) for i, trigger in enumerate(self.triggers)),
@@ -208,6 +211,7 @@ class RuleSet:
             None if pipelines is None else {p.id: p for p in pipelines},
             user_ids,
             department_ids=department_ids,
+            activity_type_ids=activity_type_ids,
         )
 
     def check(
@@ -215,10 +219,14 @@ class RuleSet:
         pipelines: Iterable[Pipeline],
         user_ids: Collection[str] | None = None,
         department_ids: Collection[str] | None = None,
+        *,
+        activity_type_ids: Collection[str] | None = None,
     ) -> None:
-        """Raise `RuleSetError` listing every stage, pipeline, user or department this rule
-        set names but the portal lacks (G5, R7)."""
-        problems = self.problems(pipelines, user_ids, department_ids)
+        """Raise `RuleSetError` listing every stage, pipeline, user, department or activity
+        type this rule set names but the portal lacks (G5, R7)."""
+        problems = self.problems(
+            pipelines, user_ids, department_ids, activity_type_ids=activity_type_ids
+        )
         if problems:
             raise RuleSetError(problems)
 
@@ -232,6 +240,7 @@ def collect_problems(
     *,
     unchecked: Mapping[str, Collection[str]] | None = None,
     department_ids: Collection[str] | None = None,
+    activity_type_ids: Collection[str] | None = None,
 ) -> list[Problem]:
     """Every problem of rules and triggers given with their JSON paths (R7).
 
@@ -247,6 +256,7 @@ def collect_problems(
         problems += _repeated_id("rule", rule.id, path, rule_ids, skip)
         problems += _rule_problems(rule, path, custom, pipelines, user_ids, skip)
         problems += _more_rule_problems(rule, path, custom, pipelines, user_ids, department_ids)
+        problems += _activity_type_problem(rule, path, activity_type_ids)
     trigger_ids: dict[str, str] = {}
     for path, trigger in triggers:
         skip = () if unchecked is None else unchecked.get(path, ())
@@ -339,6 +349,27 @@ def _user_problem(
     if user_ids is None or user_id is None or user_id in user_ids:
         return []
     return [Problem(path=path, message=f"unknown user {user_id!r}")]
+
+
+def _activity_type_problem(
+    rule: Rule, path: str, activity_type_ids: Collection[str] | None
+) -> list[Problem]:
+    """The problem of a "schedule activity" action naming a type the settings lack (A1)."""
+    action = rule.action
+    if (
+        activity_type_ids is None
+        or not isinstance(action, ScheduleActivity)
+        or action.type_id is None
+        or action.type_id in activity_type_ids
+    ):
+        return []
+    return [
+        Problem(
+            path=f"{path}.action.type_id",
+            message=f"unknown activity type {action.type_id!r}: add it to the settings' "
+            "activity_types first",
+        )
+    ]
 
 
 def _template_problems(
