@@ -136,6 +136,36 @@ def test_f1_f4_c7_kanban_cards_are_in_focus_order_with_the_viewers_badges(
                     assert int(drawn[0].attrs["data-number"]) == expected.badge.number
 
 
+@pytest.mark.parametrize("at", INSTANTS, ids=str)
+@pytest.mark.parametrize("viewer", ["u-anna", "u-keala"])
+def test_c10_the_kanban_shows_the_users_counters_of_that_pipelines_section(
+    at: datetime, viewer: str
+) -> None:
+    """C10: above each pipeline's board, the user's Incoming and Planned counted in that
+    pipeline's section only, as counters_of(..., entity_type, pipeline_id) answers."""
+    storage = SAMPLE.storage
+    shown_any = False
+    for pipeline in storage.pipelines():
+        tree = page(SAMPLE, user=viewer, pipeline=pipeline.id, at=at_text(at))
+        line = tree.find("section", id="kanban").find("p", class_="section-counters")
+        expected = counters_of(
+            storage,
+            viewer,
+            at,
+            entity_type=pipeline.entity_type,
+            pipeline_id=pipeline.id,
+            policy=SAMPLE.access,
+        )
+        assert line.attrs["data-pipeline"] == pipeline.id
+        drawn = {
+            span.attrs["data-counter"]: int(span.attrs["data-number"])
+            for span in line.find_all("span", data_counter=True)
+        }
+        assert drawn == {"incoming": expected.incoming, "planned": expected.planned}
+        shown_any = shown_any or bool(expected.incoming or expected.planned)
+    assert shown_any  # the sample gives some pipeline a non-zero counter
+
+
 @pytest.mark.parametrize("span", list(Span))
 def test_c9_the_chart_steps_where_counter_steps_change(span: Span) -> None:
     """C9, X2: the chart's table rows and change marks are counter_steps over the span."""

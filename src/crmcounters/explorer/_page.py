@@ -23,6 +23,7 @@ from .._errors import CrmCountersError, ValidationError
 from .._explain import explain
 from .._instant import FROM_AS_OF, FROM_AT, FROM_CLOCK
 from .._items import Item
+from .._pipelines import Pipeline
 from .._portal import Portal
 from .._storage import Storage
 from .._users import User
@@ -371,7 +372,34 @@ class Explorer:
             "grey badges on other employees' items (C6), none where the access policy hides "
             "them (C7).</p>"
         )
-        return picker + note + f'<div class="board kanban">{"".join(columns)}</div>'
+        board_html = f'<div class="board kanban">{"".join(columns)}</div>'
+        return picker + self._section_counters(page, pipeline) + note + board_html
+
+    def _section_counters(self, page: Page, pipeline: Pipeline) -> str:
+        """The user's counters in this pipeline's section, as its header shows them (C10)."""
+        try:
+            result = counters_of(
+                self.storage,
+                page.user.id,
+                page.at,
+                entity_type=pipeline.entity_type,
+                pipeline_id=pipeline.id,
+                policy=self.policy,
+            )
+        except CrmCountersError as error:
+            return _refused(error)
+        if result.blocked:
+            return (
+                f'<p class="section-counters blocked" data-blocked="true">'
+                f"{_e(page.user.name)} is blocked (C8): {result.open_activities:,} open "
+                f"activities, over the cap of {result.cap:,}.</p>"
+            )
+        return (
+            f'<p class="section-counters" data-pipeline="{_e(pipeline.id)}">'
+            f"{_e(page.user.name)} in this pipeline (C10): "
+            f"Incoming {_counter_html('incoming', result.incoming or 0)} "
+            f"Planned {_counter_html('planned', result.planned or 0)}</p>"
+        )
 
     def _kanban_place(self, page: Page, item: Item) -> str:
         """ "; Kanban stage S #k of n": the item's place in its stage, in focus order (F1);
