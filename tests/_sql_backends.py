@@ -169,6 +169,9 @@ _ADDED_IN = {
     ),
     3: (
         "ALTER TABLE crm_settings DROP COLUMN portal",
+        # 0.2.0's index of the bindings by item, without activity_id (issue 15)
+        "DROP INDEX crm_activity_items_item",
+        "CREATE INDEX crm_activity_items_item ON crm_activity_items (item_id, is_open)",
         "ALTER TABLE crm_activity_items DROP COLUMN item_entity_type",
         "ALTER TABLE crm_activity_items DROP COLUMN item_pipeline_id",
         "DROP TABLE crm_jobs",

@@ -451,6 +451,25 @@ def test_r7_an_invalid_rules_file_is_one_line_listing_every_problem(tmp_path: Pa
     assert err.count("\n") == 1
 
 
+def test_r7_a1_a_rule_naming_an_unknown_activity_type_is_a_rules_problem(
+    tmp_path: Path,
+) -> None:
+    """R7, A1: the CLI checks a rules file against the portal's activity types (and
+    departments) too, and says so as a problem of the rules file, on one line."""
+    rules = json.loads(Path(RULES).read_text(encoding="utf-8"))
+    [schedule] = [r for r in rules["rules"] if r["action"]["type"] == "schedule_activity"]
+    schedule["action"]["type_id"] = "no-such-type"
+    bad = tmp_path / "typed_rules.json"
+    bad.write_text(json.dumps(rules), encoding="utf-8")
+    code, out, err = run(
+        "simulate", SAMPLE, "--rules", str(bad), "--from", AT, "--to", "2026-12-15T10:00+01:00"
+    )
+    assert (code, out) == (1, "")
+    assert err.startswith(f"crmcounters: error: rules {bad}: 1 problem: $.rules[")
+    assert "].action.type_id: unknown activity type 'no-such-type'" in err
+    assert err.count("\n") == 1
+
+
 def test_r1_demo_runs_the_rules_of_an_item_entering_a_stage_during_the_day(
     tmp_path: Path,
 ) -> None:

@@ -233,6 +233,11 @@ def test_c8_a_blocked_user_is_shown_blocked_not_zero() -> None:
     assert not row.find_all(data_counter=True)
     assert "blocked (C8): 4 open activities, over the cap of 3" in row.text
     assert "Blocked over the whole day (C8)" in tree.find("section", id="chart").text
+    # C8, C10: the Kanban's section counters say blocked too, with no number.
+    line = tree.find("section", id="kanban").find("p", data_pipeline=True)
+    assert line.attrs["data-blocked"] == "true"
+    assert not line.find_all(data_counter=True)
+    assert "blocked (C8): 4 open activities, over the cap of 3" in line.text
 
 
 def test_c7_a_refused_section_says_why_instead_of_showing_zeros() -> None:

@@ -156,3 +156,35 @@ def test_r7_a_typed_action_round_trips_through_json() -> None:
     assert '"type_id": "call-back"' in dumped
     assert '"kind"' not in dumped
     assert load_rule_set(dumped.encode()) == rule_set
+
+
+def test_r4_g5_an_activity_needs_a_description_or_a_type() -> None:
+    """R4, G5: "Schedule activity" says what the activity is, by a description or a type;
+    neither is refused naming the description (in JSON at its path)."""
+    from crmcounters import ValidationError
+
+    with pytest.raises(ValidationError, match="description"):
+        ScheduleActivity()
+    source = b"""{
+      "format": "crmcounters.rules", "version": 1,
+      "rules": [{
+        "id": "r-bare", "entity_type": "deal", "pipeline_id": "p-sales", "stage_id": "new",
+        "action": {"type": "schedule_activity", "kind": "call"}
+      }]
+    }"""
+    with pytest.raises(RuleSetError) as caught:
+        load_rule_set(source)
+    assert [problem.path for problem in caught.value.problems] == ["$.rules[0].action.description"]
+
+
+def test_r3_a1_a_description_that_renders_empty_is_still_the_subject() -> None:
+    """R3, A1: a description is what the rule says even when its placeholders are empty;
+    the type's subject stands in only for no description at all."""
+    rule = sales_rule(
+        "r-typed", action=ScheduleActivity(type_id="call-back", description="{{Client}}")
+    )
+    rt = runtime([rule], storage=_typed_storage())
+    outcome = rt.create_item(attrs.evolve(deal(), client=""))
+    [activity] = [e.activity for e in outcome.effects if isinstance(e, CreateActivityEffect)]
+    assert activity.subject == ""
+    assert activity.kind is ActivityKind.CALL

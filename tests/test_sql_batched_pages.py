@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _build_focus import MONDAY, incoming_call, item, message, portal, todo, viewed
-from _sql_backends import BACKENDS, copy_into, sql_examples, sql_storage
+from _sql_backends import (
+    BACKENDS,
+    copy_into,
+    fresh_database,
+    make_older,
+    sql_examples,
+    sql_storage,
+)
 from crmcounters import (
     AccessLevel,
     AccessPolicy,
@@ -36,8 +44,9 @@ from crmcounters import (
     activities_view,
     item_badge,
     kanban_board,
+    sample_portal,
 )
-from crmcounters.sql import SqlStorage
+from crmcounters.sql import SqlStorage, import_portal, migrate_schema, open_storage
 from crmcounters.testing.strategies import aware_datetimes, portals
 
 HOUR = timedelta(hours=1)
@@ -268,3 +277,51 @@ def test_f4_batched_reads_find_ids_of_any_characters(backend: str, ids: list[str
         for item_id in ids:
             assert [one.id for one in records[item_id].activities] == [f"t-{item_id}"]
         assert sorted(one.id for one in storage.items_with_ids(wanted)) == sorted(ids)
+
+
+def _index_columns(connection: Any, backend: str) -> str:
+    """The definition of the bindings' item index, as the database reports it."""
+    if backend == "sqlite":
+        rows = connection.execute("PRAGMA index_info(crm_activity_items_item)").fetchall()
+        return ", ".join(row[2] for row in rows)
+    row = connection.execute(
+        "SELECT indexdef FROM pg_indexes WHERE indexname = 'crm_activity_items_item' "
+        "AND schemaname = ANY(current_schemas(false))"
+    ).fetchone()
+    return str(row[0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_f4_a_migrated_database_reads_a_pages_bindings_from_the_index(
+    backend: str, tmp_path: Path
+) -> None:
+    """F4 (issue 15): `migrate_schema` from 0.2.0 rebuilds the bindings' item index with
+    `activity_id`, as a new schema has it, and the migrated board answers as before."""
+    portal = sample_portal()
+    with fresh_database(backend, tmp_path) as url:
+        with open_storage(url, create=True) as storage:
+            import_portal(portal, storage)
+        connection = _connect(backend, url)
+        try:
+            assert "activity_id" in _index_columns(connection, backend)
+            make_older(connection, 2)
+            if backend == "sqlite":
+                connection.commit()
+            assert "activity_id" not in _index_columns(connection, backend)
+            assert migrate_schema(connection) == 2
+            assert "activity_id" in _index_columns(connection, backend)
+            args = ("deal", "p-sales", "u-anna", portal.as_of)
+            assert kanban_board(SqlStorage(connection), *args) == kanban_board(
+                portal.storage, *args
+            )
+        finally:
+            connection.close()
+
+
+def _connect(backend: str, url: str) -> Any:
+    """A plain connection to the database at `url` (the one `fresh_database` made)."""
+    if backend == "sqlite":
+        return sqlite3.connect(url)
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -388,3 +389,47 @@ def test_views_are_refused_over_the_librarys_own_tables() -> None:
         create_views(connection, EXAMPLE.TABLES)
     assert [user.id for user in storage.users()] == ["u"]
     connection.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_g5_events_of_your_tables_take_every_check(backend: str) -> None:
+    """G5, F3: events read through your views (an item's timeline, a page's batch, history)
+    go through the constructors: a good row reads as the event, a blank author is refused
+    naming the field (the library's own rows skip the checks; your rows never do)."""
+    from crmcounters import CommentAdded, history_entries
+
+    connection = _reused(backend)
+    EXAMPLE.insert_rows(connection, backend, EXAMPLE.sample_rows())
+
+    def events_by(author: str, kind: str = "comment") -> SqlStorage:
+        """A comment (or history entry) on each deal, written by `author` (a SQL expression)."""
+        events = TableMapping(
+            source="app_deal d",
+            columns={
+                "seq": "d.id",
+                "id": "'e-' || CAST(d.id AS TEXT)",
+                "item_id": "d.id",
+                "type": f"'{kind}'",
+                "at": Timestamp("d.created_at"),
+                "author_id": author,
+                "text": "'called back'",
+            },
+        )
+        create_views(connection, attrs.evolve(EXAMPLE.TABLES, events=events), Settings())
+        return SqlStorage(connection)
+
+    storage = events_by("CAST(d.responsible_id AS TEXT)")
+    item = next(iter(storage.items()))
+    [event] = storage.events_of_item(item.id)
+    assert isinstance(event, CommentAdded)
+    assert (event.author_id, event.text) == (item.responsible_id, "called back")
+    assert event.at.tzinfo is UTC
+    assert storage.records_of_items([item.id])[item.id].events == (event,)
+    storage = events_by("' '")
+    with pytest.raises(ValidationError, match="author_id"):
+        storage.events_of_item(item.id)
+    with pytest.raises(ValidationError, match="author_id"):
+        storage.records_of_items([item.id])
+    storage = events_by("' '", kind="history")
+    with pytest.raises(ValidationError, match="author_id"):
+        history_entries(storage, item_id=item.id)

@@ -97,6 +97,8 @@ def test_an_event_value_the_library_never_writes_is_refused_naming_its_column(
     row[2] = "telegram"
     with pytest.raises(DataFormatError, match=r"crm_events\.type.*'telegram'"):
         EVENTS.from_row(row)
+    with pytest.raises(DataFormatError, match=r"crm_events\.type.*'telegram'"):
+        EVENTS.decoder(trusted=False)(row)  # a row of your own tables: the same error
 
 
 def test_rows_of_your_own_tables_are_decoded_with_every_check() -> None:

@@ -34,6 +34,7 @@ from ._reminders import reminder_feed
 from ._sample import SAMPLE_PORTAL, SAMPLE_RULES, sample_bytes
 from ._simulation import describe_effect, simulate
 from ._smart import NoSuggestion, suggest_smart_activity
+from ._source import read_input_file
 from ._storage import Storage
 from ._view import activities_view
 from ._worker import DEFAULT_POLL_INTERVAL, Worker, stop_on_signals
@@ -44,7 +45,6 @@ from .rules import (
     RuleSet,
     RuleSetError,
     load_rule_set,
-    read_rule_set,
 )
 from .sql import (
     Progress,
@@ -505,11 +505,19 @@ def read_rules(
 ) -> RuleSet:
     """The rule set in a file (None: the shipped sample), checked against the portal in
     `storage`; every problem on one line (R7)."""
-    pipelines, user_ids = storage.pipelines(), {user.id for user in storage.users()}
     try:
-        if path is None:
-            return load_rule_set(sample_bytes(SAMPLE_RULES), pipelines=pipelines, user_ids=user_ids)
-        return read_rule_set(path, pipelines=pipelines, user_ids=user_ids, max_bytes=max_bytes)
+        source = (
+            sample_bytes(SAMPLE_RULES)
+            if path is None
+            else read_input_file(path, max_bytes=max_bytes)
+        )
+        return load_rule_set(
+            source,
+            pipelines=storage.pipelines(),
+            user_ids={user.id for user in storage.users()},
+            department_ids={department.id for department in storage.departments()},
+            activity_type_ids={kind.id for kind in storage.settings.activity_types},
+        )
     except InputFileError as error:
         raise CliError(f"rules {error}") from None
     except RuleSetError as error:

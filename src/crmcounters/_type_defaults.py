@@ -10,7 +10,7 @@ responsible user's zone (X3), business days by the portal's calendar (S2).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from . import _validate as v
 from ._activities import Activity
@@ -20,7 +20,7 @@ from ._errors import ValidationError
 from ._smart import _calendar_for
 from ._storage import Storage
 
-__all__ = ["activity_from_type", "proposed_next", "type_deadline"]
+__all__ = ["activity_from_type", "proposed_next", "type_deadline", "typed_activity"]
 
 
 def type_deadline(
@@ -36,6 +36,37 @@ def type_deadline(
     zone = storage.user(responsible_id).zone
     chosen = calendar if calendar is not None else _calendar_for(storage.settings.calendar)
     return deadline_by_rule(activity_type.deadline, at, zone, chosen)
+
+
+def typed_activity(
+    activity_type: ActivityType,
+    *,
+    activity_id: str,
+    item_ids: tuple[str, ...],
+    created_at: datetime,
+    responsible_id: str,
+    zone: tzinfo,
+    calendar: BusinessCalendar,
+    author_id: str | None = None,
+) -> Activity:
+    """An open activity of `activity_type` with every default of the type (A1): its kind,
+    subject and reminder offsets, and the deadline by its rule counted from `created_at` in
+    `zone` (the responsible's, X3). Reads nothing: the storage-free core of
+    `activity_from_type`, which the rule engine shares (R4)."""
+    return Activity(
+        id=activity_id,
+        item_ids=item_ids,
+        kind=activity_type.kind,
+        responsible_id=responsible_id,
+        author_id=author_id,
+        subject=activity_type.default_subject,
+        created_at=created_at,
+        deadline=None
+        if activity_type.deadline is None
+        else deadline_by_rule(activity_type.deadline, created_at, zone, calendar),
+        reminder_offsets=activity_type.reminder_offsets,
+        type_id=activity_type.id,
+    )
 
 
 def activity_from_type(
@@ -63,17 +94,15 @@ def activity_from_type(
         raise ValidationError("item_ids", "an activity must be bound to an item")
     if responsible_id is None:
         responsible_id = storage.item(items[0]).responsible_id
-    return Activity(
-        id=activity_id,
+    return typed_activity(
+        activity_type,
+        activity_id=activity_id,
         item_ids=items,
-        kind=activity_type.kind,
-        responsible_id=responsible_id,
-        author_id=author_id,
-        subject=activity_type.default_subject,
         created_at=created_at,
-        deadline=type_deadline(storage, activity_type, responsible_id, created_at, calendar),
-        reminder_offsets=activity_type.reminder_offsets,
-        type_id=activity_type.id,
+        responsible_id=responsible_id,
+        zone=storage.user(responsible_id).zone,
+        calendar=calendar if calendar is not None else _calendar_for(storage.settings.calendar),
+        author_id=author_id,
     )
 
 

@@ -390,9 +390,9 @@ class Explorer:
             return _refused(error)
         if result.blocked:
             return (
-                f'<p class="section-counters blocked" data-blocked="true">'
-                f"{_e(page.user.name)} is blocked (C8): {result.open_activities:,} open "
-                f"activities, over the cap of {result.cap:,}.</p>"
+                f'<p class="section-counters blocked" data-pipeline="{_e(pipeline.id)}" '
+                f'data-blocked="true">{_e(page.user.name)} is blocked (C8): '
+                f"{result.open_activities:,} open activities, over the cap of {result.cap:,}.</p>"
             )
         return (
             f'<p class="section-counters" data-pipeline="{_e(pipeline.id)}">'

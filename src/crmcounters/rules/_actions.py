@@ -197,6 +197,12 @@ class ScheduleActivity:
     auto_complete: bool = attrs.field(default=True, validator=v.flag)
     type_id: str | None = attrs.field(default=None, validator=v.optional_id)
 
+    def __attrs_post_init__(self) -> None:
+        if not self.description.source and self.type_id is None:
+            raise ValidationError(
+                "description", "say what the activity is, or name its type_id (A1)"
+            )
+
 
 class ClientChannel(enum.StrEnum):
     """How a rule writes to the item's client (R9)."""

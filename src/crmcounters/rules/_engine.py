@@ -14,7 +14,6 @@ from typing import Protocol
 import attrs
 
 from .._activities import Activity, ActivityKind
-from .._activity_types import deadline_by_rule
 from .._calendar import BusinessCalendar
 from .._errors import UnknownIdError, ValidationError
 from .._events import HistoryEntryAdded, IncomingMessage, StageChanged, TimelineEvent
@@ -24,6 +23,7 @@ from .._pipelines import Pipeline
 from .._settings import Settings
 from .._storage import Storage
 from .._tasks import Task, TaskStatus
+from .._type_defaults import typed_activity
 from .._users import Department, User
 from .._validate import instant
 from ._actions import (
@@ -366,6 +366,7 @@ class _Run:
         self.storage = storage
         self.now = now
         self.pending = pending
+        self._settings: Settings | None = None
         self.items: dict[str, Item] = {}
         self.tasks: dict[str, Task] = {}
         self.new_tasks: dict[str, list[str]] = {}
@@ -416,8 +417,10 @@ class _Run:
 
     @property
     def settings(self) -> Settings:
-        """The portal's settings (activity types, A1)."""
-        return self.storage.settings
+        """The portal's settings (activity types, A1), read once per call."""
+        if self._settings is None:
+            self._settings = self.storage.settings
+        return self._settings
 
     def user(self, user_id: str) -> User:
         return self.storage.user(user_id)
@@ -1050,39 +1053,39 @@ class _Run:
         job_id: str | None,
     ) -> None:
         responsible_id = action.responsible_id or item.responsible_id
-        kind = action.kind or ActivityKind.TODO
-        subject = self.render(action.description, item)
-        deadline = self.deadline(action.deadline, item)
-        offsets: tuple[int, ...] | None = None
+        activity = Activity(
+            id=f"{ident}~activity",
+            item_ids=(item.id,),
+            kind=action.kind or ActivityKind.TODO,
+            responsible_id=responsible_id,
+            created_at=self.now,
+            subject=self.render(action.description, item),
+            deadline=self.deadline(action.deadline, item),
+            rule_id=rule.id,
+        )
         if action.type_id is not None:  # A1: the type's defaults for what the action leaves out
             try:
-                activity_type = self.storage.settings.activity_type(action.type_id)
+                activity_type = self.settings.activity_type(action.type_id)
             except UnknownIdError:
                 reason = f"the activity type {action.type_id!r} is no longer in the settings (A1)"
                 self.skip(rule.id, item.id, reason, job_id)
                 return
-            kind = action.kind or activity_type.kind
-            subject = subject or activity_type.default_subject
-            offsets = activity_type.reminder_offsets
-            if action.deadline is None and activity_type.deadline is not None:
-                deadline = deadline_by_rule(
-                    activity_type.deadline,
-                    self.now,
-                    self.zone(responsible_id),
-                    self.engine.calendar,
-                )
-        activity = Activity(
-            id=f"{ident}~activity",
-            item_ids=(item.id,),
-            kind=kind,
-            responsible_id=responsible_id,
-            created_at=self.now,
-            subject=subject,
-            deadline=deadline,
-            reminder_offsets=offsets,
-            rule_id=rule.id,
-            type_id=action.type_id,
-        )
+            typed = typed_activity(
+                activity_type,
+                activity_id=activity.id,
+                item_ids=activity.item_ids,
+                created_at=self.now,
+                responsible_id=responsible_id,
+                zone=self.zone(responsible_id),
+                calendar=self.engine.calendar,
+            )
+            activity = attrs.evolve(
+                typed,
+                kind=action.kind or typed.kind,
+                subject=activity.subject if action.description.source else typed.subject,
+                deadline=typed.deadline if action.deadline is None else activity.deadline,
+                rule_id=rule.id,
+            )
         self.activities[activity.id] = activity
         self.new_activities.setdefault(item.id, []).append(activity.id)
         self.effects.append(

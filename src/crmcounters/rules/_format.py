@@ -93,10 +93,13 @@ def load_rule_set(
     *,
     pipelines: Iterable[Pipeline] | None = None,
     user_ids: Collection[str] | None = None,
+    department_ids: Collection[str] | None = None,
+    activity_type_ids: Collection[str] | None = None,
 ) -> RuleSet:
     """Build a rule set from JSON text, or raise `RuleSetError` listing every problem (R7).
 
-    With `pipelines` (and `user_ids`), unknown pipelines, stages and users are
+    With `pipelines` (and `user_ids`, `department_ids`, `activity_type_ids`),
+    unknown pipelines, stages, users, departments and activity types are
     problems too; the engine checks them again when it is built.
     """
     problems = _Problems()
@@ -123,7 +126,14 @@ def load_rule_set(
             unchecked[r.path] = read_trigger[1]
     by_id = None if pipelines is None else {p.id: p for p in pipelines}
     found = problems.found + collect_problems(
-        rules, triggers, fields, by_id, user_ids, unchecked=unchecked
+        rules,
+        triggers,
+        fields,
+        by_id,
+        user_ids,
+        unchecked=unchecked,
+        department_ids=department_ids,
+        activity_type_ids=activity_type_ids,
     )
     if found or hours is None or description is None:  # no problem noted: no stand-in used
         raise RuleSetError(sorted(found, key=lambda p: _natural(p.path)))
@@ -141,6 +151,8 @@ def read_rule_set(
     *,
     pipelines: Iterable[Pipeline] | None = None,
     user_ids: Collection[str] | None = None,
+    department_ids: Collection[str] | None = None,
+    activity_type_ids: Collection[str] | None = None,
     max_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> RuleSet:
     """Load a rule set from a JSON file, as `load_rule_set` does.
@@ -149,7 +161,13 @@ def read_rule_set(
     raised); anything else raises `InputFileError` naming the file.
     """
     source = read_input_file(path, max_bytes=max_bytes)
-    return load_rule_set(source, pipelines=pipelines, user_ids=user_ids)
+    return load_rule_set(
+        source,
+        pipelines=pipelines,
+        user_ids=user_ids,
+        department_ids=department_ids,
+        activity_type_ids=activity_type_ids,
+    )
 
 
 def _objects(root: Reader, key: str, problems: _Problems) -> list[Reader]:

@@ -522,8 +522,15 @@ def _event(row: Row) -> TimelineEvent:
         )
     if kind == "viewed":
         return trusted_event(ItemViewed, id=event_id, item_id=item_id, at=at, user_id=row[10])
-    raise DataFormatError(
-        "crm_events.type", f"unknown value {kind!r}: a row not written by crmcounters"
+    raise _unknown_event_type(kind)
+
+
+def _unknown_event_type(kind: object) -> DataFormatError:
+    """The error of an event row whose type no event has (both decoders)."""
+    return DataFormatError(
+        "crm_events.type",
+        f"unknown value {kind!r}: the types are comment, incoming, stage_changed, history "
+        "and viewed",
     )
 
 
@@ -540,7 +547,9 @@ def _checked_event(row: Row) -> TimelineEvent:
         return HistoryEntryAdded(
             **common, author_id=row[5], text=row[11], entry_type=row[12], rule_id=row[13]
         )
-    return ItemViewed(**common, user_id=row[10])
+    if kind == "viewed":
+        return ItemViewed(**common, user_id=row[10])
+    raise _unknown_event_type(kind)
 
 
 USERS = Table(

@@ -16,6 +16,7 @@ their next focus rises (`crm_focus_instants_rises`, partial on `rise = 1`).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .._errors import ValidationError
@@ -146,43 +147,6 @@ CREATE TABLE IF NOT EXISTS crm_reminder_delivery (
 """
 # -- end of N1 reminders ---------------------------------------------------------------
 
-#: What brings a schema from version N to N + 1 (columns are only ever added).
-_MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (  # 0.1.0 -> 0.2.0: Activity.reminded_at (F2: focus kept across a reschedule)
-        "ALTER TABLE crm_activities ADD COLUMN reminded_at_us BIGINT",
-        "ALTER TABLE crm_activities ADD COLUMN reminded_at_tz TEXT",
-    ),
-    2: (  # 0.2.0 -> 0.3.0
-        # The portal document's description, as_of and access policy (import/export, --db).
-        "ALTER TABLE crm_settings ADD COLUMN portal TEXT",
-        # Sections on the bindings (C10).
-        "ALTER TABLE crm_activity_items ADD COLUMN item_entity_type TEXT",
-        "ALTER TABLE crm_activity_items ADD COLUMN item_pipeline_id TEXT",
-        "UPDATE crm_activity_items SET "
-        "item_entity_type = (SELECT i.entity_type FROM crm_items i WHERE i.id = item_id), "
-        "item_pipeline_id = (SELECT NULLIF(i.pipeline_id, '') FROM crm_items i "
-        "WHERE i.id = item_id)",
-        # Rule jobs and the outbox (P1-P3).
-        *(statement.strip() for statement in _RULE_TABLES.split(";") if statement.strip()),
-        # Issue 15: the focus tables; `migrate_schema` fills them from the records after.
-        *(statement.strip() for statement in _FOCUS_TABLES.split(";") if statement.strip()),
-        # -- issue 17 (R8-R10, portal-wide history) --
-        # User.active: deactivated users get no notification nor round-robin items (R8, R9).
-        "ALTER TABLE crm_users ADD COLUMN active INTEGER NOT NULL DEFAULT 1 "
-        "CHECK (active IN (0, 1))",
-        # History across items by type and time window (R4, R8).
-        "CREATE INDEX IF NOT EXISTS crm_events_type_at ON crm_events (type, at_us)",
-        # -- end issue 17 --
-        # Issue 16a: an activity's type (A1; types live in the settings document) and its
-        # recurrence rule and series start (A2).
-        "ALTER TABLE crm_activities ADD COLUMN type_id TEXT",
-        "ALTER TABLE crm_activities ADD COLUMN recurrence TEXT",
-        "ALTER TABLE crm_activities ADD COLUMN recurrence_start_us BIGINT",
-        "ALTER TABLE crm_activities ADD COLUMN recurrence_start_tz TEXT",
-        # N1 reminders (issue 16b): the tables here, their rows by `fill_reminders` below.
-        *(statement.strip() for statement in _REMINDER_TABLES.split(";") if statement.strip()),
-    ),
-}
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS crm_settings (
@@ -329,6 +293,57 @@ CREATE TABLE IF NOT EXISTS crm_events (
 CREATE INDEX IF NOT EXISTS crm_events_item ON crm_events (item_id, at_us);
 CREATE INDEX IF NOT EXISTS crm_events_type_at ON crm_events (type, at_us);
 """
+
+
+def _index_statement(name: str) -> str:
+    """The schema's own `CREATE INDEX` of `name`, for a migration that rebuilds it."""
+    for statement in _TABLES.split(";"):
+        if re.match(rf"CREATE INDEX IF NOT EXISTS {name}\s", statement.strip()):
+            return statement.strip()
+    raise LookupError(name)  # pragma: no cover - a typo here fails every import
+
+
+#: What brings a schema from version N to N + 1 (columns are only ever added).
+_MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (  # 0.1.0 -> 0.2.0: Activity.reminded_at (F2: focus kept across a reschedule)
+        "ALTER TABLE crm_activities ADD COLUMN reminded_at_us BIGINT",
+        "ALTER TABLE crm_activities ADD COLUMN reminded_at_tz TEXT",
+    ),
+    2: (  # 0.2.0 -> 0.3.0
+        # The portal document's description, as_of and access policy (import/export, --db).
+        "ALTER TABLE crm_settings ADD COLUMN portal TEXT",
+        # Sections on the bindings (C10).
+        "ALTER TABLE crm_activity_items ADD COLUMN item_entity_type TEXT",
+        "ALTER TABLE crm_activity_items ADD COLUMN item_pipeline_id TEXT",
+        "UPDATE crm_activity_items SET "
+        "item_entity_type = (SELECT i.entity_type FROM crm_items i WHERE i.id = item_id), "
+        "item_pipeline_id = (SELECT NULLIF(i.pipeline_id, '') FROM crm_items i "
+        "WHERE i.id = item_id)",
+        # Rule jobs and the outbox (P1-P3).
+        *(statement.strip() for statement in _RULE_TABLES.split(";") if statement.strip()),
+        # Issue 15: the focus tables; `migrate_schema` fills them from the records after.
+        *(statement.strip() for statement in _FOCUS_TABLES.split(";") if statement.strip()),
+        # -- issue 17 (R8-R10, portal-wide history) --
+        # User.active: deactivated users get no notification nor round-robin items (R8, R9).
+        "ALTER TABLE crm_users ADD COLUMN active INTEGER NOT NULL DEFAULT 1 "
+        "CHECK (active IN (0, 1))",
+        # History across items by type and time window (R4, R8).
+        "CREATE INDEX IF NOT EXISTS crm_events_type_at ON crm_events (type, at_us)",
+        # -- end issue 17 --
+        # Issue 16a: an activity's type (A1; types live in the settings document) and its
+        # recurrence rule and series start (A2).
+        "ALTER TABLE crm_activities ADD COLUMN type_id TEXT",
+        "ALTER TABLE crm_activities ADD COLUMN recurrence TEXT",
+        "ALTER TABLE crm_activities ADD COLUMN recurrence_start_us BIGINT",
+        "ALTER TABLE crm_activities ADD COLUMN recurrence_start_tz TEXT",
+        # N1 reminders (issue 16b): the tables here, their rows by `fill_reminders` below.
+        *(statement.strip() for statement in _REMINDER_TABLES.split(";") if statement.strip()),
+        # Issue 15: the bindings' item index gains `activity_id` (a page's cards read their
+        # bindings from it alone); 0.2.0 made it without.
+        "DROP INDEX IF EXISTS crm_activity_items_item",
+        _index_statement("crm_activity_items_item"),
+    ),
+}
 
 
 def schema_statements(dialect: str | Dialect = "sqlite") -> list[str]:

@@ -541,8 +541,9 @@ class SqlStorage:
         items = [item(row) for row in item_rows]
         for row in activity_rows:
             activities[row[0]].append(activity(row[1:]))
+        event_of = EVENTS.decoder(not self._read_only)
         for row in event_rows:
-            event: TimelineEvent = EVENTS.from_row(row)
+            event: TimelineEvent = event_of(row)
             events[event.item_id].append(event)
         return {
             item.id: ItemRecords(
@@ -614,7 +615,8 @@ class SqlStorage:
     def events_of_item(self, item_id: str) -> Collection[TimelineEvent]:
         """The item's timeline events, oldest first (ties in the order added)."""
         sql = EVENTS.select_sql("item_id = ?", order="at_us, seq")
-        return [EVENTS.from_row(row) for row in self._query(sql, (item_id,))]
+        event_of = EVENTS.decoder(not self._read_only)
+        return [event_of(row) for row in self._query(sql, (item_id,))]
 
     def history_entries(self, query: HistoryQuery) -> list[HistoryEntryAdded]:
         """The portal's history entries that match `query`, oldest first (ties by id): one
@@ -637,7 +639,8 @@ class SqlStorage:
             where.append("at_us < ?")
             params.append(instant_us(query.until))
         sql = EVENTS.select_sql(" AND ".join(where), order="at_us, id")
-        found = [EVENTS.from_row(row) for row in self._query(sql, tuple(params))]
+        event_of = EVENTS.decoder(not self._read_only)
+        found = [event_of(row) for row in self._query(sql, tuple(params))]
         entries = [entry for entry in found if isinstance(entry, HistoryEntryAdded)]
         entries.sort(key=lambda entry: (entry.at, entry.id))  # ids as Python orders them
         return entries
