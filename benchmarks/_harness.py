@@ -100,3 +100,16 @@ def figure(
 def note(text: str) -> None:
     """Print a free-form line (a count, a memory figure)."""
     print(f"  {text}")
+
+
+def host_speed() -> float:
+    """Seconds a fixed pure-Python workload takes now (median of 5): printed at the start and
+    end of a long benchmark, it shows how fast the shared host was while the figures were
+    taken (on these machines the same code runs up to 1.5x slower from hour to hour)."""
+
+    def workload() -> int:
+        table = {f"k{n}": n for n in range(20_000)}
+        return sum(sorted(table.values(), key=lambda n: -n)[:100])
+
+    workload()
+    return median_seconds(workload, repeat=5)

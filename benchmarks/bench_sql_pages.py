@@ -49,7 +49,7 @@ from crmcounters import (
 from crmcounters.focus import FocusPage, KanbanBoard, kanban_board
 from crmcounters.sql import SqlStorage, import_portal, open_storage
 
-from ._harness import figure, header, median_seconds, note, scaled, timed
+from ._harness import figure, header, host_speed, human, median_seconds, note, scaled, timed
 
 NOW = datetime(2026, 12, 14, 9, 0, tzinfo=UTC)
 STAGES = ("new", "qualified", "proposal", "negotiation", "closing")
@@ -148,8 +148,13 @@ def _databases() -> Iterator[list[tuple[str, str]]]:
 
 def main() -> None:
     """Print SQL page times beside the in-memory pages and the bulk load that fills the tables."""
+    start = host_speed()
     whole_portal()
     one_user()
+    note(
+        f"host speed: a fixed Python workload took {human(start)} at the start of this "
+        f"benchmark and {human(host_speed())} at its end (compare runs by these)"
+    )
 
 
 def whole_portal() -> None:
