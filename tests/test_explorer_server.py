@@ -133,6 +133,40 @@ def test_g5_a_silent_client_does_not_block_others(server: ExplorerServer) -> Non
         assert time.monotonic() - started < 5
 
 
+def test_g5_a_reader_who_hangs_up_is_logged_never_printed(
+    server: ExplorerServer, capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """G5: a client leaving before the page is sent (a broken pipe, a reset) is routine,
+    logged at debug; another failure is logged with its traceback; neither reaches stderr,
+    where the standard library's server would print a traceback."""
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="crmcounters")
+    for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset")):
+        try:
+            raise error
+        except OSError:
+            server.handle_error(None, ("127.0.0.1", 1))
+    try:
+        raise RuntimeError("a bug")
+    except RuntimeError:
+        server.handle_error(None, ("127.0.0.1", 2))
+    assert capfd.readouterr().err == ""
+    hung_up = [r for r in caplog.records if "hung up" in r.getMessage()]
+    assert [r.levelno for r in hung_up] == [logging.DEBUG, logging.DEBUG]
+    [failed] = [r for r in caplog.records if "failed serving" in r.getMessage()]
+    assert failed.levelno == logging.ERROR
+    assert failed.exc_info is not None
+    assert isinstance(failed.exc_info[1], RuntimeError)
+    # A real reader who resets the connection at once: the server goes on serving.
+    host, port = server.server_address[:2]
+    with socket.create_connection((str(host), port), timeout=5) as hasty:
+        hasty.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        hasty.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert request(server, "GET", "/")[0] == 200
+    assert capfd.readouterr().err == ""
+
+
 def test_g5_make_server_checks_its_arguments() -> None:
     """G5: a host that is not an IP address, or a port out of range, is refused by name."""
     explorer = Explorer.of_portal(sample())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import secrets
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,6 +51,16 @@ class ExplorerServer(ThreadingHTTPServer):
         self.explorer = explorer
         self.render_lock = threading.Lock()
         super().__init__((host, port), _Handler)
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A reader who leaves before the page is sent is routine (logged at debug); any other
+        failure is logged with its traceback. Never printed: the standard library's
+        `handle_error` writes a traceback to stderr."""
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError):  # broken pipe, reset: the reader hung up
+            logger.debug("explorer: %s hung up: %s", client_address, error)
+            return
+        logger.error("explorer: failed serving %s", client_address, exc_info=error)
 
     def _bound(self) -> tuple[str, int]:
         host, port = self.server_address[:2]
