@@ -19,6 +19,7 @@ from .._events import (
     CHANNELS_BY_VALUE,
     CommentAdded,
     HistoryEntryAdded,
+    IncomingChannel,
     IncomingMessage,
     ItemViewed,
     StageChanged,
@@ -487,69 +488,66 @@ def _event_row(event: TimelineEvent, _offset: int) -> tuple[Any, ...]:
 
 
 def _event(row: Row) -> TimelineEvent:
-    kind, event_id, item_id, at = row[2], row[0], row[1], utc_from_us(row[3])
+    return _event_from(row, trusted_event, utc_from_us(row[3]), _stored_channel)
+
+
+def _checked_event(row: Row) -> TimelineEvent:
+    return _event_from(row, _constructed, _got(row[3], row[4]), _as_is)
+
+
+def _event_from(
+    row: Row,
+    build: Callable[..., TimelineEvent],
+    at: datetime,
+    channel_of: Callable[[Any], Any],
+) -> TimelineEvent:
+    """The event of an `EVENTS` row: one mapping of columns to fields for both decoders,
+    `build` making the record (trusted, or through its constructor's checks)."""
+    kind, common = row[2], {"id": row[0], "item_id": row[1], "at": at}
     if kind == "comment":
-        return trusted_event(
-            CommentAdded, id=event_id, item_id=item_id, at=at, author_id=row[5], text=row[11]
-        )
+        return build(CommentAdded, **common, author_id=row[5], text=row[11])
     if kind == "incoming":
-        channel = CHANNELS_BY_VALUE.get(row[6]) or _stored(
-            CHANNELS_BY_VALUE, "crm_events", "channel", row[6]
-        )
-        return trusted_event(
-            IncomingMessage, id=event_id, item_id=item_id, at=at, channel=channel, text=row[11]
-        )
+        return build(IncomingMessage, **common, channel=channel_of(row[6]), text=row[11])
     if kind == "stage_changed":
-        return trusted_event(
+        return build(
             StageChanged,
-            id=event_id,
-            item_id=item_id,
-            at=at,
+            **common,
             by_user_id=row[7],
             from_stage_id=row[8],
             to_stage_id=row[9],
         )
     if kind == "history":
-        return trusted_event(
+        return build(
             HistoryEntryAdded,
-            id=event_id,
-            item_id=item_id,
-            at=at,
+            **common,
             author_id=row[5],
             text=row[11],
             entry_type=row[12],
             rule_id=row[13],
         )
     if kind == "viewed":
-        return trusted_event(ItemViewed, id=event_id, item_id=item_id, at=at, user_id=row[10])
-    raise _unknown_event_type(kind)
-
-
-def _unknown_event_type(kind: object) -> DataFormatError:
-    """The error of an event row whose type no event has (both decoders)."""
-    return DataFormatError(
+        return build(ItemViewed, **common, user_id=row[10])
+    raise DataFormatError(
         "crm_events.type",
         f"unknown value {kind!r}: the types are comment, incoming, stage_changed, history "
         "and viewed",
     )
 
 
-def _checked_event(row: Row) -> TimelineEvent:
-    common: dict[str, Any] = {"id": row[0], "item_id": row[1], "at": _got(row[3], row[4])}
-    kind = row[2]
-    if kind == "comment":
-        return CommentAdded(**common, author_id=row[5], text=row[11])
-    if kind == "incoming":
-        return IncomingMessage(**common, channel=row[6], text=row[11])
-    if kind == "stage_changed":
-        return StageChanged(**common, by_user_id=row[7], from_stage_id=row[8], to_stage_id=row[9])
-    if kind == "history":
-        return HistoryEntryAdded(
-            **common, author_id=row[5], text=row[11], entry_type=row[12], rule_id=row[13]
-        )
-    if kind == "viewed":
-        return ItemViewed(**common, user_id=row[10])
-    raise _unknown_event_type(kind)
+def _stored_channel(value: str) -> IncomingChannel:
+    """The channel stored as `value`; one the library never writes is refused."""
+    return CHANNELS_BY_VALUE.get(value) or _stored(
+        CHANNELS_BY_VALUE, "crm_events", "channel", value
+    )
+
+
+def _constructed(kind: Callable[..., TimelineEvent], **fields: Any) -> TimelineEvent:
+    """The event through its constructor: every converter and check runs."""
+    return kind(**fields)
+
+
+def _as_is(value: Any) -> Any:
+    return value
 
 
 USERS = Table(
