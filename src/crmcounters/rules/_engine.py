@@ -1052,18 +1052,24 @@ class _Run:
         depth: int,
         job_id: str | None,
     ) -> None:
-        responsible_id = action.responsible_id or item.responsible_id
-        activity = Activity(
-            id=f"{ident}~activity",
-            item_ids=(item.id,),
-            kind=action.kind or ActivityKind.TODO,
-            responsible_id=responsible_id,
-            created_at=self.now,
-            subject=self.render(action.description, item),
-            deadline=self.deadline(action.deadline, item),
-            rule_id=rule.id,
+        activity_id, responsible_id = (
+            f"{ident}~activity",
+            action.responsible_id or item.responsible_id,
         )
-        if action.type_id is not None:  # A1: the type's defaults for what the action leaves out
+        subject = self.render(action.description, item)
+        deadline = self.deadline(action.deadline, item)
+        if action.type_id is None:
+            activity = Activity(
+                id=activity_id,
+                item_ids=(item.id,),
+                kind=action.kind or ActivityKind.TODO,
+                responsible_id=responsible_id,
+                created_at=self.now,
+                subject=subject,
+                deadline=deadline,
+                rule_id=rule.id,
+            )
+        else:  # A1: the type's defaults for what the action leaves out
             try:
                 activity_type = self.settings.activity_type(action.type_id)
             except UnknownIdError:
@@ -1072,8 +1078,8 @@ class _Run:
                 return
             typed = typed_activity(
                 activity_type,
-                activity_id=activity.id,
-                item_ids=activity.item_ids,
+                activity_id=activity_id,
+                item_ids=(item.id,),
                 created_at=self.now,
                 responsible_id=responsible_id,
                 zone=self.zone(responsible_id),
@@ -1082,8 +1088,8 @@ class _Run:
             activity = attrs.evolve(
                 typed,
                 kind=action.kind or typed.kind,
-                subject=activity.subject if action.description.source else typed.subject,
-                deadline=typed.deadline if action.deadline is None else activity.deadline,
+                subject=subject if action.description.source else typed.subject,
+                deadline=typed.deadline if action.deadline is None else deadline,
                 rule_id=rule.id,
             )
         self.activities[activity.id] = activity
