@@ -120,6 +120,11 @@ _ALSO_ANALYZED = (
 _STAGE_COLUMNS = ("pipeline_id", "position", "id", "name", "semantics")
 _PIPELINE_SELECT = "SELECT id, entity_type, name FROM crm_pipelines"
 _STAGE_SELECT = "SELECT pipeline_id, position, id, name, semantics FROM crm_stages"
+#: Each binding's item id with its activity's columns (`records_of_items` adds the items).
+_BOUND_ACTIVITIES = (
+    f"SELECT b.item_id, {', '.join(f'a.{column}' for column in ACTIVITIES.columns)} "
+    f"FROM crm_activity_items b JOIN {ACTIVITIES.name} a ON a.id = b.activity_id"
+)
 
 
 class SqlStorage:
@@ -529,12 +534,7 @@ class SqlStorage:
             for condition, params in self._dialect.in_lists("item_id", wanted):
                 # Each binding of a wanted item with its activity's columns, in the
                 # activities' order (`activities_of_item`'s), in one query.
-                columns = ", ".join(f"a.{column}" for column in ACTIVITIES.columns)
-                bound = (
-                    f"SELECT b.item_id, {columns} FROM crm_activity_items b "
-                    f"JOIN {ACTIVITIES.name} a ON a.id = b.activity_id "
-                    f"WHERE b.{condition} ORDER BY a.seq"
-                )
+                bound = f"{_BOUND_ACTIVITIES} WHERE b.{condition} ORDER BY a.seq"
                 activity_rows += self._query(bound, params)
                 event_rows += self._query(EVENTS.select_sql(condition, order="at_us, seq"), params)
         item = ITEMS.decoder(not self._read_only)
