@@ -246,7 +246,7 @@ def _each_group(storage: Storage, user_id: str) -> Iterator[_Group]:
         yield from _groups(storage, user_id)[1]
         return
     if _keeps_groups(type(storage)):  # InMemoryStorage's buckets, read in place
-        yield from cast(_GroupedStorage, storage)._open_groups(user_id)  # declared below
+        yield from cast(_GroupedStorage, storage)._open_groups(user_id)  # declared above
         return
     of_item = storage.open_activities_of_item
     for item in storage.items_of(user_id):

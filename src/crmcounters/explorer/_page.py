@@ -76,6 +76,11 @@ def badge_html(badge: Badge) -> str:
     )
 
 
+def _over_cap(open_activities: int, cap: int) -> str:
+    """Why a user's counters are blocked, in words (C8)."""
+    return f"{open_activities:,} open activities, over the cap of {cap:,}"
+
+
 def _counter_html(kind: str, number: int) -> str:
     """A menu counter: green Incoming or red Planned when non-zero, grey zero otherwise (C6)."""
     colour = BadgeColour.GREY.value
@@ -215,8 +220,7 @@ class Explorer:
             if result.blocked:
                 cells = (
                     f'<td colspan="3" class="blocked" data-blocked="true">blocked (C8): '
-                    f"{result.open_activities:,} open activities, over the cap of "
-                    f"{result.cap:,}</td>"
+                    f"{_over_cap(result.open_activities, result.cap)}</td>"
                 )
             else:
                 cells = (
@@ -247,8 +251,7 @@ class Explorer:
             first = steps[0]
             return (
                 f'<p class="blocked" data-blocked="true">Blocked over the whole {page.span.value}'
-                f" (C8): {first.open_activities:,} open activities, over the cap of "
-                f"{first.cap:,}.</p>"
+                f" (C8): {_over_cap(first.open_activities, first.cap)}.</p>"
             )
         rows = []
         at = page.at.astimezone(UTC)
@@ -392,7 +395,7 @@ class Explorer:
             return (
                 f'<p class="section-counters blocked" data-pipeline="{_e(pipeline.id)}" '
                 f'data-blocked="true">{_e(page.user.name)} is blocked (C8): '
-                f"{result.open_activities:,} open activities, over the cap of {result.cap:,}.</p>"
+                f"{_over_cap(result.open_activities, result.cap)}.</p>"
             )
         return (
             f'<p class="section-counters" data-pipeline="{_e(pipeline.id)}">'
